@@ -1,0 +1,206 @@
+/**
+ * Typed errors for every store and the CLI.
+ *
+ * Rules (style.md §4–§6): messages start lower-case, have no trailing period, name the credential id,
+ * version and store, and end with the next step when there is one. No error class has a field for a
+ * value, a data key or a Fernet key. `cause` is kept only for errors that were not built from plaintext
+ * (AWS SDK, fs, network); anything thrown while plaintext or key bytes were in hand is re-thrown without
+ * a cause.
+ */
+
+export type CredstashErrorCode =
+  | 'ERR_CREDENTIAL_NOT_FOUND'
+  | 'ERR_INTEGRITY'
+  | 'ERR_ENCRYPTION_CONTEXT_MISMATCH'
+  | 'ERR_VERSION_CONFLICT'
+  | 'ERR_CONFIG'
+  | 'ERR_STORE_UNAVAILABLE'
+  | 'ERR_ACCESS_DENIED'
+  | 'ERR_THROTTLED'
+  | 'ERR_KMS'
+  | 'ERR_AWS_CONFIG'
+  | 'ERR_UNSUPPORTED_OPERATION'
+  | 'ERR_INVALID_INPUT'
+  | 'ERR_VALUE_TOO_LARGE'
+  | 'ERR_CORRUPT_STORE'
+  | 'ERR_REFERENCE'
+  | 'ERR_PARTIAL_RESULT';
+
+/** Named, value-free facts an error may carry. */
+export interface ErrorFields {
+  credentialId?: string;
+  store?: string;
+  version?: string | number;
+  /** A config key path (`credential_store.config.path`) or a file path, never file content. */
+  path?: string;
+  cause?: unknown;
+}
+
+/** Base class: every error credstash-ts throws on purpose is a CredstashError with a stable `code`. */
+export class CredstashError extends Error {
+  readonly code: CredstashErrorCode;
+  readonly credentialId?: string;
+  readonly store?: string;
+  readonly version?: string;
+  readonly path?: string;
+
+  constructor(code: CredstashErrorCode, message: string, fields: ErrorFields = {}) {
+    super(message, fields.cause === undefined ? undefined : { cause: fields.cause });
+    this.name = new.target.name;
+    this.code = code;
+    if (fields.credentialId !== undefined) this.credentialId = fields.credentialId;
+    if (fields.store !== undefined) this.store = fields.store;
+    if (fields.version !== undefined) this.version = String(fields.version);
+    if (fields.path !== undefined) this.path = fields.path;
+  }
+
+  /** Only the named fields: never a cause chain, never anything that could hold a value. */
+  toJSON(): Record<string, string> {
+    const out: Record<string, string> = { name: this.name, code: this.code, message: this.message };
+    if (this.credentialId !== undefined) out.credentialId = this.credentialId;
+    if (this.store !== undefined) out.store = this.store;
+    if (this.version !== undefined) out.version = this.version;
+    if (this.path !== undefined) out.path = this.path;
+    return out;
+  }
+}
+
+/** `credential "a" version 3` / `credential "a"` — the common subject of most messages. */
+export function describeCredential(credentialId: string, version?: string | number): string {
+  return version === undefined ? `credential "${credentialId}"` : `credential "${credentialId}" version ${version}`;
+}
+
+export class CredentialNotFoundError extends CredstashError {
+  constructor(fields: { credentialId: string; store: string; version?: string | number }) {
+    super('ERR_CREDENTIAL_NOT_FOUND', `${describeCredential(fields.credentialId, fields.version)} not found in ${fields.store}`, fields);
+  }
+}
+
+/** One message for every authentication failure (GCM tag, legacy HMAC, Fernet token): no cause, ever. */
+export class IntegrityError extends CredstashError {
+  constructor(fields: { credentialId: string; store?: string; version?: string | number }) {
+    super(
+      'ERR_INTEGRITY',
+      `${describeCredential(fields.credentialId, fields.version)} failed its integrity check` +
+        (fields.store === undefined ? '' : ` in ${fields.store}`),
+      { credentialId: fields.credentialId, store: fields.store, version: fields.version },
+    );
+  }
+}
+
+export class EncryptionContextMismatchError extends CredstashError {
+  constructor(fields: { credentialId: string; store: string; version?: string | number; detail?: string; cause?: unknown }) {
+    super(
+      'ERR_ENCRYPTION_CONTEXT_MISMATCH',
+      fields.detail ??
+        `${describeCredential(fields.credentialId, fields.version)} could not be decrypted with the given encryption context; ` +
+          `pass the exact key=value pairs it was stored with`,
+      fields,
+    );
+  }
+}
+
+export class VersionConflictError extends CredstashError {
+  constructor(fields: { credentialId: string; store: string; version: string | number; highest?: string | number; cause?: unknown }) {
+    super(
+      'ERR_VERSION_CONFLICT',
+      `${describeCredential(fields.credentialId, fields.version)} already exists in ${fields.store}` +
+        (fields.highest === undefined ? '' : ` (highest version is ${fields.highest})`) +
+        `; use -a to add the next version or -v to choose a new one`,
+      fields,
+    );
+  }
+}
+
+export class ConfigError extends CredstashError {
+  constructor(message: string, fields: { path?: string; store?: string; cause?: unknown } = {}) {
+    super('ERR_CONFIG', message, fields);
+  }
+}
+
+export class StoreUnavailableError extends CredstashError {
+  constructor(message: string, fields: ErrorFields = {}) {
+    super('ERR_STORE_UNAVAILABLE', message, fields);
+  }
+}
+
+export class AccessDeniedError extends CredstashError {
+  constructor(message: string, fields: ErrorFields = {}) {
+    super('ERR_ACCESS_DENIED', message, fields);
+  }
+}
+
+export class ThrottlingError extends CredstashError {
+  constructor(message: string, fields: ErrorFields = {}) {
+    super('ERR_THROTTLED', message, fields);
+  }
+}
+
+export class KmsError extends CredstashError {
+  constructor(message: string, fields: ErrorFields = {}) {
+    super('ERR_KMS', message, fields);
+  }
+}
+
+/** Missing AWS credentials or region, or an unusable profile / role. */
+export class AwsConfigError extends CredstashError {
+  constructor(message: string, fields: ErrorFields = {}) {
+    super('ERR_AWS_CONFIG', message, fields);
+  }
+}
+
+export class UnsupportedOperationError extends CredstashError {
+  constructor(store: string, operation: string) {
+    super('ERR_UNSUPPORTED_OPERATION', `${store} does not support ${operation}`, { store });
+  }
+}
+
+/** Bad name, version, context or argument. The message describes the input, never echoes a value. */
+export class ValidationError extends CredstashError {
+  constructor(message: string, fields: ErrorFields = {}) {
+    super('ERR_INVALID_INPUT', message, fields);
+  }
+}
+
+export class ValueTooLargeError extends CredstashError {
+  constructor(fields: { credentialId: string; store: string; size: number; limit: number }) {
+    super(
+      'ERR_VALUE_TOO_LARGE',
+      `value of ${describeCredential(fields.credentialId)} is ${fields.size} bytes; ${fields.store} accepts at most ${fields.limit}`,
+      { credentialId: fields.credentialId, store: fields.store },
+    );
+  }
+}
+
+/** A keystore file, table or item that cannot be parsed. Say where (file, line, attribute), never what. */
+export class CorruptStoreError extends CredstashError {
+  constructor(message: string, fields: ErrorFields = {}) {
+    super('ERR_CORRUPT_STORE', message, fields);
+  }
+}
+
+export class CredentialReferenceError extends CredstashError {
+  constructor(message: string, fields: ErrorFields = {}) {
+    super('ERR_REFERENCE', message, fields);
+  }
+}
+
+/** A multi-credential read (getall) in which some credentials failed and the caller did not allow skipping. */
+export class PartialResultError extends CredstashError {
+  readonly failures: ReadonlyArray<{ credentialId: string; code: CredstashErrorCode | 'ERR_UNKNOWN'; message: string }>;
+  constructor(store: string, failures: PartialResultError['failures']) {
+    const first = failures[0];
+    super(
+      'ERR_PARTIAL_RESULT',
+      `${failures.length} credential(s) in ${store} could not be read` +
+        (first === undefined ? '' : `; first: ${first.message}`) +
+        `; nothing was returned (use --skip-errors to get the rest)`,
+      { store },
+    );
+    this.failures = failures;
+  }
+}
+
+export function isCredstashError(err: unknown): err is CredstashError {
+  return err instanceof CredstashError;
+}

@@ -1,0 +1,49 @@
+import { ValidationError } from './errors.js';
+
+/** DynamoDB's limit for a partition key; every tier uses the same rule so that ids move between tiers. */
+export const MAX_ID_BYTES = 2048;
+
+/**
+ * Check a credential id for reading: non-empty, at most 2048 UTF-8 bytes, no control characters.
+ * Python credstash validated nothing, so reads stay permissive.
+ * @throws ValidationError describing (not echoing) the problem.
+ */
+export function validateId(id: unknown): string {
+  if (typeof id !== 'string') throw new ValidationError('credential id must be a string');
+  if (id.length === 0) throw new ValidationError('credential id must not be empty');
+  if (Buffer.byteLength(id, 'utf8') > MAX_ID_BYTES) throw new ValidationError(`credential id is longer than ${MAX_ID_BYTES} bytes`);
+  if (/[\u0000-\u001f\u007f]/.test(id)) throw new ValidationError('credential id must not contain control characters');
+  return id;
+}
+
+/**
+ * Check a credential id for writing: the read rules, plus no glob characters (`*`, `?`), which would make
+ * the credential unreachable by name from the CLI's wildcard `get`.
+ */
+export function validateWriteId(id: unknown): string {
+  const ok = validateId(id);
+  if (/[*?]/.test(ok)) throw new ValidationError(`credential id "${ok}" must not contain * or ? (they are wildcards)`);
+  return ok;
+}
+
+export function isGlob(pattern: string): boolean {
+  return /[*?]/.test(pattern);
+}
+
+/**
+ * A real glob: `*` any run of characters, `?` exactly one, everything else literal (a `.` is a dot —
+ * Python credstash turned `.` into "any character"). Anchored at both ends.
+ */
+export function globToRegExp(pattern: string): RegExp {
+  let re = '^';
+  for (const ch of pattern) {
+    if (ch === '*') re += '.*';
+    else if (ch === '?') re += '.';
+    else re += ch.replace(/[.+^${}()|[\]\\/-]/g, '\\$&');
+  }
+  return new RegExp(`${re}$`, 'su');
+}
+
+export function matchesGlob(pattern: string | undefined, id: string): boolean {
+  return pattern === undefined || globToRegExp(pattern).test(id);
+}

@@ -1,0 +1,302 @@
+import { canonicalContext } from './context.js';
+import {
+  CredentialNotFoundError,
+  CredstashError,
+  PartialResultError,
+  StoreUnavailableError,
+  UnsupportedOperationError,
+  ValidationError,
+  ValueTooLargeError,
+  VersionConflictError,
+} from './errors.js';
+import { matchesGlob, validateId, validateWriteId } from './names.js';
+import type {
+  CredentialSummary,
+  CredentialValue,
+  DeleteOptions,
+  DeleteResult,
+  EncryptionContext,
+  GetAllOptions,
+  GetAllResult,
+  GetOptions,
+  ListOptions,
+  PutResult,
+  ReadOptions,
+  StoreCapabilities,
+  StoredCredential,
+  WriteOptions,
+} from './types.js';
+import { encodeValue } from './value.js';
+import { parseReadVersion, parseWriteVersion } from './version.js';
+
+/** Read options after validation: context canonical, version in its stored (padded) form. */
+export interface ResolvedReadOptions {
+  version?: string;
+  context: EncryptionContext;
+}
+
+/** Write options after validation: an explicit integer version, canonical context. */
+export interface ResolvedWriteOptions extends Omit<WriteOptions, 'version' | 'autoVersion' | 'context'> {
+  version: number;
+  context: EncryptionContext;
+}
+
+/**
+ * The one interface over every tier (design.md §3).
+ *
+ * @example
+ * ```ts
+ * const store = await openStore({ type: 'local', config: { path: '.credstash/keystore.json' } });
+ * await store.storeCredential('myapp.db.prod', 'n3w', { autoVersion: true, context: { env: 'prod' } });
+ * const cred = await store.getCredential('myapp.db.prod', { context: { env: 'prod' }, required: true });
+ * ```
+ */
+export interface CredentialStore {
+  /** Tier name: `dynamodb`, `local`, `sql`, `ssm`, `vault`, `env`, `chain`, ... */
+  readonly kind: string;
+  /** Human description used in messages, e.g. `dynamodb table "credential-store"`. */
+  readonly description: string;
+  readonly capabilities: StoreCapabilities;
+
+  /**
+   * The newest (or a named) version, decrypted; `undefined` when missing unless `required`.
+   * @throws CredentialNotFoundError (required), EncryptionContextMismatchError, IntegrityError, ValidationError,
+   *   StoreUnavailableError, AccessDeniedError
+   */
+  getCredential(id: string, opts: GetOptions & { required: true }): Promise<StoredCredential>;
+  getCredential(id: string, opts?: GetOptions): Promise<StoredCredential | undefined>;
+
+  /**
+   * Create a new immutable version. Never overwrites.
+   * @throws VersionConflictError, ValueTooLargeError, ValidationError, UnsupportedOperationError
+   */
+  storeCredential(id: string, value: CredentialValue, opts?: WriteOptions): Promise<PutResult>;
+
+  /**
+   * Delete one version or every version.
+   * @throws CredentialNotFoundError when nothing matched, UnsupportedOperationError
+   */
+  deleteCredential(id: string, opts?: DeleteOptions): Promise<DeleteResult>;
+
+  /** Every version (or only the newest) of every credential, sorted by id then version; nothing decrypted. */
+  listCredentials(opts?: ListOptions): Promise<CredentialSummary[]>;
+
+  /** Whether the credential (or that version) exists; decrypts nothing. */
+  credentialExists(id: string, opts?: { version?: number | string }): Promise<boolean>;
+
+  /**
+   * The newest (or a given) version of every credential, decrypted with bounded concurrency.
+   * @throws PartialResultError when any credential fails and `skipErrors` is not set
+   */
+  getAllCredentials(opts?: GetAllOptions): Promise<GetAllResult>;
+
+  /** Release connections and file handles. Safe to call twice. */
+  close(): Promise<void>;
+}
+
+export const DEFAULT_GETALL_CONCURRENCY = 32;
+export const AUTOVERSION_MAX_ATTEMPTS = 25;
+
+/**
+ * Template-method base (style.md §c.1): the public methods validate, canonicalise, apply `required`,
+ * run the race-safe autoversion loop and check sizes; a tier writes only the protected `_` methods.
+ */
+export abstract class BaseStore implements CredentialStore {
+  abstract readonly kind: string;
+  abstract readonly description: string;
+  abstract readonly capabilities: StoreCapabilities;
+  /** Largest encoded value this tier accepts, in bytes. */
+  protected abstract readonly maxValueBytes: number;
+
+  /** Read one version (`opts.version` padded) or the newest. Undefined when missing. */
+  protected abstract _get(id: string, opts: ResolvedReadOptions): Promise<StoredCredential | undefined>;
+  /** Write exactly `opts.version`; throw VersionConflictError if it exists. */
+  protected abstract _put(id: string, value: CredentialValue, opts: ResolvedWriteOptions): Promise<void>;
+  /** Highest integer version of `id`, 0 when none. */
+  protected abstract _highestVersion(id: string): Promise<number>;
+  /** Delete the given version (padded) or all; return the deleted versions (display form, oldest first). */
+  protected abstract _delete(id: string, version: string | undefined): Promise<string[]>;
+  /** Every version of every credential (unsorted is fine). */
+  protected abstract _list(): Promise<CredentialSummary[]>;
+
+  /** Default: one `_get` per id of the latest listing. Tiers with a bulk read override it. */
+  protected async _getAll(ids: string[], opts: ResolvedReadOptions & { concurrency: number }): Promise<Array<StoredCredential | Error | undefined>> {
+    return mapConcurrent(ids, opts.concurrency, async (id) => {
+      try {
+        return await this._get(id, { version: opts.version, context: opts.context });
+      } catch (err) {
+        return err as Error;
+      }
+    });
+  }
+
+  /** Default: `_get` without decryption concerns is not possible generically, so list. Tiers override cheaply. */
+  protected async _exists(id: string, version: string | undefined): Promise<boolean> {
+    const all = await this._list();
+    return all.some((s) => s.id === id && (version === undefined || padEq(s.version, version)));
+  }
+
+  getCredential(id: string, opts: GetOptions & { required: true }): Promise<StoredCredential>;
+  getCredential(id: string, opts?: GetOptions): Promise<StoredCredential | undefined>;
+  async getCredential(id: string, opts: GetOptions = {}): Promise<StoredCredential | undefined> {
+    validateId(id);
+    const resolved = this.resolveRead(opts);
+    const found = await this.wrap(() => this._get(id, resolved), id);
+    if (found === undefined && opts.required === true) {
+      throw new CredentialNotFoundError({ credentialId: id, store: this.description, version: opts.version });
+    }
+    return found;
+  }
+
+  async storeCredential(id: string, value: CredentialValue, opts: WriteOptions = {}): Promise<PutResult> {
+    if (!this.capabilities.write) throw new UnsupportedOperationError(this.description, 'writes');
+    validateWriteId(id);
+    const size = encodeValue(value).bytes.length;
+    if (size > this.maxValueBytes) {
+      throw new ValueTooLargeError({ credentialId: id, store: this.description, size, limit: this.maxValueBytes });
+    }
+    const context = canonicalContext(opts.context);
+    if (!this.capabilities.context && Object.keys(context).length > 0) {
+      throw new UnsupportedOperationError(this.description, 'encryption context');
+    }
+    const { autoVersion, version: _v, context: _c, ...rest } = opts;
+    if (autoVersion !== true) {
+      const version = opts.version === undefined ? 1 : parseWriteVersion(opts.version);
+      await this.wrap(() => this._put(id, value, { ...rest, version, context }), id);
+      return { id, version };
+    }
+    // Race-safe autoversion: read the highest, try highest+1 with a conditional write, and on a conflict
+    // (another writer took that number) read again. Bounded, with jitter so racers spread out.
+    for (let attempt = 1; ; attempt++) {
+      const highest = await this.wrap(() => this._highestVersion(id), id);
+      const version = highest + 1;
+      try {
+        await this.wrap(() => this._put(id, value, { ...rest, version, context }), id);
+        return { id, version };
+      } catch (err) {
+        if (!(err instanceof VersionConflictError) || attempt >= AUTOVERSION_MAX_ATTEMPTS) throw err;
+        await sleep(Math.floor(Math.random() * Math.min(100, 5 * 2 ** attempt)));
+      }
+    }
+  }
+
+  async deleteCredential(id: string, opts: DeleteOptions = {}): Promise<DeleteResult> {
+    if (!this.capabilities.delete) throw new UnsupportedOperationError(this.description, 'deletes');
+    validateId(id);
+    const version = opts.version === undefined ? undefined : parseReadVersion(opts.version);
+    const deleted = await this.wrap(() => this._delete(id, version), id);
+    if (deleted.length === 0) {
+      throw new CredentialNotFoundError({ credentialId: id, store: this.description, version: opts.version });
+    }
+    return { id, deleted };
+  }
+
+  async listCredentials(opts: ListOptions = {}): Promise<CredentialSummary[]> {
+    const all = (await this.wrap(() => this._list())).filter((s) => matchesGlob(opts.pattern, s.id));
+    all.sort(compareSummaries);
+    if (opts.latestOnly !== true) return all;
+    const latest = new Map<string, CredentialSummary>();
+    for (const s of all) latest.set(s.id, s); // sorted ascending, so the last one per id wins
+    return [...latest.values()];
+  }
+
+  async credentialExists(id: string, opts: { version?: number | string } = {}): Promise<boolean> {
+    validateId(id);
+    const version = opts.version === undefined ? undefined : parseReadVersion(opts.version);
+    return this.wrap(() => this._exists(id, version), id);
+  }
+
+  async getAllCredentials(opts: GetAllOptions = {}): Promise<GetAllResult> {
+    const resolved = this.resolveRead({ version: opts.version, context: opts.context });
+    const concurrency = opts.concurrency ?? DEFAULT_GETALL_CONCURRENCY;
+    if (!Number.isSafeInteger(concurrency) || concurrency < 1) throw new ValidationError('concurrency must be a positive integer');
+    const ids = [...new Set((await this.wrap(() => this._list())).map((s) => s.id))]
+      .filter((id) => matchesGlob(opts.pattern, id))
+      .sort(compareIds);
+    const results = await this._getAll(ids, { ...resolved, concurrency });
+    const credentials: StoredCredential[] = [];
+    const skipped: GetAllResult['skipped'] = [];
+    results.forEach((r, i) => {
+      const id = ids[i] as string;
+      if (r instanceof Error) {
+        const e = this.toStoreError(r, id);
+        skipped.push({ id, code: e.code, message: e.message });
+      } else if (r !== undefined) {
+        credentials.push(r);
+      } else if (resolved.version !== undefined) {
+        // getall -v N: a credential without that version is not an error (Python credstash skips it too)
+      }
+    });
+    if (skipped.length > 0 && opts.skipErrors !== true) {
+      throw new PartialResultError(
+        this.description,
+        skipped.map((s) => ({ credentialId: s.id, code: s.code as PartialResultError['failures'][number]['code'], message: s.message })),
+      );
+    }
+    return { credentials, skipped };
+  }
+
+  async close(): Promise<void> {}
+
+  protected resolveRead(opts: ReadOptions): ResolvedReadOptions {
+    const context = canonicalContext(opts.context);
+    const out: ResolvedReadOptions = { context };
+    if (opts.version !== undefined) out.version = parseReadVersion(opts.version);
+    return out;
+  }
+
+  /** Pass CredstashErrors through; turn anything else into StoreUnavailableError naming this store. */
+  protected async wrap<T>(fn: () => Promise<T>, credentialId?: string): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw this.toStoreError(err, credentialId);
+    }
+  }
+
+  protected toStoreError(err: unknown, credentialId?: string): CredstashError {
+    if (err instanceof CredstashError) return err;
+    const what = err instanceof Error ? err.name : typeof err;
+    return new StoreUnavailableError(`${this.description} failed (${what})${credentialId === undefined ? '' : ` reading or writing credential "${credentialId}"`}`, {
+      store: this.description,
+      credentialId,
+      cause: err,
+    });
+  }
+}
+
+/** Run `fn` over `items` with at most `limit` in flight; results keep the input order. */
+export async function mapConcurrent<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i] as T, i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
+export function compareIds(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** By id, then by version numerically where both are integers, else as strings. */
+export function compareSummaries(a: CredentialSummary, b: CredentialSummary): number {
+  const byId = compareIds(a.id, b.id);
+  if (byId !== 0) return byId;
+  const na = /^\d+$/.test(a.version) ? Number(a.version) : Number.NaN;
+  const nb = /^\d+$/.test(b.version) ? Number(b.version) : Number.NaN;
+  if (!Number.isNaN(na) && !Number.isNaN(nb)) return na - nb;
+  return compareIds(a.version, b.version);
+}
+
+function padEq(display: string, padded: string): boolean {
+  return parseReadVersion(display) === padded;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

@@ -1,0 +1,128 @@
+/** Value and option types shared by every store. Imports nothing. */
+
+export type JsonPrimitive = string | number | boolean | null;
+export type JsonValue = JsonPrimitive | JsonValue[] | { [key: string]: JsonValue };
+export type JsonObject = { [key: string]: JsonValue };
+
+/**
+ * A credential value: text, raw bytes, or a structured (JSON object) credential such as
+ * `{ host, user, password }`.
+ */
+export type CredentialValue = string | Uint8Array | JsonObject;
+
+/** How a value is encoded at rest; stored beside the ciphertext (and authenticated where the format allows). */
+export type ValueKind = 'text' | 'binary' | 'json';
+
+/** KMS-style encryption context: exact-match key/value pairs, order irrelevant. */
+export type EncryptionContext = Readonly<Record<string, string>>;
+
+export const CREDENTIAL_TYPES = ['aws', 'database', 'api_key', 'oauth', 'basic_auth', 'certificate', 'custom'] as const;
+export type CredentialType = (typeof CREDENTIAL_TYPES)[number];
+
+/** What a credential is: stored with it, never secret. */
+export interface CredentialDefinition {
+  id: string;
+  name?: string;
+  credential_type?: CredentialType;
+  description?: string;
+  metadata?: Record<string, JsonValue>;
+}
+
+/** One stored version, decrypted. */
+export interface StoredCredential {
+  id: string;
+  /** The version as users write it: `"3"` for integers, the stored string (without padding) otherwise. */
+  version: string;
+  value: CredentialValue;
+  comment?: string;
+  definition?: CredentialDefinition;
+}
+
+/** One version in a listing: no value, nothing decrypted. */
+export interface CredentialSummary {
+  id: string;
+  version: string;
+  comment?: string;
+}
+
+export interface ReadOptions {
+  /** A specific version (default: the newest). Integers, or any stored string for legacy tables. */
+  version?: number | string;
+  context?: EncryptionContext;
+}
+
+export interface GetOptions extends ReadOptions {
+  /** Throw CredentialNotFoundError instead of returning undefined (the CLI always sets it). */
+  required?: boolean;
+}
+
+export interface WriteOptions {
+  /** Explicit version to create (default 1 when autoVersion is off). Fails if it exists. */
+  version?: number;
+  /** Create highest + 1, race-safe: retries on conflict, never overwrites. Overrides `version`. */
+  autoVersion?: boolean;
+  context?: EncryptionContext;
+  comment?: string;
+  definition?: CredentialDefinition;
+  /** Tier-specific write format, e.g. `'legacy'` for Python credstash items in DynamoDB. */
+  format?: string;
+  /** Tier-specific digest for legacy formats (`SHA256` default). */
+  digest?: string;
+}
+
+export interface PutResult {
+  id: string;
+  version: number;
+}
+
+export interface DeleteOptions {
+  /** Delete only this version (default: every version). */
+  version?: number | string;
+}
+
+export interface DeleteResult {
+  id: string;
+  /** The versions that were deleted, oldest first. */
+  deleted: string[];
+}
+
+export interface ListOptions {
+  /** Only the newest version of each credential. */
+  latestOnly?: boolean;
+  /** Glob over ids (`*` any run, `?` one character; everything else literal). */
+  pattern?: string;
+}
+
+export interface GetAllOptions {
+  context?: EncryptionContext;
+  /** The same version for every credential (Python credstash `getall -v`). */
+  version?: number | string;
+  /** Glob over ids. */
+  pattern?: string;
+  /** Parallel decrypts (default 32). */
+  concurrency?: number;
+  /** Return what could be read and report the rest, instead of failing the whole call. */
+  skipErrors?: boolean;
+}
+
+export interface GetAllFailure {
+  id: string;
+  code: string;
+  message: string;
+}
+
+export interface GetAllResult {
+  credentials: StoredCredential[];
+  /** Only when skipErrors was set. */
+  skipped: GetAllFailure[];
+}
+
+/** What a store can do; the rest throws UnsupportedOperationError. */
+export interface StoreCapabilities {
+  write: boolean;
+  delete: boolean;
+  /** Encryption context bound into the ciphertext. */
+  context: boolean;
+  /** Several versions per credential. */
+  versions: boolean;
+}

@@ -1,0 +1,58 @@
+import { ValidationError } from './errors.js';
+
+/** Python credstash's PAD_LEN: "number of digits in sys.maxint" (credstash-format.md §3). */
+export const PAD_LEN = 19;
+/** The largest version that still fits in 19 digits without losing precision in a JS number. */
+export const MAX_VERSION = Number.MAX_SAFE_INTEGER;
+
+/** Left-pad with zeros to 19 characters, as Python credstash does for any string; longer strings stay. */
+export function padVersion(version: string | number): string {
+  const s = String(version);
+  return s.length >= PAD_LEN ? s : '0'.repeat(PAD_LEN - s.length) + s;
+}
+
+/** The stored range key as users write it: `0000000000000000003` → `"3"`, `00000000000000000v5` → `"v5"`. */
+export function displayVersion(stored: string): string {
+  const stripped = stored.replace(/^0+/, '');
+  return stripped === '' ? '0' : stripped;
+}
+
+/** Integer value of a stored version, or undefined when it is not an integer (legacy `v5`). */
+export function versionNumber(stored: string): number | undefined {
+  if (!/^\d+$/.test(stored)) return undefined;
+  const n = Number(stored);
+  return Number.isSafeInteger(n) ? n : undefined;
+}
+
+/**
+ * A version for a new write: a positive integer. Strings of digits are accepted (CLI input).
+ * @throws ValidationError for anything else (`-v v5`, `0`, `-1`, `1.5`, too large).
+ */
+export function parseWriteVersion(input: number | string): number {
+  const n = typeof input === 'number' ? input : /^\d+$/.test(input.trim()) ? Number(input.trim()) : Number.NaN;
+  if (!Number.isSafeInteger(n) || n < 1) {
+    throw new ValidationError(`version must be a positive integer up to ${MAX_VERSION}`);
+  }
+  return n;
+}
+
+/**
+ * A version to read: integers, or any non-empty stored string (legacy tables hold `v5` and unpadded values).
+ * Returns the stored (padded) form.
+ * @throws ValidationError for empty, non-string/non-number, negative or fractional input.
+ */
+export function parseReadVersion(input: number | string): string {
+  if (typeof input === 'number') {
+    if (!Number.isSafeInteger(input) || input < 0) throw new ValidationError('version must be a non-negative integer');
+    return padVersion(input);
+  }
+  if (typeof input !== 'string' || input.length === 0 || input.length > 1024 || /[\u0000-\u001f]/.test(input)) {
+    throw new ValidationError('version must be a non-empty string without control characters');
+  }
+  const t = input.trim();
+  if (/^\d+$/.test(t)) {
+    if (t.length > PAD_LEN) return t;
+    return padVersion(t.replace(/^0+(?=\d)/, ''));
+  }
+  return padVersion(t);
+}

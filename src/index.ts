@@ -1,0 +1,53 @@
+/**
+ * credstash-ts public API. Named exports only (no `export *`): internals stay internal, and no tier class
+ * is re-exported here, so importing the library never loads an AWS SDK client or a SQL driver. Tiers are
+ * opened through `openStore()` (lazy) or imported from their subpath.
+ */
+export {
+  CredstashError,
+  CredentialNotFoundError,
+  IntegrityError,
+  EncryptionContextMismatchError,
+  VersionConflictError,
+  ConfigError,
+  StoreUnavailableError,
+  AccessDeniedError,
+  ThrottlingError,
+  KmsError,
+  AwsConfigError,
+  UnsupportedOperationError,
+  ValidationError,
+  ValueTooLargeError,
+  CorruptStoreError,
+  CredentialReferenceError,
+  PartialResultError,
+  isCredstashError,
+} from './core/errors.js';
+export type { CredstashErrorCode } from './core/errors.js';
+export type {
+  CredentialValue,
+  CredentialDefinition,
+  CredentialType,
+  CredentialSummary,
+  StoredCredential,
+  EncryptionContext,
+  ReadOptions,
+  GetOptions,
+  WriteOptions,
+  PutResult,
+  DeleteOptions,
+  DeleteResult,
+  ListOptions,
+  GetAllOptions,
+  GetAllResult,
+  StoreCapabilities,
+  JsonObject,
+  JsonValue,
+} from './core/types.js';
+export { CREDENTIAL_TYPES } from './core/types.js';
+export { BaseStore, mapConcurrent } from './core/store.js';
+export type { CredentialStore, ResolvedReadOptions, ResolvedWriteOptions } from './core/store.js';
+export { canonicalContext, parseContextArgs } from './core/context.js';
+export { padVersion, displayVersion } from './core/version.js';
+export { openStore, registerCredentialStore, unregisterCredentialStore, registeredStoreTypes } from './stores/registry.js';
+export type { StoreSpec, StoreFactory, StoreFactoryContext } from './stores/registry.js';

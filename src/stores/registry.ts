@@ -1,0 +1,77 @@
+import { ConfigError } from '../core/errors.js';
+import type { CredentialStore } from '../core/store.js';
+
+/** `[credential_store] type = "..."` plus its `[credential_store.config]` table. */
+export interface StoreSpec {
+  type: string;
+  config?: Record<string, unknown>;
+  /** Optional label for messages and `--store NAME` (chain members). */
+  name?: string;
+}
+
+/** What a factory may need besides its own config. */
+export interface StoreFactoryContext {
+  /** Folder of the config file (relative paths in a store config resolve against it); cwd when there is none. */
+  baseDir: string;
+  /** Project Fernet keys, first encrypts (from credstash.toml or CREDSTASH_FERNET_KEY). */
+  fernetKeys?: readonly string[];
+  /** Environment to read (defaults to process.env); injected by tests. */
+  env?: NodeJS.ProcessEnv;
+  /** Open a nested store (chain members). */
+  openStore(spec: StoreSpec): Promise<CredentialStore>;
+}
+
+export type StoreFactory = (config: Record<string, unknown>, ctx: StoreFactoryContext) => CredentialStore | Promise<CredentialStore>;
+
+/**
+ * Built-in tiers, each imported only when a config names it (design.md §2: `credstash get` on the local
+ * tier never loads the AWS SDK). Adding a tier = its folder plus one line here.
+ */
+const BUILTIN: Record<string, () => Promise<StoreFactory>> = {
+};
+
+const custom = new Map<string, StoreFactory>();
+
+/**
+ * Register a custom store type, usable from config as `[credential_store] type = "<type>"`.
+ *
+ * @example
+ * ```ts
+ * registerCredentialStore('memory', () => new MemoryStore());
+ * const store = await openStore({ type: 'memory' });
+ * ```
+ * @throws ConfigError when the type name is empty or already taken by a built-in tier
+ */
+export function registerCredentialStore(type: string, factory: StoreFactory): void {
+  if (!/^[a-z][a-z0-9_-]*$/.test(type)) throw new ConfigError(`store type "${type}" must be lower-case letters, digits, - or _`);
+  if (Object.prototype.hasOwnProperty.call(BUILTIN, type)) throw new ConfigError(`store type "${type}" is built in and cannot be replaced`);
+  custom.set(type, factory);
+}
+
+/** Remove a custom store type (tests). */
+export function unregisterCredentialStore(type: string): boolean {
+  return custom.delete(type);
+}
+
+export function registeredStoreTypes(): string[] {
+  return [...Object.keys(BUILTIN), ...custom.keys()].sort();
+}
+
+/**
+ * Build any store from its spec.
+ * @throws ConfigError for an unknown type (listing the known ones) or a bad config
+ */
+export async function openStore(spec: StoreSpec, ctx: Partial<StoreFactoryContext> = {}): Promise<CredentialStore> {
+  const full: StoreFactoryContext = {
+    baseDir: ctx.baseDir ?? process.cwd(),
+    fernetKeys: ctx.fernetKeys,
+    env: ctx.env ?? process.env,
+    openStore: ctx.openStore ?? ((s) => openStore(s, full)),
+  };
+  const builtin = Object.prototype.hasOwnProperty.call(BUILTIN, spec.type) ? BUILTIN[spec.type] : undefined;
+  const factory = custom.get(spec.type) ?? (await builtin?.());
+  if (factory === undefined) {
+    throw new ConfigError(`unknown store type "${spec.type}"; known types: ${registeredStoreTypes().join(', ')}`, { path: 'credential_store.type' });
+  }
+  return factory(spec.config ?? {}, full);
+}

@@ -1,0 +1,188 @@
+/**
+ * The shared contract every writable store passes (design.md §3, style.md §14). A tier calls
+ * `runStoreContract('local', () => makeStore())` inside its own test file; each test gets a fresh, empty store.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { CredentialStore } from '../../src/core/store.js';
+import { CANARY, expectNoLeak, rejectionOf } from '../helpers/no-leak.js';
+
+export interface ContractOptions {
+  /** The store binds an encryption context (KMS semantics). Otherwise context must be refused. */
+  context: boolean;
+  /** Largest value the store accepts, to test the one-byte-over error (skip the check when undefined). */
+  maxValueBytes?: number;
+  /** Parallel autoversion writers to race in-process (default 8). */
+  racers?: number;
+}
+
+export function runStoreContract(name: string, makeStore: () => Promise<CredentialStore>, options: ContractOptions): void {
+  describe(`CredentialStore contract: ${name}`, () => {
+    let store: CredentialStore;
+    beforeEach(async () => {
+      store = await makeStore();
+    });
+    afterEach(async () => {
+      await store.close();
+    });
+
+    it('returns undefined for a missing credential and throws CredentialNotFoundError when required', async () => {
+      expect(await store.getCredential('missing.one')).toBeUndefined();
+      const err = await rejectionOf(store.getCredential('missing.one', { required: true }));
+      expect(err).toMatchObject({ code: 'ERR_CREDENTIAL_NOT_FOUND', credentialId: 'missing.one' });
+      expect(err.message).toContain('"missing.one"');
+    });
+
+    it('stores version 1 by default and reads the newest version back', async () => {
+      expect(await store.storeCredential('app.db', 'one')).toEqual({ id: 'app.db', version: 1 });
+      await store.storeCredential('app.db', 'two', { version: 2 });
+      const got = await store.getCredential('app.db', { required: true });
+      expect(got).toMatchObject({ id: 'app.db', version: '2', value: 'two' });
+      expect((await store.getCredential('app.db', { version: 1 }))?.value).toBe('one');
+      expect(await store.getCredential('app.db', { version: 3 })).toBeUndefined();
+    });
+
+    it('never overwrites a version: a second put of the same version fails with VersionConflictError', async () => {
+      await store.storeCredential('app.key', 'original');
+      const err = await rejectionOf(store.storeCredential('app.key', CANARY, { version: 1 }));
+      expect(err).toMatchObject({ code: 'ERR_VERSION_CONFLICT', credentialId: 'app.key' });
+      expectNoLeak(err, CANARY);
+      expect((await store.getCredential('app.key', { required: true })).value).toBe('original');
+    });
+
+    it('autoVersion writes highest + 1, also after an explicit version', async () => {
+      expect((await store.storeCredential('auto', 'a', { autoVersion: true })).version).toBe(1);
+      expect((await store.storeCredential('auto', 'b', { autoVersion: true })).version).toBe(2);
+      await store.storeCredential('auto', 'j', { version: 10 });
+      expect((await store.storeCredential('auto', 'k', { autoVersion: true })).version).toBe(11);
+      expect((await store.getCredential('auto', { required: true })).value).toBe('k');
+    });
+
+    it(`gives each of ${options.racers ?? 8} concurrent autoVersion writers its own version, losing none`, async () => {
+      const n = options.racers ?? 8;
+      const results = await Promise.all(
+        Array.from({ length: n }, (_, i) => store.storeCredential('race', `value-${i}`, { autoVersion: true })),
+      );
+      expect(results.map((r) => r.version).sort((a, b) => a - b)).toEqual(Array.from({ length: n }, (_, i) => i + 1));
+      const versions = (await store.listCredentials({ pattern: 'race' })).map((s) => s.version);
+      expect(versions).toEqual(Array.from({ length: n }, (_, i) => String(i + 1)));
+      const values = await Promise.all(results.map((r) => store.getCredential('race', { version: r.version, required: true })));
+      expect(new Set(values.map((v) => v.value)).size).toBe(n);
+    });
+
+    it('round-trips text (including the empty string), bytes and JSON objects', async () => {
+      await store.storeCredential('v.text', 'héllo ✓ "quoted" $HOME\nline2');
+      await store.storeCredential('v.empty', '');
+      await store.storeCredential('v.bytes', new Uint8Array([0, 1, 2, 254, 255]));
+      await store.storeCredential('v.json', { host: 'db', port: 5432, password: CANARY });
+      expect((await store.getCredential('v.text'))?.value).toBe('héllo ✓ "quoted" $HOME\nline2');
+      const empty = await store.getCredential('v.empty');
+      expect(empty).toBeDefined();
+      expect(empty?.value).toBe('');
+      expect(Buffer.from((await store.getCredential('v.bytes'))?.value as Uint8Array)).toEqual(Buffer.from([0, 1, 2, 254, 255]));
+      expect((await store.getCredential('v.json'))?.value).toEqual({ host: 'db', port: 5432, password: CANARY });
+    });
+
+    it('keeps comments and lists every version sorted by id then version, or only the newest', async () => {
+      await store.storeCredential('b.svc', 'x', { comment: 'first' });
+      await store.storeCredential('b.svc', 'y', { autoVersion: true });
+      await store.storeCredential('a.svc', 'z', { version: 2 });
+      await store.storeCredential('a.svc', 'w', { version: 10 });
+      const all = await store.listCredentials();
+      expect(all.map((s) => `${s.id}@${s.version}`)).toEqual(['a.svc@2', 'a.svc@10', 'b.svc@1', 'b.svc@2']);
+      expect(all.find((s) => s.id === 'b.svc' && s.version === '1')?.comment).toBe('first');
+      expect((await store.listCredentials({ latestOnly: true })).map((s) => `${s.id}@${s.version}`)).toEqual(['a.svc@10', 'b.svc@2']);
+      expect((await store.listCredentials({ pattern: 'a.*' })).map((s) => s.id)).toEqual(['a.svc', 'a.svc']);
+      expect(await store.listCredentials({ pattern: 'a?svc' })).toHaveLength(2);
+      expect(await store.listCredentials({ pattern: 'axsvc' })).toHaveLength(0);
+      expect(JSON.stringify(all)).not.toContain('"value"');
+    });
+
+    it('deletes one version, then all, and reports an unknown name as not found', async () => {
+      await store.storeCredential('del', '1');
+      await store.storeCredential('del', '2', { autoVersion: true });
+      await store.storeCredential('del', '3', { autoVersion: true });
+      expect(await store.deleteCredential('del', { version: 2 })).toEqual({ id: 'del', deleted: ['2'] });
+      expect(await store.credentialExists('del', { version: 2 })).toBe(false);
+      expect(await store.credentialExists('del', { version: 3 })).toBe(true);
+      expect(await store.deleteCredential('del')).toEqual({ id: 'del', deleted: ['1', '3'] });
+      expect(await store.credentialExists('del')).toBe(false);
+      const err = await rejectionOf(store.deleteCredential('del'));
+      expect(err).toMatchObject({ code: 'ERR_CREDENTIAL_NOT_FOUND', credentialId: 'del' });
+      const err2 = await rejectionOf(store.deleteCredential('nope', { version: 4 }));
+      expect(err2).toMatchObject({ code: 'ERR_CREDENTIAL_NOT_FOUND' });
+    });
+
+    it('getAll returns the newest version of every credential, filtered by a glob', async () => {
+      await store.storeCredential('g.one', 'old');
+      await store.storeCredential('g.one', 'new', { autoVersion: true });
+      await store.storeCredential('g.two', { user: 'u' });
+      await store.storeCredential('other', 'o');
+      const all = await store.getAllCredentials();
+      expect(all.credentials.map((c) => [c.id, c.value])).toEqual([['g.one', 'new'], ['g.two', { user: 'u' }], ['other', 'o']]);
+      expect(all.skipped).toEqual([]);
+      expect((await store.getAllCredentials({ pattern: 'g.*' })).credentials.map((c) => c.id)).toEqual(['g.one', 'g.two']);
+      expect((await store.getAllCredentials({ version: 1 })).credentials.map((c) => c.value)).toEqual(['old', { user: 'u' }, 'o']);
+    });
+
+    it('rejects invalid ids and versions with ValidationError', async () => {
+      for (const bad of ['', 'a\nb', 'x'.repeat(3000)]) {
+        expect(await rejectionOf(store.getCredential(bad))).toMatchObject({ code: 'ERR_INVALID_INPUT' });
+      }
+      expect(await rejectionOf(store.storeCredential('has*star', 'v'))).toMatchObject({ code: 'ERR_INVALID_INPUT' });
+      for (const v of [0, -1, 1.5]) {
+        expect(await rejectionOf(store.storeCredential('ver', 'v', { version: v }))).toMatchObject({ code: 'ERR_INVALID_INPUT' });
+      }
+    });
+
+    if (options.maxValueBytes !== undefined) {
+      const limit = options.maxValueBytes;
+      it(`accepts a value of exactly ${limit} bytes and rejects one byte more with ValueTooLargeError`, async () => {
+        await store.storeCredential('big', 'x'.repeat(limit));
+        expect((await store.getCredential('big', { required: true })).value).toHaveLength(limit);
+        const err = await rejectionOf(store.storeCredential('big2', 'y'.repeat(limit + 1)));
+        expect(err).toMatchObject({ code: 'ERR_VALUE_TOO_LARGE', credentialId: 'big2' });
+        expect(await store.credentialExists('big2')).toBe(false);
+      });
+    }
+
+    if (options.context) {
+      it('binds the encryption context: exact pairs in any order decrypt; wrong, missing or extra pairs fail', async () => {
+        await store.storeCredential('ctx', CANARY, { context: { env: 'prod', app: 'web' } });
+        expect((await store.getCredential('ctx', { context: { app: 'web', env: 'prod' } }))?.value).toBe(CANARY);
+        for (const context of [{ env: 'dev', app: 'web' }, {}, { env: 'prod' }, { env: 'prod', app: 'web', x: 'y' }] as Array<Record<string, string>>) {
+          const err = await rejectionOf(store.getCredential('ctx', { context }));
+          expect(err).toMatchObject({ code: 'ERR_ENCRYPTION_CONTEXT_MISMATCH', credentialId: 'ctx' });
+          expectNoLeak(err, CANARY);
+        }
+      });
+
+      it('accepts contexts with =, unicode and empty values, and a value-less credential without context', async () => {
+        const context = { 'k=1': 'a=b', 'ключ': 'значение ✓', empty: '' };
+        await store.storeCredential('ctx2', 'v', { context });
+        expect((await store.getCredential('ctx2', { context: { empty: '', 'ключ': 'значение ✓', 'k=1': 'a=b' } }))?.value).toBe('v');
+        expect(await rejectionOf(store.getCredential('ctx2', { context: { ...context, empty: ' ' } }))).toMatchObject({
+          code: 'ERR_ENCRYPTION_CONTEXT_MISMATCH',
+        });
+        await store.storeCredential('noctx', 'n');
+        expect(await rejectionOf(store.getCredential('noctx', { context: { env: 'prod' } }))).toMatchObject({
+          code: 'ERR_ENCRYPTION_CONTEXT_MISMATCH',
+        });
+      });
+
+      it('fails a getAll whose context does not fit every credential, unless skipErrors, which reports what it skipped', async () => {
+        await store.storeCredential('p.a', 'a', { context: { env: 'prod' } });
+        await store.storeCredential('p.b', 'b', { context: { env: 'dev' } });
+        const err = await rejectionOf(store.getAllCredentials({ context: { env: 'prod' } }));
+        expect(err).toMatchObject({ code: 'ERR_PARTIAL_RESULT' });
+        const res = await store.getAllCredentials({ context: { env: 'prod' }, skipErrors: true });
+        expect(res.credentials.map((c) => c.id)).toEqual(['p.a']);
+        expect(res.skipped).toEqual([expect.objectContaining({ id: 'p.b', code: 'ERR_ENCRYPTION_CONTEXT_MISMATCH' })]);
+      });
+    } else {
+      it('refuses an encryption context with UnsupportedOperationError', async () => {
+        const err = await rejectionOf(store.storeCredential('ctx', 'v', { context: { env: 'prod' } }));
+        expect(err).toMatchObject({ code: 'ERR_UNSUPPORTED_OPERATION' });
+      });
+    }
+  });
+}

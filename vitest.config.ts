@@ -1,0 +1,29 @@
+import { defineConfig } from 'vitest/config';
+
+// Two projects (style.md §12): fast unit tests with aws-sdk-client-mock, and integration tests against real
+// parts (dynalite, the KMS fixture, SQLite, the machine's PostgreSQL and MariaDB, the CLI as a real process).
+export default defineConfig({
+  test: {
+    globalSetup: ['./test/global-setup.ts'],
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'unit',
+          include: ['test/unit/**/*.test.ts'],
+          environment: 'node',
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'integration',
+          include: ['test/integration/**/*.int.test.ts', 'test/adversarial/**/*.test.ts', 'test/contract/**/*.int.test.ts'],
+          environment: 'node',
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+        },
+      },
+    ],
+  },
+});
