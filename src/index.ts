@@ -41,12 +41,14 @@ export type {
   GetAllOptions,
   GetAllResult,
   StoreCapabilities,
+  SetupOptions,
+  SetupResult,
   JsonObject,
   JsonValue,
 } from './core/types.js';
 export { CREDENTIAL_TYPES } from './core/types.js';
-export { BaseStore, mapConcurrent } from './core/store.js';
-export type { CredentialStore, ResolvedReadOptions, ResolvedWriteOptions } from './core/store.js';
+export { BaseStore, mapConcurrent, isSetupCapable } from './core/store.js';
+export type { CredentialStore, SetupCapable, ResolvedReadOptions, ResolvedWriteOptions } from './core/store.js';
 export { canonicalContext, parseContextArgs } from './core/context.js';
 export { padVersion, displayVersion } from './core/version.js';
 export { openStore, registerCredentialStore, unregisterCredentialStore, registeredStoreTypes } from './stores/registry.js';

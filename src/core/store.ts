@@ -22,6 +22,8 @@ import type {
   ListOptions,
   PutResult,
   ReadOptions,
+  SetupOptions,
+  SetupResult,
   StoreCapabilities,
   StoredCredential,
   WriteOptions,
@@ -92,6 +94,15 @@ export interface CredentialStore {
 
   /** Release connections and file handles. Safe to call twice. */
   close(): Promise<void>;
+}
+
+/** A store that can create its backing resources (table, file, schema). Optional; the CLI checks for it. */
+export interface SetupCapable {
+  setup(opts?: SetupOptions): Promise<SetupResult>;
+}
+
+export function isSetupCapable(store: CredentialStore): store is CredentialStore & SetupCapable {
+  return typeof (store as Partial<SetupCapable>).setup === 'function';
 }
 
 export const DEFAULT_GETALL_CONCURRENCY = 32;

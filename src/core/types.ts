@@ -68,6 +68,8 @@ export interface WriteOptions {
   format?: string;
   /** Tier-specific digest for legacy formats (`SHA256` default). */
   digest?: string;
+  /** Tier-specific key id for this write (KMS key id, ARN or alias for the envelope tier). */
+  keyId?: string;
 }
 
 export interface PutResult {
@@ -125,4 +127,20 @@ export interface StoreCapabilities {
   context: boolean;
   /** Several versions per credential. */
   versions: boolean;
+}
+
+/** Options for creating a store's backing resources (`credstash setup`). */
+export interface SetupOptions {
+  tags?: Record<string, string>;
+  /** DynamoDB: on-demand (default) or provisioned capacity. */
+  billing?: 'on-demand' | 'provisioned';
+  readCapacity?: number;
+  writeCapacity?: number;
+}
+
+export interface SetupResult {
+  /** False when everything already existed (setup is idempotent). */
+  created: boolean;
+  /** One line for the user, e.g. `created dynamodb table "credential-store" (on-demand)`. */
+  message: string;
 }
