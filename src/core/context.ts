@@ -6,7 +6,10 @@ const EMPTY: EncryptionContext = Object.freeze({});
 /**
  * Validate an encryption context and return a frozen copy whose keys are sorted by UTF-8 bytes
  * (`Buffer.compare`, never `localeCompare`: ESDK #428 broke cross-language decryption that way).
- * Keys must be non-empty strings; values are strings (empty allowed, as KMS allows).
+ * Keys and values must be non-empty strings: AWS KMS answers an empty value with `ValidationException:
+ * Invalid EncryptionContext`, so every tier refuses one up front (docs/SECURITY.md, "Context").
+ * The result is built with `Object.fromEntries`, which defines a `__proto__` key as an own property; a
+ * plain `out[k] = v` would have dropped that pair silently and stored the credential under a weaker context.
  * @throws ValidationError naming the offending key (never the value).
  */
 export function canonicalContext(context: unknown): EncryptionContext {
@@ -19,12 +22,11 @@ export function canonicalContext(context: unknown): EncryptionContext {
   for (const [k, v] of entries) {
     if (k.length === 0) throw new ValidationError('encryption context keys must not be empty');
     if (typeof v !== 'string') throw new ValidationError(`encryption context value for key "${safeKey(k)}" must be a string`);
+    if (v.length === 0) throw new ValidationError(`encryption context value for key "${safeKey(k)}" must not be empty (KMS rejects empty values)`);
     if (Buffer.byteLength(k) > 2048) throw new ValidationError('encryption context key is longer than 2048 bytes');
   }
   entries.sort(([a], [b]) => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8')));
-  const out: Record<string, string> = {};
-  for (const [k, v] of entries) out[k] = v as string;
-  return Object.freeze(out);
+  return Object.freeze(Object.fromEntries(entries) as Record<string, string>);
 }
 
 /** Canonical bytes of a context: JSON of the byte-sorted pairs. Used where a format binds the context itself. */
@@ -48,15 +50,15 @@ export function contextsEqual(a: EncryptionContext, b: EncryptionContext): boole
  * could not). Keys must be non-empty; a key given twice is an error.
  */
 export function parseContextArgs(args: readonly string[]): EncryptionContext {
-  const out: Record<string, string> = {};
+  const out = new Map<string, string>();
   for (const arg of args) {
     const i = arg.indexOf('=');
     if (i <= 0) throw new ValidationError(`context argument ${i === 0 ? 'has an empty key' : 'is not of the form key=value'} (argument ${args.indexOf(arg) + 1})`);
     const key = arg.slice(0, i);
-    if (Object.prototype.hasOwnProperty.call(out, key)) throw new ValidationError(`context key "${safeKey(key)}" is given twice`);
-    out[key] = arg.slice(i + 1);
+    if (out.has(key)) throw new ValidationError(`context key "${safeKey(key)}" is given twice`);
+    out.set(key, arg.slice(i + 1));
   }
-  return canonicalContext(out);
+  return canonicalContext(Object.fromEntries(out));
 }
 
 /** Keys are not secret, but keep messages one line and bounded. */

@@ -156,13 +156,16 @@ export function runStoreContract(name: string, makeStore: () => Promise<Credenti
         }
       });
 
-      it('accepts contexts with =, unicode and empty values, and a value-less credential without context', async () => {
-        const context = { 'k=1': 'a=b', 'ключ': 'значение ✓', empty: '' };
+      it('accepts contexts with = and unicode, refuses empty values as KMS does, and binds a credential without context', async () => {
+        const context = { 'k=1': 'a=b', 'ключ': 'значение ✓', space: ' ' };
         await store.storeCredential('ctx2', 'v', { context });
-        expect((await store.getCredential('ctx2', { context: { empty: '', 'ключ': 'значение ✓', 'k=1': 'a=b' } }))?.value).toBe('v');
-        expect(await rejectionOf(store.getCredential('ctx2', { context: { ...context, empty: ' ' } }))).toMatchObject({
+        expect((await store.getCredential('ctx2', { context: { space: ' ', 'ключ': 'значение ✓', 'k=1': 'a=b' } }))?.value).toBe('v');
+        expect(await rejectionOf(store.getCredential('ctx2', { context: { ...context, space: '  ' } }))).toMatchObject({
           code: 'ERR_ENCRYPTION_CONTEXT_MISMATCH',
         });
+        // AWS KMS answers an empty context value with ValidationException; every tier refuses it up front.
+        expect(await rejectionOf(store.storeCredential('ctx3', 'v', { context: { empty: '' } }))).toMatchObject({ code: 'ERR_INVALID_INPUT' });
+        expect(await rejectionOf(store.getCredential('ctx2', { context: { ...context, empty: '' } }))).toMatchObject({ code: 'ERR_INVALID_INPUT' });
         await store.storeCredential('noctx', 'n');
         expect(await rejectionOf(store.getCredential('noctx', { context: { env: 'prod' } }))).toMatchObject({
           code: 'ERR_ENCRYPTION_CONTEXT_MISMATCH',
