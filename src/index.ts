@@ -51,5 +51,19 @@ export { BaseStore, mapConcurrent, isSetupCapable } from './core/store.js';
 export type { CredentialStore, SetupCapable, ResolvedReadOptions, ResolvedWriteOptions } from './core/store.js';
 export { canonicalContext, parseContextArgs } from './core/context.js';
 export { padVersion, displayVersion } from './core/version.js';
+export { generateFernetKey, parseFernetKey } from './crypto/fernet.js';
 export { openStore, registerCredentialStore, unregisterCredentialStore, registeredStoreTypes } from './stores/registry.js';
 export type { StoreSpec, StoreFactory, StoreFactoryContext } from './stores/registry.js';
+export { ChainStore } from './stores/chain/chain-store.js';
+export type { ChainMember, ChainWriteOptions, ChainDeleteOptions } from './stores/chain/chain-store.js';
+export { CachedStore, withCache } from './stores/cache/cached-store.js';
+export type { CacheOptions, CachedGetOptions } from './stores/cache/cached-store.js';
+export {
+  isCredentialReference,
+  containsCredentialReference,
+  extractCredentialId,
+  resolveCredentialReferences,
+  getCredentialsForConfig,
+  findCredentialReferences,
+} from './references/index.js';
+export type { ResolveOptions, FoundReference } from './references/index.js';
