@@ -28,6 +28,7 @@ export type StoreFactory = (config: Record<string, unknown>, ctx: StoreFactoryCo
  * tier never loads the AWS SDK). Adding a tier = its folder plus one line here.
  */
 const BUILTIN: Record<string, () => Promise<StoreFactory>> = {
+  dynamodb: async () => (await import('./dynamodb/index.js')).createDynamoDBStore,
 };
 
 const custom = new Map<string, StoreFactory>();

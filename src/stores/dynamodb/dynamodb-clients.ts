@@ -1,0 +1,138 @@
+/**
+ * Lazy AWS clients for the envelope tier (style.md §3): an injected client is used as is; otherwise each
+ * client is built once, on first use, from the SDK's own configuration chain plus credstash's options
+ * (region, KMS region, endpoints, profile, assume-role). Nothing from the AWS SDK loads until a request is made.
+ */
+import type { DynamoDBClient, DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
+import type { KMSClient, KMSClientConfig } from '@aws-sdk/client-kms';
+import { mapAwsError } from './dynamodb-errors.js';
+
+export type DynamoDBModule = typeof import('@aws-sdk/client-dynamodb');
+export type KMSModule = typeof import('@aws-sdk/client-kms');
+type CredentialsOption = DynamoDBClientConfig['credentials'];
+
+/** Python credstash's session name for `-n/--arn` (credstash-format.md §7). */
+export const ASSUME_ROLE_SESSION_NAME = 'AssumeRoleCredstashSession1';
+
+export interface AwsClientOptions {
+  region?: string;
+  kmsRegion?: string;
+  endpointUrl?: string;
+  kmsEndpointUrl?: string;
+  profile?: string;
+  roleArn?: string;
+  /** SDK retry attempts (default: the SDK's, 3). */
+  maxAttempts?: number;
+  dynamodb?: DynamoDBClient;
+  kms?: KMSClient;
+}
+
+export class AwsClients {
+  readonly #opts: AwsClientOptions;
+  readonly #store: string;
+  readonly #table: string;
+  #ddb?: Promise<{ client: DynamoDBClient; mod: DynamoDBModule }>;
+  #kms?: Promise<{ client: KMSClient; mod: KMSModule }>;
+  #credentials?: CredentialsOption;
+  readonly #built: Array<{ destroy(): void }> = [];
+
+  constructor(opts: AwsClientOptions, where: { store: string; table: string }) {
+    this.#opts = opts;
+    this.#store = where.store;
+    this.#table = where.table;
+  }
+
+  dynamodb(): Promise<{ client: DynamoDBClient; mod: DynamoDBModule }> {
+    return (this.#ddb ??= (async () => {
+      const mod = await import('@aws-sdk/client-dynamodb');
+      if (this.#opts.dynamodb !== undefined) return { client: this.#opts.dynamodb, mod };
+      const config: DynamoDBClientConfig = {};
+      if (this.#opts.region !== undefined) config.region = this.#opts.region;
+      if (this.#opts.endpointUrl !== undefined) config.endpoint = this.#opts.endpointUrl;
+      if (this.#opts.profile !== undefined) config.profile = this.#opts.profile;
+      if (this.#opts.maxAttempts !== undefined) config.maxAttempts = this.#opts.maxAttempts;
+      const credentials = this.#assumeRoleCredentials();
+      if (credentials !== undefined) config.credentials = credentials;
+      const client = new mod.DynamoDBClient(config);
+      this.#built.push(client);
+      return { client, mod };
+    })());
+  }
+
+  kms(): Promise<{ client: KMSClient; mod: KMSModule }> {
+    return (this.#kms ??= (async () => {
+      const mod = await import('@aws-sdk/client-kms');
+      if (this.#opts.kms !== undefined) return { client: this.#opts.kms, mod };
+      const config: KMSClientConfig = {};
+      // KMS region: --kms-region, else the table's region (credstash-format.md §7).
+      const region = this.#opts.kmsRegion ?? this.#opts.region;
+      if (region !== undefined) config.region = region;
+      if (this.#opts.kmsEndpointUrl !== undefined) config.endpoint = this.#opts.kmsEndpointUrl;
+      if (this.#opts.profile !== undefined) config.profile = this.#opts.profile;
+      if (this.#opts.maxAttempts !== undefined) config.maxAttempts = this.#opts.maxAttempts;
+      const credentials = this.#assumeRoleCredentials();
+      if (credentials !== undefined) config.credentials = credentials;
+      const client = new mod.KMSClient(config);
+      this.#built.push(client);
+      return { client, mod };
+    })());
+  }
+
+  /** The resolved region of a client, for messages; undefined when it cannot be resolved. */
+  async regionOf(service: 'dynamodb' | 'kms'): Promise<string | undefined> {
+    try {
+      const { client } = service === 'dynamodb' ? await this.dynamodb() : await this.kms();
+      const r = client.config.region;
+      return typeof r === 'function' ? await r() : r;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Destroy the clients this object built (injected clients belong to the caller). */
+  close(): void {
+    for (const c of this.#built.splice(0)) c.destroy();
+    this.#ddb = undefined;
+    this.#kms = undefined;
+  }
+
+  /**
+   * `-n/--arn`: STS AssumeRole with Python credstash's session name; one provider shared by both clients,
+   * refreshed five minutes before the temporary credentials expire.
+   */
+  #assumeRoleCredentials(): CredentialsOption {
+    const roleArn = this.#opts.roleArn;
+    if (roleArn === undefined) return undefined;
+    if (this.#credentials !== undefined) return this.#credentials;
+    let cached: { accessKeyId: string; secretAccessKey: string; sessionToken?: string; expiration?: Date } | undefined;
+    let pending: Promise<NonNullable<typeof cached>> | undefined;
+    const fetchOnce = async (): Promise<NonNullable<typeof cached>> => {
+      const sts = await import('@aws-sdk/client-sts');
+      const config: ConstructorParameters<typeof sts.STSClient>[0] = {};
+      const region = this.#opts.region ?? this.#opts.kmsRegion;
+      if (region !== undefined) config.region = region;
+      if (this.#opts.profile !== undefined) config.profile = this.#opts.profile;
+      const client = new sts.STSClient(config);
+      try {
+        const out = await client.send(new sts.AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: ASSUME_ROLE_SESSION_NAME }));
+        const c = out.Credentials;
+        if (c?.AccessKeyId === undefined || c.SecretAccessKey === undefined) throw Object.assign(new Error('no credentials'), { name: 'AssumeRoleEmpty' });
+        return { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken, expiration: c.Expiration };
+      } catch (err) {
+        throw mapAwsError(err, { service: 'sts', operation: 'AssumeRole', store: this.#store, table: this.#table });
+      } finally {
+        client.destroy();
+      }
+    };
+    const provider = async (): Promise<NonNullable<typeof cached>> => {
+      if (cached !== undefined && (cached.expiration === undefined || cached.expiration.getTime() - Date.now() > 5 * 60_000)) return cached;
+      pending ??= fetchOnce().finally(() => {
+        pending = undefined;
+      });
+      cached = await pending;
+      return cached;
+    };
+    this.#credentials = provider;
+    return provider;
+  }
+}

@@ -1,0 +1,132 @@
+/**
+ * AWS SDK errors → typed credstash errors, by `name`, at the tier edge (style.md §7). SDK errors keep their
+ * `cause` (they never hold plaintext); the messages say what happened and what to do next.
+ */
+import {
+  AccessDeniedError,
+  AwsConfigError,
+  CredstashError,
+  EncryptionContextMismatchError,
+  KmsError,
+  StoreUnavailableError,
+  ThrottlingError,
+  VersionConflictError,
+  describeCredential,
+} from '../../core/errors.js';
+
+export interface AwsErrorContext {
+  service: 'dynamodb' | 'kms' | 'sts';
+  /** The AWS operation, e.g. `Query`, `Decrypt`. */
+  operation: string;
+  store: string;
+  table: string;
+  /** Resolved region when known (for the table-missing hint). */
+  region?: string;
+  credentialId?: string;
+  /** Display version. */
+  version?: string;
+  /** The KMS key id / alias used for GenerateDataKey. */
+  keyId?: string;
+  endpoint?: string;
+}
+
+const THROTTLING = new Set([
+  'ThrottlingException',
+  'ProvisionedThroughputExceededException',
+  'RequestLimitExceeded',
+  'TooManyRequestsException',
+  'LimitExceededException',
+  'ThrottledException',
+]);
+
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'EPIPE', 'ENETUNREACH']);
+
+/** Map any error thrown by an SDK `send` to a CredstashError. CredstashErrors pass through. */
+export function mapAwsError(err: unknown, ctx: AwsErrorContext): CredstashError {
+  if (err instanceof CredstashError) return err;
+  const e = (err ?? {}) as { name?: string; message?: string; code?: string; $metadata?: { attempts?: number; httpStatusCode?: number } };
+  const name = typeof e.name === 'string' ? e.name : 'Error';
+  const awsMessage = typeof e.message === 'string' ? oneLine(e.message) : '';
+  const subject = ctx.credentialId === undefined ? undefined : describeCredential(ctx.credentialId, ctx.version);
+  const fields = { credentialId: ctx.credentialId, store: ctx.store, version: ctx.version, cause: err };
+  const regionText = ctx.region === undefined ? '' : ` in ${ctx.region}`;
+  const what = ctx.service === 'kms' ? 'KMS' : ctx.service === 'sts' ? 'STS' : 'DynamoDB';
+
+  if (name === 'InvalidCiphertextException' && ctx.service === 'kms') {
+    return new EncryptionContextMismatchError({
+      credentialId: ctx.credentialId ?? '',
+      store: ctx.store,
+      version: ctx.version,
+      cause: err,
+      detail:
+        `KMS could not decrypt the data key of ${subject ?? 'the credential'}: the encryption context does not match the one ` +
+        `it was stored with, or the wrapped key in the table is damaged; pass the exact key=value pairs it was stored with`,
+    });
+  }
+  if (name === 'ConditionalCheckFailedException') {
+    return new VersionConflictError({ credentialId: ctx.credentialId ?? '', store: ctx.store, version: ctx.version ?? '?', cause: err });
+  }
+  if (name === 'ResourceNotFoundException' && ctx.service === 'dynamodb') {
+    return new StoreUnavailableError(`dynamodb table "${ctx.table}" does not exist${regionText}; run \`credstash setup\``, fields);
+  }
+  if (ctx.service === 'kms' && (name === 'NotFoundException' || name === 'DisabledException' || name === 'KMSInvalidStateException')) {
+    const key = ctx.keyId === undefined ? `the KMS key that encrypted ${subject ?? 'the credential'}` : `KMS key "${ctx.keyId}"`;
+    const why =
+      name === 'NotFoundException'
+        ? `does not exist${regionText}; create it (or an alias) or pass another key with -k / kms_key`
+        : name === 'DisabledException'
+          ? `is disabled${regionText}; enable it in KMS`
+          : `is not in a usable state${regionText} (pending deletion or import); cancel the deletion or use another key`;
+    return new KmsError(`${key} ${why}`, fields);
+  }
+  if (name === 'AccessDeniedException' || name === 'AccessDenied' || name === 'UnrecognizedClientException' || name === 'InvalidSignatureException') {
+    return new AccessDeniedError(
+      `${what} denied ${ctx.operation}${subject === undefined ? '' : ` for ${subject}`}: ${awsMessage || name}`,
+      fields,
+    );
+  }
+  if (THROTTLING.has(name)) {
+    const attempts = e.$metadata?.attempts;
+    return new ThrottlingError(
+      `${what} throttled ${ctx.operation}${subject === undefined ? '' : ` for ${subject}`} and the SDK's retries ran out` +
+        `${attempts === undefined ? '' : ` after ${attempts} attempts`}; try again later` +
+        (ctx.service === 'dynamodb' ? ' or raise the table capacity' : ' or ask for a higher KMS request quota'),
+      fields,
+    );
+  }
+  if (name === 'CredentialsProviderError' || /could not load credentials/i.test(awsMessage)) {
+    return new AwsConfigError(
+      'no AWS credentials found; set AWS_PROFILE or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or pass -p/--profile or -n/--arn',
+      { store: ctx.store, cause: err },
+    );
+  }
+  if (/region is missing/i.test(awsMessage) || name === 'RegionMissingError') {
+    return new AwsConfigError('no AWS region configured; pass -r/--region, set region in the store config, or set AWS_REGION', {
+      store: ctx.store,
+      cause: err,
+    });
+  }
+  if (ctx.service === 'sts') {
+    return new AwsConfigError(`could not assume the role (${name}); check the role ARN and that your credentials may assume it`, {
+      store: ctx.store,
+      cause: err,
+    });
+  }
+  const code = typeof e.code === 'string' ? e.code : undefined;
+  if (code !== undefined && NETWORK_CODES.has(code)) {
+    return new StoreUnavailableError(`could not reach ${what}${ctx.endpoint === undefined ? regionText : ` at ${ctx.endpoint}`} (${code})`, fields);
+  }
+  if (ctx.service === 'kms') {
+    return new KmsError(`KMS ${ctx.operation} failed${subject === undefined ? '' : ` for ${subject}`} (${name})`, fields);
+  }
+  const status = e.$metadata?.httpStatusCode;
+  return new StoreUnavailableError(
+    `dynamodb table "${ctx.table}"${regionText}: ${ctx.operation} failed${subject === undefined ? '' : ` for ${subject}`} (${name}${status === undefined ? '' : `, HTTP ${status}`})`,
+    fields,
+  );
+}
+
+function oneLine(s: string): string {
+  const t = s.replace(/[\r\n\t]+/g, ' ').trim();
+  return t.length > 500 ? `${t.slice(0, 497)}...` : t;
+}
