@@ -28,6 +28,8 @@ export type StoreFactory = (config: Record<string, unknown>, ctx: StoreFactoryCo
  * tier never loads the AWS SDK). Adding a tier = its folder plus one line here.
  */
 const BUILTIN: Record<string, () => Promise<StoreFactory>> = {
+  chain: async () => (await import('./chain/index.js')).createChainStore,
+  env: async () => (await import('./env/index.js')).createEnvStore,
   dynamodb: async () => (await import('./dynamodb/index.js')).createDynamoDBStore,
 };
 

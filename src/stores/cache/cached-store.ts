@@ -1,0 +1,205 @@
+/**
+ * An in-memory TTL cache over any store, for Lambda (Powertools parameters' `maxAge` / `forceFetch`).
+ * Key = id + version + canonical context. Concurrent gets of one key share one fetch; a failed fetch and a
+ * miss are not cached; writes and deletes made through the cache drop every cached entry of that id
+ * (including fetches still in flight). Imports core only.
+ */
+import { canonicalContext } from '../../core/context.js';
+import { CredentialNotFoundError, ValidationError } from '../../core/errors.js';
+import type { CredentialStore } from '../../core/store.js';
+import type {
+  CredentialSummary,
+  CredentialValue,
+  DeleteOptions,
+  DeleteResult,
+  GetAllOptions,
+  GetAllResult,
+  GetOptions,
+  ListOptions,
+  PutResult,
+  StoreCapabilities,
+  StoredCredential,
+  WriteOptions,
+} from '../../core/types.js';
+import { validateId } from '../../core/names.js';
+import { parseReadVersion } from '../../core/version.js';
+
+export const DEFAULT_CACHE_MAX_AGE_SECONDS = 5;
+
+export interface CacheOptions {
+  /** Seconds an entry stays fresh (default: env CREDSTASH_CACHE_MAX_AGE, else 5). 0 disables caching but keeps fetch sharing. */
+  maxAge?: number;
+  /** Environment for CREDSTASH_CACHE_MAX_AGE (default process.env). */
+  env?: NodeJS.ProcessEnv;
+  /** Clock in milliseconds (tests). */
+  now?: () => number;
+}
+
+export interface CachedGetOptions extends GetOptions {
+  /** Skip the cache for this call and refresh the entry. */
+  forceFetch?: boolean;
+  /** Override maxAge (seconds) for the entry this call stores. */
+  maxAge?: number;
+}
+
+interface Entry {
+  value: StoredCredential;
+  expires: number;
+}
+
+/** The cache decorator; see {@link withCache}. */
+export class CachedStore implements CredentialStore {
+  readonly kind: string;
+  readonly description: string;
+  readonly capabilities: StoreCapabilities;
+  readonly maxAgeMs: number;
+  readonly #inner: CredentialStore;
+  readonly #now: () => number;
+  /** id -> (version \0 context) -> entry */
+  readonly #entries = new Map<string, Map<string, Entry>>();
+  readonly #inflight = new Map<string, Map<string, Promise<StoredCredential | undefined>>>();
+  /** Bumped on every invalidation of an id, so that a fetch started before a write is not cached after it. */
+  readonly #generation = new Map<string, number>();
+
+  constructor(inner: CredentialStore, opts: CacheOptions = {}) {
+    this.#inner = inner;
+    this.kind = inner.kind;
+    this.description = inner.description;
+    this.capabilities = inner.capabilities;
+    this.maxAgeMs = resolveMaxAge(opts) * 1000;
+    this.#now = opts.now ?? Date.now;
+  }
+
+  /** The wrapped store. */
+  get inner(): CredentialStore {
+    return this.#inner;
+  }
+
+  getCredential(id: string, opts: CachedGetOptions & { required: true }): Promise<StoredCredential>;
+  getCredential(id: string, opts?: CachedGetOptions): Promise<StoredCredential | undefined>;
+  async getCredential(id: string, opts: CachedGetOptions = {}): Promise<StoredCredential | undefined> {
+    validateId(id);
+    const sub = `${opts.version === undefined ? '' : parseReadVersion(opts.version)}\u0000${opts.context === undefined ? '{}' : JSON.stringify(canonicalContext(opts.context))}`;
+    let found: StoredCredential | undefined;
+    const hit = opts.forceFetch === true ? undefined : this.#entries.get(id)?.get(sub);
+    if (hit !== undefined && hit.expires > this.#now()) {
+      found = hit.value;
+    } else {
+      found = await this.#fetch(id, sub, opts);
+    }
+    if (found === undefined && opts.required === true) {
+      throw new CredentialNotFoundError({ credentialId: id, store: this.description, version: opts.version });
+    }
+    return found;
+  }
+
+  #fetch(id: string, sub: string, opts: CachedGetOptions): Promise<StoredCredential | undefined> {
+    let byId = this.#inflight.get(id);
+    const running = opts.forceFetch === true ? undefined : byId?.get(sub);
+    if (running !== undefined) return running;
+    const generation = this.#generation.get(id) ?? 0;
+    const maxAgeMs = opts.maxAge === undefined ? this.maxAgeMs : checkMaxAge(opts.maxAge) * 1000;
+    let p: Promise<StoredCredential | undefined> | undefined;
+    p = (async () => {
+      try {
+        const value = await this.#inner.getCredential(id, { version: opts.version, context: opts.context });
+        if (value !== undefined && maxAgeMs > 0 && (this.#generation.get(id) ?? 0) === generation) {
+          let entries = this.#entries.get(id);
+          if (entries === undefined) this.#entries.set(id, (entries = new Map()));
+          entries.set(sub, { value, expires: this.#now() + maxAgeMs });
+        }
+        return value;
+      } finally {
+        const m = this.#inflight.get(id);
+        if (m !== undefined && m.get(sub) === p) {
+          m.delete(sub);
+          if (m.size === 0) this.#inflight.delete(id);
+        }
+      }
+    })();
+    if (byId === undefined) this.#inflight.set(id, (byId = new Map()));
+    byId.set(sub, p);
+    return p;
+  }
+
+  /** Drop cached entries: one id, or everything. */
+  clear(id?: string): void {
+    if (id === undefined) {
+      for (const k of [...this.#entries.keys(), ...this.#inflight.keys()]) this.#bump(k);
+      this.#entries.clear();
+      this.#inflight.clear();
+      return;
+    }
+    this.#bump(id);
+    this.#entries.delete(id);
+    this.#inflight.delete(id);
+  }
+
+  #bump(id: string): void {
+    this.#generation.set(id, (this.#generation.get(id) ?? 0) + 1);
+  }
+
+  async storeCredential(id: string, value: CredentialValue, opts?: WriteOptions): Promise<PutResult> {
+    try {
+      return await this.#inner.storeCredential(id, value, opts);
+    } finally {
+      this.clear(id);
+    }
+  }
+
+  async deleteCredential(id: string, opts?: DeleteOptions): Promise<DeleteResult> {
+    try {
+      return await this.#inner.deleteCredential(id, opts);
+    } finally {
+      this.clear(id);
+    }
+  }
+
+  listCredentials(opts?: ListOptions): Promise<CredentialSummary[]> {
+    return this.#inner.listCredentials(opts);
+  }
+
+  credentialExists(id: string, opts?: { version?: number | string }): Promise<boolean> {
+    return this.#inner.credentialExists(id, opts);
+  }
+
+  /** Not cached: getall reads everything and is not a hot path. */
+  getAllCredentials(opts?: GetAllOptions): Promise<GetAllResult> {
+    return this.#inner.getAllCredentials(opts);
+  }
+
+  async close(): Promise<void> {
+    this.clear();
+    await this.#inner.close();
+  }
+}
+
+/**
+ * Wrap any store in an in-memory TTL cache (Lambda): repeated gets within `maxAge` seconds cost nothing,
+ * concurrent gets of one key share one fetch, and `forceFetch` refreshes.
+ *
+ * @example
+ * ```ts
+ * const store = withCache(await openStore({ type: 'dynamodb' }), { maxAge: 30 });
+ * const cred = await store.getCredential('myapp.db.prod', { context: { env: 'prod' }, required: true });
+ * const fresh = await store.getCredential('myapp.db.prod', { context: { env: 'prod' }, forceFetch: true });
+ * store.clear();
+ * ```
+ * @throws ValidationError when maxAge (or CREDSTASH_CACHE_MAX_AGE) is not a non-negative number
+ */
+export function withCache(store: CredentialStore, opts: CacheOptions = {}): CachedStore {
+  return new CachedStore(store, opts);
+}
+
+function resolveMaxAge(opts: CacheOptions): number {
+  if (opts.maxAge !== undefined) return checkMaxAge(opts.maxAge);
+  const raw = (opts.env ?? process.env).CREDSTASH_CACHE_MAX_AGE;
+  if (raw === undefined || raw.trim() === '') return DEFAULT_CACHE_MAX_AGE_SECONDS;
+  if (!/^\d+(\.\d+)?$/.test(raw.trim())) throw new ValidationError('CREDSTASH_CACHE_MAX_AGE must be a non-negative number of seconds');
+  return Number(raw.trim());
+}
+
+function checkMaxAge(n: number): number {
+  if (typeof n !== 'number' || !Number.isFinite(n) || n < 0) throw new ValidationError('cache maxAge must be a non-negative number of seconds');
+  return n;
+}

@@ -1,0 +1,213 @@
+/**
+ * An ordered search path of stores (design.md §6, after Airflow's secrets search path but stricter):
+ * the first store that has the credential answers; "not found" falls through; any other error stops the
+ * search and names the failing store. A lower-priority value is never returned because a higher one failed.
+ * Imports core only.
+ */
+import { canonicalContext } from '../../core/context.js';
+import {
+  CredentialNotFoundError,
+  CredstashError,
+  StoreUnavailableError,
+  UnsupportedOperationError,
+  ValidationError,
+} from '../../core/errors.js';
+import { validateId } from '../../core/names.js';
+import { compareIds, compareSummaries, type CredentialStore } from '../../core/store.js';
+import type {
+  CredentialSummary,
+  CredentialValue,
+  DeleteOptions,
+  DeleteResult,
+  GetAllOptions,
+  GetAllResult,
+  GetOptions,
+  ListOptions,
+  PutResult,
+  StoreCapabilities,
+  StoredCredential,
+  WriteOptions,
+} from '../../core/types.js';
+
+/** A chain member: a store and the name used in messages and by `store` options (`--store NAME`). */
+export interface ChainMember {
+  name: string;
+  store: CredentialStore;
+}
+
+/** `store` picks a member by name instead of the first writable one. */
+export interface ChainWriteOptions extends WriteOptions {
+  store?: string;
+}
+export interface ChainDeleteOptions extends DeleteOptions {
+  store?: string;
+}
+
+export class ChainStore implements CredentialStore {
+  readonly kind = 'chain';
+  readonly description: string;
+  readonly capabilities: StoreCapabilities;
+  readonly members: readonly ChainMember[];
+
+  /**
+   * @param members stores in search order; bare stores are named after their `kind` (`local`, `env`, `env#2` ...)
+   * @throws ValidationError for an empty chain or a duplicate member name
+   */
+  constructor(members: ReadonlyArray<CredentialStore | ChainMember>) {
+    if (members.length === 0) throw new ValidationError('a chain needs at least one store');
+    const seen = new Set<string>();
+    this.members = members.map((m) => {
+      let member: ChainMember;
+      if ('store' in m && 'name' in m && typeof m.name === 'string') {
+        member = { name: m.name, store: m.store };
+      } else {
+        const store = m as CredentialStore;
+        let name = store.kind;
+        for (let i = 2; seen.has(name); i++) name = `${store.kind}#${i}`;
+        member = { name, store };
+      }
+      if (seen.has(member.name)) throw new ValidationError(`chain store name "${member.name}" is used twice`);
+      seen.add(member.name);
+      return member;
+    });
+    this.description = `chain (${this.members.map((m) => m.name).join(', ')})`;
+    const any = (k: keyof StoreCapabilities): boolean => this.members.some((m) => m.store.capabilities[k]);
+    this.capabilities = { write: any('write'), delete: any('delete'), context: any('context'), versions: any('versions') };
+  }
+
+  getCredential(id: string, opts: GetOptions & { required: true }): Promise<StoredCredential>;
+  getCredential(id: string, opts?: GetOptions): Promise<StoredCredential | undefined>;
+  async getCredential(id: string, opts: GetOptions = {}): Promise<StoredCredential | undefined> {
+    validateId(id);
+    const withContext = Object.keys(canonicalContext(opts.context)).length > 0;
+    for (const m of this.members) {
+      // A store that cannot bind a context cannot hold a credential stored with one: skipping it is a miss.
+      if (withContext && !m.store.capabilities.context) continue;
+      let found: StoredCredential | undefined;
+      try {
+        found = await m.store.getCredential(id, { version: opts.version, context: opts.context });
+      } catch (err) {
+        if (err instanceof CredentialNotFoundError) continue;
+        throw this.#fail(m, err, id);
+      }
+      if (found !== undefined) return found;
+    }
+    if (opts.required === true) throw new CredentialNotFoundError({ credentialId: id, store: this.description, version: opts.version });
+    return undefined;
+  }
+
+  async storeCredential(id: string, value: CredentialValue, opts: ChainWriteOptions = {}): Promise<PutResult> {
+    const { store, ...rest } = opts;
+    const m = this.#target(store, 'write');
+    try {
+      return await m.store.storeCredential(id, value, rest);
+    } catch (err) {
+      throw this.#fail(m, err, id);
+    }
+  }
+
+  /** Deletes go where writes go: the named store, else the first writable one. */
+  async deleteCredential(id: string, opts: ChainDeleteOptions = {}): Promise<DeleteResult> {
+    const { store, ...rest } = opts;
+    const m = this.#target(store, 'delete');
+    try {
+      return await m.store.deleteCredential(id, rest);
+    } catch (err) {
+      throw this.#fail(m, err, id);
+    }
+  }
+
+  /** Every store's listing merged; for an id held by several stores only the first store's versions show. */
+  async listCredentials(opts: ListOptions = {}): Promise<CredentialSummary[]> {
+    const seen = new Set<string>();
+    const out: CredentialSummary[] = [];
+    for (const m of this.members) {
+      let list: CredentialSummary[];
+      try {
+        list = await m.store.listCredentials(opts);
+      } catch (err) {
+        throw this.#fail(m, err);
+      }
+      const mine = new Set<string>();
+      for (const s of list) {
+        if (seen.has(s.id)) continue;
+        mine.add(s.id);
+        out.push(s);
+      }
+      for (const id of mine) seen.add(id);
+    }
+    return out.sort(compareSummaries);
+  }
+
+  async credentialExists(id: string, opts: { version?: number | string } = {}): Promise<boolean> {
+    for (const m of this.members) {
+      try {
+        if (await m.store.credentialExists(id, opts)) return true;
+      } catch (err) {
+        throw this.#fail(m, err, id);
+      }
+    }
+    return false;
+  }
+
+  /** Each store's getall merged, first store wins per id; any store's failure stops it. */
+  async getAllCredentials(opts: GetAllOptions = {}): Promise<GetAllResult> {
+    const withContext = Object.keys(canonicalContext(opts.context)).length > 0;
+    const byId = new Map<string, StoredCredential>();
+    const skipped: GetAllResult['skipped'] = [];
+    const claimed = new Set<string>();
+    for (const m of this.members) {
+      if (withContext && !m.store.capabilities.context) continue;
+      let res: GetAllResult;
+      try {
+        res = await m.store.getAllCredentials(opts);
+      } catch (err) {
+        throw this.#fail(m, err);
+      }
+      for (const c of res.credentials) {
+        if (!claimed.has(c.id)) byId.set(c.id, c);
+      }
+      for (const s of res.skipped) {
+        if (!claimed.has(s.id)) skipped.push(s);
+      }
+      for (const c of res.credentials) claimed.add(c.id);
+      for (const s of res.skipped) claimed.add(s.id);
+    }
+    const credentials = [...byId.values()].sort((a, b) => compareIds(a.id, b.id));
+    return { credentials, skipped };
+  }
+
+  async close(): Promise<void> {
+    const results = await Promise.allSettled(this.members.map((m) => m.store.close()));
+    const failed = results.findIndex((r) => r.status === 'rejected');
+    if (failed >= 0) {
+      throw this.#fail(this.members[failed] as ChainMember, (results[failed] as PromiseRejectedResult).reason);
+    }
+  }
+
+  #target(name: string | undefined, op: 'write' | 'delete'): ChainMember {
+    if (name !== undefined) {
+      const m = this.members.find((x) => x.name === name);
+      if (m === undefined) {
+        throw new ValidationError(`no store named "${name}" in ${this.description}`);
+      }
+      return m;
+    }
+    const m = this.members.find((x) => x.store.capabilities[op]);
+    if (m === undefined) throw new UnsupportedOperationError(this.description, op === 'write' ? 'writes (no member store is writable)' : 'deletes (no member store allows them)');
+    return m;
+  }
+
+  /** Keep a typed error that already names its store; otherwise say which member failed. */
+  #fail(m: ChainMember, err: unknown, credentialId?: string): CredstashError {
+    if (err instanceof CredstashError && err.store !== undefined) return err;
+    if (err instanceof CredstashError) {
+      return new StoreUnavailableError(`chain store "${m.name}" (${m.store.description}) failed: ${err.message}`, { store: m.name, credentialId, cause: err });
+    }
+    const what = err instanceof Error ? err.name : typeof err;
+    return new StoreUnavailableError(
+      `chain store "${m.name}" (${m.store.description}) failed (${what})${credentialId === undefined ? '' : ` on credential "${credentialId}"`}; the search stopped there`,
+      { store: m.name, credentialId, cause: err },
+    );
+  }
+}

@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import { openStore } from '../../../../src/stores/registry.js';
+import { EnvStore, envNameForId } from '../../../../src/stores/env/index.js';
+import { CANARY, expectNoLeak, rejectionOf } from '../../../helpers/no-leak.js';
+
+describe('EnvStore', () => {
+  const env = {
+    CREDSTASH_CREDENTIAL_DB_PROD: '{"user":"app","password":"' + CANARY + '"}',
+    CREDSTASH_CREDENTIAL_API_KEY: 'k-1',
+    CREDSTASH_CREDENTIAL_EMPTY: '',
+    CREDSTASH_CREDENTIAL_BROKEN_JSON: '{"user": ' + CANARY,
+    CREDSTASH_CREDENTIAL_ARRAY: '[1,2]',
+    OTHER: 'x',
+  };
+
+  it('maps ids to upper-cased names with non-alphanumerics as _', () => {
+    expect(envNameForId('db.prod-eu/x')).toBe('DB_PROD_EU_X');
+  });
+
+  it('reads text, the empty string, and a JSON object as a structured credential', async () => {
+    const store = new EnvStore({ env });
+    expect(await store.getCredential('db.prod')).toEqual({ id: 'db.prod', version: '1', value: { user: 'app', password: CANARY } });
+    expect((await store.getCredential('api_key'))?.value).toBe('k-1');
+    expect(await store.getCredential('empty')).toEqual({ id: 'empty', version: '1', value: '' });
+    expect((await store.getCredential('broken.json'))?.value).toBe('{"user": ' + CANARY);
+    expect((await store.getCredential('array'))?.value).toBe('[1,2]');
+  });
+
+  it('has only version 1: other versions are not found', async () => {
+    const store = new EnvStore({ env });
+    expect((await store.getCredential('api_key', { version: 1 }))?.value).toBe('k-1');
+    expect(await store.getCredential('api_key', { version: 2 })).toBeUndefined();
+    expect(await store.credentialExists('api_key', { version: 2 })).toBe(false);
+    expect(await store.credentialExists('api_key')).toBe(true);
+    expect(await store.credentialExists('nope')).toBe(false);
+    expect(await rejectionOf(store.getCredential('nope', { required: true }))).toMatchObject({ code: 'ERR_CREDENTIAL_NOT_FOUND', credentialId: 'nope' });
+  });
+
+  it('refuses writes, deletes and an encryption context with UnsupportedOperationError', async () => {
+    const store = new EnvStore({ env });
+    const put = await rejectionOf(store.storeCredential('x', CANARY));
+    expect(put).toMatchObject({ code: 'ERR_UNSUPPORTED_OPERATION' });
+    expect(put.message).toBe('environment variables CREDSTASH_CREDENTIAL_* does not support writes');
+    expectNoLeak(put, CANARY);
+    expect(await rejectionOf(store.deleteCredential('api_key'))).toMatchObject({ code: 'ERR_UNSUPPORTED_OPERATION' });
+    expect(await rejectionOf(store.getCredential('api_key', { context: { env: 'prod' } }))).toMatchObject({ code: 'ERR_UNSUPPORTED_OPERATION' });
+  });
+
+  it('lists the prefixed variables as lower-cased ids, and getAll reads them', async () => {
+    const store = new EnvStore({ env });
+    expect((await store.listCredentials()).map((s) => s.id)).toEqual(['api_key', 'array', 'broken_json', 'db_prod', 'empty']);
+    const all = await store.getAllCredentials({ pattern: 'db*' });
+    expect(all.credentials).toEqual([{ id: 'db_prod', version: '1', value: { user: 'app', password: CANARY } }]);
+  });
+
+  it('takes a configurable prefix and reads the live environment', async () => {
+    const live: NodeJS.ProcessEnv = {};
+    const store = await openStore({ type: 'env', config: { prefix: 'APP_SECRET_' } }, { env: live });
+    expect(await store.getCredential('token')).toBeUndefined();
+    live.APP_SECRET_TOKEN = 't';
+    expect((await store.getCredential('token'))?.value).toBe('t');
+    expect(store.description).toBe('environment variables APP_SECRET_*');
+  });
+
+  it('rejects a bad config with ConfigError', async () => {
+    expect(await rejectionOf(openStore({ type: 'env', config: { prefix: '' } }))).toMatchObject({ code: 'ERR_CONFIG' });
+    expect(await rejectionOf(openStore({ type: 'env', config: { prefx: 'A' } }))).toMatchObject({ code: 'ERR_CONFIG', path: 'credential_store.config.prefx' });
+  });
+});
