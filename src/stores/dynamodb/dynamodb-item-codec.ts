@@ -222,7 +222,17 @@ function addMetadata(item: Item, input: { comment?: string; definition?: Credent
 /** A base64 S attribute or a raw B attribute (2015-era Python 3 items stored base64 bytes as B). */
 function bytesAttr(item: Item, name: string, where: { credentialId: string; store: string }): Uint8Array {
   const a = item[name];
-  if (a?.S !== undefined) return Buffer.from(a.S, 'base64');
+  if (a?.S !== undefined) {
+    // Node's base64 decoder skips stray characters, so `contents + "A"` or a newline would decode to the same
+    // bytes and an edited item would still read. Only the canonical encoding (what credstash-ts and Python's
+    // b64encode write) is accepted; anything else is a tampered item (test/adversarial/tamper-dynamodb.test.ts).
+    const bytes = Buffer.from(a.S, 'base64');
+    if (bytes.toString('base64') !== a.S) {
+      const v = item.version?.S;
+      throw new IntegrityError({ credentialId: where.credentialId, store: where.store, version: v === undefined ? undefined : displayVersion(v) });
+    }
+    return bytes;
+  }
   if (a?.B !== undefined) {
     // Old Python 3 items: B holding the base64 text itself. Decode when it is base64 text, else raw bytes.
     const text = Buffer.from(a.B).toString('latin1');
