@@ -209,7 +209,7 @@ describe.each(['aes-gcm', 'legacy'] as const)('tampered %s items in DynamoDB', (
 
   it('a wrong, missing or extra context pair is rejected by KMS, never read', async () => {
     const s = await seed(format);
-    for (const context of [{ ...CONTEXT, env: 'dev' }, {}, { env: 'prod' }, { ...CONTEXT, extra: 'x' }]) {
+    for (const context of [{ ...CONTEXT, env: 'dev' }, {}, { env: 'prod' }, { ...CONTEXT, extra: 'x' }] as Array<Record<string, string>>) {
       await expectRejected(format, stores[format].getCredential(s.a, { version: 1, context }), ['ERR_ENCRYPTION_CONTEXT_MISMATCH'], s);
     }
   });
