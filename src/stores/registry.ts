@@ -31,6 +31,7 @@ const BUILTIN: Record<string, () => Promise<StoreFactory>> = {
   chain: async () => (await import('./chain/index.js')).createChainStore,
   env: async () => (await import('./env/index.js')).createEnvStore,
   dynamodb: async () => (await import('./dynamodb/index.js')).createDynamoDBStore,
+  local: async () => (await import('./local/index.js')).createLocalStore,
 };
 
 const custom = new Map<string, StoreFactory>();
