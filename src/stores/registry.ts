@@ -30,6 +30,7 @@ export type StoreFactory = (config: Record<string, unknown>, ctx: StoreFactoryCo
 const BUILTIN: Record<string, () => Promise<StoreFactory>> = {
   chain: async () => (await import('./chain/index.js')).createChainStore,
   env: async () => (await import('./env/index.js')).createEnvStore,
+  ssm: async () => (await import('./ssm/index.js')).createSSMStore,
   dynamodb: async () => (await import('./dynamodb/index.js')).createDynamoDBStore,
   local: async () => (await import('./local/index.js')).createLocalStore,
 };

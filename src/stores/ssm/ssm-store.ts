@@ -1,0 +1,465 @@
+/**
+ * AWS Systems Manager Parameter Store tier (design.md §6, docs/stores.md#ssm).
+ *
+ * Credential `app.db` is the SecureString parameter `<prefix>app.db` (default prefix `/credstash/credentials/`).
+ * Versions are SSM's own: SSM assigns them (1, 2, ...) and keeps the newest 100. Consequences, decided here:
+ * - `autoVersion` = PutParameter with Overwrite=true; the version returned is the one SSM assigned.
+ * - an explicit version 1 = PutParameter with Overwrite=false (atomic create; an existing parameter is a
+ *   VersionConflictError). An explicit version N > 1 must be the next one: N <= current is a
+ *   VersionConflictError, N > current + 1 is an UnsupportedOperationError (SSM cannot skip numbers).
+ * - deleting one version is an UnsupportedOperationError (SSM deletes a parameter with all its versions).
+ * - encryption context, binary values and the empty string are UnsupportedOperationErrors.
+ * - a JSON object is written as JSON text; text that parses as a JSON object reads back as a structured credential.
+ * - definitions are parameter tags (`credstash:name`, `credstash:credential_type`, `credstash:description`,
+ *   `credstash:meta:<key>`); comments are the per-version Description.
+ */
+import {
+  AddTagsToResourceCommand,
+  DeleteParameterCommand,
+  DescribeParametersCommand,
+  GetParameterCommand,
+  GetParameterHistoryCommand,
+  GetParametersByPathCommand,
+  ListTagsForResourceCommand,
+  PutParameterCommand,
+  SSMClient,
+  type ParameterMetadata,
+  type PutParameterCommandInput,
+  type SSMClientConfig,
+  type Tag,
+} from '@aws-sdk/client-ssm';
+import { canonicalContext } from '../../core/context.js';
+import {
+  AccessDeniedError,
+  AwsConfigError,
+  CredstashError,
+  KmsError,
+  StoreUnavailableError,
+  ThrottlingError,
+  UnsupportedOperationError,
+  ValidationError,
+  ValueTooLargeError,
+  VersionConflictError,
+} from '../../core/errors.js';
+import { matchesGlob, validateWriteId } from '../../core/names.js';
+import { BaseStore, compareSummaries, mapConcurrent, type ResolvedReadOptions, type ResolvedWriteOptions } from '../../core/store.js';
+import type {
+  CredentialDefinition,
+  CredentialSummary,
+  CredentialValue,
+  JsonObject,
+  JsonValue,
+  ListOptions,
+  PutResult,
+  StoreCapabilities,
+  StoredCredential,
+  WriteOptions,
+} from '../../core/types.js';
+import { CREDENTIAL_TYPES } from '../../core/types.js';
+import { parseWriteVersion, versionNumber } from '../../core/version.js';
+
+export const DEFAULT_SSM_PREFIX = '/credstash/credentials/';
+export type SSMTier = 'Standard' | 'Advanced' | 'Intelligent-Tiering';
+
+export interface SSMStoreOptions {
+  /** Parameter name prefix; must start and end with `/` (default `/credstash/credentials/`). */
+  prefix?: string;
+  /** KMS key id, ARN or alias for SecureString (default: SSM's `alias/aws/ssm`). */
+  kmsKeyId?: string;
+  region?: string;
+  endpoint?: string;
+  /** Parameter tier: Standard (4 KB values, default), Advanced or Intelligent-Tiering (8 KB). */
+  tier?: SSMTier;
+  /** An SSM client to use (reused as is); otherwise one is built on first use and kept. */
+  client?: SSMClient;
+  clientConfig?: SSMClientConfig;
+  /** Parallel GetParameterHistory calls when listing every version (default 4). */
+  listConcurrency?: number;
+}
+
+/** The subset of a ResolvedReadOptions the tier needs, plus the SSM-specific read of tags. */
+const TAG_PREFIX = 'credstash:';
+const TAG_VALUE = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
+
+export class SSMStore extends BaseStore {
+  readonly kind = 'ssm';
+  readonly description: string;
+  readonly capabilities: StoreCapabilities = { write: true, delete: true, context: false, versions: true };
+  protected readonly maxValueBytes: number;
+  readonly prefix: string;
+  readonly #opts: SSMStoreOptions;
+  #client?: SSMClient;
+
+  constructor(opts: SSMStoreOptions = {}) {
+    super();
+    const prefix = opts.prefix ?? DEFAULT_SSM_PREFIX;
+    if (!/^\/([A-Za-z0-9_.\-/]*\/)?$/.test(prefix) || prefix.includes('//')) {
+      throw new ValidationError('ssm prefix must start and end with "/" and contain only letters, digits, _ . - /');
+    }
+    this.prefix = prefix;
+    this.#opts = opts;
+    const tier = opts.tier ?? 'Standard';
+    this.maxValueBytes = tier === 'Standard' ? 4096 : 8192;
+    this.description = `ssm parameters ${prefix}*${opts.region === undefined ? '' : ` in ${opts.region}`}`;
+  }
+
+  #ssm(): SSMClient {
+    return (this.#client ??= this.#opts.client ?? new SSMClient({
+      ...(this.#opts.region === undefined ? {} : { region: this.#opts.region }),
+      ...(this.#opts.endpoint === undefined ? {} : { endpoint: this.#opts.endpoint }),
+      ...this.#opts.clientConfig,
+    }));
+  }
+
+  /** Parameter name of a credential id. @throws ValidationError for characters SSM does not allow */
+  parameterName(id: string): string {
+    if (!/^[A-Za-z0-9_.\-/]+$/.test(id) || id.startsWith('/') || id.endsWith('/') || id.includes('//')) {
+      throw new ValidationError(`credential id "${id}" cannot be an ssm parameter name (letters, digits, _ . - and inner / only)`, { credentialId: id });
+    }
+    const name = this.prefix + id;
+    if (name.length > 1011) throw new ValidationError(`ssm parameter name for credential "${id}" is longer than 1011 characters`, { credentialId: id });
+    return name;
+  }
+
+  protected async _get(id: string, opts: ResolvedReadOptions): Promise<StoredCredential | undefined> {
+    let name = this.parameterName(id);
+    if (opts.version !== undefined) {
+      const n = versionNumber(opts.version);
+      if (n === undefined || n < 1) return undefined;
+      name = `${name}:${n}`;
+    }
+    try {
+      const out = await this.#ssm().send(new GetParameterCommand({ Name: name, WithDecryption: true }));
+      const p = out.Parameter;
+      if (p?.Value === undefined || p.Version === undefined) return undefined;
+      return { id, version: String(p.Version), value: decodeSsmValue(p.Value) };
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw this.#map(err, id);
+    }
+  }
+
+  protected override async _exists(id: string, version: string | undefined): Promise<boolean> {
+    let name = this.parameterName(id);
+    if (version !== undefined) {
+      const n = versionNumber(version);
+      if (n === undefined || n < 1) return false;
+      name = `${name}:${n}`;
+    }
+    try {
+      await this.#ssm().send(new GetParameterCommand({ Name: name, WithDecryption: false }));
+      return true;
+    } catch (err) {
+      if (isNotFound(err)) return false;
+      throw this.#map(err, id);
+    }
+  }
+
+  protected async _highestVersion(id: string): Promise<number> {
+    try {
+      const out = await this.#ssm().send(new GetParameterCommand({ Name: this.parameterName(id), WithDecryption: false }));
+      return out.Parameter?.Version ?? 0;
+    } catch (err) {
+      if (isNotFound(err)) return 0;
+      throw this.#map(err, id);
+    }
+  }
+
+  /**
+   * SSM assigns versions, so this overrides BaseStore's loop (see the file comment for how explicit
+   * versions map). The returned version is always the one SSM reports.
+   */
+  override async storeCredential(id: string, value: CredentialValue, opts: WriteOptions = {}): Promise<PutResult> {
+    validateWriteId(id);
+    this.parameterName(id);
+    const text = this.#encode(id, value);
+    if (Object.keys(canonicalContext(opts.context)).length > 0) throw new UnsupportedOperationError(this.description, 'encryption context');
+    const { autoVersion, version: _v, context: _c, ...rest } = opts;
+    if (autoVersion === true) {
+      const version = await this.wrap(() => this.#write(id, text, { ...rest, version: 0, context: {} }, true), id);
+      return { id, version };
+    }
+    const wanted = opts.version === undefined ? 1 : parseWriteVersion(opts.version);
+    if (wanted > 1) {
+      const highest = await this.wrap(() => this._highestVersion(id), id);
+      if (wanted <= highest) throw new VersionConflictError({ credentialId: id, store: this.description, version: wanted, highest });
+      if (wanted > highest + 1) {
+        throw new UnsupportedOperationError(this.description, `explicit version ${wanted} for credential "${id}" (ssm assigns versions; the next one is ${highest + 1})`);
+      }
+    }
+    const version = await this.wrap(() => this.#write(id, text, { ...rest, version: wanted, context: {} }, wanted > 1), id);
+    return { id, version };
+  }
+
+  protected async _put(id: string, value: CredentialValue, opts: ResolvedWriteOptions): Promise<void> {
+    await this.#write(id, this.#encode(id, value), opts, opts.version > 1);
+  }
+
+  #encode(id: string, value: CredentialValue): string {
+    if (value instanceof Uint8Array) throw new UnsupportedOperationError(this.description, 'binary values');
+    let text: string;
+    if (typeof value === 'string') text = value;
+    else if (value !== null && typeof value === 'object' && !Array.isArray(value)) text = JSON.stringify(value);
+    else throw new ValidationError('credential value must be a string, bytes, or a JSON object');
+    if (text.length === 0) throw new UnsupportedOperationError(this.description, 'empty values');
+    const size = Buffer.byteLength(text, 'utf8');
+    if (size > this.maxValueBytes) throw new ValueTooLargeError({ credentialId: id, store: this.description, size, limit: this.maxValueBytes });
+    return text;
+  }
+
+  /** One PutParameter; Overwrite=false creates (version 1) atomically with its tags. Returns SSM's version. */
+  async #write(id: string, text: string, opts: ResolvedWriteOptions, overwrite: boolean): Promise<number> {
+    const name = this.parameterName(id);
+    const tags = opts.definition === undefined ? [] : definitionTags(id, opts.definition);
+    if (opts.comment !== undefined && opts.comment.length > 1024) throw new ValidationError('ssm comments (parameter descriptions) are at most 1024 characters');
+    const input: PutParameterCommandInput = {
+      Name: name,
+      Value: text,
+      Type: 'SecureString',
+      Overwrite: overwrite,
+      Tier: this.#opts.tier ?? 'Standard',
+      ...(opts.keyId ?? this.#opts.kmsKeyId ? { KeyId: opts.keyId ?? this.#opts.kmsKeyId } : {}),
+      ...(opts.comment === undefined ? {} : { Description: opts.comment }),
+      // SSM refuses Tags together with Overwrite=true; they are added separately below.
+      ...(!overwrite && tags.length > 0 ? { Tags: tags } : {}),
+    };
+    let version: number;
+    try {
+      const out = await this.#ssm().send(new PutParameterCommand(input));
+      version = out.Version ?? 1;
+    } catch (err) {
+      if (errorName(err) === 'ParameterAlreadyExists') {
+        throw new VersionConflictError({ credentialId: id, store: this.description, version: opts.version > 0 ? opts.version : 1, cause: err });
+      }
+      throw this.#map(err, id);
+    }
+    if (overwrite && tags.length > 0) {
+      try {
+        await this.#ssm().send(new AddTagsToResourceCommand({ ResourceType: 'Parameter', ResourceId: name, Tags: tags }));
+      } catch (err) {
+        throw this.#map(err, id);
+      }
+    }
+    return version;
+  }
+
+  /** The definition kept in the parameter's tags, or undefined when it has none. */
+  async getDefinition(id: string): Promise<CredentialDefinition | undefined> {
+    const name = this.parameterName(id);
+    return this.wrap(async () => {
+      try {
+        const out = await this.#ssm().send(new ListTagsForResourceCommand({ ResourceType: 'Parameter', ResourceId: name }));
+        return tagsToDefinition(id, out.TagList ?? []);
+      } catch (err) {
+        if (isNotFound(err) || errorName(err) === 'InvalidResourceId') return undefined;
+        throw this.#map(err, id);
+      }
+    }, id);
+  }
+
+  protected async _delete(id: string, version: string | undefined): Promise<string[]> {
+    if (version !== undefined) {
+      throw new UnsupportedOperationError(this.description, 'deleting a single version (ssm deletes a parameter with all its versions)');
+    }
+    const name = this.parameterName(id);
+    const versions = await this.#history(id, name);
+    if (versions.length === 0) return [];
+    try {
+      await this.#ssm().send(new DeleteParameterCommand({ Name: name }));
+    } catch (err) {
+      if (isNotFound(err)) return [];
+      throw this.#map(err, id);
+    }
+    return versions.map((v) => v.version);
+  }
+
+  /** Newest version of every parameter under the prefix (DescribeParameters, paginated): nothing decrypted. */
+  protected async _list(): Promise<CredentialSummary[]> {
+    return (await this.#describe()).map((p) => ({ id: p.id, version: p.version, ...(p.comment === undefined ? {} : { comment: p.comment }) }));
+  }
+
+  /** All versions need one GetParameterHistory per parameter; `latestOnly` needs only DescribeParameters. */
+  override async listCredentials(opts: ListOptions = {}): Promise<CredentialSummary[]> {
+    if (opts.latestOnly === true) return super.listCredentials(opts);
+    const params = await this.wrap(() => this.#describe());
+    const wanted = params.filter((p) => matchesGlob(opts.pattern, p.id));
+    const lists = await this.wrap(() => mapConcurrent(wanted, this.#opts.listConcurrency ?? 4, (p) => this.#history(p.id, this.prefix + p.id)));
+    return lists.flat().sort(compareSummaries);
+  }
+
+  /** Newest versions in bulk: GetParametersByPath (recursive, decrypted, paginated) instead of one call per id. */
+  protected override async _getAll(ids: string[], opts: ResolvedReadOptions & { concurrency: number }): Promise<Array<StoredCredential | Error | undefined>> {
+    if (opts.version !== undefined) return super._getAll(ids, opts);
+    const byName = new Map<string, StoredCredential>();
+    let next: string | undefined;
+    try {
+      do {
+        const out = await this.#ssm().send(new GetParametersByPathCommand({
+          Path: this.#path(),
+          Recursive: true,
+          WithDecryption: true,
+          MaxResults: 10,
+          ...(next === undefined ? {} : { NextToken: next }),
+        }));
+        for (const p of out.Parameters ?? []) {
+          if (p.Name === undefined || p.Value === undefined || p.Version === undefined || !p.Name.startsWith(this.prefix)) continue;
+          const id = p.Name.slice(this.prefix.length);
+          byName.set(id, { id, version: String(p.Version), value: decodeSsmValue(p.Value) });
+        }
+        next = out.NextToken;
+      } while (next !== undefined);
+    } catch (err) {
+      throw this.#map(err);
+    }
+    return ids.map((id) => byName.get(id));
+  }
+
+  #path(): string {
+    return this.prefix === '/' ? '/' : this.prefix.slice(0, -1);
+  }
+
+  async #describe(): Promise<Array<{ id: string; version: string; comment?: string }>> {
+    const out: Array<{ id: string; version: string; comment?: string }> = [];
+    let next: string | undefined;
+    try {
+      do {
+        const res = await this.#ssm().send(new DescribeParametersCommand({
+          ParameterFilters: [{ Key: 'Path', Option: 'Recursive', Values: [this.#path()] }],
+          MaxResults: 50,
+          ...(next === undefined ? {} : { NextToken: next }),
+        }));
+        for (const p of res.Parameters ?? []) {
+          const s = summaryOf(this.prefix, p);
+          if (s !== undefined) out.push(s);
+        }
+        next = res.NextToken;
+      } while (next !== undefined);
+    } catch (err) {
+      throw this.#map(err);
+    }
+    return out;
+  }
+
+  async #history(id: string, name: string): Promise<CredentialSummary[]> {
+    const out: CredentialSummary[] = [];
+    let next: string | undefined;
+    try {
+      do {
+        const res = await this.#ssm().send(new GetParameterHistoryCommand({
+          Name: name,
+          WithDecryption: false,
+          MaxResults: 50,
+          ...(next === undefined ? {} : { NextToken: next }),
+        }));
+        for (const h of res.Parameters ?? []) {
+          if (h.Version === undefined) continue;
+          out.push({ id, version: String(h.Version), ...(h.Description === undefined || h.Description === '' ? {} : { comment: h.Description }) });
+        }
+        next = res.NextToken;
+      } while (next !== undefined);
+    } catch (err) {
+      if (isNotFound(err)) return [];
+      throw this.#map(err, id);
+    }
+    return out.sort(compareSummaries);
+  }
+
+  /** AWS errors mapped by name at the tier edge (style.md §7). SSM's messages name parameters, not values. */
+  #map(err: unknown, credentialId?: string): CredstashError {
+    if (err instanceof CredstashError) return err;
+    const name = errorName(err);
+    const on = credentialId === undefined ? '' : ` for credential "${credentialId}"`;
+    const fields = { store: this.description, credentialId, cause: err };
+    const awsMessage = err instanceof Error ? err.message : '';
+    switch (name) {
+      case 'ThrottlingException':
+      case 'TooManyUpdates':
+        return new ThrottlingError(`${this.description} throttled the request${on} (${name}) after the SDK's retries; try again later or raise the SSM throughput limit`, fields);
+      case 'AccessDeniedException':
+        return new AccessDeniedError(`access denied by ${this.description}${on}: ${awsMessage}`, fields);
+      case 'InvalidKeyId':
+      case 'KMSAccessDeniedException':
+      case 'KMSDisabledException':
+        return new KmsError(`${this.description}: the KMS key${on} is unusable (${name})`, fields);
+      case 'ParameterLimitExceeded':
+      case 'ParameterMaxVersionLimitExceeded':
+      case 'HierarchyLevelLimitExceededException':
+      case 'TooManyTagsError':
+        return new StoreUnavailableError(`${this.description} refused the write${on}: ${name}`, fields);
+      case 'ParameterPatternMismatchException':
+      case 'ValidationException':
+        return new ValidationError(`${this.description} rejected the request${on} (${name})`, fields);
+      case 'UnrecognizedClientException':
+      case 'InvalidSignatureException':
+      case 'ExpiredTokenException':
+      case 'CredentialsProviderError':
+        return new AwsConfigError(`${this.description}: AWS credentials are missing, invalid or expired (${name})`, fields);
+      default:
+        return new StoreUnavailableError(`${this.description} failed${on} (${name})`, fields);
+    }
+  }
+}
+
+function errorName(err: unknown): string {
+  return err instanceof Error ? err.name : typeof err;
+}
+
+function isNotFound(err: unknown): boolean {
+  const n = errorName(err);
+  return n === 'ParameterNotFound' || n === 'ParameterVersionNotFound';
+}
+
+function summaryOf(prefix: string, p: ParameterMetadata): { id: string; version: string; comment?: string } | undefined {
+  if (p.Name === undefined || p.Version === undefined || !p.Name.startsWith(prefix)) return undefined;
+  return { id: p.Name.slice(prefix.length), version: String(p.Version), ...(p.Description === undefined || p.Description === '' ? {} : { comment: p.Description }) };
+}
+
+/** Text that parses as a JSON object is a structured credential; anything else is text. */
+export function decodeSsmValue(raw: string): CredentialValue {
+  if (raw.startsWith('{')) {
+    try {
+      const parsed: unknown = JSON.parse(raw);
+      if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) return parsed as JsonObject;
+    } catch {
+      // text; the parser's message would quote the value
+    }
+  }
+  return raw;
+}
+
+/** Definition -> tags. Tag values have SSM's charset and 256 characters; say which field does not fit. */
+export function definitionTags(id: string, def: CredentialDefinition): Tag[] {
+  const tags: Tag[] = [];
+  const add = (key: string, value: string, field: string): void => {
+    if (value.length > 256 || !TAG_VALUE.test(value)) {
+      throw new ValidationError(`definition ${field} of credential "${id}" does not fit an ssm tag (at most 256 letters, digits, spaces and _ . : / = + - @)`, { credentialId: id });
+    }
+    tags.push({ Key: TAG_PREFIX + key, Value: value });
+  };
+  if (def.name !== undefined) add('name', def.name, 'name');
+  if (def.credential_type !== undefined) add('credential_type', def.credential_type, 'credential_type');
+  if (def.description !== undefined) add('description', def.description, 'description');
+  for (const [k, v] of Object.entries(def.metadata ?? {})) {
+    if (typeof v !== 'string') throw new ValidationError(`definition metadata "${k}" of credential "${id}" must be a string to be an ssm tag`, { credentialId: id });
+    if (!/^[A-Za-z0-9_.:/=+\-@]{1,100}$/.test(k)) throw new ValidationError(`definition metadata key of credential "${id}" does not fit an ssm tag key`, { credentialId: id });
+    add(`meta:${k}`, v, `metadata "${k}"`);
+  }
+  return tags;
+}
+
+export function tagsToDefinition(id: string, tags: readonly Tag[]): CredentialDefinition | undefined {
+  const def: CredentialDefinition = { id };
+  const metadata: Record<string, JsonValue> = {};
+  let any = false;
+  for (const t of tags) {
+    if (t.Key === undefined || t.Value === undefined || !t.Key.startsWith(TAG_PREFIX)) continue;
+    const k = t.Key.slice(TAG_PREFIX.length);
+    any = true;
+    if (k === 'name') def.name = t.Value;
+    else if (k === 'description') def.description = t.Value;
+    else if (k === 'credential_type' && (CREDENTIAL_TYPES as readonly string[]).includes(t.Value)) def.credential_type = t.Value as CredentialDefinition['credential_type'];
+    else if (k.startsWith('meta:')) metadata[k.slice(5)] = t.Value;
+  }
+  if (Object.keys(metadata).length > 0) def.metadata = metadata;
+  return any ? def : undefined;
+}

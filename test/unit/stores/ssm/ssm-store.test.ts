@@ -1,0 +1,325 @@
+import {
+  AddTagsToResourceCommand,
+  DeleteParameterCommand,
+  DescribeParametersCommand,
+  GetParameterCommand,
+  GetParameterHistoryCommand,
+  GetParametersByPathCommand,
+  InternalServerError,
+  InvalidKeyId,
+  ListTagsForResourceCommand,
+  ParameterLimitExceeded,
+  ParameterMaxVersionLimitExceeded,
+  PutParameterCommand,
+  SSMClient,
+  TooManyUpdates,
+} from '@aws-sdk/client-ssm';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { openStore } from '../../../../src/stores/registry.js';
+import { SSMStore } from '../../../../src/stores/ssm/index.js';
+import { CANARY, expectNoLeak, rejectionOf } from '../../../helpers/no-leak.js';
+import { FakeSsm } from './fake-ssm.js';
+
+const ssm = mockClient(SSMClient);
+let fake: FakeSsm;
+let store: SSMStore;
+
+beforeEach(() => {
+  ssm.reset();
+  fake = new FakeSsm();
+  fake.install(ssm);
+  store = new SSMStore({ client: new SSMClient({ region: 'eu-west-1' }), region: 'eu-west-1' });
+});
+
+function awsError(name: string, message = 'aws says no'): Error {
+  return Object.assign(new Error(message), { name, $metadata: {} });
+}
+
+// The generic contract assumes versions the store can choose; SSM assigns them. This is the contract for
+// what SSM supports, against the in-memory SSM model, plus UnsupportedOperationError for the rest.
+describe('SSMStore contract (what SSM supports)', () => {
+  it('returns undefined for a missing credential and throws CredentialNotFoundError when required', async () => {
+    expect(await store.getCredential('missing.one')).toBeUndefined();
+    expect(await rejectionOf(store.getCredential('missing.one', { required: true }))).toMatchObject({ code: 'ERR_CREDENTIAL_NOT_FOUND', credentialId: 'missing.one' });
+  });
+
+  it('stores version 1 by default, the next version explicitly, and reads any version back', async () => {
+    expect(await store.storeCredential('app.db', 'one')).toEqual({ id: 'app.db', version: 1 });
+    expect(await store.storeCredential('app.db', 'two', { version: 2 })).toEqual({ id: 'app.db', version: 2 });
+    expect(await store.getCredential('app.db', { required: true })).toMatchObject({ id: 'app.db', version: '2', value: 'two' });
+    expect((await store.getCredential('app.db', { version: 1 }))?.value).toBe('one');
+    expect(await store.getCredential('app.db', { version: 3 })).toBeUndefined();
+    expect(await store.getCredential('app.db', { version: 'v5' })).toBeUndefined();
+  });
+
+  it('never overwrites: version 1 again or a version at or below the current one is a VersionConflictError', async () => {
+    await store.storeCredential('app.key', 'original');
+    const err = await rejectionOf(store.storeCredential('app.key', CANARY, { version: 1 }));
+    expect(err).toMatchObject({ code: 'ERR_VERSION_CONFLICT', credentialId: 'app.key' });
+    expectNoLeak(err, CANARY);
+    await store.storeCredential('app.key', 'second', { version: 2 });
+    expect(await rejectionOf(store.storeCredential('app.key', CANARY, { version: 2 }))).toMatchObject({ code: 'ERR_VERSION_CONFLICT', version: '2' });
+    expect((await store.getCredential('app.key', { required: true })).value).toBe('second');
+  });
+
+  it('refuses an explicit version that skips numbers with UnsupportedOperationError', async () => {
+    await store.storeCredential('gap', 'a');
+    const err = await rejectionOf(store.storeCredential('gap', 'b', { version: 10 }));
+    expect(err).toMatchObject({ code: 'ERR_UNSUPPORTED_OPERATION' });
+    expect(err.message).toContain('the next one is 2');
+    expect(await rejectionOf(store.storeCredential('new.gap', 'b', { version: 3 }))).toMatchObject({ code: 'ERR_UNSUPPORTED_OPERATION' });
+  });
+
+  it('autoVersion writes with Overwrite=true and returns the version SSM assigned', async () => {
+    expect((await store.storeCredential('auto', 'a', { autoVersion: true })).version).toBe(1);
+    expect((await store.storeCredential('auto', 'b', { autoVersion: true })).version).toBe(2);
+    expect(ssm.commandCalls(PutParameterCommand).map((c) => c.args[0].input.Overwrite)).toEqual([true, true]);
+  });
+
+  it('gives each of 8 concurrent autoVersion writers its own version, losing none', async () => {
+    const results = await Promise.all(Array.from({ length: 8 }, (_, i) => store.storeCredential('race', `value-${i}`, { autoVersion: true })));
+    expect(results.map((r) => r.version).sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    const values = await Promise.all(results.map((r) => store.getCredential('race', { version: r.version, required: true })));
+    expect(new Set(values.map((v) => v.value)).size).toBe(8);
+  });
+
+  it('round-trips text and JSON objects; refuses bytes and the empty string', async () => {
+    await store.storeCredential('v.text', 'héllo ✓ "quoted" $HOME\nline2');
+    await store.storeCredential('v.json', { host: 'db', port: 5432, password: CANARY });
+    expect((await store.getCredential('v.text'))?.value).toBe('héllo ✓ "quoted" $HOME\nline2');
+    expect((await store.getCredential('v.json'))?.value).toEqual({ host: 'db', port: 5432, password: CANARY });
+    expect(await rejectionOf(store.storeCredential('v.bytes', new Uint8Array([1])))).toMatchObject({ code: 'ERR_UNSUPPORTED_OPERATION' });
+    expect(await rejectionOf(store.storeCredential('v.empty', ''))).toMatchObject({ code: 'ERR_UNSUPPORTED_OPERATION' });
+  });
+
+  it('keeps comments as descriptions and lists every version (paginated), or only the newest', async () => {
+    await store.storeCredential('b.svc', 'x', { comment: 'first' });
+    await store.storeCredential('b.svc', 'y', { autoVersion: true });
+    await store.storeCredential('b.svc', 'z', { autoVersion: true });
+    await store.storeCredential('a.svc', 'z');
+    await store.storeCredential('c.svc', 'z');
+    const all = await store.listCredentials();
+    expect(all.map((s) => `${s.id}@${s.version}`)).toEqual(['a.svc@1', 'b.svc@1', 'b.svc@2', 'b.svc@3', 'c.svc@1']);
+    expect(all.find((s) => s.id === 'b.svc' && s.version === '1')?.comment).toBe('first');
+    expect((await store.listCredentials({ latestOnly: true })).map((s) => `${s.id}@${s.version}`)).toEqual(['a.svc@1', 'b.svc@3', 'c.svc@1']);
+    expect((await store.listCredentials({ pattern: 'b.*' })).map((s) => s.version)).toEqual(['1', '2', '3']);
+    // 3 parameters at 2 per page = 2 DescribeParameters pages per listing; b.svc's 3 versions = 2 history pages.
+    expect(ssm.commandCalls(GetParameterHistoryCommand).filter((c) => c.args[0].input.Name === '/credstash/credentials/b.svc').length).toBe(4);
+    expect(ssm.commandCalls(DescribeParametersCommand).length).toBe(6);
+    expect(ssm.commandCalls(DescribeParametersCommand)[0]?.args[0].input.ParameterFilters).toEqual([{ Key: 'Path', Option: 'Recursive', Values: ['/credstash/credentials'] }]);
+    expect(JSON.stringify(all)).not.toContain('"value"');
+  });
+
+  it('deletes every version with DeleteParameter; deleting one version is unsupported', async () => {
+    await store.storeCredential('del', '1');
+    await store.storeCredential('del', '2', { autoVersion: true });
+    await store.storeCredential('del', '3', { autoVersion: true });
+    expect(await rejectionOf(store.deleteCredential('del', { version: 2 }))).toMatchObject({ code: 'ERR_UNSUPPORTED_OPERATION' });
+    expect(await store.deleteCredential('del')).toEqual({ id: 'del', deleted: ['1', '2', '3'] });
+    expect(ssm.commandCalls(DeleteParameterCommand).map((c) => c.args[0].input)).toEqual([{ Name: '/credstash/credentials/del' }]);
+    expect(await store.credentialExists('del')).toBe(false);
+    expect(await rejectionOf(store.deleteCredential('del'))).toMatchObject({ code: 'ERR_CREDENTIAL_NOT_FOUND', credentialId: 'del' });
+  });
+
+  it('getAll reads the newest versions with GetParametersByPath (paginated, decrypted)', async () => {
+    await store.storeCredential('g.one', 'old');
+    await store.storeCredential('g.one', 'new', { autoVersion: true });
+    await store.storeCredential('g.two', { user: 'u' });
+    await store.storeCredential('other', 'o');
+    ssm.resetHistory();
+    const all = await store.getAllCredentials();
+    expect(all.credentials.map((c) => [c.id, c.value])).toEqual([['g.one', 'new'], ['g.two', { user: 'u' }], ['other', 'o']]);
+    const calls = ssm.commandCalls(GetParametersByPathCommand);
+    expect(calls.map((c) => c.args[0].input)).toEqual([
+      { Path: '/credstash/credentials', Recursive: true, WithDecryption: true, MaxResults: 10 },
+      { Path: '/credstash/credentials', Recursive: true, WithDecryption: true, MaxResults: 10, NextToken: '2' },
+    ]);
+    expect(ssm.commandCalls(GetParameterCommand)).toHaveLength(0);
+    expect((await store.getAllCredentials({ version: 1 })).credentials.map((c) => c.value)).toEqual(['old', { user: 'u' }, 'o']);
+  });
+
+  it('exists checks versions without decrypting', async () => {
+    await store.storeCredential('e', 'v');
+    ssm.resetHistory();
+    expect(await store.credentialExists('e')).toBe(true);
+    expect(await store.credentialExists('e', { version: 1 })).toBe(true);
+    expect(await store.credentialExists('e', { version: 2 })).toBe(false);
+    expect(ssm.commandCalls(GetParameterCommand).map((c) => c.args[0].input)).toEqual([
+      { Name: '/credstash/credentials/e', WithDecryption: false },
+      { Name: '/credstash/credentials/e:1', WithDecryption: false },
+      { Name: '/credstash/credentials/e:2', WithDecryption: false },
+    ]);
+  });
+
+  it('rejects invalid ids and versions with ValidationError', async () => {
+    for (const bad of ['', 'a\nb', 'x'.repeat(3000), 'has space', '/lead', 'a//b']) {
+      expect(await rejectionOf(store.getCredential(bad)), bad).toMatchObject({ code: 'ERR_INVALID_INPUT' });
+    }
+    expect(await rejectionOf(store.storeCredential('has*star', 'v'))).toMatchObject({ code: 'ERR_INVALID_INPUT' });
+    for (const v of [0, -1, 1.5]) expect(await rejectionOf(store.storeCredential('ver', 'v', { version: v }))).toMatchObject({ code: 'ERR_INVALID_INPUT' });
+  });
+
+  it('accepts 4096 bytes on the Standard tier, 8192 on Advanced, and rejects one byte more', async () => {
+    await store.storeCredential('big', 'x'.repeat(4096));
+    const err = await rejectionOf(store.storeCredential('big2', CANARY + 'y'.repeat(4097 - CANARY.length)));
+    expect(err).toMatchObject({ code: 'ERR_VALUE_TOO_LARGE', credentialId: 'big2' });
+    expect(err.message).toContain('at most 4096');
+    expectNoLeak(err, CANARY);
+    const adv = new SSMStore({ client: new SSMClient({ region: 'eu-west-1' }), tier: 'Advanced' });
+    await adv.storeCredential('big3', 'x'.repeat(8192));
+    expect(ssm.commandCalls(PutParameterCommand).at(-1)?.args[0].input.Tier).toBe('Advanced');
+    expect(await rejectionOf(adv.storeCredential('big4', 'x'.repeat(8193)))).toMatchObject({ code: 'ERR_VALUE_TOO_LARGE' });
+  });
+
+  it('refuses an encryption context with UnsupportedOperationError', async () => {
+    expect(await rejectionOf(store.storeCredential('ctx', 'v', { context: { env: 'prod' } }))).toMatchObject({ code: 'ERR_UNSUPPORTED_OPERATION' });
+    expect(await rejectionOf(store.storeCredential('ctx', 'v', { autoVersion: true, context: { env: 'prod' } }))).toMatchObject({ code: 'ERR_UNSUPPORTED_OPERATION' });
+    expect(ssm.commandCalls(PutParameterCommand)).toHaveLength(0);
+  });
+});
+
+describe('SSMStore requests', () => {
+  it('writes a SecureString under the prefix with the KMS key, description and creation tags', async () => {
+    const s = new SSMStore({ client: new SSMClient({ region: 'eu-west-1' }), prefix: '/prod/app/', kmsKeyId: 'alias/app' });
+    await s.storeCredential('db', { password: CANARY }, { comment: 'rotated', definition: { id: 'db', name: 'Main DB', credential_type: 'database', description: 'primary: eu-west-1', metadata: { owner: 'team-a' } } });
+    expect(ssm.commandCalls(PutParameterCommand)[0]?.args[0].input).toEqual({
+      Name: '/prod/app/db',
+      Value: `{"password":"${CANARY}"}`,
+      Type: 'SecureString',
+      Overwrite: false,
+      Tier: 'Standard',
+      KeyId: 'alias/app',
+      Description: 'rotated',
+      Tags: [
+        { Key: 'credstash:name', Value: 'Main DB' },
+        { Key: 'credstash:credential_type', Value: 'database' },
+        { Key: 'credstash:description', Value: 'primary: eu-west-1' },
+        { Key: 'credstash:meta:owner', Value: 'team-a' },
+      ],
+    });
+    expect(await s.getDefinition('db')).toEqual({ id: 'db', name: 'Main DB', credential_type: 'database', description: 'primary: eu-west-1', metadata: { owner: 'team-a' } });
+    expect(ssm.commandCalls(ListTagsForResourceCommand)[0]?.args[0].input).toEqual({ ResourceType: 'Parameter', ResourceId: '/prod/app/db' });
+    expect(await s.getDefinition('nothing')).toBeUndefined();
+  });
+
+  it('adds tags with AddTagsToResource after an overwrite (SSM refuses Tags with Overwrite=true)', async () => {
+    await store.storeCredential('t', 'a');
+    await store.storeCredential('t', 'b', { autoVersion: true, keyId: 'alias/other', definition: { id: 't', description: 'second' } });
+    expect(ssm.commandCalls(PutParameterCommand)[1]?.args[0].input).toMatchObject({ Overwrite: true, KeyId: 'alias/other' });
+    expect(ssm.commandCalls(PutParameterCommand)[1]?.args[0].input.Tags).toBeUndefined();
+    expect(ssm.commandCalls(AddTagsToResourceCommand)[0]?.args[0].input).toEqual({ ResourceType: 'Parameter', ResourceId: '/credstash/credentials/t', Tags: [{ Key: 'credstash:description', Value: 'second' }] });
+  });
+
+  it('reads a version with the name:N selector and decrypts', async () => {
+    await store.storeCredential('sel', 'a');
+    ssm.resetHistory();
+    await store.getCredential('sel', { version: 1 });
+    await store.getCredential('sel');
+    expect(ssm.commandCalls(GetParameterCommand).map((c) => c.args[0].input)).toEqual([
+      { Name: '/credstash/credentials/sel:1', WithDecryption: true },
+      { Name: '/credstash/credentials/sel', WithDecryption: true },
+    ]);
+  });
+
+  it('refuses definitions that do not fit tags, naming the field and not the value', async () => {
+    const err = await rejectionOf(store.storeCredential('d', 'v', { definition: { id: 'd', description: 'has {braces}' } }));
+    expect(err).toMatchObject({ code: 'ERR_INVALID_INPUT' });
+    expect(err.message).toContain('definition description');
+    expect(await rejectionOf(store.storeCredential('d', 'v', { definition: { id: 'd', metadata: { n: 1 } } }))).toMatchObject({ code: 'ERR_INVALID_INPUT' });
+    expect(await rejectionOf(store.storeCredential('d', 'v', { comment: 'c'.repeat(1025) }))).toMatchObject({ code: 'ERR_INVALID_INPUT' });
+  });
+
+  it('reads text that is a JSON object as a structured credential, other JSON as text', async () => {
+    fake.params.set('/credstash/credentials/j', { versions: [{ value: '{"a":1}', version: 1 }], tags: [] });
+    fake.params.set('/credstash/credentials/k', { versions: [{ value: '[1]', version: 1 }], tags: [] });
+    fake.params.set('/credstash/credentials/l', { versions: [{ value: '{not json', version: 1 }], tags: [] });
+    expect((await store.getCredential('j'))?.value).toEqual({ a: 1 });
+    expect((await store.getCredential('k'))?.value).toBe('[1]');
+    expect((await store.getCredential('l'))?.value).toBe('{not json');
+  });
+
+  it('builds its client once, lazily, from region and endpoint', async () => {
+    const s = new SSMStore({ region: 'us-east-2', endpoint: 'http://127.0.0.1:1' });
+    await s.storeCredential('lazy', 'v');
+    await s.getCredential('lazy');
+    const clients = new Set(ssm.calls().map((c) => c.thisValue));
+    expect(clients.size).toBe(1);
+    expect(await (([...clients][0] as SSMClient).config.region())).toBe('us-east-2');
+  });
+
+  it('opens from config and rejects unknown keys and bad values', async () => {
+    const s = (await openStore({ type: 'ssm', config: { prefix: '/x/', region: 'eu-west-1', tier: 'Advanced', kms_key: 'alias/k', endpoint_url: 'http://127.0.0.1:1' } })) as SSMStore;
+    expect(s.kind).toBe('ssm');
+    expect(s.prefix).toBe('/x/');
+    expect(s.description).toBe('ssm parameters /x/* in eu-west-1');
+    expect(await rejectionOf(openStore({ type: 'ssm', config: { table: 'x' } }))).toMatchObject({ code: 'ERR_CONFIG', path: 'credential_store.config.table' });
+    expect(await rejectionOf(openStore({ type: 'ssm', config: { tier: 'Gold' } }))).toMatchObject({ code: 'ERR_CONFIG' });
+    expect(await rejectionOf(openStore({ type: 'ssm', config: { prefix: 'no-slash' } }))).toMatchObject({ code: 'ERR_CONFIG' });
+    expect(await rejectionOf(openStore({ type: 'ssm', config: { region: 3 } }))).toMatchObject({ code: 'ERR_CONFIG' });
+  });
+});
+
+describe('SSMStore error mapping', () => {
+  const cases: Array<[string, Error, string]> = [
+    ['ThrottlingException', awsError('ThrottlingException'), 'ERR_THROTTLED'],
+    ['TooManyUpdates', new TooManyUpdates({ message: 'x', $metadata: {} }), 'ERR_THROTTLED'],
+    ['AccessDeniedException', awsError('AccessDeniedException', 'User arn:aws:iam::1:user/u is not authorized to perform ssm:GetParameter'), 'ERR_ACCESS_DENIED'],
+    ['InvalidKeyId', new InvalidKeyId({ message: 'x', $metadata: {} }), 'ERR_KMS'],
+    ['ParameterLimitExceeded', new ParameterLimitExceeded({ message: 'x', $metadata: {} }), 'ERR_STORE_UNAVAILABLE'],
+    ['ParameterMaxVersionLimitExceeded', new ParameterMaxVersionLimitExceeded({ message: 'x', $metadata: {} }), 'ERR_STORE_UNAVAILABLE'],
+    ['ValidationException', awsError('ValidationException'), 'ERR_INVALID_INPUT'],
+    ['ExpiredTokenException', awsError('ExpiredTokenException'), 'ERR_AWS_CONFIG'],
+    ['InternalServerError', new InternalServerError({ message: 'x', $metadata: {} }), 'ERR_STORE_UNAVAILABLE'],
+  ];
+
+  for (const [name, error, code] of cases) {
+    it(`maps ${name} to ${code} on get, put, list and getAll, naming the store`, async () => {
+      ssm.reset();
+      ssm.on(GetParameterCommand).rejects(error);
+      ssm.on(PutParameterCommand).rejects(error);
+      ssm.on(DescribeParametersCommand).rejects(error);
+      ssm.on(GetParametersByPathCommand).resolves({});
+      for (const p of [store.getCredential('x'), store.storeCredential('x', CANARY, { autoVersion: true }), store.listCredentials(), store.credentialExists('x')]) {
+        const err = await rejectionOf(p);
+        expect(err).toMatchObject({ code, store: 'ssm parameters /credstash/credentials/* in eu-west-1' });
+        expectNoLeak(err, CANARY);
+      }
+    });
+  }
+
+  it('maps failures of history, delete, tags and GetParametersByPath', async () => {
+    ssm.reset();
+    ssm.on(GetParameterHistoryCommand).rejects(awsError('ThrottlingException'));
+    expect(await rejectionOf(store.deleteCredential('x'))).toMatchObject({ code: 'ERR_THROTTLED', credentialId: 'x' });
+    ssm.reset();
+    ssm.on(GetParameterHistoryCommand).resolves({ Parameters: [{ Version: 1 }] });
+    ssm.on(DeleteParameterCommand).rejects(awsError('AccessDeniedException'));
+    expect(await rejectionOf(store.deleteCredential('x'))).toMatchObject({ code: 'ERR_ACCESS_DENIED' });
+    ssm.reset();
+    ssm.on(PutParameterCommand).resolves({ Version: 2 });
+    ssm.on(AddTagsToResourceCommand).rejects(awsError('TooManyTagsError'));
+    expect(await rejectionOf(store.storeCredential('x', 'v', { autoVersion: true, definition: { id: 'x', name: 'n' } }))).toMatchObject({ code: 'ERR_STORE_UNAVAILABLE' });
+    ssm.reset();
+    ssm.on(ListTagsForResourceCommand).rejects(awsError('AccessDeniedException'));
+    expect(await rejectionOf(store.getDefinition('x'))).toMatchObject({ code: 'ERR_ACCESS_DENIED' });
+    ssm.reset();
+    ssm.on(DescribeParametersCommand).resolves({ Parameters: [{ Name: '/credstash/credentials/x', Version: 1 }] });
+    ssm.on(GetParametersByPathCommand).rejects(awsError('ThrottlingException'));
+    expect(await rejectionOf(store.getAllCredentials())).toMatchObject({ code: 'ERR_THROTTLED' });
+    ssm.reset();
+    ssm.on(DescribeParametersCommand).resolves({ Parameters: [{ Name: '/credstash/credentials/x', Version: 1 }] });
+    ssm.on(GetParameterHistoryCommand).rejects(awsError('AccessDeniedException'));
+    expect(await rejectionOf(store.listCredentials())).toMatchObject({ code: 'ERR_ACCESS_DENIED' });
+  });
+
+  it('treats ParameterNotFound and ParameterVersionNotFound as not found everywhere', async () => {
+    expect(await store.getCredential('none', { version: 4 })).toBeUndefined();
+    expect(await store.credentialExists('none')).toBe(false);
+    expect(await rejectionOf(store.deleteCredential('none'))).toMatchObject({ code: 'ERR_CREDENTIAL_NOT_FOUND' });
+    ssm.reset();
+    ssm.on(GetParameterHistoryCommand).resolves({ Parameters: [{ Version: 1 }] });
+    ssm.on(DeleteParameterCommand).rejects(awsError('ParameterNotFound'));
+    expect(await rejectionOf(store.deleteCredential('gone'))).toMatchObject({ code: 'ERR_CREDENTIAL_NOT_FOUND' });
+  });
+});
