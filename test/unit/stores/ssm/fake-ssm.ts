@@ -15,7 +15,9 @@ import {
   ParameterNotFound,
   ParameterVersionNotFound,
   PutParameterCommand,
-  type SSMClient,
+  type ServiceInputTypes,
+  type ServiceOutputTypes,
+  type SSMClientResolvedConfig,
   type Tag,
 } from '@aws-sdk/client-ssm';
 import type { AwsStub } from 'aws-sdk-client-mock';
@@ -28,7 +30,7 @@ export class FakeSsm {
   /** Page size the fake uses for every paginated call (small, so tests cross pages). */
   pageSize = 2;
 
-  install(mock: AwsStub<object, object, SSMClient>): void {
+  install(mock: AwsStub<ServiceInputTypes, ServiceOutputTypes, SSMClientResolvedConfig>): void {
     const meta = { $metadata: {} };
     mock.on(PutParameterCommand).callsFake((input: { Name: string; Value: string; Overwrite?: boolean; Description?: string; KeyId?: string; Tags?: Tag[] }) => {
       if (input.Tags !== undefined && input.Overwrite === true) {
