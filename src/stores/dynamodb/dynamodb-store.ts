@@ -32,6 +32,7 @@ import {
   buildLegacyItem,
   checkMetadata,
   GCM_DATA_KEY_BYTES,
+  itemFormat,
   LEGACY_DATA_KEY_BYTES,
   MAX_VALUE_BYTES,
   openItem,
@@ -354,6 +355,7 @@ export class DynamoDBStore extends BaseStore implements SetupCapable {
   /** KMS Decrypt of the item's data key with the caller's context, then the format's decryption. */
   async #open(id: string, item: Item, context: EncryptionContext): Promise<StoredCredential> {
     const where = { credentialId: id, store: this.description };
+    itemFormat(item, where); // an unreadable algorithm fails before KMS is asked
     const blob = wrappedKey(item, where);
     const version = displayVersion(item.version?.S ?? '');
     const kms = await this.#clients.kms();
