@@ -1,0 +1,61 @@
+/**
+ * `credstash get <credential> [key=value ...]`: the value and a newline (`-n`: no newline). A credential
+ * name with `*` or `?` is a glob: every match is printed in `-f json|yaml|csv|dotenv` (default json),
+ * without an added newline, as Python credstash does. `--field F` prints one field of a structured value.
+ */
+import type { CommandModule } from 'yargs';
+import { CredstashError, ValidationError } from '../../core/errors.js';
+import { isGlob } from '../../core/names.js';
+import type { CredentialValue, JsonValue } from '../../core/types.js';
+import { valueToText } from '../../core/value.js';
+import { contextFromArgs, readVersionArg, withStore, type GlobalArgs } from '../context.js';
+import { UsageError } from '../errors.js';
+import { formatCredentials, OUTPUT_FORMATS, type OutputFormat } from '../output/index.js';
+
+interface GetArgs extends GlobalArgs {
+  credential: string;
+  context?: string[];
+  noline?: boolean;
+  version?: string;
+  format: OutputFormat;
+  field?: string;
+}
+
+export const getCommand: CommandModule<GlobalArgs, GetArgs> = {
+  command: 'get <credential> [context..]',
+  describe: 'Get a credential from the store',
+  builder: (y) =>
+    y
+      .positional('credential', { type: 'string', describe: 'the name of the credential to get (* and ? are wildcards)', demandOption: true })
+      .positional('context', { type: 'string', array: true, describe: 'encryption context key/value pairs: key=value' })
+      .option('noline', { alias: 'n', type: 'boolean', describe: "don't append a newline to the output" })
+      .option('version', { alias: 'v', type: 'string', describe: 'get a specific version of the credential (default: the latest)', requiresArg: true })
+      .option('format', { alias: 'f', choices: OUTPUT_FORMATS, default: 'json' as OutputFormat, describe: 'output format for wildcard gets' })
+      .option('field', { type: 'string', describe: 'print one field of a structured (JSON) credential', requiresArg: true }) as never,
+  handler: (argv) =>
+    withStore(argv, async (store) => {
+      const context = contextFromArgs(argv.context);
+      const version = readVersionArg(argv.version);
+      if (isGlob(argv.credential)) {
+        if (argv.field !== undefined) throw new UsageError('--field cannot be used with a wildcard');
+        const { credentials } = await store.getAllCredentials({ pattern: argv.credential, version, context });
+        argv.io.stdout.write(formatCredentials(credentials, argv.format));
+        return;
+      }
+      const cred = await store.getCredential(argv.credential, { version, context, required: true });
+      const text = argv.field === undefined ? valueToText(cred.value) : fieldText(argv.credential, cred.value, argv.field);
+      argv.io.stdout.write(argv.noline === true ? text : `${text}\n`);
+    }),
+};
+
+/** One field of a structured value: strings as they are, anything else as JSON. */
+export function fieldText(id: string, value: CredentialValue, field: string): string {
+  if (typeof value === 'string' || value instanceof Uint8Array) {
+    throw new ValidationError(`credential "${id}" is not a structured (JSON) credential; --field needs one`, { credentialId: id });
+  }
+  if (!Object.prototype.hasOwnProperty.call(value, field)) {
+    throw new CredstashError('ERR_INVALID_INPUT', `credential "${id}" has no field "${field}"`, { credentialId: id });
+  }
+  const v = value[field] as JsonValue;
+  return typeof v === 'string' ? v : JSON.stringify(v);
+}

@@ -1,0 +1,16 @@
+/**
+ * Every `credstash` subcommand, one CommandModule per file. To add a command: create
+ * `commands/<name>.ts` exporting a CommandModule<GlobalArgs, YourArgs> (see get.ts; handler =
+ * `withStore(argv, async (store, config) => ...)`, output to `argv.io.stdout`, errors thrown), then add ONE
+ * line below. Keep command modules light: import heavy code lazily inside the handler.
+ */
+import type { CommandModule } from 'yargs';
+import type { GlobalArgs } from '../context.js';
+import { getCommand } from './get.js';
+import { putCommand } from './put.js';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- each command has its own argv type
+export const commands: Array<CommandModule<GlobalArgs, any>> = [
+  getCommand,
+  putCommand,
+];

@@ -1,0 +1,93 @@
+/**
+ * `credstash put <credential> [value] [key=value ...]`: store a new version. `value` may be `@file` or `-`
+ * (stdin); `-P` prompts; `--json/--data '{...}'` (also `@file`/`-`) stores a structured credential, checked
+ * against `--type` or the `[[credentials]]` definition of that id. Prints `<name> has been stored`.
+ */
+import type { CommandModule } from 'yargs';
+import { ValidationError } from '../../core/errors.js';
+import { CREDENTIAL_TYPES, type CredentialDefinition, type CredentialType, type CredentialValue, type JsonObject, type WriteOptions } from '../../core/types.js';
+import { LEGACY_DIGESTS } from '../../config/defaults.js';
+import { contextFromArgs, withStore, writeVersionArg, type GlobalArgs } from '../context.js';
+import { UsageError } from '../errors.js';
+import { promptSecret, readValueArg } from '../input.js';
+
+interface PutArgs extends GlobalArgs {
+  credential: string;
+  value?: string;
+  context?: string[];
+  key?: string;
+  comment?: string;
+  version?: string;
+  autoversion?: boolean;
+  digest?: string;
+  prompt?: boolean;
+  legacy?: boolean;
+  json?: string;
+  type?: CredentialType;
+}
+
+export const putCommand: CommandModule<GlobalArgs, PutArgs> = {
+  command: 'put <credential> [value] [context..]',
+  describe: 'Put a credential into the store',
+  builder: (y) =>
+    y
+      .positional('credential', { type: 'string', describe: 'the name of the credential to store', demandOption: true })
+      .positional('value', { type: 'string', describe: 'the value; @file reads a file, - reads stdin (default: empty)' })
+      .positional('context', { type: 'string', array: true, describe: 'encryption context key/value pairs: key=value' })
+      .option('key', { alias: 'k', type: 'string', describe: 'KMS key (default alias/credstash)', requiresArg: true })
+      .option('comment', { alias: 'c', type: 'string', describe: 'comment stored with this version', requiresArg: true })
+      .option('version', { alias: 'v', type: 'string', describe: 'version to store (a positive integer; default 1)', requiresArg: true })
+      .option('autoversion', { alias: 'a', type: 'boolean', describe: 'store the next version after the highest one' })
+      .option('digest', { alias: 'd', choices: LEGACY_DIGESTS, describe: 'HMAC digest of legacy items (default SHA256)' })
+      .option('prompt', { alias: 'P', type: 'boolean', describe: 'prompt for the value (not echoed)' })
+      .option('legacy', { type: 'boolean', describe: 'write the Python credstash (AES-CTR + HMAC) item format' })
+      .option('json', { alias: 'data', type: 'string', describe: 'store a structured credential: a JSON object, @file or -', requiresArg: true })
+      .option('type', { choices: CREDENTIAL_TYPES, describe: 'credential type of a structured value (checks its required fields)' }) as never,
+  handler: (argv) =>
+    withStore(argv, async (store, config) => {
+      const context = contextFromArgs(argv.context);
+      const version = argv.autoversion === true ? undefined : writeVersionArg(argv.version);
+      if (argv.json !== undefined && argv.value !== undefined && argv.value !== '') {
+        // `put id --json '{}' k=v`: yargs puts the first context pair in `value`; take it back.
+        if (argv.value.includes('=') && !argv.value.startsWith('@') && argv.value !== '-') {
+          argv.context = [argv.value, ...(argv.context ?? [])];
+        } else throw new UsageError('give either a value or --json, not both');
+      }
+      const value = await resolveValue(argv);
+      const opts: WriteOptions = { context: argv.json !== undefined ? contextFromArgs(argv.context) : context };
+      if (argv.autoversion === true) opts.autoVersion = true;
+      else if (version !== undefined) opts.version = version;
+      if (argv.comment !== undefined) opts.comment = argv.comment;
+      if (argv.key !== undefined) opts.keyId = argv.key;
+      if (argv.digest !== undefined) opts.digest = argv.digest;
+      if (argv.legacy === true) opts.format = 'legacy';
+      const definition = definitionFor(argv.credential, config.credentials.get(argv.credential), argv.type);
+      if (definition !== undefined) opts.definition = definition;
+      await store.storeCredential(argv.credential, value, opts);
+      argv.io.stdout.write(`${argv.credential} has been stored\n`);
+    }),
+};
+
+async function resolveValue(argv: PutArgs): Promise<CredentialValue> {
+  if (argv.json !== undefined) return parseJsonObject(await readValueArg(argv.json, argv.io), '--json');
+  if (argv.type !== undefined && argv.type !== 'custom') throw new UsageError('--type needs a structured value given with --json');
+  if (argv.prompt === true) return promptSecret(`${argv.credential}: `, argv.io);
+  return readValueArg(argv.value ?? '', argv.io);
+}
+
+/** Parse a JSON object given on the command line; the message never quotes it (JSON.parse's would). */
+export function parseJsonObject(text: string, what: string): JsonObject {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new ValidationError(`${what} value is not valid JSON`);
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new ValidationError(`${what} value must be a JSON object`);
+  return parsed as JsonObject;
+}
+
+function definitionFor(id: string, configured: CredentialDefinition | undefined, type: CredentialType | undefined): CredentialDefinition | undefined {
+  if (type === undefined) return configured;
+  return { ...(configured ?? { id }), id, credential_type: type };
+}

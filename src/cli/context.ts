@@ -1,0 +1,173 @@
+/**
+ * What every command needs: its I/O, the global flags, the loaded config and the opened store.
+ *
+ * Adding a command (see commands/index.ts): write `commands/<name>.ts` exporting a yargs CommandModule
+ * whose handler does
+ * ```ts
+ * handler: (argv) => withStore(argv, async (store, config) => { ...one library call...; argv.io.stdout.write(out) })
+ * ```
+ * Throw CredstashErrors (exit 1) or UsageError (exit 2); never set process.exitCode or print errors yourself.
+ *
+ * The config module (zod + smol-toml) is imported lazily so that `credstash --help` does not pay for it.
+ */
+import type { Argv } from 'yargs';
+import { ConfigError, ValidationError } from '../core/errors.js';
+import { parseContextArgs } from '../core/context.js';
+import { parseReadVersion, parseWriteVersion } from '../core/version.js';
+import type { CredentialStore } from '../core/store.js';
+import type { EncryptionContext } from '../core/types.js';
+import type { ResolvedConfig } from '../config/load.js';
+import { UsageError } from './errors.js';
+
+/** Where a command reads and writes. Injected by main() so that tests can run commands in-process. */
+export interface CliIO {
+  stdout: { write(chunk: string | Uint8Array): unknown };
+  stderr: { write(chunk: string): unknown };
+  stdin: NodeJS.ReadableStream & { isTTY?: boolean; setRawMode?: (mode: boolean) => unknown };
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+}
+
+/** Global options (they may appear before or after the subcommand). */
+export interface GlobalArgs {
+  region?: string;
+  table?: string;
+  profile?: string;
+  arn?: string;
+  kmsRegion?: string;
+  endpointUrl?: string;
+  kmsEndpointUrl?: string;
+  config?: string;
+  storeType?: string;
+  io: CliIO;
+}
+
+/**
+ * Global AWS-style flags and the store config key each one sets. No switch on store names: a flag goes to
+ * whatever store is configured, and a tier that does not know the key rejects it (reported as "<flag> does
+ * not apply to the <type> store").
+ */
+export const STORE_FLAGS: ReadonlyArray<{ arg: keyof GlobalArgs; key: string; label: string }> = [
+  { arg: 'region', key: 'region', label: '-r/--region' },
+  { arg: 'table', key: 'table', label: '-t/--table' },
+  { arg: 'profile', key: 'profile', label: '-p/--profile' },
+  { arg: 'arn', key: 'role_arn', label: '-n/--arn' },
+  { arg: 'kmsRegion', key: 'kms_region', label: '--kms-region' },
+  { arg: 'endpointUrl', key: 'endpoint_url', label: '--endpoint-url' },
+  { arg: 'kmsEndpointUrl', key: 'kms_endpoint_url', label: '--kms-endpoint-url' },
+];
+
+/** Declare the global options on the root yargs instance. */
+export function globalOptions<T>(y: Argv<T>): Argv<GlobalArgs> {
+  return y
+    .option('region', { alias: 'r', type: 'string', describe: 'AWS region of the DynamoDB table (and of KMS unless --kms-region)', global: true, requiresArg: true })
+    .option('table', { alias: 't', type: 'string', describe: 'DynamoDB table (default $CREDSTASH_DEFAULT_TABLE or credential-store)', global: true, requiresArg: true })
+    .option('profile', { alias: 'p', type: 'string', describe: 'AWS profile', global: true, requiresArg: true })
+    // `-n` is --arn only before the subcommand (as in Python credstash); main.ts rewrites it, because after
+    // `get` the same letter means --noline.
+    .option('arn', { type: 'string', describe: 'role to assume (-n before the subcommand); excludes --profile', global: true, requiresArg: true })
+    .option('kms-region', { type: 'string', describe: 'KMS region (default: saved by setup --save-kms-region, else --region)', global: true, requiresArg: true })
+    .option('endpoint-url', { type: 'string', describe: 'DynamoDB endpoint (also AWS_ENDPOINT_URL_DYNAMODB)', global: true, requiresArg: true })
+    .option('kms-endpoint-url', { type: 'string', describe: 'KMS endpoint (also AWS_ENDPOINT_URL_KMS)', global: true, requiresArg: true })
+    .option('config', { type: 'string', describe: 'config file (default $CREDSTASH_CONFIG, ./credstash.toml, ~/.config/credstash/credstash.toml)', global: true, requiresArg: true })
+    .option('store-type', { type: 'string', describe: 'store type, overriding the config file (dynamodb, local, sql, ...)', global: true, requiresArg: true })
+    // Python's logging flags: accepted for script compatibility; credstash-ts writes no log file.
+    .option('log-level', { type: 'string', hidden: true, global: true, requiresArg: true })
+    .option('log-file', { type: 'string', hidden: true, global: true, requiresArg: true })
+    .conflicts('profile', 'arn') as unknown as Argv<GlobalArgs>;
+}
+
+/** Load the effective config for these arguments. */
+export async function loadCliConfig(argv: GlobalArgs): Promise<ResolvedConfig> {
+  const { loadConfig } = await import('../config/load.js');
+  const storeConfig: Record<string, unknown> = {};
+  for (const f of STORE_FLAGS) {
+    const v = argv[f.arg];
+    if (typeof v === 'string') storeConfig[f.key] = v;
+  }
+  return loadConfig({
+    cwd: argv.io.cwd,
+    env: argv.io.env,
+    overrides: { configPath: argv.config, storeType: argv.storeType, storeConfig },
+  });
+}
+
+/**
+ * Open the configured store. A tier rejecting a key that came from a flag is reported by flag name.
+ * @throws ConfigError
+ */
+export async function openCliStore(argv: GlobalArgs): Promise<{ store: CredentialStore; config: ResolvedConfig }> {
+  const config = await loadCliConfig(argv);
+  const { openConfiguredStore } = await import('../config/load.js');
+  try {
+    return { store: await openConfiguredStore(config, argv.io.env), config };
+  } catch (err) {
+    throw explainFlagError(err, config);
+  }
+}
+
+/** Open the store, run `fn`, always close the store (sockets and file handles must not keep the process alive). */
+export async function withStore<T>(argv: GlobalArgs, fn: (store: CredentialStore, config: ResolvedConfig) => Promise<T>): Promise<T> {
+  const { store, config } = await openCliStore(argv);
+  try {
+    return await fn(store, config);
+  } finally {
+    await store.close();
+  }
+}
+
+function explainFlagError(err: unknown, config: ResolvedConfig): unknown {
+  if (!(err instanceof ConfigError) || err.path === undefined) return err;
+  const m = /^credential_store\.config\.([A-Za-z0-9_]+)$/.exec(err.path);
+  const key = m?.[1];
+  if (key === undefined) return err;
+  const flag = STORE_FLAGS.find((f) => f.key === key);
+  if (flag !== undefined && config.storeSources[key] === 'flag') {
+    return new ConfigError(`${flag.label} does not apply to the ${config.store.type} store`, { path: err.path });
+  }
+  if (key === 'table' && config.storeSources[key] === 'env') {
+    return new ConfigError(`CREDSTASH_DEFAULT_TABLE does not apply to the ${config.store.type} store`, { path: err.path });
+  }
+  return err;
+}
+
+/** `key=value ...` positionals -> a canonical context. A malformed pair is a usage error, as in Python credstash. */
+export function contextFromArgs(args: readonly unknown[] | undefined): EncryptionContext {
+  try {
+    return parseContextArgs((args ?? []).map(String));
+  } catch (err) {
+    if (err instanceof ValidationError) throw new UsageError(err.message);
+    throw err;
+  }
+}
+
+/** `-v` of a write: a positive integer, else a usage error (exit 2). */
+export function writeVersionArg(v: unknown): number | undefined {
+  if (v === undefined || v === '') return undefined;
+  try {
+    return parseWriteVersion(String(v));
+  } catch (err) {
+    if (err instanceof ValidationError) throw new UsageError(`-v/--version: ${err.message}`);
+    throw err;
+  }
+}
+
+/** `-v` of a read: any stored version string (legacy tables hold `v5`), checked for shape only. */
+export function readVersionArg(v: unknown): string | undefined {
+  if (v === undefined || v === '') return undefined;
+  const s = String(v);
+  try {
+    parseReadVersion(s);
+  } catch (err) {
+    if (err instanceof ValidationError) throw new UsageError(`-v/--version: ${err.message}`);
+    throw err;
+  }
+  return s;
+}
+
+/** Read all of stdin as bytes (`put NAME -`, `putall -`). */
+export async function readStdin(io: CliIO): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of io.stdin) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk as Uint8Array));
+  return Buffer.concat(chunks);
+}

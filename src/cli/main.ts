@@ -1,0 +1,75 @@
+/**
+ * The `credstash` command line: a yargs 17 root over one CommandModule per command (commands/index.ts).
+ * Only this file decides exit codes (style.md §c.11): 0 ok, 1 CredstashError / unexpected error,
+ * 2 usage error. With no subcommand it prints help and exits 0, as Python credstash does.
+ */
+import yargs from 'yargs';
+import { commands } from './commands/index.js';
+import { globalOptions, type CliIO } from './context.js';
+import { EXIT_OK, reportError, UsageError } from './errors.js';
+
+/** Global options that take a value, as spelled before the subcommand. */
+const GLOBAL_VALUE_FLAGS = new Set([
+  '-r', '--region', '-t', '--table', '-p', '--profile', '-n', '--arn', '--kms-region', '--endpoint-url',
+  '--kms-endpoint-url', '--config', '--store-type', '--log-level', '--log-file',
+]);
+
+/**
+ * Python credstash's `-n` is `--arn` before the subcommand and `--noline` after `get`. Rewrite the global
+ * one to `--arn` so yargs sees two different options.
+ */
+export function rewriteGlobalFlags(argv: readonly string[]): string[] {
+  const out = [...argv];
+  for (let i = 0; i < out.length; i++) {
+    const tok = out[i] ?? '';
+    if (tok === '--' || !tok.startsWith('-')) break;
+    if (tok === '-n') out[i] = '--arn';
+    else if (tok.startsWith('-n') && !tok.startsWith('--')) out[i] = `--arn=${tok.slice(2)}`;
+    if (GLOBAL_VALUE_FLAGS.has(tok)) i++;
+  }
+  return out;
+}
+
+function defaultIO(): CliIO {
+  return { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env, cwd: process.cwd() };
+}
+
+/**
+ * Run the CLI. Sets `process.exitCode` (and returns it); never calls `process.exit`, never throws.
+ * @param argv arguments without `node` and the script (`process.argv.slice(2)`)
+ */
+export async function main(argv: readonly string[], io: CliIO = defaultIO()): Promise<number> {
+  const args = rewriteGlobalFlags(argv);
+  const command = args.find((a) => !a.startsWith('-'));
+  let code = EXIT_OK;
+  try {
+    const parser = globalOptions(yargs().scriptName('credstash'))
+      .command(commands)
+      .command({
+        command: '$0',
+        describe: false,
+        handler: () => {
+          parser.showHelp((s) => io.stdout.write(`${s}\n`));
+        },
+      })
+      .strict()
+      .version(false)
+      .help()
+      .alias('help', 'h')
+      .wrap(Math.min(100, process.stdout.columns ?? 80))
+      .exitProcess(false)
+      .fail((msg, err) => {
+        // A handler's error reaches here with no msg: let it through to the catch below.
+        if (err !== undefined && err !== null && (msg === null || msg === undefined || msg === '')) throw err;
+        throw new UsageError(msg ?? err?.message ?? 'invalid arguments');
+      });
+    await parser.parseAsync(args, { io }, (_err, _argv, output) => {
+      // --help output is captured here instead of printed by yargs, so it goes to io.stdout.
+      if (output !== '') io.stdout.write(`${output}\n`);
+    });
+  } catch (err) {
+    code = reportError(err, io.stderr, io.env, command);
+  }
+  process.exitCode = code;
+  return code;
+}

@@ -1,0 +1,435 @@
+/**
+ * credstash.toml + environment + flags -> one validated configuration (design.md §5, issue 3).
+ *
+ * Precedence, highest first: flags > env (CREDSTASH_*) > file (--config / CREDSTASH_CONFIG, else
+ * ./credstash.toml, else $XDG_CONFIG_HOME/credstash/credstash.toml) > defaults (Python credstash's
+ * DynamoDB table and KMS key). Error messages name the file, the line (where known) and the key path;
+ * they never quote file content, because a config file holds Fernet keys (style.md §c.5).
+ */
+import { readFileSync, statSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { parse as parseToml, TomlError } from 'smol-toml';
+import { z } from 'zod';
+import { ConfigError } from '../core/errors.js';
+import { CREDENTIAL_TYPES, type CredentialDefinition } from '../core/types.js';
+import { openStore, type StoreSpec } from '../stores/registry.js';
+import type { CredentialStore } from '../core/store.js';
+import { CONFIG_FILE_NAME, defaultStoreSpec, ENV } from './defaults.js';
+
+const credentialDefinitionSchema = z.strictObject({
+  id: z.string().min(1),
+  name: z.string().min(1).optional(),
+  credential_type: z.enum(CREDENTIAL_TYPES).optional(),
+  description: z.string().optional(),
+  metadata: z.record(z.string(), z.json()).optional(),
+});
+
+/**
+ * The file's shape. Strict at every level we own, so a typo (`[credential-store]`) is an error naming
+ * the key instead of a silently ignored table. `[credential_store.config]` is passed verbatim to the
+ * tier's factory, which validates its own keys.
+ */
+export const configFileSchema = z.strictObject({
+  audit_log: z.string().min(1).optional(),
+  fernet: z.strictObject({ keys: z.array(z.string()).min(1) }).optional(),
+  credential_store: z
+    .strictObject({
+      type: z.string().min(1),
+      name: z.string().min(1).optional(),
+      config: z.record(z.string(), z.unknown()).optional(),
+    })
+    .optional(),
+  credentials: z.array(credentialDefinitionSchema).optional(),
+});
+
+export type ConfigFile = z.infer<typeof configFileSchema>;
+
+/** What flags contribute (the CLI maps its global options here; see cli/context.ts). */
+export interface ConfigOverrides {
+  /** --config */
+  configPath?: string;
+  /** --store-type: select another tier than the file's. */
+  storeType?: string;
+  /** Store config keys set by flags (`-t` -> `table`, `-r` -> `region`, ...); undefined values are ignored. */
+  storeConfig?: Record<string, unknown>;
+}
+
+export interface LoadConfigOptions {
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  overrides?: ConfigOverrides;
+}
+
+/** Where one effective setting came from (for messages such as "-t/--table does not apply to ..."). */
+export type ConfigSource = 'flag' | 'env' | 'file' | 'default';
+
+export interface ResolvedConfig {
+  /** Absolute path of the config file that was read; undefined when none was found. */
+  file?: string;
+  /** The config file's folder, or the working directory; relative store paths resolve against it. */
+  baseDir: string;
+  store: StoreSpec;
+  /** Source of each key in `store.config` and of `type`. */
+  storeSources: Record<string, ConfigSource>;
+  /** First encrypts, every key decrypts. Empty when none are configured. */
+  fernetKeys: string[];
+  /** Absolute path, or undefined. */
+  auditLog?: string;
+  /** `[[credentials]]` definitions, by id. */
+  credentials: Map<string, CredentialDefinition>;
+}
+
+/**
+ * Load and validate the effective configuration. Synchronous: a CLI cold start reads one small file.
+ * @throws ConfigError naming the file, line and key path of the first problems (never a value)
+ */
+export function loadConfig(opts: LoadConfigOptions = {}): ResolvedConfig {
+  const env = opts.env ?? process.env;
+  const cwd = opts.cwd ?? process.cwd();
+  const overrides = opts.overrides ?? {};
+  const home = homeDir(env);
+
+  const file = findConfigFile(cwd, env, overrides.configPath, home);
+  const parsed = file === undefined ? {} : readConfigFile(file);
+  const baseDir = file === undefined ? cwd : dirname(file);
+
+  // Store: file (or defaults) < env < flags.
+  const storeSources: Record<string, ConfigSource> = {};
+  const fileStore = parsed.credential_store;
+  let store: StoreSpec;
+  if (fileStore !== undefined) {
+    store = { type: fileStore.type, config: { ...(fileStore.config ?? {}) } };
+    if (fileStore.name !== undefined) store.name = fileStore.name;
+    storeSources.type = 'file';
+    for (const k of Object.keys(store.config ?? {})) storeSources[k] = 'file';
+  } else {
+    store = defaultStoreSpec();
+    storeSources.type = 'default';
+    for (const k of Object.keys(store.config ?? {})) storeSources[k] = 'default';
+  }
+  const typeOverride = nonEmpty(overrides.storeType) ?? nonEmpty(env[ENV.storeType]);
+  if (typeOverride !== undefined && typeOverride !== store.type) {
+    // Another tier: the file's config belongs to the old one.
+    store = { type: typeOverride, config: {} };
+    for (const k of Object.keys(storeSources)) delete storeSources[k];
+  }
+  if (typeOverride !== undefined) storeSources.type = overrides.storeType !== undefined ? 'flag' : 'env';
+  const config = store.config ?? {};
+  store.config = config;
+
+  if (store.type === 'dynamodb') {
+    // Python credstash compatibility, both specific to its table: CREDSTASH_DEFAULT_TABLE, and the
+    // `kms-region` saved in ~/.credstash by `setup --save-kms-region` (credstash-format.md §7).
+    const table = nonEmpty(env[ENV.defaultTable]);
+    if (table !== undefined) {
+      config.table = table;
+      storeSources.table = 'env';
+    }
+    if (config.kms_region === undefined) {
+      const saved = readSavedKmsRegion(home);
+      if (saved !== undefined) {
+        config.kms_region = saved;
+        storeSources.kms_region = 'file';
+      }
+    }
+  }
+  for (const [k, v] of Object.entries(overrides.storeConfig ?? {})) {
+    if (v === undefined) continue;
+    config[k] = v;
+    storeSources[k] = 'flag';
+  }
+
+  // Fernet keys: env > file.
+  const envKeys = env[ENV.fernetKey];
+  let fernetKeys: string[];
+  if (envKeys !== undefined && envKeys.trim() !== '') {
+    fernetKeys = envKeys.split(',').map((k) => k.trim()).filter((k) => k !== '');
+    fernetKeys.forEach((k, i) => checkFernetKey(k, `${ENV.fernetKey}: key ${i + 1} of ${fernetKeys.length}`));
+  } else {
+    fernetKeys = [...(parsed.fernet?.keys ?? [])];
+    fernetKeys.forEach((k, i) => checkFernetKey(k, `${where(file)}fernet.keys[${i}]`));
+  }
+
+  const auditRaw = nonEmpty(env[ENV.auditLog]) ?? parsed.audit_log;
+  const auditLog = auditRaw === undefined ? undefined : resolvePath(auditRaw, env[ENV.auditLog] !== undefined ? cwd : baseDir, home);
+
+  const credentials = new Map<string, CredentialDefinition>();
+  for (const def of parsed.credentials ?? []) credentials.set(def.id, def as CredentialDefinition);
+
+  const out: ResolvedConfig = { baseDir, store, storeSources, fernetKeys, credentials };
+  if (file !== undefined) out.file = file;
+  if (auditLog !== undefined) out.auditLog = auditLog;
+  return out;
+}
+
+/**
+ * Open the configured store through the registry (lazy tier import): relative paths resolve against the
+ * config file's folder, Fernet keys come from the config.
+ * @throws ConfigError for an unknown store type or a bad store config
+ */
+export async function openConfiguredStore(config: ResolvedConfig, env: NodeJS.ProcessEnv = process.env): Promise<CredentialStore> {
+  return openStore(config.store, { baseDir: config.baseDir, fernetKeys: config.fernetKeys, env });
+}
+
+/** --config > CREDSTASH_CONFIG > ./credstash.toml > $XDG_CONFIG_HOME/credstash/credstash.toml; undefined when none. */
+export function findConfigFile(cwd: string, env: NodeJS.ProcessEnv, explicit: string | undefined, home = homeDir(env)): string | undefined {
+  const named = nonEmpty(explicit) ?? nonEmpty(env[ENV.config]);
+  if (named !== undefined) {
+    const p = resolvePath(named, cwd, home);
+    if (!isFile(p)) {
+      const origin = nonEmpty(explicit) !== undefined ? '--config' : ENV.config;
+      throw new ConfigError(`config file ${p} (from ${origin}) does not exist or is not a file`, { path: p });
+    }
+    return p;
+  }
+  const local = join(cwd, CONFIG_FILE_NAME);
+  if (isFile(local)) return local;
+  const user = userConfigFile(env, home);
+  return isFile(user) ? user : undefined;
+}
+
+/** `$XDG_CONFIG_HOME/credstash/credstash.toml`, else `~/.config/credstash/credstash.toml`. */
+export function userConfigFile(env: NodeJS.ProcessEnv = process.env, home = homeDir(env)): string {
+  const xdg = nonEmpty(env.XDG_CONFIG_HOME);
+  const base = xdg !== undefined && isAbsolute(xdg) ? xdg : join(home, '.config');
+  return join(base, 'credstash', CONFIG_FILE_NAME);
+}
+
+/**
+ * Read, parse and validate one credstash.toml.
+ * @throws ConfigError: unreadable file, TOML syntax error (with line and column), or schema problems
+ *   (each with its key path and line); the file's content is never quoted
+ */
+export function readConfigFile(file: string): ConfigFile {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'error';
+    throw new ConfigError(`cannot read config file ${file} (${code})`, { path: file, cause: err });
+  }
+  return parseConfigText(text, file);
+}
+
+/** Parse and validate config text; `file` is used in messages only. */
+export function parseConfigText(text: string, file: string): ConfigFile {
+  let raw: unknown;
+  try {
+    raw = parseToml(text);
+  } catch (err) {
+    if (err instanceof TomlError) {
+      // The first line of smol-toml's message is a generic reason; the rest is a code block quoting the
+      // file, which may hold a Fernet key. Keep the reason only when it is plain words.
+      const reason = /^Invalid TOML document: ([a-zA-Z ,()'-]{1,80})$/.exec(err.message.split('\n')[0] ?? '')?.[1];
+      throw new ConfigError(`${file} line ${err.line}, column ${err.column}: invalid TOML${reason === undefined ? '' : ` (${reason.replace(/'.*$/, '').trim()})`}`, { path: file });
+    }
+    throw new ConfigError(`${file}: invalid TOML`, { path: file });
+  }
+  const result = configFileSchema.safeParse(raw);
+  if (!result.success) {
+    const lines = result.error.issues.slice(0, 5).map((issue) => describeIssue(issue, raw, text, file));
+    const more = result.error.issues.length > 5 ? `; and ${result.error.issues.length - 5} more` : '';
+    throw new ConfigError(lines.join('; ') + more, { path: file });
+  }
+  const ids = new Map<string, number>();
+  result.data.credentials?.forEach((def, i) => {
+    const first = ids.get(def.id);
+    if (first !== undefined) {
+      const path = ['credentials', i, 'id'];
+      throw new ConfigError(`${where(file, locateKey(text, path))}${formatPath(path)}: id "${def.id}" is already defined by credentials[${first}]`, { path: file });
+    }
+    ids.set(def.id, i);
+  });
+  return result.data;
+}
+
+type Issue = z.core.$ZodIssue;
+
+function describeIssue(issue: Issue, raw: unknown, text: string, file: string): string {
+  if (issue.code === 'unrecognized_keys') {
+    const parts = issue.keys.map((k) => {
+      const path = [...issue.path, k];
+      return `${where(file, locateKey(text, path))}${formatPath(path)}: unknown key`;
+    });
+    return parts.join('; ');
+  }
+  const path = issue.path;
+  const at = where(file, locateKey(text, path));
+  const value = valueAt(raw, path);
+  let problem: string;
+  switch (issue.code) {
+    case 'invalid_type':
+      problem = value === undefined ? `is required (${article(issue.expected)})` : `expected ${article(issue.expected)}, found ${tomlTypeOf(value)}`;
+      break;
+    case 'invalid_value':
+      problem = `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+      break;
+    case 'too_small':
+      problem = issue.origin === 'array' ? `must have at least ${issue.minimum} item(s)` : 'must not be empty';
+      break;
+    default:
+      problem = 'is not valid';
+  }
+  return `${at}${formatPath(path)}: ${problem}`;
+}
+
+function article(expected: string): string {
+  const names: Record<string, string> = { string: 'a string', object: 'a table', array: 'an array', number: 'a number', boolean: 'a boolean', record: 'a table' };
+  return names[expected] ?? expected;
+}
+
+function tomlTypeOf(v: unknown): string {
+  if (Array.isArray(v)) return 'an array';
+  if (v instanceof Date) return 'a date';
+  if (v !== null && typeof v === 'object') return 'a table';
+  if (typeof v === 'bigint' || typeof v === 'number') return 'a number';
+  return `a ${typeof v}`;
+}
+
+function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {
+  let cur: unknown = raw;
+  for (const seg of path) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<PropertyKey, unknown>)[seg];
+  }
+  return cur;
+}
+
+/** `credentials[0].credential_type`, `credential_store.config.path`. */
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const seg of path) {
+    if (typeof seg === 'number') out += `[${seg}]`;
+    else {
+      const s = String(seg);
+      const safe = /^[A-Za-z0-9_-]+$/.test(s) ? s : JSON.stringify(s.length > 40 ? `${s.slice(0, 37)}...` : s);
+      out += out === '' ? safe : `.${safe}`;
+    }
+  }
+  return out === '' ? '(top level)' : out;
+}
+
+function where(file: string | undefined, line?: number): string {
+  if (file === undefined) return '';
+  return line === undefined ? `${file}: ` : `${file} line ${line}: `;
+}
+
+/**
+ * Best-effort line of a key path in TOML text: tracks `[table]` / `[[array]]` headers and `a.b = ` keys.
+ * Exact match first, else the deepest line whose path is a prefix of the wanted one (the table that
+ * misses a required key, or the inline table holding the bad key). Reads structure only, never values.
+ */
+export function locateKey(text: string, path: readonly PropertyKey[]): number | undefined {
+  const want = path.map(String);
+  const arrays = new Map<string, number>();
+  let table: string[] = [];
+  let best: { line: number; depth: number } | undefined;
+  const consider = (full: string[], line: number): boolean => {
+    if (full.length > want.length || !full.every((seg, i) => seg === want[i])) return false;
+    if (full.length === want.length) return true;
+    if (best === undefined || full.length > best.depth) best = { line, depth: full.length };
+    return false;
+  };
+  const lines = text.split(/\r?\n/);
+  let inMultiline = false;
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i] ?? '';
+    if (inMultiline) {
+      if ((line.match(/"""|'''/g) ?? []).length % 2 === 1) inMultiline = false;
+      continue;
+    }
+    const header = /^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(#.*)?$/.exec(line);
+    if (header !== null) {
+      const keys = splitKey(header[2] ?? '');
+      if (header[1] === '[[') {
+        const name = keys.join('.');
+        const idx = arrays.get(name) ?? 0;
+        arrays.set(name, idx + 1);
+        table = [...keys, String(idx)];
+      } else {
+        table = resolveArrayPrefix(keys, arrays);
+      }
+      if (consider(table, i + 1)) return i + 1;
+      continue;
+    }
+    const kv = /^\s*((?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*')(?:\s*\.\s*(?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*'))*)\s*=/.exec(line);
+    if (kv !== null) {
+      if ((line.match(/"""|'''/g) ?? []).length % 2 === 1) inMultiline = true;
+      if (consider([...table, ...splitKey(kv[1] ?? '')], i + 1)) return i + 1;
+    }
+  }
+  return best?.line;
+}
+
+/** `[credentials.metadata]` after `[[credentials]]` refers to the latest array element. */
+function resolveArrayPrefix(keys: string[], arrays: Map<string, number>): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < keys.length; i++) {
+    out.push(keys[i] ?? '');
+    const n = arrays.get(keys.slice(0, i + 1).join('.'));
+    if (n !== undefined && i < keys.length - 1) out.push(String(n - 1));
+  }
+  return out;
+}
+
+function splitKey(key: string): string[] {
+  const out: string[] = [];
+  const re = /\s*("([^"]*)"|'([^']*)'|([A-Za-z0-9_-]+))\s*(\.|$)/gy;
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(key)) !== null && m[0] !== '') out.push(m[2] ?? m[3] ?? m[4] ?? '');
+  return out;
+}
+
+/**
+ * A Fernet key is 32 bytes as url-safe base64 (44 characters with one `=`). The message says where the key
+ * is, never what it is.
+ */
+export function checkFernetKey(key: string, where: string): void {
+  if (!/^[A-Za-z0-9_-]{43}=$/.test(key) || Buffer.from(key, 'base64url').length !== 32) {
+    throw new ConfigError(`${where}: not a Fernet key (expected 32 bytes as url-safe base64, 44 characters)`);
+  }
+}
+
+/** `~` and `~/x` expand to the home folder; relative paths resolve against `base`. */
+export function resolvePath(p: string, base: string, home: string): string {
+  if (p === '~') return home;
+  if (p.startsWith('~/')) return join(home, p.slice(2));
+  return resolve(base, p);
+}
+
+export function homeDir(env: NodeJS.ProcessEnv = process.env): string {
+  return nonEmpty(env.HOME) ?? homedir();
+}
+
+/** Python credstash's `~/.credstash` JSON (`{"kms-region": "..."}`), written by `setup --save-kms-region`. */
+export function savedSettingsFile(home: string): string {
+  return join(home, '.credstash');
+}
+
+function readSavedKmsRegion(home: string): string | undefined {
+  let text: string;
+  try {
+    text = readFileSync(savedSettingsFile(home), 'utf8');
+  } catch {
+    return undefined;
+  }
+  try {
+    const v = (JSON.parse(text) as Record<string, unknown>)['kms-region'];
+    return typeof v === 'string' && v !== '' ? v : undefined;
+  } catch {
+    throw new ConfigError(`${savedSettingsFile(home)} is not valid JSON (it holds the saved KMS region; fix or delete it)`, { path: savedSettingsFile(home) });
+  }
+}
+
+function isFile(p: string): boolean {
+  try {
+    return statSync(p, { throwIfNoEntry: false })?.isFile() ?? false;
+  } catch {
+    return false;
+  }
+}
+
+function nonEmpty(s: string | undefined): string | undefined {
+  return s === undefined || s.trim() === '' ? undefined : s;
+}
