@@ -67,3 +67,5 @@ export {
   findCredentialReferences,
 } from './references/index.js';
 export type { ResolveOptions, FoundReference } from './references/index.js';
+export { withAudit, withAuditLog, fileAuditSink } from './audit/index.js';
+export type { AuditAction, AuditOptions, AuditOutcome, AuditRecord, AuditSink, FileAuditSink } from './audit/index.js';

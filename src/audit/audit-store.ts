@@ -1,0 +1,174 @@
+/**
+ * Audit: one record per access through a store, to a sink (a JSON-lines file or a callback). A record names
+ * the action, the credential id and version, the store, the outcome and who asked, and never holds a value
+ * (it is built from ids, versions and error codes only, so no code path can put one there).
+ */
+import { hostname, userInfo } from 'node:os';
+import { CredentialNotFoundError, CredstashError, StoreUnavailableError } from '../core/errors.js';
+import type { CredentialStore } from '../core/store.js';
+import type { GetAllResult, StoredCredential } from '../core/types.js';
+
+export type AuditAction = 'put' | 'get' | 'delete' | 'list' | 'getall' | 'exists';
+export type AuditOutcome = 'ok' | 'not_found' | 'error';
+
+/** One line of the audit log. Every field is a name, a number or a code: there is no field for a value. */
+export interface AuditRecord {
+  /** ISO 8601, UTC, milliseconds. */
+  time: string;
+  action: AuditAction;
+  /** The credential id (absent for list/getall). */
+  id?: string;
+  /** The version written, read or asked for (display form, `"3"`). */
+  version?: string;
+  /** delete: the versions removed, oldest first. */
+  deleted?: string[];
+  /** list/getall: the glob given, if any. */
+  pattern?: string;
+  /** list/getall: how many entries were returned; getall also names them in `ids`. */
+  count?: number;
+  ids?: string[];
+  /** getall with skipErrors: the ids that could not be read. */
+  failed?: string[];
+  /** The store's description, e.g. `dynamodb table "credential-store"`. */
+  store: string;
+  outcome: AuditOutcome;
+  /** The CredstashError code when outcome is `error` (`ERR_UNKNOWN` for anything else). */
+  code?: string;
+  /** OS user running the process, when the OS can tell. */
+  user?: string;
+  /** AWS caller identity (ARN), only when the store already knows it; no STS call is ever made for it. */
+  caller?: string;
+  host?: string;
+  pid: number;
+}
+
+/** Receives every record. A sink that throws makes the audited operation fail (fail closed). */
+export type AuditSink = (record: AuditRecord) => void | Promise<void>;
+
+export interface AuditOptions {
+  /** Override the OS user (default: `os.userInfo().username`, else $USER / $LOGNAME). */
+  user?: string;
+  /**
+   * Where the AWS caller identity comes from when already known, e.g. the role ARN the CLI assumed.
+   * Default: the wrapped store's own `callerIdentity` property, if it has one and it is set.
+   */
+  callerIdentity?: () => string | undefined;
+  /** For messages: where the sink writes (`audit log "/var/log/credstash.jsonl"`). */
+  sinkDescription?: string;
+  /** Injected clock (tests). */
+  now?: () => Date;
+}
+
+const AUDITED = new Set(['getCredential', 'storeCredential', 'deleteCredential', 'listCredentials', 'credentialExists', 'getAllCredentials']);
+
+/**
+ * Wrap any store so that every access leaves one audit record. Everything else the store offers (`setup`,
+ * tier-specific methods, `close`) passes through unchanged.
+ *
+ * @example
+ * ```ts
+ * const store = withAudit(await openStore(spec), fileAuditSink('/var/log/credstash/audit.jsonl'));
+ * await store.getCredential('myapp.db', { required: true }); // appends {"action":"get","id":"myapp.db",...}
+ * ```
+ * @throws StoreUnavailableError (from the wrapped calls) when the sink cannot record an access; the result
+ *   of that access is withheld
+ */
+export function withAudit<S extends CredentialStore>(store: S, sink: AuditSink, opts: AuditOptions = {}): S {
+  const user = opts.user ?? osUser();
+  const host = safe(() => hostname());
+  const now = opts.now ?? (() => new Date());
+  const caller = opts.callerIdentity ?? (() => {
+    const c = (store as { callerIdentity?: unknown }).callerIdentity;
+    return typeof c === 'string' && c.length > 0 ? c : undefined;
+  });
+  const sinkName = opts.sinkDescription ?? 'audit sink';
+
+  const emit = async (partial: Omit<AuditRecord, 'time' | 'store' | 'user' | 'caller' | 'host' | 'pid'>): Promise<void> => {
+    const record: AuditRecord = { time: now().toISOString(), ...partial, store: store.description, pid: process.pid };
+    if (user !== undefined) record.user = user;
+    const c = safe(caller);
+    if (c !== undefined) record.caller = c;
+    if (host !== undefined) record.host = host;
+    try {
+      await sink(record);
+    } catch (err) {
+      const what = err instanceof Error ? ((err as NodeJS.ErrnoException).code ?? err.name) : typeof err;
+      throw new StoreUnavailableError(
+        `${sinkName} could not record ${partial.action}${partial.id === undefined ? '' : ` of credential "${partial.id}"`} (${what}); the result was withheld`,
+        { store: store.description, credentialId: partial.id, cause: err },
+      );
+    }
+  };
+
+  /** Run the call; record ok / not_found / error; rethrow the original error after recording it. */
+  async function audited<T>(base: Omit<AuditRecord, 'time' | 'store' | 'outcome' | 'pid'>, call: () => Promise<T>, describe: (r: T) => Partial<AuditRecord>): Promise<T> {
+    let result: T;
+    try {
+      result = await call();
+    } catch (err) {
+      const notFound = err instanceof CredentialNotFoundError;
+      await emit({ ...base, outcome: notFound ? 'not_found' : 'error', ...(notFound ? {} : { code: errorCode(err) }) });
+      throw err;
+    }
+    const extra = describe(result);
+    await emit({ ...base, outcome: 'ok', ...extra });
+    return result;
+  }
+
+  const handlers: Record<string, (...args: never[]) => Promise<unknown>> = {
+    getCredential: (id: string, o: { version?: number | string; required?: boolean } = {}) =>
+      audited({ action: 'get', id, ...ver(o.version) }, () => store.getCredential(id, o as never), (r: StoredCredential | undefined) =>
+        r === undefined ? { outcome: 'not_found' } : { version: r.version }),
+    storeCredential: (id: string, value: never, o: { version?: number } = {}) =>
+      audited({ action: 'put', id, ...ver(o.version) }, () => store.storeCredential(id, value, o), (r) => ({ version: String(r.version) })),
+    deleteCredential: (id: string, o: { version?: number | string } = {}) =>
+      audited({ action: 'delete', id, ...ver(o.version) }, () => store.deleteCredential(id, o), (r) => ({ deleted: r.deleted })),
+    listCredentials: (o: { pattern?: string } = {}) =>
+      audited({ action: 'list', ...(o.pattern === undefined ? {} : { pattern: o.pattern }) }, () => store.listCredentials(o), (r) => ({ count: r.length })),
+    credentialExists: (id: string, o: { version?: number | string } = {}) =>
+      audited({ action: 'exists', id, ...ver(o.version) }, () => store.credentialExists(id, o), (r) => (r ? {} : { outcome: 'not_found' })),
+    getAllCredentials: (o: { pattern?: string; version?: number | string } = {}) =>
+      audited(
+        { action: 'getall', ...ver(o.version), ...(o.pattern === undefined ? {} : { pattern: o.pattern }) },
+        () => store.getAllCredentials(o),
+        (r: GetAllResult) => ({
+          count: r.credentials.length,
+          ids: r.credentials.map((c) => c.id),
+          ...(r.skipped.length > 0 ? { failed: r.skipped.map((s) => s.id) } : {}),
+        }),
+      ),
+  };
+
+  return new Proxy(store, {
+    get(target, prop) {
+      if (typeof prop === 'string' && AUDITED.has(prop)) return handlers[prop];
+      const v: unknown = Reflect.get(target, prop, target);
+      // Bind to the real store: tier classes keep `#private` state that a Proxy receiver cannot reach.
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+}
+
+function ver(v: number | string | undefined): { version?: string } {
+  return v === undefined ? {} : { version: String(v) };
+}
+
+function errorCode(err: unknown): string {
+  return err instanceof CredstashError ? err.code : 'ERR_UNKNOWN';
+}
+
+function osUser(): string | undefined {
+  // userInfo() throws in containers whose uid has no passwd entry.
+  const name = safe(() => userInfo().username);
+  if (name !== undefined && name !== '') return name;
+  const env = process.env.USER ?? process.env.LOGNAME;
+  return env === undefined || env === '' ? undefined : env;
+}
+
+function safe<T>(fn: () => T): T | undefined {
+  try {
+    return fn();
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * The JSON-lines audit file. Created 0600 in a folder created 0700; opened with O_APPEND, and each record
+ * is ONE write() of one whole line. On a local POSIX filesystem the kernel positions and writes an O_APPEND
+ * write to a regular file atomically with respect to other O_APPEND writers, so concurrent processes
+ * interleave whole lines, never parts of lines. (PIPE_BUF, 4096 bytes on Linux, bounds atomicity only for
+ * pipes and FIFOs; records are far smaller anyway. NFS does not honour O_APPEND across clients: keep the log
+ * on a local disk.)
+ */
+import { constants, promises as fsp } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import type { AuditRecord, AuditSink } from './audit-store.js';
+
+export interface FileAuditSink extends AuditSink {
+  readonly path: string;
+  /** Close the file (the next record reopens it). */
+  close(): Promise<void>;
+}
+
+/**
+ * @example
+ * ```ts
+ * const store = withAudit(inner, fileAuditSink('.credstash/audit.jsonl'));
+ * ```
+ */
+export function fileAuditSink(path: string): FileAuditSink {
+  const abs = resolve(path);
+  let handle: Promise<fsp.FileHandle> | undefined;
+  const open = async (): Promise<fsp.FileHandle> => {
+    await fsp.mkdir(dirname(abs), { recursive: true, mode: 0o700 });
+    // Mode applies only when the file is created (and umask can only narrow it).
+    return fsp.open(abs, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT, 0o600);
+  };
+  const sink = (async (record: AuditRecord): Promise<void> => {
+    const line = Buffer.from(`${JSON.stringify(record)}\n`, 'utf8');
+    handle ??= open();
+    let fh: fsp.FileHandle;
+    try {
+      fh = await handle;
+    } catch (err) {
+      handle = undefined; // let a later record retry (e.g. the folder was created meanwhile)
+      throw err;
+    }
+    const { bytesWritten } = await fh.write(line, 0, line.length);
+    if (bytesWritten !== line.length) {
+      // A short write on a regular file means the disk is full: say so instead of leaving half a line.
+      throw Object.assign(new Error('short write to the audit log'), { code: 'ENOSPC' });
+    }
+  }) as FileAuditSink;
+  Object.defineProperty(sink, 'path', { value: abs, enumerable: true });
+  sink.close = async () => {
+    const h = handle;
+    handle = undefined;
+    if (h !== undefined) await (await h.catch(() => undefined))?.close();
+  };
+  return sink;
+}

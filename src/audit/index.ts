@@ -1,0 +1,31 @@
+import { withAudit, type AuditOptions } from './audit-store.js';
+import { fileAuditSink } from './file-sink.js';
+import type { CredentialStore } from '../core/store.js';
+
+export { withAudit } from './audit-store.js';
+export type { AuditAction, AuditOptions, AuditOutcome, AuditRecord, AuditSink } from './audit-store.js';
+export { fileAuditSink } from './file-sink.js';
+export type { FileAuditSink } from './file-sink.js';
+
+/**
+ * The config wiring (`audit_log = "path"` / CREDSTASH_AUDIT_LOG): wrap the store with a file sink, and
+ * close the file when the store closes.
+ */
+export function withAuditLog<S extends CredentialStore>(store: S, path: string, opts: AuditOptions = {}): S {
+  const sink = fileAuditSink(path);
+  const audited = withAudit(store, sink, { sinkDescription: `audit log "${sink.path}"`, ...opts });
+  return new Proxy(audited, {
+    get(target, prop) {
+      if (prop === 'close') {
+        return async () => {
+          try {
+            await target.close();
+          } finally {
+            await sink.close();
+          }
+        };
+      }
+      return Reflect.get(target, prop, target) as unknown;
+    },
+  });
+}
