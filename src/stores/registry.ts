@@ -33,6 +33,7 @@ const BUILTIN: Record<string, () => Promise<StoreFactory>> = {
   ssm: async () => (await import('./ssm/index.js')).createSSMStore,
   dynamodb: async () => (await import('./dynamodb/index.js')).createDynamoDBStore,
   local: async () => (await import('./local/index.js')).createLocalStore,
+  sql: async () => (await import('./sql/index.js')).createSqlStore,
 };
 
 const custom = new Map<string, StoreFactory>();

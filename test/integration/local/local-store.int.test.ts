@@ -57,7 +57,7 @@ describe('LocalStore files', () => {
     await store.storeCredential('one', CANARY);
     await store.storeCredential('two', 'other');
     const doc = JSON.parse(readFileSync(path, 'utf8')) as { credentials: Array<{ id: string; version: string; token: string }> };
-    const [one, two] = doc.credentials as [{ token: string; version: string }, { token: string }];
+    const [one, two] = doc.credentials as unknown as [{ token: string; version: string }, { token: string }];
     two.token = one.token; // copy "one" over "two"
     doc.credentials.push({ id: 'one', version: '0000000000000000002', token: one.token }); // and to another version
     writeFileSync(path, JSON.stringify(doc));

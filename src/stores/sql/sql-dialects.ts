@@ -1,0 +1,174 @@
+/**
+ * Engine config -> a Kysely dialect, with the driver imported only when that engine is configured
+ * (design.md §2: a store never loads a driver it does not use). Also classifies driver errors, so the
+ * store can map a duplicate key to VersionConflictError and a refused connection to StoreUnavailableError.
+ */
+import { homedir } from 'node:os';
+import { isAbsolute, resolve } from 'node:path';
+import type { Dialect } from 'kysely';
+import { ConfigError } from '../../core/errors.js';
+
+export type EngineName = 'sqlite' | 'postgres' | 'mysql';
+
+/** A validated engine config. `password` is kept out of every description and message. */
+export interface EngineConfig {
+  name: EngineName;
+  /** sqlite: absolute file path, or `:memory:`. */
+  path?: string;
+  host?: string;
+  port?: number;
+  user?: string;
+  password?: string;
+  database?: string;
+  url?: string;
+  /** Milliseconds to wait for a locked SQLite database / a new connection (default 5000). */
+  timeoutMs?: number;
+}
+
+const ALIASES: Record<string, EngineName> = { sqlite: 'sqlite', sqlite3: 'sqlite', postgres: 'postgres', postgresql: 'postgres', pg: 'postgres', mysql: 'mysql', mariadb: 'mysql' };
+const DEFAULT_PORT: Record<EngineName, number | undefined> = { sqlite: undefined, postgres: 5432, mysql: 3306 };
+const KEYS: Record<EngineName, readonly string[]> = {
+  sqlite: ['path', 'timeout_ms'],
+  postgres: ['host', 'port', 'user', 'password', 'database', 'url', 'timeout_ms'],
+  mysql: ['host', 'port', 'user', 'password', 'database', 'url', 'timeout_ms'],
+};
+const P = 'credential_store.config.engine';
+
+/**
+ * Validate `engine = { name = "sqlite", config = { path = "data.db" } }` (or postgres/mysql with host, port,
+ * user, password, database, or url). Relative SQLite paths resolve against `baseDir`; `~` is expanded.
+ * @throws ConfigError naming the key path, never a password or a URL (which may hold one)
+ */
+export function parseEngineConfig(raw: unknown, baseDir: string, env: NodeJS.ProcessEnv = process.env): EngineConfig {
+  if (raw === undefined) return { name: 'sqlite', path: resolve(baseDir, '.credstash/credentials.db'), timeoutMs: 5000 };
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(`${P} must be a table with name and config`, { path: P });
+  const r = raw as Record<string, unknown>;
+  for (const k of Object.keys(r)) if (k !== 'name' && k !== 'config') throw new ConfigError(`unknown key ${P}.${k} (known: name, config)`, { path: `${P}.${k}` });
+  const name = typeof r.name === 'string' ? ALIASES[r.name.toLowerCase()] : undefined;
+  if (name === undefined) throw new ConfigError(`${P}.name must be one of sqlite, postgres, mysql (or mariadb)`, { path: `${P}.name` });
+  const c = (r.config ?? {}) as Record<string, unknown>;
+  if (c === null || typeof c !== 'object' || Array.isArray(c)) throw new ConfigError(`${P}.config must be a table`, { path: `${P}.config` });
+  for (const k of Object.keys(c)) {
+    if (!KEYS[name].includes(k)) throw new ConfigError(`unknown key ${P}.config.${k} for ${name} (known: ${KEYS[name].join(', ')})`, { path: `${P}.config.${k}` });
+  }
+  const str = (k: string): string | undefined => {
+    const v = c[k];
+    if (v === undefined) return undefined;
+    if (typeof v !== 'string' || v.length === 0) throw new ConfigError(`${P}.config.${k} must be a non-empty string`, { path: `${P}.config.${k}` });
+    return v;
+  };
+  const timeout = c.timeout_ms;
+  if (timeout !== undefined && (typeof timeout !== 'number' || !Number.isSafeInteger(timeout) || timeout < 0)) {
+    throw new ConfigError(`${P}.config.timeout_ms must be a non-negative integer`, { path: `${P}.config.timeout_ms` });
+  }
+  const out: EngineConfig = { name, timeoutMs: (timeout as number | undefined) ?? 5000 };
+  if (name === 'sqlite') {
+    const p = str('path') ?? '.credstash/credentials.db';
+    const home = env.HOME !== undefined && env.HOME !== '' ? env.HOME : homedir();
+    const expanded = p === '~' ? home : p.startsWith('~/') ? resolve(home, p.slice(2)) : p;
+    out.path = expanded === ':memory:' ? expanded : isAbsolute(expanded) ? resolve(expanded) : resolve(baseDir, expanded);
+    return out;
+  }
+  const url = str('url');
+  if (url !== undefined) {
+    let u: URL;
+    try {
+      u = new URL(url);
+    } catch {
+      throw new ConfigError(`${P}.config.url is not a valid URL`, { path: `${P}.config.url` });
+    }
+    out.url = url;
+    out.host = decodeURIComponent(u.hostname);
+    out.port = u.port === '' ? DEFAULT_PORT[name] : Number(u.port);
+    if (u.username !== '') out.user = decodeURIComponent(u.username);
+    const db = decodeURIComponent(u.pathname.replace(/^\//, ''));
+    if (db !== '') out.database = db;
+  }
+  const port = c.port;
+  if (port !== undefined && (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535)) {
+    throw new ConfigError(`${P}.config.port must be an integer from 1 to 65535`, { path: `${P}.config.port` });
+  }
+  out.host = str('host') ?? out.host ?? '127.0.0.1';
+  out.port = (port as number | undefined) ?? out.port ?? DEFAULT_PORT[name];
+  out.user = str('user') ?? out.user;
+  const password = c.password;
+  if (password !== undefined && typeof password !== 'string') throw new ConfigError(`${P}.config.password must be a string`, { path: `${P}.config.password` });
+  if (password !== undefined) out.password = password;
+  out.database = str('database') ?? out.database;
+  if (out.database === undefined) throw new ConfigError(`${P}.config.database (or a database in url) is required for ${name}`, { path: `${P}.config.database` });
+  return out;
+}
+
+/** Where the database is, for messages: engine, host:port, database; never a password or the raw URL. */
+export function describeEngine(e: EngineConfig): string {
+  return e.name === 'sqlite' ? `sqlite ${e.path ?? ''}` : `${e.name} ${e.host ?? ''}:${e.port ?? ''} database "${e.database ?? ''}"`;
+}
+
+/** Build the dialect; the driver module is imported here, on first use. */
+export async function createDialect(e: EngineConfig): Promise<Dialect> {
+  const kysely = await import('kysely');
+  if (e.name === 'sqlite') {
+    const { default: Database } = await import('better-sqlite3');
+    if (e.path !== ':memory:') {
+      const { mkdirSync } = await import('node:fs');
+      const { dirname } = await import('node:path');
+      mkdirSync(dirname(e.path as string), { recursive: true, mode: 0o700 });
+    }
+    const db = new Database(e.path as string, { timeout: e.timeoutMs });
+    // WAL: readers never block the writer; busy_timeout: several processes may write, each waits its turn.
+    db.pragma('journal_mode = WAL');
+    db.pragma(`busy_timeout = ${e.timeoutMs ?? 5000}`);
+    db.pragma('synchronous = NORMAL'); // durable across process crashes in WAL mode; fsync at checkpoints
+    if (e.path !== ':memory:') {
+      const { chmodSync } = await import('node:fs');
+      chmodSync(e.path as string, 0o600);
+    }
+    return new kysely.SqliteDialect({ database: db });
+  }
+  if (e.name === 'postgres') {
+    const pg = (await import('pg')).default;
+    // bigint (int8) as a JS number: versions are safe integers (parseWriteVersion).
+    pg.types.setTypeParser(20, (v: string) => Number(v));
+    const pool = new pg.Pool({
+      ...(e.url === undefined ? {} : { connectionString: e.url }),
+      host: e.host,
+      port: e.port,
+      user: e.user,
+      password: e.password,
+      database: e.database,
+      max: 8,
+      connectionTimeoutMillis: e.timeoutMs,
+    });
+    pool.on('error', () => undefined); // idle-client errors surface on the next query instead of crashing the process
+    return new kysely.PostgresDialect({ pool });
+  }
+  const mysql = (await import('mysql2')).default;
+  const pool = mysql.createPool({
+    ...(e.url === undefined ? {} : { uri: e.url }),
+    host: e.host,
+    port: e.port,
+    user: e.user,
+    password: e.password,
+    database: e.database,
+    connectionLimit: 8,
+    connectTimeout: e.timeoutMs,
+    supportBigNumbers: true,
+    charset: 'utf8mb4',
+  });
+  return new kysely.MysqlDialect({ pool });
+}
+
+export type DriverErrorKind = 'duplicate' | 'connection' | 'auth' | 'no-database' | 'busy' | 'other';
+
+/** Map a driver error to what the store needs to know. */
+export function classifyDriverError(err: unknown): DriverErrorKind {
+  const e = err as { code?: unknown; errno?: unknown };
+  const code = typeof e?.code === 'string' ? e.code : '';
+  if (code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === '23505' || code === 'ER_DUP_ENTRY' || e?.errno === 1062) return 'duplicate';
+  if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') return 'busy';
+  if (code === '28P01' || code === '28000' || code === 'ER_ACCESS_DENIED_ERROR' || code === 'ER_DBACCESS_DENIED_ERROR') return 'auth';
+  if (code === '3D000' || code === 'ER_BAD_DB_ERROR') return 'no-database';
+  if (['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ETIMEDOUT', 'ECONNRESET', 'EAI_AGAIN', 'PROTOCOL_CONNECTION_LOST', 'SQLITE_CANTOPEN'].includes(code)) return 'connection';
+  if (err instanceof Error && /timeout exceeded when trying to connect|Connection terminated/i.test(err.message)) return 'connection';
+  return 'other';
+}
