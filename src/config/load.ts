@@ -169,7 +169,11 @@ export function loadConfig(opts: LoadConfigOptions = {}): ResolvedConfig {
  * @throws ConfigError for an unknown store type or a bad store config
  */
 export async function openConfiguredStore(config: ResolvedConfig, env: NodeJS.ProcessEnv = process.env): Promise<CredentialStore> {
-  return openStore(config.store, { baseDir: config.baseDir, fernetKeys: config.fernetKeys, env });
+  const store = await openStore(config.store, { baseDir: config.baseDir, fernetKeys: config.fernetKeys, env });
+  if (config.auditLog === undefined) return store;
+  // `audit_log` / CREDSTASH_AUDIT_LOG: one JSON line per access (src/audit), loaded only when configured.
+  const { withAuditLog } = await import('../audit/index.js');
+  return withAuditLog(store, config.auditLog);
 }
 
 /** --config > CREDSTASH_CONFIG > ./credstash.toml > $XDG_CONFIG_HOME/credstash/credstash.toml; undefined when none. */
