@@ -53,7 +53,6 @@ export async function setupTable(deps: SetupDeps, opts: SetupOptions = {}): Prom
           ...(billing === 'provisioned'
             ? { BillingMode: 'PROVISIONED' as const, ProvisionedThroughput: { ReadCapacityUnits: rcu, WriteCapacityUnits: wcu } }
             : { BillingMode: 'PAY_PER_REQUEST' as const }),
-          Tags: tags,
         }),
       ),
     );
@@ -65,7 +64,11 @@ export async function setupTable(deps: SetupDeps, opts: SetupOptions = {}): Prom
     }
     throw err;
   }
-  await waitActive(deps);
+  // Tag after creation, as Python credstash does (dynalite ignores Tags on CreateTable; TagResource works on both).
+  const arn = await waitActive(deps);
+  if (arn !== undefined) {
+    await deps.call('TagResource', () => client.send(new mod.TagResourceCommand({ ResourceArn: arn, Tags: tags })));
+  }
   const mode = billing === 'provisioned' ? `provisioned ${rcu} RCU / ${wcu} WCU` : 'on-demand';
   return { created: true, message: `created dynamodb table "${table}"${where} (${mode}), tagged ${tags.map((t) => `${t.Key}=${t.Value}`).join(', ')}` };
 }
@@ -83,21 +86,27 @@ export function setupTags(user: Record<string, string> | undefined): Tag[] {
 }
 
 async function describe(deps: SetupDeps): Promise<string | undefined> {
+  return (await describeTable(deps))?.status;
+}
+
+async function describeTable(deps: SetupDeps): Promise<{ status: string; arn?: string } | undefined> {
   try {
     const out = await deps.call('DescribeTable', () => deps.client.send(new deps.mod.DescribeTableCommand({ TableName: deps.table })));
-    return out.Table?.TableStatus ?? 'ACTIVE';
+    return { status: out.Table?.TableStatus ?? 'ACTIVE', arn: out.Table?.TableArn };
   } catch (err) {
     if ((err as { cause?: { name?: string } }).cause?.name === 'ResourceNotFoundException') return undefined;
     throw err;
   }
 }
 
-async function waitActive(deps: SetupDeps): Promise<void> {
+/** Wait until the table is ACTIVE; returns its ARN. */
+async function waitActive(deps: SetupDeps): Promise<string | undefined> {
   const deadline = Date.now() + (deps.timeoutMs ?? 5 * 60_000);
   let delay = deps.pollMs ?? 200;
   for (;;) {
-    const status = await describe(deps);
-    if (status === 'ACTIVE') return;
+    const t = await describeTable(deps);
+    const status = t?.status;
+    if (status === 'ACTIVE') return t?.arn;
     if (Date.now() > deadline) {
       throw new StoreUnavailableError(`dynamodb table "${deps.table}" did not become ACTIVE in time (status ${status ?? 'missing'}); run \`credstash setup\` again later`);
     }

@@ -1,4 +1,4 @@
-import { CreateTableCommand, DescribeTableCommand } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DescribeTableCommand, TagResourceCommand } from '@aws-sdk/client-dynamodb';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { awsError, ddbMock, kmsMock, makeStore } from './dynamodb-test-kit.js';
 
@@ -13,8 +13,9 @@ describe('DynamoDBStore.setup', () => {
       .on(DescribeTableCommand)
       .rejectsOnce(awsError('ResourceNotFoundException'))
       .resolvesOnce({ Table: { TableStatus: 'CREATING' } })
-      .resolves({ Table: { TableStatus: 'ACTIVE' } });
+      .resolves({ Table: { TableStatus: 'ACTIVE', TableArn: 'arn:aws:dynamodb:us-east-1:1:table/creds' } });
     ddbMock.on(CreateTableCommand).resolves({});
+    ddbMock.on(TagResourceCommand).resolves({});
     const res = await makeStore({ table: 'creds' }).setup({ tags: { team: 'platform' } });
     expect(res).toEqual({ created: true, message: 'created dynamodb table "creds" in us-east-1 (on-demand), tagged Name=credstash, team=platform' });
     const input = ddbMock.commandCalls(CreateTableCommand)[0]?.args[0].input;
@@ -29,6 +30,9 @@ describe('DynamoDBStore.setup', () => {
         { AttributeName: 'version', KeyType: 'RANGE' },
       ],
       BillingMode: 'PAY_PER_REQUEST',
+    });
+    expect(ddbMock.commandCalls(TagResourceCommand)[0]?.args[0].input).toEqual({
+      ResourceArn: 'arn:aws:dynamodb:us-east-1:1:table/creds',
       Tags: [
         { Key: 'Name', Value: 'credstash' },
         { Key: 'team', Value: 'platform' },
@@ -59,6 +63,7 @@ describe('DynamoDBStore.setup', () => {
     ddbMock.on(DescribeTableCommand).rejectsOnce(awsError('ResourceNotFoundException')).resolves({ Table: { TableStatus: 'ACTIVE' } });
     ddbMock.on(CreateTableCommand).rejects(awsError('ResourceInUseException', 'Table already exists'));
     expect((await makeStore().setup()).created).toBe(false);
+    expect(ddbMock.commandCalls(TagResourceCommand)).toHaveLength(0);
   });
 
   it('maps AccessDeniedException on CreateTable to AccessDeniedError', async () => {
