@@ -1,0 +1,103 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { generateFernetKey } from '../../../src/crypto/fernet.js';
+import { LocalStore } from '../../../src/stores/local/index.js';
+import { SqlStore } from '../../../src/stores/sql/index.js';
+import type { CredentialStore } from '../../../src/core/store.js';
+
+// Real processes against one keystore file / one SQLite database, through dist/lib (built by the global setup).
+const WRITER = fileURLToPath(new URL('../../fixtures/fernet-writer.mjs', import.meta.url));
+const KEY = generateFernetKey();
+const root = mkdtempSync(join(tmpdir(), 'credstash-mp-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+function start(args: string[]): { child: ChildProcess; lines: string[]; exited: Promise<number | null>; stderr: () => string } {
+  const child = spawn(process.execPath, [WRITER, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const lines: string[] = [];
+  let err = '';
+  let buf = '';
+  child.stdout?.on('data', (d: Buffer) => {
+    buf += d.toString();
+    const parts = buf.split('\n');
+    buf = parts.pop() ?? '';
+    lines.push(...parts);
+  });
+  child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  return { child, lines, exited, stderr: () => err };
+}
+
+async function until(cond: () => boolean, ms = 20_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+const tiers: Array<{ kind: 'local' | 'sqlite'; path: () => string; open: (path: string) => CredentialStore }> = [
+  { kind: 'local', path: () => join(root, `k${Math.random().toString(36).slice(2)}`, 'keystore.json'), open: (path) => new LocalStore({ path, fernetKeys: [KEY] }) },
+  { kind: 'sqlite', path: () => join(root, `q${Math.random().toString(36).slice(2)}`, 'data.db'), open: (path) => new SqlStore({ engine: { name: 'sqlite', path, timeoutMs: 30_000 }, fernetKeys: [KEY] }) },
+];
+
+for (const tier of tiers) {
+  describe(`${tier.kind}: several processes`, () => {
+    it('8 processes doing put -a on one name at once end with versions 1..8, each present once', async () => {
+      const path = tier.path();
+      const setup = tier.open(path);
+      await setup.listCredentials();
+      if (setup instanceof LocalStore) await setup.setup();
+      else await (setup as SqlStore).setup();
+      await setup.close();
+      const go = join(root, `go-${Math.random()}`);
+      const procs = Array.from({ length: 8 }, (_, i) => start([tier.kind, path, KEY, 'race', 'shared.name', `value-${i}`, go]));
+      await until(() => procs.every((p) => p.lines.includes('ready')));
+      writeFileSync(go, '');
+      const codes = await Promise.all(procs.map((p) => p.exited));
+      expect(codes, procs.map((p) => p.stderr()).join('\n')).toEqual(Array(8).fill(0));
+      const reported = procs.map((p) => Number(p.lines[1])).sort((a, b) => a - b);
+      expect(reported).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+      const store = tier.open(path);
+      try {
+        expect((await store.listCredentials()).map((s) => s.version)).toEqual(['1', '2', '3', '4', '5', '6', '7', '8']);
+        const values = await Promise.all(reported.map(async (v) => (await store.getCredential('shared.name', { version: v, required: true })).value));
+        expect(new Set(values).size).toBe(8);
+      } finally {
+        await store.close();
+      }
+    });
+
+    it('a writer killed with SIGKILL mid-write leaves a readable store that the next writer can use', async () => {
+      const path = tier.path();
+      for (let round = 0; round < 3; round++) {
+        const p = start([tier.kind, path, KEY, 'loop', 'killed', String(64 * 1024)]);
+        const seen = p.lines.length;
+        await until(() => p.lines.length >= seen + 3 + round * 2);
+        p.child.kill('SIGKILL');
+        await p.exited;
+        const store = tier.open(path);
+        try {
+          const versions = (await store.listCredentials()).map((s) => Number(s.version));
+          expect(versions.length).toBeGreaterThanOrEqual(Number(p.lines.at(-1)));
+          expect(versions).toEqual(versions.map((_, i) => i + 1)); // no gap, no duplicate
+          const latest = await store.getCredential('killed', { required: true });
+          expect(String(latest.value)).toMatch(/^\d+:x+$/);
+          // the lock a killed writer may have left is broken (dead pid) and the next put -a works
+          const next = await store.storeCredential('killed', 'after', { autoVersion: true });
+          expect(next.version).toBe(versions.length + 1);
+        } finally {
+          await store.close();
+        }
+      }
+      if (tier.kind === 'local') {
+        // no stray lock left behind; a killed writer's temp file may remain, and is never read
+        expect(existsSync(`${path}.lock`)).toBe(false);
+        expect(readdirSync(join(path, '..')).filter((f) => !f.endsWith('.tmp'))).toEqual(['keystore.json']);
+      }
+    });
+  });
+}
