@@ -165,6 +165,16 @@ export function readVersionArg(v: unknown): string | undefined {
   return s;
 }
 
+/**
+ * yargs turns a lone `-` positional into `''`; main.ts passes it as this token instead, and value readers
+ * treat it (and a literal `-`) as "read stdin".
+ */
+export const STDIN_ARG = '\u0000-';
+
+export function isStdinArg(arg: unknown): boolean {
+  return arg === '-' || arg === STDIN_ARG;
+}
+
 /** Read all of stdin as bytes (`put NAME -`, `putall -`). */
 export async function readStdin(io: CliIO): Promise<Buffer> {
   const chunks: Buffer[] = [];

@@ -6,12 +6,12 @@ import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { CliIO } from './context.js';
-import { readStdin } from './context.js';
+import { isStdinArg, readStdin } from './context.js';
 import { UsageError } from './errors.js';
 
 /** Python credstash: `@path` = the file's text, `-` = stdin, anything else is the value itself. */
 export async function readValueArg(arg: string, io: CliIO): Promise<string> {
-  if (arg === '-') return (await readStdin(io)).toString('utf8');
+  if (isStdinArg(arg)) return (await readStdin(io)).toString('utf8');
   if (arg.startsWith('@') && arg.length > 1) return (await readFileArg(arg.slice(1), io)).toString('utf8');
   return arg;
 }

@@ -5,7 +5,7 @@
  */
 import yargs from 'yargs';
 import { commands } from './commands/index.js';
-import { globalOptions, type CliIO } from './context.js';
+import { globalOptions, STDIN_ARG, type CliIO } from './context.js';
 import { EXIT_OK, reportError, UsageError } from './errors.js';
 
 /** Global options that take a value, as spelled before the subcommand. */
@@ -16,10 +16,11 @@ const GLOBAL_VALUE_FLAGS = new Set([
 
 /**
  * Python credstash's `-n` is `--arn` before the subcommand and `--noline` after `get`. Rewrite the global
- * one to `--arn` so yargs sees two different options.
+ * one to `--arn` so yargs sees two different options. A lone `-` (stdin) becomes STDIN_ARG, because yargs
+ * would turn it into an empty string.
  */
-export function rewriteGlobalFlags(argv: readonly string[]): string[] {
-  const out = [...argv];
+export function rewriteArgs(argv: readonly string[]): string[] {
+  const out = argv.map((a) => (a === '-' ? STDIN_ARG : a));
   for (let i = 0; i < out.length; i++) {
     const tok = out[i] ?? '';
     if (tok === '--' || !tok.startsWith('-')) break;
@@ -39,8 +40,9 @@ function defaultIO(): CliIO {
  * @param argv arguments without `node` and the script (`process.argv.slice(2)`)
  */
 export async function main(argv: readonly string[], io: CliIO = defaultIO()): Promise<number> {
-  const args = rewriteGlobalFlags(argv);
-  const command = args.find((a) => !a.startsWith('-'));
+  const args = rewriteArgs(argv);
+  const names = new Set(commands.map((c) => String(c.command ?? '').split(' ')[0]));
+  const command = args.find((a) => names.has(a));
   let code = EXIT_OK;
   try {
     const parser = globalOptions(yargs().scriptName('credstash'))

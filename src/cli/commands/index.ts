@@ -6,11 +6,25 @@
  */
 import type { CommandModule } from 'yargs';
 import type { GlobalArgs } from '../context.js';
+import { deleteCommand } from './delete.js';
 import { getCommand } from './get.js';
+import { getallCommand } from './getall.js';
+import { initCommand } from './init.js';
+import { keysCommand } from './keys.js';
+import { listCommand } from './list.js';
 import { putCommand } from './put.js';
+import { putallCommand } from './putall.js';
+import { setupCommand } from './setup.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each command has its own argv type
 export const commands: Array<CommandModule<GlobalArgs, any>> = [
+  deleteCommand,
   getCommand,
+  getallCommand,
+  initCommand,
+  keysCommand,
+  listCommand,
   putCommand,
+  putallCommand,
+  setupCommand,
 ];

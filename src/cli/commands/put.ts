@@ -7,7 +7,7 @@ import type { CommandModule } from 'yargs';
 import { ValidationError } from '../../core/errors.js';
 import { CREDENTIAL_TYPES, type CredentialDefinition, type CredentialType, type CredentialValue, type JsonObject, type WriteOptions } from '../../core/types.js';
 import { LEGACY_DIGESTS } from '../../config/defaults.js';
-import { contextFromArgs, withStore, writeVersionArg, type GlobalArgs } from '../context.js';
+import { contextFromArgs, isStdinArg, withStore, writeVersionArg, type GlobalArgs } from '../context.js';
 import { UsageError } from '../errors.js';
 import { promptSecret, readValueArg } from '../input.js';
 
@@ -49,7 +49,7 @@ export const putCommand: CommandModule<GlobalArgs, PutArgs> = {
       const version = argv.autoversion === true ? undefined : writeVersionArg(argv.version);
       if (argv.json !== undefined && argv.value !== undefined && argv.value !== '') {
         // `put id --json '{}' k=v`: yargs puts the first context pair in `value`; take it back.
-        if (argv.value.includes('=') && !argv.value.startsWith('@') && argv.value !== '-') {
+        if (argv.value.includes('=') && !argv.value.startsWith('@') && !isStdinArg(argv.value)) {
           argv.context = [argv.value, ...(argv.context ?? [])];
         } else throw new UsageError('give either a value or --json, not both');
       }

@@ -1,0 +1,27 @@
+/**
+ * `credstash delete <credential>`: every version, printing `Deleting <name> -- version <v>` for each as
+ * Python credstash does; `-v N` deletes one version. An unknown name (or version) is an error (exit 1).
+ */
+import type { CommandModule } from 'yargs';
+import { padVersion } from '../../core/version.js';
+import { readVersionArg, withStore, type GlobalArgs } from '../context.js';
+
+interface DeleteArgs extends GlobalArgs {
+  credential: string;
+  version?: string;
+}
+
+export const deleteCommand: CommandModule<GlobalArgs, DeleteArgs> = {
+  command: 'delete <credential>',
+  describe: 'Delete a credential (every version, or one with -v)',
+  builder: (y) =>
+    y
+      .positional('credential', { type: 'string', describe: 'the name of the credential to delete', demandOption: true })
+      .option('version', { alias: 'v', type: 'string', describe: 'delete only this version', requiresArg: true }) as never,
+  handler: (argv) =>
+    withStore(argv, async (store) => {
+      const version = readVersionArg(argv.version);
+      const result = await store.deleteCredential(argv.credential, version === undefined ? {} : { version });
+      argv.io.stdout.write(result.deleted.map((v) => `Deleting ${result.id} -- version ${padVersion(v)}\n`).join(''));
+    }),
+};

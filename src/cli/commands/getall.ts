@@ -1,0 +1,35 @@
+/**
+ * `credstash getall [key=value ...]`: every credential (newest version, or `-v`), decrypted, in
+ * `-f json|yaml|csv|dotenv` (default json) followed by a newline, as Python credstash prints it. Any
+ * failure fails the command with nothing on stdout; `--skip-errors` prints the rest and names each
+ * skipped credential on stderr.
+ */
+import type { CommandModule } from 'yargs';
+import { contextFromArgs, readVersionArg, withStore, type GlobalArgs } from '../context.js';
+import { formatCredentials, OUTPUT_FORMATS, type OutputFormat } from '../output/index.js';
+
+interface GetAllArgs extends GlobalArgs {
+  context?: string[];
+  version?: string;
+  format: OutputFormat;
+  skipErrors?: boolean;
+}
+
+export const getallCommand: CommandModule<GlobalArgs, GetAllArgs> = {
+  command: 'getall [context..]',
+  describe: 'Get all credentials from the store',
+  builder: (y) =>
+    y
+      .positional('context', { type: 'string', array: true, describe: 'encryption context key/value pairs: key=value' })
+      .option('version', { alias: 'v', type: 'string', describe: 'get this version of every credential (default: the latest)', requiresArg: true })
+      .option('format', { alias: 'f', choices: OUTPUT_FORMATS, default: 'json' as OutputFormat, describe: 'output format' })
+      .option('skip-errors', { type: 'boolean', describe: 'print what can be read; name the credentials that cannot on stderr' }) as never,
+  handler: (argv) =>
+    withStore(argv, async (store) => {
+      const context = contextFromArgs(argv.context);
+      const version = readVersionArg(argv.version);
+      const result = await store.getAllCredentials({ context, version, skipErrors: argv.skipErrors === true });
+      for (const s of result.skipped) argv.io.stderr.write(`credstash: skipped "${s.id}": ${s.message}\n`);
+      argv.io.stdout.write(`${formatCredentials(result.credentials, argv.format)}\n`);
+    }),
+};

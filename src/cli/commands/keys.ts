@@ -1,0 +1,13 @@
+/** `credstash keys`: unique credential names, sorted, one per line. */
+import type { CommandModule } from 'yargs';
+import { withStore, type GlobalArgs } from '../context.js';
+
+export const keysCommand: CommandModule<GlobalArgs, GlobalArgs> = {
+  command: 'keys',
+  describe: 'List unique credential names',
+  handler: (argv) =>
+    withStore(argv, async (store) => {
+      const names = [...new Set((await store.listCredentials({ latestOnly: true })).map((s) => s.id))];
+      argv.io.stdout.write(names.map((n) => `${n}\n`).join(''));
+    }),
+};

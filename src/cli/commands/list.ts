@@ -1,0 +1,36 @@
+/**
+ * `credstash list`: every name and version, Python credstash's layout
+ * `<name padded to the longest> -- version <19-digit version> -- comment <comment>`, sorted by name then
+ * version. `--latest`: newest version of each name only. `--json`: an array of {name, version, comment}
+ * (version as users write it, "3").
+ */
+import type { CommandModule } from 'yargs';
+import type { JsonValue } from '../../core/types.js';
+import { padVersion } from '../../core/version.js';
+import { withStore, type GlobalArgs } from '../context.js';
+import { pythonJson } from '../output/json.js';
+
+interface ListArgs extends GlobalArgs {
+  latest?: boolean;
+  json?: boolean;
+}
+
+export const listCommand: CommandModule<GlobalArgs, ListArgs> = {
+  command: 'list',
+  describe: 'List credentials and their versions',
+  builder: (y) =>
+    y
+      .option('latest', { type: 'boolean', describe: 'only the newest version of each credential' })
+      .option('json', { type: 'boolean', describe: 'print a JSON array of {name, version, comment}' }) as never,
+  handler: (argv) =>
+    withStore(argv, async (store) => {
+      const list = await store.listCredentials({ latestOnly: argv.latest === true });
+      if (argv.json === true) {
+        const rows: JsonValue[] = list.map((s) => ({ name: s.id, version: s.version, comment: s.comment ?? '' }));
+        argv.io.stdout.write(`${pythonJson(rows)}\n`);
+        return;
+      }
+      const width = Math.max(0, ...list.map((s) => s.id.length));
+      argv.io.stdout.write(list.map((s) => `${s.id.padEnd(width)} -- version ${padVersion(s.version)} -- comment ${s.comment ?? ''}\n`).join(''));
+    }),
+};

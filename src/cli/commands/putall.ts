@@ -1,0 +1,81 @@
+/**
+ * `credstash putall <credentials> [key=value ...]`: store every `{"name": "value", ...}` pair of a JSON
+ * object given inline, as `@file` or as `-` (stdin). Each item goes through the put path and prints
+ * `<name> has been stored`; a failed item is reported on stderr and the rest continue. Unlike Python
+ * credstash (always exit 0), the command exits 1 when any item failed. Object values are stored as
+ * structured credentials.
+ */
+import type { CommandModule } from 'yargs';
+import { CredstashError, isCredstashError } from '../../core/errors.js';
+import type { CredentialValue, WriteOptions } from '../../core/types.js';
+import { LEGACY_DIGESTS } from '../../config/defaults.js';
+import { contextFromArgs, withStore, writeVersionArg, type GlobalArgs } from '../context.js';
+import { UsageError } from '../errors.js';
+import { readValueArg } from '../input.js';
+import { parseJsonObject } from './put.js';
+
+interface PutAllArgs extends GlobalArgs {
+  credentials: string;
+  context?: string[];
+  key?: string;
+  comment?: string;
+  version?: string;
+  autoversion?: boolean;
+  digest?: string;
+  legacy?: boolean;
+}
+
+export const putallCommand: CommandModule<GlobalArgs, PutAllArgs> = {
+  command: 'putall <credentials> [context..]',
+  describe: 'Put credentials from a JSON object {"name": "value", ...} (inline, @file or -)',
+  builder: (y) =>
+    y
+      .positional('credentials', { type: 'string', describe: 'a JSON object of name/value pairs; @file reads a file, - reads stdin', demandOption: true })
+      .positional('context', { type: 'string', array: true, describe: 'encryption context key/value pairs: key=value' })
+      .option('key', { alias: 'k', type: 'string', describe: 'KMS key (default alias/credstash)', requiresArg: true })
+      .option('comment', { alias: 'c', type: 'string', describe: 'comment stored with every item', requiresArg: true })
+      .option('version', { alias: 'v', type: 'string', describe: 'version to store (a positive integer; default 1)', requiresArg: true })
+      .option('autoversion', { alias: 'a', type: 'boolean', describe: 'store the next version of each credential' })
+      .option('digest', { alias: 'd', choices: LEGACY_DIGESTS, describe: 'HMAC digest of legacy items (default SHA256)' })
+      .option('legacy', { type: 'boolean', describe: 'write the Python credstash item format' }) as never,
+  handler: (argv) =>
+    withStore(argv, async (store, config) => {
+      const context = contextFromArgs(argv.context);
+      const version = argv.autoversion === true ? undefined : writeVersionArg(argv.version);
+      const items = parseJsonObject(await readValueArg(argv.credentials, argv.io), 'credentials');
+      let failed = 0;
+      const names = Object.keys(items);
+      for (const name of names) {
+        const raw = items[name];
+        let value: CredentialValue;
+        if (typeof raw === 'string') value = raw;
+        else if (raw !== null && typeof raw === 'object' && !Array.isArray(raw)) value = raw;
+        else {
+          failed++;
+          argv.io.stderr.write(`credstash: "${name}" was not stored: its value must be a string or a JSON object\n`);
+          continue;
+        }
+        const opts: WriteOptions = { context };
+        if (argv.autoversion === true) opts.autoVersion = true;
+        else if (version !== undefined) opts.version = version;
+        if (argv.comment !== undefined) opts.comment = argv.comment;
+        if (argv.key !== undefined) opts.keyId = argv.key;
+        if (argv.digest !== undefined) opts.digest = argv.digest;
+        if (argv.legacy === true) opts.format = 'legacy';
+        const def = config.credentials.get(name);
+        if (def !== undefined) opts.definition = def;
+        try {
+          await store.storeCredential(name, value, opts);
+          argv.io.stdout.write(`${name} has been stored\n`);
+        } catch (err) {
+          if (err instanceof UsageError) throw err;
+          failed++;
+          const msg = isCredstashError(err) ? err.message : `unexpected error (${err instanceof Error ? err.name : typeof err})`;
+          argv.io.stderr.write(`credstash: "${name}" was not stored: ${msg}\n`);
+        }
+      }
+      if (failed > 0) {
+        throw new CredstashError('ERR_PARTIAL_RESULT', `${failed} of ${names.length} credential(s) were not stored`, { store: store.description });
+      }
+    }),
+};

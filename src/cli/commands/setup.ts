@@ -1,0 +1,81 @@
+/**
+ * `credstash setup`: create the store's backing resources (DynamoDB: an on-demand table, or provisioned
+ * with --provisioned / --read-capacity / --write-capacity; --tags K=V ...). Idempotent. A store with nothing
+ * to create says so. `--save-kms-region R` writes Python credstash's ~/.credstash and then still sets up.
+ */
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
+import type { CommandModule } from 'yargs';
+import { isSetupCapable } from '../../core/store.js';
+import type { SetupOptions } from '../../core/types.js';
+import { withStore, type GlobalArgs } from '../context.js';
+import { UsageError } from '../errors.js';
+
+interface SetupArgs extends GlobalArgs {
+  tags?: string[];
+  provisioned?: boolean;
+  readCapacity?: number;
+  writeCapacity?: number;
+  saveKmsRegion?: string;
+}
+
+export const setupCommand: CommandModule<GlobalArgs, SetupArgs> = {
+  command: 'setup',
+  describe: 'Set up the credential store (create the DynamoDB table)',
+  builder: (y) =>
+    y
+      .option('tags', { type: 'string', array: true, describe: 'tags for the table: Key=Value ...' })
+      .option('provisioned', { type: 'boolean', describe: 'provisioned capacity instead of on-demand' })
+      .option('read-capacity', { type: 'number', describe: 'provisioned read capacity units (implies --provisioned; default 1)', requiresArg: true })
+      .option('write-capacity', { type: 'number', describe: 'provisioned write capacity units (implies --provisioned; default 1)', requiresArg: true })
+      .option('save-kms-region', { type: 'string', describe: 'save the KMS region in ~/.credstash (Python credstash compatible)', requiresArg: true }) as never,
+  handler: async (argv) => {
+    const opts = setupOptions(argv);
+    if (argv.saveKmsRegion !== undefined) {
+      await saveKmsRegion(argv.saveKmsRegion, argv.io.env);
+      argv.io.stdout.write(`KMS region set to ${argv.saveKmsRegion}\n`);
+    }
+    await withStore(argv, async (store) => {
+      if (!isSetupCapable(store)) {
+        argv.io.stdout.write(`${store.description} needs no setup\n`);
+        return;
+      }
+      const result = await store.setup(opts);
+      argv.io.stdout.write(`${result.message}\n`);
+    });
+  },
+};
+
+export function setupOptions(argv: Pick<SetupArgs, 'tags' | 'provisioned' | 'readCapacity' | 'writeCapacity'>): SetupOptions {
+  const opts: SetupOptions = {};
+  if (argv.tags !== undefined && argv.tags.length > 0) {
+    const tags: Record<string, string> = {};
+    for (const t of argv.tags) {
+      const i = t.indexOf('=');
+      if (i <= 0) throw new UsageError(`--tags: "${t}" is not of the form Key=Value`);
+      tags[t.slice(0, i)] = t.slice(i + 1);
+    }
+    opts.tags = tags;
+  }
+  for (const [flag, v] of [['--read-capacity', argv.readCapacity], ['--write-capacity', argv.writeCapacity]] as const) {
+    if (v !== undefined && (!Number.isSafeInteger(v) || v < 1)) throw new UsageError(`${flag} must be a positive integer`);
+  }
+  if (argv.provisioned === true || argv.readCapacity !== undefined || argv.writeCapacity !== undefined) {
+    opts.billing = 'provisioned';
+    opts.readCapacity = argv.readCapacity ?? 1;
+    opts.writeCapacity = argv.writeCapacity ?? 1;
+  }
+  return opts;
+}
+
+/** Python credstash's `~/.credstash`: `{"kms-region": "<region>"}`, read back by the config loader. */
+async function saveKmsRegion(region: string, env: NodeJS.ProcessEnv): Promise<void> {
+  if (!/^[a-z0-9-]{1,64}$/.test(region)) throw new UsageError('--save-kms-region: not an AWS region name');
+  const home = env.HOME !== undefined && env.HOME !== '' ? env.HOME : homedir();
+  const file = join(home, '.credstash');
+  await mkdir(dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  await writeFile(tmp, `${JSON.stringify({ 'kms-region': region })}\n`, { mode: 0o600 });
+  await rename(tmp, file);
+}
