@@ -31,6 +31,7 @@ const BUILTIN: Record<string, () => Promise<StoreFactory>> = {
   chain: async () => (await import('./chain/index.js')).createChainStore,
   env: async () => (await import('./env/index.js')).createEnvStore,
   ssm: async () => (await import('./ssm/index.js')).createSSMStore,
+  vault: async () => (await import('./vault/index.js')).createVaultStore,
   dynamodb: async () => (await import('./dynamodb/index.js')).createDynamoDBStore,
   local: async () => (await import('./local/index.js')).createLocalStore,
   sql: async () => (await import('./sql/index.js')).createSqlStore,

@@ -13,9 +13,16 @@ export interface ContractOptions {
   maxValueBytes?: number;
   /** Parallel autoversion writers to race in-process (default 8). */
   racers?: number;
+  /**
+   * The store can create an explicit version that skips numbers (default true). Stores whose backend assigns
+   * versions (Vault KV v2) set false: the tests then use consecutive versions, and a skip must be refused
+   * with UnsupportedOperationError.
+   */
+  versionGaps?: boolean;
 }
 
 export function runStoreContract(name: string, makeStore: () => Promise<CredentialStore>, options: ContractOptions): void {
+  const gaps = options.versionGaps !== false;
   describe(`CredentialStore contract: ${name}`, () => {
     let store: CredentialStore;
     beforeEach(async () => {
@@ -52,10 +59,19 @@ export function runStoreContract(name: string, makeStore: () => Promise<Credenti
     it('autoVersion writes highest + 1, also after an explicit version', async () => {
       expect((await store.storeCredential('auto', 'a', { autoVersion: true })).version).toBe(1);
       expect((await store.storeCredential('auto', 'b', { autoVersion: true })).version).toBe(2);
-      await store.storeCredential('auto', 'j', { version: 10 });
-      expect((await store.storeCredential('auto', 'k', { autoVersion: true })).version).toBe(11);
+      await store.storeCredential('auto', 'j', { version: gaps ? 10 : 3 });
+      expect((await store.storeCredential('auto', 'k', { autoVersion: true })).version).toBe(gaps ? 11 : 4);
       expect((await store.getCredential('auto', { required: true })).value).toBe('k');
     });
+
+    if (!gaps) {
+      it('refuses an explicit version that skips numbers with UnsupportedOperationError and writes nothing', async () => {
+        await store.storeCredential('gap', 'a');
+        expect(await rejectionOf(store.storeCredential('gap', CANARY, { version: 5 }))).toMatchObject({ code: 'ERR_UNSUPPORTED_OPERATION' });
+        expect(await rejectionOf(store.storeCredential('gap.new', CANARY, { version: 2 }))).toMatchObject({ code: 'ERR_UNSUPPORTED_OPERATION' });
+        expect((await store.listCredentials({ pattern: 'gap*' })).map((s) => `${s.id}@${s.version}`)).toEqual(['gap@1']);
+      });
+    }
 
     it(`gives each of ${options.racers ?? 8} concurrent autoVersion writers its own version, losing none`, async () => {
       const n = options.racers ?? 8;
@@ -85,12 +101,13 @@ export function runStoreContract(name: string, makeStore: () => Promise<Credenti
     it('keeps comments and lists every version sorted by id then version, or only the newest', async () => {
       await store.storeCredential('b.svc', 'x', { comment: 'first' });
       await store.storeCredential('b.svc', 'y', { autoVersion: true });
-      await store.storeCredential('a.svc', 'z', { version: 2 });
-      await store.storeCredential('a.svc', 'w', { version: 10 });
+      const [lo, hi] = gaps ? [2, 10] : [1, 2];
+      await store.storeCredential('a.svc', 'z', { version: lo });
+      await store.storeCredential('a.svc', 'w', { version: hi });
       const all = await store.listCredentials();
-      expect(all.map((s) => `${s.id}@${s.version}`)).toEqual(['a.svc@2', 'a.svc@10', 'b.svc@1', 'b.svc@2']);
+      expect(all.map((s) => `${s.id}@${s.version}`)).toEqual([`a.svc@${lo}`, `a.svc@${hi}`, 'b.svc@1', 'b.svc@2']);
       expect(all.find((s) => s.id === 'b.svc' && s.version === '1')?.comment).toBe('first');
-      expect((await store.listCredentials({ latestOnly: true })).map((s) => `${s.id}@${s.version}`)).toEqual(['a.svc@10', 'b.svc@2']);
+      expect((await store.listCredentials({ latestOnly: true })).map((s) => `${s.id}@${s.version}`)).toEqual([`a.svc@${hi}`, 'b.svc@2']);
       expect((await store.listCredentials({ pattern: 'a.*' })).map((s) => s.id)).toEqual(['a.svc', 'a.svc']);
       expect(await store.listCredentials({ pattern: 'a?svc' })).toHaveLength(2);
       expect(await store.listCredentials({ pattern: 'axsvc' })).toHaveLength(0);

@@ -1,0 +1,435 @@
+/**
+ * HashiCorp Vault KV v2 tier over Node's global fetch (design.md §6, docs/stores.md#vault).
+ *
+ * Credential `db` is the KV v2 secret `<mount>/data/<prefix>db`. Decisions:
+ * - versions are KV versions. Writes use check-and-set: version N is written with `cas = N - 1`, so a new
+ *   credential is `cas = 0` and autoVersion is `cas = current`; a lost race is a VersionConflictError and
+ *   BaseStore retries. Vault assigns versions, so an explicit version must be the next one: at or below the
+ *   current version is a VersionConflictError, above current + 1 an UnsupportedOperationError.
+ * - deleting one version is a soft delete (`POST <mount>/delete/<path>`, recoverable with `vault kv undelete`),
+ *   or a destroy when `deleteMode: 'destroy'`; deleting all removes the metadata and every version.
+ * - the newest version is the newest *live* one (Vault itself answers 404 when the current version is deleted).
+ * - values: text is `{ "value": text }`, bytes `{ "value": base64, "encoding": "base64" }`, a JSON object is the
+ *   secret's own key/value map (tagged `_credstash_json: true` only when it would look like text or bytes).
+ * - comments and definitions live in the secret's custom_metadata (`credstash_comment_v<N>`, `credstash_name`, ...).
+ * - encryption context: UnsupportedOperationError.
+ */
+import { readFile } from 'node:fs/promises';
+import { isAbsolute, resolve as resolvePath } from 'node:path';
+import {
+  AccessDeniedError,
+  ConfigError,
+  CredstashError,
+  StoreUnavailableError,
+  ThrottlingError,
+  UnsupportedOperationError,
+  ValidationError,
+  VersionConflictError,
+} from '../../core/errors.js';
+import { BaseStore, mapConcurrent, type ResolvedReadOptions, type ResolvedWriteOptions } from '../../core/store.js';
+import type { CredentialDefinition, CredentialSummary, CredentialValue, JsonObject, StoreCapabilities, StoredCredential } from '../../core/types.js';
+import { CREDENTIAL_TYPES } from '../../core/types.js';
+import { versionNumber } from '../../core/version.js';
+
+export interface VaultAppRole {
+  roleId: string;
+  secretId: string;
+  /** Auth mount (default `approle`). */
+  mount?: string;
+}
+
+export interface VaultStoreOptions {
+  /** e.g. `https://vault.example:8200` (default env VAULT_ADDR). */
+  address?: string;
+  /** Client token (default: tokenFile, then appRole, then env VAULT_TOKEN). */
+  token?: string;
+  /** File holding the token (e.g. a Vault agent sink). Read on first use. */
+  tokenFile?: string;
+  appRole?: VaultAppRole;
+  /** Enterprise namespace, sent as X-Vault-Namespace (default env VAULT_NAMESPACE). */
+  namespace?: string;
+  /** KV v2 mount path (default `secret`). */
+  mount?: string;
+  /** Scope prefix inside the mount, e.g. `prod/` or `institutions/acme/`. */
+  prefix?: string;
+  deleteMode?: 'soft' | 'destroy';
+  /** Largest value in bytes (default 512 KiB, below Vault's default request and storage entry limits). */
+  maxValueBytes?: number;
+  /** Per-request timeout (default 10 s). */
+  timeoutMs?: number;
+  /** Parallel metadata reads when listing (default 8). */
+  listConcurrency?: number;
+  env?: NodeJS.ProcessEnv;
+  /** Injected fetch (tests); defaults to the global fetch. */
+  fetch?: typeof fetch;
+  now?: () => number;
+}
+
+interface VaultResponse {
+  status: number;
+  body: Record<string, unknown> | undefined;
+}
+
+interface KvMetadata {
+  current_version?: number;
+  custom_metadata?: Record<string, string> | null;
+  versions?: Record<string, { deletion_time?: string; destroyed?: boolean }>;
+}
+
+const COMMENT_KEY = 'credstash_comment_v';
+
+export class VaultStore extends BaseStore {
+  readonly kind = 'vault';
+  readonly description: string;
+  readonly capabilities: StoreCapabilities = { write: true, delete: true, context: false, versions: true };
+  protected readonly maxValueBytes: number;
+  readonly #address: string;
+  readonly #mount: string;
+  readonly #prefix: string;
+  readonly #opts: VaultStoreOptions;
+  readonly #fetch: typeof fetch;
+  readonly #now: () => number;
+  #token?: string;
+  /** AppRole token lifetime: renew after `renewAt`, it is gone at `expiresAt`. */
+  #renewAt = 0;
+  #auth?: Promise<string>;
+
+  constructor(opts: VaultStoreOptions = {}) {
+    super();
+    const env = opts.env ?? process.env;
+    const address = opts.address ?? env.VAULT_ADDR;
+    if (address === undefined || !/^https?:\/\/[^/]+/.test(address)) {
+      throw new ConfigError('vault store needs an address such as https://vault.example:8200 (config "address" or VAULT_ADDR)', { path: 'credential_store.config.address' });
+    }
+    this.#address = address.replace(/\/+$/, '');
+    this.#mount = (opts.mount ?? 'secret').replace(/^\/+|\/+$/g, '');
+    if (this.#mount === '' || /(^|\/)\.\.?(\/|$)/.test(this.#mount)) throw new ConfigError('vault "mount" must be a path such as "secret"', { path: 'credential_store.config.mount' });
+    const prefix = (opts.prefix ?? '').replace(/^\/+/, '');
+    this.#prefix = prefix === '' || prefix.endsWith('/') ? prefix : `${prefix}/`;
+    this.#opts = { ...opts, namespace: opts.namespace ?? env.VAULT_NAMESPACE, token: opts.token ?? (opts.tokenFile === undefined && opts.appRole === undefined ? env.VAULT_TOKEN : undefined) };
+    if (this.#opts.token === undefined && opts.tokenFile === undefined && opts.appRole === undefined) {
+      throw new ConfigError('vault store needs a token: config "token", "token_file", "approle", or VAULT_TOKEN', { path: 'credential_store.config.token' });
+    }
+    this.#fetch = opts.fetch ?? fetch;
+    this.#now = opts.now ?? Date.now;
+    this.maxValueBytes = opts.maxValueBytes ?? 512 * 1024;
+    const ns = this.#opts.namespace === undefined || this.#opts.namespace === '' ? '' : ` namespace "${this.#opts.namespace}"`;
+    this.description = `vault kv "${this.#mount}/${this.#prefix}"${ns} at ${this.#address}`;
+  }
+
+  // ---- paths and values ----
+
+  #secretPath(id: string): string {
+    if (id.startsWith('/') || id.endsWith('/') || id.split('/').some((s) => s === '' || s === '.' || s === '..')) {
+      throw new ValidationError(`credential id "${id}" cannot be a vault path (no leading, trailing or empty / segments, no . or ..)`, { credentialId: id });
+    }
+    return this.#prefix + id;
+  }
+
+  #url(op: string, path: string, query = ''): string {
+    const enc = path.split('/').map(encodeURIComponent).join('/');
+    return `${this.#address}/v1/${this.#mount}/${op}/${enc}${query}`;
+  }
+
+  // ---- auth ----
+
+  async #currentToken(): Promise<string> {
+    if (this.#opts.token !== undefined) return this.#opts.token;
+    if (this.#opts.tokenFile !== undefined) {
+      if (this.#token === undefined) {
+        const file = isAbsolute(this.#opts.tokenFile) ? this.#opts.tokenFile : resolvePath(this.#opts.tokenFile);
+        try {
+          this.#token = (await readFile(file, 'utf8')).trim();
+        } catch (err) {
+          throw new ConfigError(`vault token file ${file} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`, { path: 'credential_store.config.token_file', cause: err });
+        }
+        if (this.#token === '') throw new ConfigError(`vault token file ${file} is empty`, { path: 'credential_store.config.token_file' });
+      }
+      return this.#token;
+    }
+    // AppRole: one login or renewal at a time, shared by concurrent requests.
+    if (this.#token !== undefined && this.#now() < this.#renewAt) return this.#token;
+    this.#auth ??= (this.#token === undefined ? this.#login() : this.#renew()).finally(() => {
+      this.#auth = undefined;
+    });
+    return this.#auth;
+  }
+
+  async #login(): Promise<string> {
+    const ar = this.#opts.appRole as VaultAppRole;
+    const res = await this.#raw('POST', `${this.#address}/v1/auth/${(ar.mount ?? 'approle').replace(/^\/+|\/+$/g, '')}/login`, { role_id: ar.roleId, secret_id: ar.secretId }, undefined);
+    if (res.status !== 200) {
+      throw new AccessDeniedError(`vault approle login at ${this.#address} failed (${res.status}${errorsOf(res)}); check role_id and secret_id`, { store: this.description });
+    }
+    return this.#accept(res);
+  }
+
+  /** renew-self before the lease ends; if that fails for any reason, log in again. */
+  async #renew(): Promise<string> {
+    try {
+      const res = await this.#raw('POST', `${this.#address}/v1/auth/token/renew-self`, {}, this.#token);
+      if (res.status === 200) return this.#accept(res);
+    } catch {
+      // fall through to a fresh login
+    }
+    this.#token = undefined;
+    return this.#login();
+  }
+
+  #accept(res: VaultResponse): string {
+    const auth = res.body?.auth as { client_token?: string; lease_duration?: number; renewable?: boolean } | undefined;
+    if (typeof auth?.client_token !== 'string') throw new StoreUnavailableError(`vault at ${this.#address} returned no client token`, { store: this.description });
+    this.#token = auth.client_token;
+    const lease = typeof auth.lease_duration === 'number' ? auth.lease_duration : 0;
+    // Renew when two thirds of the lease have passed (a non-expiring token never needs it).
+    this.#renewAt = lease > 0 ? this.#now() + (lease * 1000 * 2) / 3 : Number.POSITIVE_INFINITY;
+    return this.#token;
+  }
+
+  // ---- HTTP ----
+
+  async #raw(method: string, url: string, body: unknown, token: string | undefined, contentType = 'application/json'): Promise<VaultResponse> {
+    const headers: Record<string, string> = {};
+    if (token !== undefined) headers['X-Vault-Token'] = token;
+    if (this.#opts.namespace !== undefined && this.#opts.namespace !== '') headers['X-Vault-Namespace'] = this.#opts.namespace;
+    if (body !== undefined) headers['Content-Type'] = contentType;
+    let res: Response;
+    try {
+      res = await this.#fetch(url, {
+        method,
+        headers,
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        signal: AbortSignal.timeout(this.#opts.timeoutMs ?? 10_000),
+      });
+    } catch (err) {
+      const what = err instanceof Error ? (err.name === 'TimeoutError' ? 'timed out' : `${err.name}${causeCode(err)}`) : 'error';
+      throw new StoreUnavailableError(`vault at ${this.#address} is unreachable (${what})`, { store: this.description, cause: err });
+    }
+    const text = await res.text();
+    let parsed: Record<string, unknown> | undefined;
+    if (text.length > 0) {
+      try {
+        parsed = JSON.parse(text) as Record<string, unknown>;
+      } catch {
+        parsed = undefined; // a proxy's HTML page; the status says enough
+      }
+    }
+    return { status: res.status, body: parsed };
+  }
+
+  /** One authenticated request; with AppRole, a 403 triggers one fresh login and a retry. */
+  async #request(method: string, url: string, body?: unknown, contentType?: string): Promise<VaultResponse> {
+    const res = await this.#raw(method, url, body, await this.#currentToken(), contentType);
+    if (res.status === 403 && this.#opts.appRole !== undefined && this.#opts.token === undefined && this.#opts.tokenFile === undefined) {
+      this.#token = undefined;
+      return this.#raw(method, url, body, await this.#currentToken(), contentType);
+    }
+    return res;
+  }
+
+  #fail(res: VaultResponse, what: string, credentialId?: string): CredstashError {
+    const fields = { store: this.description, credentialId };
+    const errs = errorsOf(res);
+    if (res.status === 403) return new AccessDeniedError(`vault denied ${what} in ${this.description}${errs}`, fields);
+    if (res.status === 429) return new ThrottlingError(`vault rate-limited ${what} in ${this.description}; try again later`, fields);
+    if (res.status === 400) return new ValidationError(`vault rejected ${what} in ${this.description} (400${errs})`, fields);
+    if (res.status === 503) return new StoreUnavailableError(`vault at ${this.#address} is sealed or in standby (503) during ${what}`, fields);
+    return new StoreUnavailableError(`vault returned ${res.status} for ${what} in ${this.description}${errs}`, fields);
+  }
+
+  async #metadata(id: string): Promise<KvMetadata | undefined> {
+    const res = await this.#request('GET', this.#url('metadata', this.#secretPath(id)));
+    if (res.status === 404) return undefined;
+    if (res.status !== 200) throw this.#fail(res, `reading metadata of credential "${id}"`, id);
+    return (res.body?.data ?? {}) as KvMetadata;
+  }
+
+  // ---- BaseStore ----
+
+  protected async _get(id: string, opts: ResolvedReadOptions): Promise<StoredCredential | undefined> {
+    if (Object.keys(opts.context).length > 0) throw new UnsupportedOperationError(this.description, 'encryption context');
+    const path = this.#secretPath(id);
+    let n: number | undefined;
+    if (opts.version !== undefined) {
+      n = versionNumber(opts.version);
+      if (n === undefined || n < 1) return undefined;
+    }
+    const res = await this.#request('GET', this.#url('data', path, n === undefined ? '' : `?version=${n}`));
+    if (res.status === 200) return this.#decode(id, res);
+    if (res.status !== 404) throw this.#fail(res, `reading credential "${id}"`, id);
+    // The current version is deleted: Vault answers 404 with its metadata. Fall back to the newest live one.
+    const data = res.body?.data as { metadata?: unknown } | undefined;
+    if (n !== undefined || data?.metadata === undefined) return undefined;
+    const live = liveVersions(await this.#metadata(id));
+    const newest = live.at(-1);
+    if (newest === undefined) return undefined;
+    const again = await this.#request('GET', this.#url('data', path, `?version=${newest}`));
+    if (again.status === 404) return undefined;
+    if (again.status !== 200) throw this.#fail(again, `reading credential "${id}"`, id);
+    return this.#decode(id, again);
+  }
+
+  #decode(id: string, res: VaultResponse): StoredCredential | undefined {
+    const data = res.body?.data as { data?: Record<string, unknown> | null; metadata?: { version?: number } } | undefined;
+    if (data?.data === null || data?.data === undefined || typeof data.metadata?.version !== 'number') return undefined;
+    return { id, version: String(data.metadata.version), value: decodeKv(data.data) };
+  }
+
+  protected override async _exists(id: string, version: string | undefined): Promise<boolean> {
+    const live = liveVersions(await this.#metadata(id));
+    if (version === undefined) return live.length > 0;
+    const n = versionNumber(version);
+    return n !== undefined && live.includes(n);
+  }
+
+  protected async _highestVersion(id: string): Promise<number> {
+    return (await this.#metadata(id))?.current_version ?? 0;
+  }
+
+  protected async _put(id: string, value: CredentialValue, opts: ResolvedWriteOptions): Promise<void> {
+    const path = this.#secretPath(id);
+    const custom = customMetadata(id, opts.version, opts.comment, opts.definition);
+    const res = await this.#request('POST', this.#url('data', path), { options: { cas: opts.version - 1 }, data: encodeKv(value) });
+    if (res.status === 400 && /check-and-set/.test(JSON.stringify(res.body?.errors ?? []))) {
+      const current = (await this.#metadata(id))?.current_version ?? 0;
+      if (opts.version <= current) throw new VersionConflictError({ credentialId: id, store: this.description, version: opts.version, highest: current });
+      throw new UnsupportedOperationError(this.description, `explicit version ${opts.version} for credential "${id}" (vault assigns versions; the next one is ${current + 1})`);
+    }
+    if (res.status !== 200) throw this.#fail(res, `writing credential "${id}"`, id);
+    if (custom !== undefined) {
+      // Not atomic with the data write (KV v2 has no such call); a failure here leaves the value stored.
+      const meta = await this.#request('PATCH', this.#url('metadata', path), { custom_metadata: custom }, 'application/merge-patch+json');
+      if (meta.status !== 204 && meta.status !== 200) throw this.#fail(meta, `writing the comment or definition of credential "${id}"`, id);
+    }
+  }
+
+  protected async _delete(id: string, version: string | undefined): Promise<string[]> {
+    const path = this.#secretPath(id);
+    const meta = await this.#metadata(id);
+    if (meta === undefined) return [];
+    const live = liveVersions(meta);
+    if (version !== undefined) {
+      const n = versionNumber(version);
+      if (n === undefined || !live.includes(n)) return [];
+      const op = this.#opts.deleteMode === 'destroy' ? 'destroy' : 'delete';
+      const res = await this.#request('POST', this.#url(op, path), { versions: [n] });
+      if (res.status !== 204 && res.status !== 200) throw this.#fail(res, `deleting version ${n} of credential "${id}"`, id);
+      return [String(n)];
+    }
+    const res = await this.#request('DELETE', this.#url('metadata', path));
+    if (res.status !== 204 && res.status !== 200 && res.status !== 404) throw this.#fail(res, `deleting credential "${id}"`, id);
+    return live.map(String);
+  }
+
+  /** LIST the scope recursively, then one metadata read per secret (bounded concurrency). */
+  protected async _list(): Promise<CredentialSummary[]> {
+    const ids: string[] = [];
+    const walk = async (folder: string): Promise<void> => {
+      const res = await this.#request('GET', this.#url('metadata', this.#prefix + folder, '?list=true'));
+      if (res.status === 404) return;
+      if (res.status !== 200) throw this.#fail(res, 'listing credentials');
+      const keys = ((res.body?.data as { keys?: unknown } | undefined)?.keys ?? []) as unknown[];
+      for (const k of keys) {
+        if (typeof k !== 'string') continue;
+        if (k.endsWith('/')) await walk(folder + k);
+        else ids.push(folder + k);
+      }
+    };
+    await walk('');
+    const metas = await mapConcurrent(ids, this.#opts.listConcurrency ?? 8, (id) => this.#metadata(id));
+    const out: CredentialSummary[] = [];
+    ids.forEach((id, i) => {
+      const meta = metas[i];
+      for (const v of liveVersions(meta)) {
+        const comment = meta?.custom_metadata?.[`${COMMENT_KEY}${v}`];
+        out.push({ id, version: String(v), ...(comment === undefined ? {} : { comment }) });
+      }
+    });
+    return out;
+  }
+
+  /** The definition kept in custom_metadata, or undefined. */
+  async getDefinition(id: string): Promise<CredentialDefinition | undefined> {
+    const meta = await this.wrap(() => this.#metadata(id), id);
+    return definitionFrom(id, meta?.custom_metadata ?? null);
+  }
+}
+
+function causeCode(err: Error): string {
+  const code = (err as Error & { cause?: { code?: unknown } }).cause?.code;
+  return typeof code === 'string' ? `: ${code}` : '';
+}
+
+/** Vault's own error strings (they name paths and reasons, not request bodies), bounded. */
+function errorsOf(res: VaultResponse): string {
+  const errs = res.body?.errors;
+  if (!Array.isArray(errs) || errs.length === 0) return '';
+  const text = errs.filter((e): e is string => typeof e === 'string').join('; ').replace(/\s+/g, ' ').trim();
+  return text === '' ? '' : `: ${text.length > 200 ? `${text.slice(0, 197)}...` : text}`;
+}
+
+function liveVersions(meta: KvMetadata | undefined): number[] {
+  if (meta?.versions === undefined) return [];
+  return Object.entries(meta.versions)
+    .filter(([, v]) => (v.deletion_time ?? '') === '' && v.destroyed !== true)
+    .map(([k]) => Number(k))
+    .filter((n) => Number.isSafeInteger(n))
+    .sort((a, b) => a - b);
+}
+
+export function encodeKv(value: CredentialValue): Record<string, unknown> {
+  if (typeof value === 'string') return { value };
+  if (value instanceof Uint8Array) return { value: Buffer.from(value).toString('base64'), encoding: 'base64' };
+  if (Object.prototype.hasOwnProperty.call(value, '_credstash_json')) throw new ValidationError('"_credstash_json" is a reserved key in vault-stored structured credentials');
+  const keys = Object.keys(value);
+  const looksLikeText = keys.length > 0 && keys.every((k) => k === 'value' || k === 'encoding');
+  return looksLikeText ? { ...value, _credstash_json: true } : { ...value };
+}
+
+export function decodeKv(data: Record<string, unknown>): CredentialValue {
+  if (data._credstash_json === true) {
+    const { _credstash_json: _m, ...rest } = data;
+    return rest as JsonObject;
+  }
+  const keys = Object.keys(data);
+  if (keys.length === 1 && typeof data.value === 'string') return data.value;
+  if (keys.length === 2 && typeof data.value === 'string' && data.encoding === 'base64') return Buffer.from(data.value, 'base64');
+  return data as JsonObject;
+}
+
+function customMetadata(id: string, version: number, comment: string | undefined, def: CredentialDefinition | undefined): Record<string, string> | undefined {
+  const out: Record<string, string> = {};
+  const put = (k: string, v: string, field: string): void => {
+    if (Buffer.byteLength(v) > 512) throw new ValidationError(`${field} of credential "${id}" is longer than vault's 512-byte custom_metadata limit`, { credentialId: id });
+    out[k] = v;
+  };
+  if (comment !== undefined) put(`${COMMENT_KEY}${version}`, comment, 'the comment');
+  if (def !== undefined) {
+    if (def.name !== undefined) put('credstash_name', def.name, 'definition name');
+    if (def.credential_type !== undefined) put('credstash_credential_type', def.credential_type, 'definition credential_type');
+    if (def.description !== undefined) put('credstash_description', def.description, 'definition description');
+    for (const [k, v] of Object.entries(def.metadata ?? {})) {
+      if (k.length > 100) throw new ValidationError(`definition metadata key of credential "${id}" is longer than 100 characters`, { credentialId: id });
+      put(`credstash_meta_${k}`, typeof v === 'string' ? v : JSON.stringify(v), `definition metadata "${k}"`);
+    }
+  }
+  return Object.keys(out).length === 0 ? undefined : out;
+}
+
+function definitionFrom(id: string, cm: Record<string, string> | null): CredentialDefinition | undefined {
+  if (cm === null) return undefined;
+  const def: CredentialDefinition = { id };
+  let any = false;
+  const metadata: Record<string, string> = {};
+  for (const [k, v] of Object.entries(cm)) {
+    if (k === 'credstash_name') def.name = v;
+    else if (k === 'credstash_description') def.description = v;
+    else if (k === 'credstash_credential_type' && (CREDENTIAL_TYPES as readonly string[]).includes(v)) def.credential_type = v as CredentialDefinition['credential_type'];
+    else if (k.startsWith('credstash_meta_')) metadata[k.slice('credstash_meta_'.length)] = v;
+    else continue;
+    any = true;
+  }
+  if (Object.keys(metadata).length > 0) def.metadata = metadata;
+  return any ? def : undefined;
+}
+
