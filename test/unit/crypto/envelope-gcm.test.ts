@@ -141,3 +141,17 @@ describe('decryptGcm', () => {
     });
   }
 });
+
+describe('docs/FORMAT.md', () => {
+  it('shows the same known-answer vector as test/fixtures/vectors/format-gcm.json', () => {
+    const doc = readFileSync(new URL('../../../docs/FORMAT.md', import.meta.url), 'utf8');
+    const v = fixture.vectors[0] as Vector;
+    const aadRow = /\| AAD \(hex\) \| `([0-9a-f ]+)` \|/.exec(doc)?.[1]?.replace(/ /g, '');
+    expect(aadRow).toBe(v.aadHex);
+    expect(doc).toContain(`| ciphertext (hex) | \`${v.ciphertextHex}\` |`);
+    expect(doc).toContain(`| tag (hex) | \`${v.tagHex}\` |`);
+    expect(doc).toContain(`| data key (hex) | \`${v.dataKeyHex}\` |`);
+    expect(doc).toContain(`| iv (hex) | \`${v.ivHex}\` |`);
+    expect(doc).toContain(`format tag = "${GCM_FORMAT_TAG}"`);
+  });
+});
