@@ -89,3 +89,16 @@ describe('createDynamoDBStore (registry type "dynamodb")', () => {
     expect(ddbMock.calls()[1]?.thisValue).toBe(client);
   });
 });
+
+describe('lazy AWS SDK loading', () => {
+  it('imports @aws-sdk packages only as types or with await import() in the tier and crypto sources', async () => {
+    const { readdirSync, readFileSync } = await import('node:fs');
+    const dir = new URL('../../../../src/stores/dynamodb/', import.meta.url);
+    const files = readdirSync(dir).filter((f) => f.endsWith('.ts')).map((f) => new URL(f, dir));
+    files.push(new URL('../../../../src/crypto/envelope-gcm.ts', import.meta.url), new URL('../../../../src/crypto/legacy-ctr-hmac.ts', import.meta.url));
+    for (const f of files) {
+      const staticImports = readFileSync(f, 'utf8').split('\n').filter((l) => /^import\s+(?!type\b)[^;]*from\s+'@aws-sdk\//.test(l));
+      expect(staticImports, f.pathname).toEqual([]);
+    }
+  });
+});
