@@ -38,6 +38,8 @@ export const configFileSchema = z.strictObject({
       type: z.string().min(1),
       name: z.string().min(1).optional(),
       config: z.record(z.string(), z.unknown()).optional(),
+      // Where `${credential:...}` references in `config` are read from (src/config/store-references.ts).
+      references_from: z.strictObject({ type: z.string().min(1), config: z.record(z.string(), z.unknown()).optional() }).optional(),
     })
     .optional(),
   credentials: z.array(credentialDefinitionSchema).optional(),
@@ -78,6 +80,8 @@ export interface ResolvedConfig {
   auditLog?: string;
   /** `[[credentials]]` definitions, by id. */
   credentials: Map<string, CredentialDefinition>;
+  /** `[credential_store.references_from]`: the store that `${credential:...}` in the store config read from. */
+  referencesFrom?: StoreSpec;
 }
 
 /**
@@ -158,6 +162,8 @@ export function loadConfig(opts: LoadConfigOptions = {}): ResolvedConfig {
   for (const def of parsed.credentials ?? []) credentials.set(def.id, def as CredentialDefinition);
 
   const out: ResolvedConfig = { baseDir, store, storeSources, fernetKeys, credentials };
+  const refsFrom = fileStore?.references_from;
+  if (refsFrom !== undefined) out.referencesFrom = { type: refsFrom.type, config: { ...(refsFrom.config ?? {}) } };
   if (file !== undefined) out.file = file;
   if (auditLog !== undefined) out.auditLog = auditLog;
   return out;
@@ -169,7 +175,10 @@ export function loadConfig(opts: LoadConfigOptions = {}): ResolvedConfig {
  * @throws ConfigError for an unknown store type or a bad store config
  */
 export async function openConfiguredStore(config: ResolvedConfig, env: NodeJS.ProcessEnv = process.env): Promise<CredentialStore> {
-  const store = await openStore(config.store, { baseDir: config.baseDir, fernetKeys: config.fernetKeys, env });
+  const ctx = { baseDir: config.baseDir, fernetKeys: config.fernetKeys, env };
+  // `${credential:...}` in the store config (e.g. a database password held in the local keystore).
+  const { resolveStoreConfigReferences } = await import('./store-references.js');
+  const store = await openStore(await resolveStoreConfigReferences(config.store, config.referencesFrom, ctx), ctx);
   if (config.auditLog === undefined) return store;
   // `audit_log` / CREDSTASH_AUDIT_LOG: one JSON line per access (src/audit), loaded only when configured.
   const { withAuditLog } = await import('../audit/index.js');

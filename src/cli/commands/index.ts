@@ -14,6 +14,8 @@ import { keysCommand } from './keys.js';
 import { listCommand } from './list.js';
 import { putCommand } from './put.js';
 import { putallCommand } from './putall.js';
+import { rotateKeyCommand } from './rotate-key.js';
+import { renderCommand } from './render.js';
 import { setupCommand } from './setup.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each command has its own argv type
@@ -26,5 +28,7 @@ export const commands: Array<CommandModule<GlobalArgs, any>> = [
   listCommand,
   putCommand,
   putallCommand,
+  rotateKeyCommand,
+  renderCommand,
   setupCommand,
 ];

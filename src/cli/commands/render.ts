@@ -1,0 +1,115 @@
+/**
+ * `credstash render FILE [context..] [-o OUT] [--format toml|json|yaml]`: print FILE (TOML, JSON or YAML,
+ * by extension or --from) with every `${credential:...}` reference resolved from the configured store
+ * (docs/references.md). `-o` writes OUT atomically with mode 0600 (it holds secrets). `key=value` pairs are
+ * the encryption context for references that carry none of their own.
+ */
+import { randomBytes } from 'node:crypto';
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { basename, dirname, extname, join, resolve } from 'node:path';
+import type { CommandModule } from 'yargs';
+import { ConfigError, CredstashError, ValidationError } from '../../core/errors.js';
+import { contextFromArgs, withStore, type GlobalArgs } from '../context.js';
+import { UsageError } from '../errors.js';
+
+const FORMATS = ['toml', 'json', 'yaml'] as const;
+type Format = (typeof FORMATS)[number];
+
+interface RenderArgs extends GlobalArgs {
+  file: string;
+  context?: string[];
+  output?: string;
+  format?: Format;
+  from?: Format;
+  recursive?: boolean;
+}
+
+export const renderCommand: CommandModule<GlobalArgs, RenderArgs> = {
+  command: 'render <file> [context..]',
+  describe: 'Print a TOML/JSON/YAML file with its ${credential:...} references resolved',
+  builder: (y) =>
+    y
+      .positional('file', { type: 'string', describe: 'the file to render (.toml, .json, .yaml/.yml)', demandOption: true })
+      .positional('context', { type: 'string', array: true, describe: 'encryption context for references without their own: key=value' })
+      .option('output', { alias: 'o', type: 'string', describe: 'write to this file (atomically, mode 0600) instead of stdout', requiresArg: true })
+      .option('format', { alias: 'f', choices: FORMATS, describe: 'output format (default: the input format)' })
+      .option('from', { choices: FORMATS, describe: 'input format (default: from the file extension)' })
+      .option('recursive', { type: 'boolean', describe: 'also resolve references inside resolved values (cycles are errors)' }) as never,
+  handler: async (argv) => {
+    const file = resolve(argv.io.cwd, argv.file);
+    const from = argv.from ?? formatOf(file);
+    const context = contextFromArgs(argv.context);
+    const tree = await parseFile(file, from);
+    const { resolveCredentialReferences } = await import('../../references/resolve.js');
+    await withStore(argv, async (store) => {
+      const resolved = await resolveCredentialReferences(tree, store, { context, recursive: argv.recursive === true });
+      const text = await serialize(resolved, argv.format ?? from, file);
+      if (argv.output === undefined) argv.io.stdout.write(text);
+      else writeAtomic0600(resolve(argv.io.cwd, argv.output), text);
+    });
+  },
+};
+
+function formatOf(file: string): Format {
+  const ext = extname(file).toLowerCase();
+  if (ext === '.toml') return 'toml';
+  if (ext === '.json') return 'json';
+  if (ext === '.yaml' || ext === '.yml') return 'yaml';
+  throw new UsageError(`cannot tell the format of ${basename(file)} from its extension; pass --from toml|json|yaml`);
+}
+
+/** Parse errors give the line where the parser knows it, never the content (a template may hold secrets). */
+async function parseFile(file: string, format: Format): Promise<unknown> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`, { path: file, cause: err });
+  }
+  try {
+    if (format === 'json') return JSON.parse(text) as unknown;
+    if (format === 'toml') return (await import('smol-toml')).parse(text);
+    const yaml = await import('yaml');
+    return yaml.parse(text) as unknown;
+  } catch (err) {
+    const e = err as { line?: unknown; linePos?: Array<{ line?: unknown }> };
+    const line = typeof e.line === 'number' ? e.line : typeof e.linePos?.[0]?.line === 'number' ? e.linePos[0].line : undefined;
+    throw new ValidationError(`${file}${line === undefined ? '' : ` line ${String(line)}`}: not valid ${format.toUpperCase()}`, { path: file });
+  }
+}
+
+async function serialize(tree: unknown, format: Format, file: string): Promise<string> {
+  try {
+    if (format === 'json') return `${JSON.stringify(tree, null, 2)}\n`;
+    if (format === 'yaml') return (await import('yaml')).stringify(tree);
+    if (tree === null || typeof tree !== 'object' || Array.isArray(tree)) {
+      throw new ValidationError(`${file}: TOML output needs a table at the top level; use --format json or yaml`, { path: file });
+    }
+    return (await import('smol-toml')).stringify(tree as Record<string, unknown>);
+  } catch (err) {
+    if (err instanceof CredstashError) throw err;
+    throw new ValidationError(`${file}: the rendered tree cannot be written as ${format.toUpperCase()} (${err instanceof Error ? err.name : 'error'}); try another --format`, { path: file });
+  }
+}
+
+/** temp file in the same folder (0600, O_EXCL) + fsync + rename: a reader never sees half a file. */
+function writeAtomic0600(target: string, text: string): void {
+  const tmp = join(dirname(target), `.${basename(target)}.${randomBytes(6).toString('hex')}.tmp`);
+  let fd: number | undefined;
+  try {
+    fd = openSync(tmp, 'wx', 0o600);
+    writeSync(fd, text);
+    fsyncSync(fd);
+    closeSync(fd);
+    fd = undefined;
+    renameSync(tmp, target);
+  } catch (err) {
+    if (fd !== undefined) closeSync(fd);
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // never created or already renamed
+    }
+    throw new ConfigError(`cannot write ${target} (${(err as NodeJS.ErrnoException).code ?? 'error'})`, { path: target, cause: err });
+  }
+}
