@@ -1,0 +1,137 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { main, rewriteArgs } from '../../../src/cli/main.js';
+import { STDIN_ARG, type CliIO } from '../../../src/cli/context.js';
+import { registerCredentialStore, unregisterCredentialStore } from '../../../src/stores/registry.js';
+import { MemoryStore } from '../../fixtures/memory-store.js';
+import { CANARY, expectNoLeak } from '../../helpers/no-leak.js';
+
+let dir: string;
+let store: MemoryStore;
+
+async function run(args: string[], opts: { env?: Record<string, string>; stdin?: string } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const stdin = new PassThrough();
+  stdin.end(opts.stdin ?? '');
+  const io: CliIO = {
+    stdout: { write: (c: string | Uint8Array) => (stdout += typeof c === 'string' ? c : Buffer.from(c).toString('utf8')) },
+    stderr: { write: (c: string) => (stderr += c) },
+    stdin,
+    env: { HOME: dir, ...opts.env },
+    cwd: dir,
+  };
+  const code = await main(args, io);
+  return { code, stdout, stderr };
+}
+
+beforeAll(() => {
+  registerCredentialStore('memtest', () => store);
+  registerCredentialStore('exploding', () => {
+    throw new TypeError(`boom ${CANARY}`);
+  });
+});
+afterAll(() => {
+  unregisterCredentialStore('memtest');
+  unregisterCredentialStore('exploding');
+  process.exitCode = 0;
+});
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'credstash-main-'));
+  store = new MemoryStore('t');
+  writeFileSync(join(dir, 'credstash.toml'), '[credential_store]\ntype = "memtest"\n');
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('main exit codes', () => {
+  it('prints help on stdout and exits 0 with no subcommand, like Python credstash', async () => {
+    const r = await run([]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('credstash get <credential>');
+    expect(r.stderr).toBe('');
+  });
+
+  it('exits 2 with the yargs message for an unknown command', async () => {
+    const r = await run(['frobnicate']);
+    expect(r).toEqual({ code: 2, stdout: '', stderr: "credstash: Unknown argument: frobnicate\nrun 'credstash --help' for usage\n" });
+  });
+
+  it('exits 2 when a required positional is missing, naming the command in the hint', async () => {
+    const r = await run(['get']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe("credstash: Not enough non-option arguments: got 0, need at least 1\nrun 'credstash get --help' for usage\n");
+  });
+
+  it('exits 2 for a non-integer -v on put and stores nothing', async () => {
+    const r = await run(['put', 'a', 'v', '-v', 'v5']);
+    expect(r.code).toBe(2);
+    expect(r.stderr.split('\n')[0]).toBe('credstash: -v/--version: version must be a positive integer up to 9007199254740991');
+    expect(store.items.size).toBe(0);
+  });
+
+  it('exits 2 for a context argument without =, as argparse did', async () => {
+    const r = await run(['get', 'a', 'novalue']);
+    expect(r.code).toBe(2);
+    expect(r.stderr.split('\n')[0]).toBe('credstash: context argument is not of the form key=value (argument 1)');
+  });
+
+  it('exits 2 when -p and -n are both given', async () => {
+    const r = await run(['-p', 'prof', '-n', 'arn:aws:iam::1:role/r', 'list']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('credstash: Arguments profile and arn are mutually exclusive');
+  });
+
+  it('exits 1 with one credstash: line for a CredstashError', async () => {
+    const r = await run(['get', 'missing']);
+    expect(r).toEqual({ code: 1, stdout: '', stderr: 'credstash: credential "missing" not found in memory store "t"\n' });
+  });
+
+  it('never prints an unexpected error\'s message or stack, only its name', async () => {
+    writeFileSync(join(dir, 'credstash.toml'), '[credential_store]\ntype = "exploding"\n');
+    const r = await run(['get', 'a']);
+    expect(r).toEqual({ code: 1, stdout: '', stderr: 'credstash: unexpected error (TypeError)\n' });
+    expectNoLeak(r.stderr, CANARY);
+  });
+
+  it('prints the stack of an unexpected error with CREDSTASH_DEBUG=1', async () => {
+    writeFileSync(join(dir, 'credstash.toml'), '[credential_store]\ntype = "exploding"\n');
+    const r = await run(['get', 'a'], { env: { CREDSTASH_DEBUG: '1' } });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^credstash: unexpected error \(TypeError\)\nTypeError: boom/);
+  });
+
+  it('exits 1 naming the type for an unknown store type', async () => {
+    writeFileSync(join(dir, 'credstash.toml'), '[credential_store]\ntype = "nosuch"\n');
+    const r = await run(['get', 'a']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^credstash: unknown store type "nosuch"; known types: .*memtest/);
+  });
+
+  it('reads a value from stdin for `-`', async () => {
+    const r = await run(['put', 'a', '-'], { stdin: `x${CANARY}\n` });
+    expect(r).toEqual({ code: 0, stdout: 'a has been stored\n', stderr: '' });
+    expect((await store.getCredential('a', { required: true })).value).toBe(`x${CANARY}\n`);
+  });
+
+  it('exits 1 after storing the rest when a putall item fails', async () => {
+    const r = await run(['putall', '{"a":"1","b":2,"c":"3"}']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('a has been stored\nc has been stored\n');
+    expect(r.stderr).toBe('credstash: "b" was not stored: its value must be a string or a JSON object\ncredstash: 1 of 3 credential(s) were not stored\n');
+  });
+});
+
+describe('rewriteArgs', () => {
+  it('turns -n before the subcommand into --arn and leaves get -n alone', () => {
+    expect(rewriteArgs(['-n', 'arn:x', 'get', '-n', 'a'])).toEqual(['--arn', 'arn:x', 'get', '-n', 'a']);
+    expect(rewriteArgs(['-narn:x', 'list'])).toEqual(['--arn=arn:x', 'list']);
+    expect(rewriteArgs(['-r', '-n', 'get', 'x'])).toEqual(['-r', '-n', 'get', 'x']);
+  });
+
+  it('keeps a lone - (stdin) away from yargs, which would turn it into an empty string', () => {
+    expect(rewriteArgs(['put', 'a', '-'])).toEqual(['put', 'a', STDIN_ARG]);
+  });
+});
