@@ -52,6 +52,9 @@ export type { CredentialStore, SetupCapable, ResolvedReadOptions, ResolvedWriteO
 export { canonicalContext, parseContextArgs } from './core/context.js';
 export { padVersion, displayVersion } from './core/version.js';
 export { generateFernetKey, parseFernetKey } from './crypto/fernet.js';
+export { checkCredentialValue, validateDefinition, REQUIRED_FIELDS } from './core/definitions.js';
+export { isKeyRotationCapable } from './stores/fernet-rotation.js';
+export type { KeyRotationCapable, RotationResult, ReencryptOptions } from './stores/fernet-rotation.js';
 export { openStore, registerCredentialStore, unregisterCredentialStore, registeredStoreTypes } from './stores/registry.js';
 export type { StoreSpec, StoreFactory, StoreFactoryContext } from './stores/registry.js';
 export { ChainStore } from './stores/chain/chain-store.js';

@@ -107,6 +107,7 @@ export function describeEngine(e: EngineConfig): string {
 /** Build the dialect; the driver module is imported here, on first use. */
 export async function createDialect(e: EngineConfig): Promise<Dialect> {
   const kysely = await import('kysely');
+  const timeoutMs = e.timeoutMs ?? 5000;
   if (e.name === 'sqlite') {
     const { default: Database } = await import('better-sqlite3');
     if (e.path !== ':memory:') {
@@ -114,10 +115,10 @@ export async function createDialect(e: EngineConfig): Promise<Dialect> {
       const { dirname } = await import('node:path');
       mkdirSync(dirname(e.path as string), { recursive: true, mode: 0o700 });
     }
-    const db = new Database(e.path as string, { timeout: e.timeoutMs });
+    const db = new Database(e.path as string, { timeout: timeoutMs });
     // WAL: readers never block the writer; busy_timeout: several processes may write, each waits its turn.
     db.pragma('journal_mode = WAL');
-    db.pragma(`busy_timeout = ${e.timeoutMs ?? 5000}`);
+    db.pragma(`busy_timeout = ${timeoutMs}`);
     db.pragma('synchronous = NORMAL'); // durable across process crashes in WAL mode; fsync at checkpoints
     if (e.path !== ':memory:') {
       const { chmodSync } = await import('node:fs');
@@ -137,7 +138,7 @@ export async function createDialect(e: EngineConfig): Promise<Dialect> {
       password: e.password,
       database: e.database,
       max: 8,
-      connectionTimeoutMillis: e.timeoutMs,
+      connectionTimeoutMillis: timeoutMs,
     });
     pool.on('error', () => undefined); // idle-client errors surface on the next query instead of crashing the process
     return new kysely.PostgresDialect({ pool });
@@ -151,7 +152,7 @@ export async function createDialect(e: EngineConfig): Promise<Dialect> {
     password: e.password,
     database: e.database,
     connectionLimit: 8,
-    connectTimeout: e.timeoutMs,
+    connectTimeout: timeoutMs,
     supportBigNumbers: true,
     charset: 'utf8mb4',
   });
