@@ -69,8 +69,7 @@ async function parseFile(file: string, format: Format): Promise<unknown> {
   try {
     if (format === 'json') return JSON.parse(text) as unknown;
     if (format === 'toml') return (await import('smol-toml')).parse(text);
-    const yaml = await import('yaml');
-    return yaml.parse(text) as unknown;
+    return (await loadYaml()).parse(text) as unknown;
   } catch (err) {
     const e = err as { line?: unknown; linePos?: Array<{ line?: unknown }> };
     const line = typeof e.line === 'number' ? e.line : typeof e.linePos?.[0]?.line === 'number' ? e.linePos[0].line : undefined;
@@ -78,10 +77,16 @@ async function parseFile(file: string, format: Format): Promise<unknown> {
   }
 }
 
+/** yaml ships CommonJS; in the code-split bundle its namespace may carry only `default`. */
+async function loadYaml(): Promise<Pick<typeof import('yaml'), 'parse' | 'stringify'>> {
+  const mod = (await import('yaml')) as unknown as { default?: Pick<typeof import('yaml'), 'parse' | 'stringify'> } & Pick<typeof import('yaml'), 'parse' | 'stringify'>;
+  return mod.default ?? mod;
+}
+
 async function serialize(tree: unknown, format: Format, file: string): Promise<string> {
   try {
     if (format === 'json') return `${JSON.stringify(tree, null, 2)}\n`;
-    if (format === 'yaml') return (await import('yaml')).stringify(tree);
+    if (format === 'yaml') return (await loadYaml()).stringify(tree);
     if (tree === null || typeof tree !== 'object' || Array.isArray(tree)) {
       throw new ValidationError(`${file}: TOML output needs a table at the top level; use --format json or yaml`, { path: file });
     }
