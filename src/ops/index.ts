@@ -1,0 +1,10 @@
+/** Library-level operator tools (issue 5): they use only the CredentialStore interface. */
+export { credentialsToEnv, envName } from './env-names.js';
+export type { EnvOptions } from './env-names.js';
+export { exportCredentials, formatFromFileName, importCredentials, parseImportFile, IMPORT_FORMATS } from './import-export.js';
+export type { ExportOptions, ImportFormat, ImportOptions, ImportRecord, ImportReport } from './import-export.js';
+export { migrate, REENCRYPT_MARKER } from './migrate.js';
+export type { MigrateOptions, MigrateOutcome, MigrateProgress, MigrateReport } from './migrate.js';
+export { prune } from './prune.js';
+export type { PruneOptions, PruneResult } from './prune.js';
+export { valuesEqual } from './values.js';

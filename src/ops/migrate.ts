@@ -1,0 +1,176 @@
+/**
+ * `migrate`: copy credentials between any two stores, or re-encrypt a store's newest versions in place.
+ *
+ * Idempotent and resumable by construction, with no state file:
+ *  - Copy (two stores): version N of an id is written as version N in the destination, with the same
+ *    comment and context. Before writing, the destination is asked for that exact version: if it is there
+ *    with the same value it was copied before (skipped as `already present`); if it is there with another
+ *    value it is a conflict (reported, never overwritten). A crashed run is resumed by running it again.
+ *    Non-integer versions (old credstash tables may hold `v5`) cannot keep their number and are reported.
+ *  - Re-encrypt (one store, `reencrypt`): the newest version of each id is read and written again as a new
+ *    version (`autoVersion`) in the store's default format (AES-GCM for DynamoDB: pass `format`), with the
+ *    marker `[re-encrypted from version N]` appended to its comment. A newest version that carries the
+ *    marker has been done and is skipped, so running it twice writes nothing twice; a version written later
+ *    by someone else (without the marker) is re-encrypted on the next run.
+ */
+import { CredentialNotFoundError, CredstashError, ValidationError } from '../core/errors.js';
+import { compareSummaries, mapConcurrent, type CredentialStore } from '../core/store.js';
+import type { CredentialSummary, EncryptionContext, StoredCredential } from '../core/types.js';
+import { parseWriteVersion } from '../core/version.js';
+import { valuesEqual } from './values.js';
+
+export interface MigrateOptions {
+  /** Copy every version, oldest first (default: only the newest of each id). */
+  allVersions?: boolean;
+  /** Re-encrypt in place (`from` and `to` are the same store): newest versions only. */
+  reencrypt?: boolean;
+  /** Encryption context to read with and write with (one per run; run again with another for other items). */
+  context?: EncryptionContext;
+  /** Only ids matching this glob. */
+  pattern?: string;
+  /** Write format passed to the destination (`aes-gcm` to re-encrypt legacy DynamoDB items). */
+  format?: string;
+  /** Ids processed in parallel (versions of one id are always in order). Default 4. */
+  concurrency?: number;
+  onProgress?: (p: MigrateProgress) => void;
+}
+
+export interface MigrateProgress {
+  done: number;
+  total: number;
+  id: string;
+  version: string;
+  outcome: MigrateOutcome;
+}
+
+export type MigrateOutcome = 'copied' | 'present' | 'skipped' | 'failed';
+
+export interface MigrateReport {
+  /** Versions written in this run. */
+  copied: Array<{ id: string; version: string; to: string }>;
+  /** Versions found already copied (same value) or already re-encrypted. */
+  present: Array<{ id: string; version: string }>;
+  /** Versions that could not be copied, with a value-free reason. */
+  failed: Array<{ id: string; version: string; reason: string; code?: string }>;
+  total: number;
+}
+
+export const REENCRYPT_MARKER = /\[re-encrypted from version ([^\]]+)\]$/;
+
+/**
+ * @example
+ * ```ts
+ * const report = await migrate(legacyTable, localKeystore, { allVersions: true, onProgress: (p) => bar(p) });
+ * ```
+ * @throws ValidationError for a bad combination of options; per-version failures are in the report
+ */
+export async function migrate(from: CredentialStore, to: CredentialStore, opts: MigrateOptions = {}): Promise<MigrateReport> {
+  if (opts.reencrypt === true && opts.allVersions === true) {
+    throw new ValidationError('--reencrypt writes the newest version of each credential again; it cannot be combined with --all-versions');
+  }
+  if (opts.reencrypt !== true && from === to) {
+    throw new ValidationError('source and destination are the same store; use --reencrypt to re-encrypt in place');
+  }
+  const concurrency = opts.concurrency ?? 4;
+  if (!Number.isSafeInteger(concurrency) || concurrency < 1) throw new ValidationError('concurrency must be a positive integer');
+  const context = opts.context ?? {};
+
+  const summaries = await from.listCredentials({
+    latestOnly: opts.allVersions !== true,
+    ...(opts.pattern === undefined ? {} : { pattern: opts.pattern }),
+  });
+  const byId = new Map<string, CredentialSummary[]>();
+  for (const s of [...summaries].sort(compareSummaries)) {
+    const list = byId.get(s.id) ?? [];
+    list.push(s);
+    byId.set(s.id, list);
+  }
+  const report: MigrateReport = { copied: [], present: [], failed: [], total: summaries.length };
+  let done = 0;
+  const progress = (id: string, version: string, outcome: MigrateOutcome): void => {
+    done++;
+    opts.onProgress?.({ done, total: report.total, id, version, outcome });
+  };
+  const fail = (id: string, version: string, err: unknown): void => {
+    if (!(err instanceof CredstashError)) throw err;
+    report.failed.push({ id, version, reason: err.message, code: err.code });
+    progress(id, version, 'failed');
+  };
+
+  await mapConcurrent([...byId.entries()], concurrency, async ([id, versions]) => {
+    for (const s of versions) {
+      try {
+        const outcome = opts.reencrypt === true ? await reencryptOne(from, s, context, opts, report) : await copyOne(from, to, s, context, opts, report);
+        progress(id, s.version, outcome);
+      } catch (err) {
+        fail(id, s.version, err);
+      }
+    }
+  });
+  for (const list of [report.copied, report.present, report.failed]) list.sort(compareSummaries);
+  return report;
+}
+
+async function copyOne(
+  from: CredentialStore,
+  to: CredentialStore,
+  s: CredentialSummary,
+  context: EncryptionContext,
+  opts: MigrateOptions,
+  report: MigrateReport,
+): Promise<MigrateOutcome> {
+  let version: number;
+  try {
+    version = parseWriteVersion(s.version);
+  } catch {
+    throw new ValidationError(`credential "${s.id}" version ${s.version} is not a positive integer and cannot keep its number in ${to.description}`, {
+      credentialId: s.id,
+    });
+  }
+  const src = await readVersion(from, s, context);
+  if (await to.credentialExists(s.id, { version })) {
+    const there = await to.getCredential(s.id, { version, context, required: true });
+    if (valuesEqual(there.value, src.value)) {
+      report.present.push({ id: s.id, version: s.version });
+      return 'present';
+    }
+    throw new ValidationError(
+      `credential "${s.id}" version ${s.version} already exists in ${to.description} with a different value; it was left as it is`,
+      { credentialId: s.id, version: s.version },
+    );
+  }
+  await to.storeCredential(s.id, src.value, {
+    version,
+    context,
+    ...(src.comment === undefined ? {} : { comment: src.comment }),
+    ...(src.definition === undefined ? {} : { definition: src.definition }),
+    ...(opts.format === undefined ? {} : { format: opts.format }),
+  });
+  report.copied.push({ id: s.id, version: s.version, to: String(version) });
+  return 'copied';
+}
+
+async function reencryptOne(store: CredentialStore, s: CredentialSummary, context: EncryptionContext, opts: MigrateOptions, report: MigrateReport): Promise<MigrateOutcome> {
+  if (s.comment !== undefined && REENCRYPT_MARKER.test(s.comment)) {
+    report.present.push({ id: s.id, version: s.version });
+    return 'present';
+  }
+  const src = await readVersion(store, s, context);
+  const marker = `[re-encrypted from version ${s.version}]`;
+  const put = await store.storeCredential(s.id, src.value, {
+    autoVersion: true,
+    context,
+    comment: src.comment === undefined || src.comment === '' ? marker : `${src.comment} ${marker}`,
+    ...(src.definition === undefined ? {} : { definition: src.definition }),
+    ...(opts.format === undefined ? {} : { format: opts.format }),
+  });
+  report.copied.push({ id: s.id, version: s.version, to: String(put.version) });
+  return 'copied';
+}
+
+async function readVersion(store: CredentialStore, s: CredentialSummary, context: EncryptionContext): Promise<StoredCredential> {
+  const cred = await store.getCredential(s.id, { version: s.version, context });
+  // Deleted between the listing and the read.
+  if (cred === undefined) throw new CredentialNotFoundError({ credentialId: s.id, store: store.description, version: s.version });
+  return cred;
+}
