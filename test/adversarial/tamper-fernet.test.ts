@@ -9,13 +9,13 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { CredentialStore } from '../../src/core/store.js';
 import { generateFernetKey } from '../../src/crypto/fernet.js';
 import { LocalStore } from '../../src/stores/local/index.js';
 import { CANARY, rejectionOf } from '../helpers/no-leak.js';
 import { expectNothingLeaks } from './helpers/leak-walker.js';
-import { sqlBackends, type FernetBackend, type Row } from './helpers/fernet-backends.js';
+import { sqlBackends, type FernetBackend, type FernetHandle, type Row } from './helpers/fernet-backends.js';
 
 const CONTEXT = { env: 'prod', team: 'ops' };
 const KEY = generateFernetKey();
@@ -109,8 +109,14 @@ function nonCanonical(t: string): string {
 
 for (const backend of BACKENDS) {
   describe.skipIf(backend.skip !== undefined)(`tampered Fernet tokens in ${backend.name}${backend.skip ?? ''}`, () => {
+    const opened: FernetHandle[] = [];
+    afterEach(async () => {
+      for (const h of opened.splice(0)) await h.close().catch(() => undefined);
+    });
+
     async function seeded(): Promise<{ h: Awaited<ReturnType<FernetBackend['open']>>; values: string[]; rows: Row[]; a: string; b: string }> {
-      const h = await backend.open();
+      const h = await backend.open([KEY]);
+      opened.push(h);
       const a = `t${++n}.a`;
       const b = `t${n}.b`;
       const values = [`${CANARY}-${n}-a1`, `${CANARY}-${n}-a2`, `${CANARY}-${n}-b1`];
@@ -140,7 +146,6 @@ for (const backend of BACKENDS) {
       expect((await s.h.store.getCredential(s.a, { version: 1, context: CONTEXT, required: true })).value).toBe(s.values[0]);
       const text = JSON.stringify(await s.h.rows());
       for (const v of [...s.values, KEY]) expect(text.includes(v)).toBe(false);
-      await s.h.close();
     });
 
     it.each(TOKEN_MUTATIONS)('token: %s → IntegrityError, nothing leaks', async (_label, mutate) => {
@@ -150,7 +155,6 @@ for (const backend of BACKENDS) {
       expect(token).not.toBe(target.token);
       await s.h.replace(target, { ...target, token });
       await expectRejected(s.h.store, s.h.store.getCredential(s.a, { version: 1, context: CONTEXT }), ['ERR_INTEGRITY', 'ERR_CORRUPT_STORE'], s.values);
-      await s.h.close();
     });
 
     it('token: swapped with the token of another version, and of another id (same context) → IntegrityError', async () => {
@@ -160,18 +164,16 @@ for (const backend of BACKENDS) {
         await s.h.replace(target, { ...target, token: donor.token });
         await expectRejected(s.h.store, s.h.store.getCredential(s.a, { version: 1, context: CONTEXT }), ['ERR_INTEGRITY'], s.values);
       }
-      await s.h.close();
     });
 
     it('a token sealed under a key the store does not hold → IntegrityError naming the credential only', async () => {
       const s = await seeded();
       const foreign = await backend.open([OTHER_KEY]);
+      opened.push(foreign);
       await foreign.store.storeCredential(s.a, 'x', { context: CONTEXT });
       const foreignRow = (await foreign.rows()).find((r) => r.id === s.a) as Row;
       await s.h.replace(row(s.rows, s.a, 1), { ...row(s.rows, s.a, 1), token: foreignRow.token });
       await expectRejected(s.h.store, s.h.store.getCredential(s.a, { version: 1, context: CONTEXT }), ['ERR_INTEGRITY'], s.values);
-      await foreign.close();
-      await s.h.close();
     });
 
     const moves: Array<[string, (r: Row, s: { a: string; b: string }) => Row]> = [
@@ -181,14 +183,13 @@ for (const backend of BACKENDS) {
       ['version: 1 → 3', (r) => ({ ...r, version: r.version.slice(0, -1) + '3' })],
       ['version: extend to 20 digits', (r) => ({ ...r, version: `0${r.version}` })],
     ];
-    it.each(moves)('intact token moved — %s → IntegrityError (id and version are inside the token)', async (_l, move) => {
+    it.each(moves.filter(([l]) => !(backend.integerVersions === true && l.includes('20 digits'))))('intact token moved — %s → IntegrityError (id and version are inside the token)', async (_l, move) => {
       const s = await seeded();
       const target = row(s.rows, s.a, 1);
       const next = move(target, s);
       await s.h.replace(target, next);
       // the stored string itself: a 20-digit version is addressable only as written
       await expectRejected(s.h.store, s.h.store.getCredential(next.id, { version: next.version, context: CONTEXT }), ['ERR_INTEGRITY'], s.values);
-      await s.h.close();
     });
 
     it('intact token copied over another id and over another version → IntegrityError', async () => {
@@ -198,7 +199,6 @@ for (const backend of BACKENDS) {
       await expectRejected(s.h.store, s.h.store.getCredential(s.b, { context: CONTEXT }), ['ERR_INTEGRITY'], s.values);
       await s.h.replace(row(s.rows, s.a, 2), { ...row(s.rows, s.a, 2), token: a1.token });
       await expectRejected(s.h.store, s.h.store.getCredential(s.a, { context: CONTEXT }), ['ERR_INTEGRITY'], s.values);
-      await s.h.close();
     });
 
     it('a wrong, missing or extra context pair → EncryptionContextMismatchError (the MAC verified first)', async () => {
@@ -206,7 +206,6 @@ for (const backend of BACKENDS) {
       for (const context of [{ ...CONTEXT, env: 'dev' }, {}, { env: 'prod' }, { ...CONTEXT, x: 'y' }] as Array<Record<string, string>>) {
         await expectRejected(s.h.store, s.h.store.getCredential(s.a, { version: 1, context }), ['ERR_ENCRYPTION_CONTEXT_MISMATCH'], s.values);
       }
-      await s.h.close();
     });
 
     it('getall over a store with one tampered token fails as a whole, naming that credential', async () => {
@@ -219,7 +218,6 @@ for (const backend of BACKENDS) {
         expect.objectContaining({ credentialId: s.b, code: 'ERR_INTEGRITY' }),
       ]);
       expectNothingLeaks(err, [...s.values, KEY]);
-      await s.h.close();
     });
   });
 }
