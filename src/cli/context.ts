@@ -62,7 +62,9 @@ export function globalOptions<T>(y: Argv<T>): Argv<GlobalArgs> {
   return y
     .option('region', { alias: 'r', type: 'string', describe: 'AWS region of the DynamoDB table (and of KMS unless --kms-region)', global: true, requiresArg: true })
     .option('table', { alias: 't', type: 'string', describe: 'DynamoDB table (default $CREDSTASH_DEFAULT_TABLE or credential-store)', global: true, requiresArg: true })
-    .option('profile', { alias: 'p', type: 'string', describe: 'AWS profile', global: true, requiresArg: true })
+    // `-p` is --profile only before the subcommand (as in Python credstash); main.ts rewrites it, because
+    // after `exec` / `env` the same letter means --prefix.
+    .option('profile', { type: 'string', describe: 'AWS profile (-p before the subcommand)', global: true, requiresArg: true })
     // `-n` is --arn only before the subcommand (as in Python credstash); main.ts rewrites it, because after
     // `get` the same letter means --noline.
     .option('arn', { type: 'string', describe: 'role to assume (-n before the subcommand); excludes --profile', global: true, requiresArg: true })

@@ -20,6 +20,17 @@ export class UsageError extends Error {
   }
 }
 
+/**
+ * `credstash exec`: the child's exit status, passed through as credstash's own. Not an error to report:
+ * the child has already said what it had to say.
+ */
+export class ChildExit extends Error {
+  constructor(readonly exitCode: number) {
+    super(`child exited with ${exitCode}`);
+    this.name = 'ChildExit';
+  }
+}
+
 export interface ErrorSink {
   write(chunk: string): unknown;
 }
@@ -27,6 +38,7 @@ export interface ErrorSink {
 /** Print the error the way the CLI promises and return the exit code. */
 export function reportError(err: unknown, stderr: ErrorSink, env: NodeJS.ProcessEnv, command?: string): number {
   const debug = env.CREDSTASH_DEBUG === '1';
+  if (err instanceof ChildExit) return err.exitCode;
   if (err instanceof UsageError) {
     stderr.write(`credstash: ${oneLine(err.message)}\n`);
     stderr.write(`run 'credstash ${command === undefined ? '' : `${command} `}--help' for usage\n`);

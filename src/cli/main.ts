@@ -15,9 +15,9 @@ const GLOBAL_VALUE_FLAGS = new Set([
 ]);
 
 /**
- * Python credstash's `-n` is `--arn` before the subcommand and `--noline` after `get`. Rewrite the global
- * one to `--arn` so yargs sees two different options. A lone `-` (stdin) becomes STDIN_ARG, because yargs
- * would turn it into an empty string.
+ * Python credstash's `-n` is `--arn` before the subcommand and `--noline` after `get`; `-p` is `--profile`
+ * before it and `--prefix` after `exec` / `env`. Rewrite the global ones so yargs sees different options.
+ * A lone `-` (stdin) becomes STDIN_ARG, because yargs would turn it into an empty string.
  */
 export function rewriteArgs(argv: readonly string[]): string[] {
   const out = argv.map((a) => (a === '-' ? STDIN_ARG : a));
@@ -26,6 +26,8 @@ export function rewriteArgs(argv: readonly string[]): string[] {
     if (tok === '--' || !tok.startsWith('-')) break;
     if (tok === '-n') out[i] = '--arn';
     else if (tok.startsWith('-n') && !tok.startsWith('--')) out[i] = `--arn=${tok.slice(2)}`;
+    else if (tok === '-p') out[i] = '--profile';
+    else if (tok.startsWith('-p') && !tok.startsWith('--')) out[i] = `--profile=${tok.slice(2)}`;
     if (GLOBAL_VALUE_FLAGS.has(tok)) i++;
   }
   return out;
