@@ -4,7 +4,7 @@
 //  - dist/lib/: the library, one file per entry, dependencies external (users dedupe their own SDK clients).
 // Runs from `npm ci` (prepare) and from the test global setup.
 import { build } from 'esbuild';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -21,7 +21,7 @@ rmSync('dist/lib', { recursive: true, force: true });
 
 const cliEntries = ['src/cli/main.ts'].filter((p) => existsSync(p));
 if (cliEntries.length > 0) {
-  await build({
+  const result = await build({
     ...common,
     entryPoints: cliEntries,
     outdir: 'dist/cli',
@@ -30,8 +30,14 @@ if (cliEntries.length > 0) {
     chunkNames: 'chunks/[name]-[hash]',
     external,
     banner,
-    metafile: false,
+    // Prefer the packages' ESM builds (AWS SDK `dist-es`): a dynamic import() of a bundled CommonJS package
+    // yields only `default` under code splitting, so `(await import('@aws-sdk/client-dynamodb')).DynamoDBClient`
+    // was undefined. ESM builds also tree-shake, which keeps the lazily loaded chunks small.
+    mainFields: ['module', 'main'],
+    // The chunk graph, for the "no AWS SDK on the local get path" test and the cold-start bench.
+    metafile: true,
   });
+  writeFileSync('dist/cli/meta.json', JSON.stringify(result.metafile));
 }
 
 const libEntries = ['src/index.ts', 'src/stores/dynamodb/index.ts', 'src/stores/local/index.ts', 'src/stores/sql/index.ts',

@@ -42,6 +42,9 @@ function defaultIO(): CliIO {
  * @param argv arguments without `node` and the script (`process.argv.slice(2)`)
  */
 export async function main(argv: readonly string[], io: CliIO = defaultIO()): Promise<number> {
+  // stderr carries credstash's own one-line diagnostics only: the AWS SDK's multi-line "Node 20 support ends"
+  // notice would print on every command on Node 20 (docs/cli.md).
+  if (io.env === process.env) process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const args = rewriteArgs(argv);
   const names = new Set(commands.map((c) => String(c.command ?? '').split(' ')[0]));
   const command = args.find((a) => names.has(a));
