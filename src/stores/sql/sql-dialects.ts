@@ -111,25 +111,22 @@ export async function createDialect(e: EngineConfig): Promise<Dialect> {
   if (e.name === 'sqlite') {
     const { default: Database } = await import('better-sqlite3');
     if (e.path !== ':memory:') {
-      const { mkdirSync } = await import('node:fs');
+      const { closeSync, mkdirSync, openSync } = await import('node:fs');
       const { dirname } = await import('node:path');
       mkdirSync(dirname(e.path as string), { recursive: true, mode: 0o700 });
+      // Create the file 0600 before SQLite opens it: SQLite gives the -wal and -shm files the database's mode.
+      closeSync(openSync(e.path as string, 'a', 0o600));
     }
     const db = new Database(e.path as string, { timeout: timeoutMs });
     // WAL: readers never block the writer; busy_timeout: several processes may write, each waits its turn.
     db.pragma('journal_mode = WAL');
     db.pragma(`busy_timeout = ${timeoutMs}`);
     db.pragma('synchronous = NORMAL'); // durable across process crashes in WAL mode; fsync at checkpoints
-    if (e.path !== ':memory:') {
-      const { chmodSync } = await import('node:fs');
-      chmodSync(e.path as string, 0o600);
-    }
     return new kysely.SqliteDialect({ database: db });
   }
   if (e.name === 'postgres') {
     const pg = (await import('pg')).default;
-    // bigint (int8) as a JS number: versions are safe integers (parseWriteVersion).
-    pg.types.setTypeParser(20, (v: string) => Number(v));
+    // int8 arrives as a string; the store converts versions itself (no global pg.types change in a library).
     const pool = new pg.Pool({
       ...(e.url === undefined ? {} : { connectionString: e.url }),
       host: e.host,

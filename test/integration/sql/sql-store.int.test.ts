@@ -136,14 +136,15 @@ for (const e of engines) {
 }
 
 describe('sql/sqlite files and config', () => {
-  it('creates the database file 0600 in a 0700 folder, in WAL mode', async () => {
+  it('creates the database file, its -wal and -shm files 0600 in a 0700 folder, in WAL mode', async () => {
     const path = join(root, 'modes', 'data.db');
     const store = createSqlStore({ engine: { name: 'sqlite', config: { path: 'modes/data.db' } } }, { baseDir: root, fernetKeys: [KEY] });
     try {
       await store.storeCredential('a', 'b');
       expect(statSync(path).mode & 0o777).toBe(0o600);
       expect(statSync(join(root, 'modes')).mode & 0o777).toBe(0o700);
-      expect(statSync(`${path}-wal`).isFile()).toBe(true);
+      expect(statSync(`${path}-wal`).mode & 0o777).toBe(0o600);
+      expect(statSync(`${path}-shm`).mode & 0o777).toBe(0o600);
     } finally {
       await store.close();
     }
