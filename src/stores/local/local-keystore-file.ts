@@ -4,7 +4,7 @@
  * rename, fsync the folder). Reads take no lock: rename is atomic, so a reader sees the old or the new file.
  */
 import { closeSync, fstatSync, fsyncSync, openSync, readSync, statSync, type BigIntStats } from 'node:fs';
-import { link, mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { link, mkdir, open, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -171,18 +171,21 @@ export class LocalKeystoreFile {
     const deadline = Date.now() + this.#lock.timeoutMs;
     let holder: LockInfo | undefined;
     for (let attempt = 0; ; attempt++) {
+      // The lock appears with its content or not at all: write a private file, then link it into place
+      // (link fails with EEXIST when a lock exists). A writer killed at any point never leaves an empty lock.
+      const draft = `${this.lockPath}.${process.pid}.${nonce}.tmp`;
       try {
-        const fh = await open(this.lockPath, 'wx', 0o600);
+        await writeFile(draft, body, { mode: 0o600, flag: 'wx' });
         try {
-          await fh.writeFile(body, 'utf8');
+          await link(draft, this.lockPath);
+          return async () => {
+            // Remove the lock only if it is still ours (a waiter may have broken it as stale).
+            const now = await readLock(this.lockPath);
+            if (now?.nonce === nonce) await unlink(this.lockPath).catch(() => undefined);
+          };
         } finally {
-          await fh.close();
+          await unlink(draft).catch(() => undefined);
         }
-        return async () => {
-          // Remove the lock only if it is still ours (a waiter may have broken it as stale).
-          const now = await readLock(this.lockPath);
-          if (now?.nonce === nonce) await unlink(this.lockPath).catch(() => undefined);
-        };
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw this.#unavailable('lock', err);
       }
@@ -192,7 +195,7 @@ export class LocalKeystoreFile {
         continue;
       }
       if (Date.now() >= deadline) {
-        const who = holder === undefined ? 'another process' : `process ${holder.pid}${holder.host === hostname() ? '' : ` on ${holder.host}`}`;
+        const who = holder === undefined || holder.pid === 0 ? 'another process' : `process ${holder.pid}${holder.host === hostname() ? '' : ` on ${holder.host}`}`;
         throw new StoreUnavailableError(
           `keystore "${this.path}" is locked by ${who}; waited ${this.#lock.timeoutMs} ms. ` +
             `If no credstash process is running, remove "${this.lockPath}"`,
@@ -242,13 +245,15 @@ async function readLock(path: string): Promise<LockInfo | undefined> {
       return { pid: j.pid, host: typeof j.host === 'string' ? j.host : '', created: j.created, nonce: j.nonce, raw };
     }
   } catch {
-    // a lock being written right now is empty for a moment; unreadable locks age out by mtime below
+    // unreadable: aged out by mtime below
   }
   const st = statSync(path, { throwIfNoEntry: false });
   return st === undefined ? undefined : { pid: 0, host: '', created: st.mtimeMs, nonce: '', raw };
 }
 
 function isStale(lock: LockInfo, staleMs: number): boolean {
+  // Locks are linked into place complete, so one without readable content is debris (older versions, a hand edit).
+  if (lock.pid === 0) return Date.now() - lock.created > 1000;
   if (Date.now() - lock.created > staleMs) return true;
   if (lock.pid > 0 && lock.host === hostname()) {
     try {

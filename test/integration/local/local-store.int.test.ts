@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -170,6 +170,18 @@ describe('LocalStore lock', () => {
     await store.storeCredential('a', '2', { autoVersion: true });
     expect((await store.listCredentials()).map((s) => s.version)).toEqual(['1', '2']);
     expect(existsSync(`${path}.lock`)).toBe(false);
+  });
+
+  it('breaks an empty or unreadable lock file once it is a second old (locks are always linked into place complete)', async () => {
+    const path = fresh();
+    const store = new LocalStore({ path, fernetKeys: [KEY], lock: { timeoutMs: 3000 } });
+    await store.setup();
+    writeFileSync(`${path}.lock`, '');
+    const old = new Date(Date.now() - 5000);
+    utimesSync(`${path}.lock`, old, old);
+    await store.storeCredential('a', '1');
+    expect(existsSync(`${path}.lock`)).toBe(false);
+    expect(readdirSync(join(path, '..')).sort()).toEqual(['keystore.json']);
   });
 });
 

@@ -31,10 +31,10 @@ function start(args: string[]): { child: ChildProcess; lines: string[]; exited: 
   return { child, lines, exited, stderr: () => err };
 }
 
-async function until(cond: () => boolean, ms = 20_000): Promise<void> {
+async function until(cond: () => boolean, explain: () => string, ms = 30_000): Promise<void> {
   const end = Date.now() + ms;
   while (!cond()) {
-    if (Date.now() > end) throw new Error('timed out waiting');
+    if (Date.now() > end) throw new Error(`timed out waiting: ${explain()}`);
     await new Promise((r) => setTimeout(r, 5));
   }
 }
@@ -55,7 +55,7 @@ for (const tier of tiers) {
       await setup.close();
       const go = join(root, `go-${Math.random()}`);
       const procs = Array.from({ length: 8 }, (_, i) => start([tier.kind, path, KEY, 'race', 'shared.name', `value-${i}`, go]));
-      await until(() => procs.every((p) => p.lines.includes('ready')));
+      await until(() => procs.every((p) => p.lines.includes('ready')), () => procs.map((p) => `[${p.lines.join(',')}] ${p.stderr()}`).join('\n'));
       writeFileSync(go, '');
       const codes = await Promise.all(procs.map((p) => p.exited));
       expect(codes, procs.map((p) => p.stderr()).join('\n')).toEqual(Array(8).fill(0));
@@ -76,7 +76,7 @@ for (const tier of tiers) {
       for (let round = 0; round < 3; round++) {
         const p = start([tier.kind, path, KEY, 'loop', 'killed', String(64 * 1024)]);
         const seen = p.lines.length;
-        await until(() => p.lines.length >= seen + 3 + round * 2);
+        await until(() => p.lines.length >= seen + 3 + round * 2, () => `[${p.lines.join(',')}] ${p.stderr()}`);
         p.child.kill('SIGKILL');
         await p.exited;
         const store = tier.open(path);
