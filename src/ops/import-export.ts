@@ -71,7 +71,9 @@ export async function parseImportFile(text: string, format: ImportFormat, file =
       return fromMapping(data, file, 'a JSON object of id -> value');
     }
     case 'yaml': {
-      const { parseDocument } = await import('yaml');
+      // yaml ships CommonJS: in a code-split ESM bundle its namespace may carry only `default`.
+      const mod = (await import('yaml')) as unknown as { default?: typeof import('yaml') } & typeof import('yaml');
+      const { parseDocument } = mod.default ?? mod;
       const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
       const first = doc.errors[0];
       if (first !== undefined) {

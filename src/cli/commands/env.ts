@@ -1,0 +1,35 @@
+/**
+ * `credstash env [-p PREFIX] [--strict] [key=value ...]`: `export NAME='value'` lines for `eval`, one per
+ * credential, names as `exec` builds them, values in POSIX single quotes (a `'` becomes `'\''`), so
+ * `eval "$(credstash env)"` reproduces every value exactly: quotes, newlines and `$` included.
+ */
+import type { CommandModule } from 'yargs';
+import { contextFromArgs, withStore, type GlobalArgs } from '../context.js';
+import { shellQuote } from '../output/dotenv.js';
+import { envFromStore } from './exec.js';
+
+interface EnvArgs extends GlobalArgs {
+  context?: string[];
+  strict?: boolean;
+  prefix?: string;
+}
+
+export const envCommand: CommandModule<GlobalArgs, EnvArgs> = {
+  command: 'env [context..]',
+  describe: "Print the credentials as shell `export NAME='value'` lines (eval \"$(credstash env)\")",
+  builder: (y) =>
+    y
+      .positional('context', { type: 'string', array: true, describe: 'encryption context key/value pairs: key=value' })
+      .option('strict', { type: 'boolean', describe: 'fail if any credential cannot be read with this context' })
+      .option('prefix', { alias: 'p', type: 'string', describe: 'only credentials whose id starts with PREFIX; PREFIX is removed from the names', requiresArg: true }) as never,
+  handler: (argv) =>
+    withStore(argv, async (store) => {
+      const env = await envFromStore(
+        store,
+        { context: contextFromArgs(argv.context), strict: argv.strict === true, ...(argv.prefix === undefined ? {} : { prefix: argv.prefix }) },
+        argv.io,
+      );
+      const names = [...env.keys()].sort();
+      argv.io.stdout.write(names.map((n) => `export ${n}=${shellQuote(env.get(n) as string)}\n`).join(''));
+    }),
+};

@@ -1,0 +1,53 @@
+/**
+ * `credstash export -f json|yaml|csv|dotenv [-o FILE] [--pattern GLOB] [key=value ...]`: the newest version
+ * of every credential, in the same formats as `getall -f` (binary values as base64, structured values as
+ * objects in json/yaml). To stdout, or to FILE created 0600 atomically (never replaced without --force).
+ */
+import type { CommandModule } from 'yargs';
+import { exportCredentials } from '../../ops/import-export.js';
+import { contextFromArgs, withStore, type GlobalArgs } from '../context.js';
+import { formatCredentials, OUTPUT_FORMATS, type OutputFormat } from '../output/index.js';
+import { writeSecretFile } from '../secret-file.js';
+
+interface ExportArgs extends GlobalArgs {
+  context?: string[];
+  format: OutputFormat;
+  output?: string;
+  force?: boolean;
+  pattern?: string;
+  skipErrors?: boolean;
+}
+
+export const exportCommand: CommandModule<GlobalArgs, ExportArgs> = {
+  command: 'export [context..]',
+  describe: 'Export the newest version of every credential as json, yaml, csv or dotenv',
+  builder: (y) =>
+    y
+      .positional('context', { type: 'string', array: true, describe: 'encryption context key/value pairs: key=value' })
+      .option('format', { alias: 'f', choices: OUTPUT_FORMATS, default: 'json' as OutputFormat, describe: 'output format' })
+      .option('output', { alias: 'o', type: 'string', describe: 'write to FILE (created 0600, atomically) instead of stdout', requiresArg: true })
+      .option('force', { type: 'boolean', describe: 'replace FILE if it exists' })
+      .option('pattern', { type: 'string', describe: 'only ids matching this glob (* and ?)', requiresArg: true })
+      .option('skip-errors', { type: 'boolean', describe: 'export what can be read and list the rest on stderr' }) as never,
+  handler: (argv) =>
+    withStore(argv, async (store) => {
+      const result = await exportCredentials(store, {
+        context: contextFromArgs(argv.context),
+        ...(argv.pattern === undefined ? {} : { pattern: argv.pattern }),
+        ...(argv.skipErrors === true ? { skipErrors: true } : {}),
+      });
+      const text = `${formatCredentials(result.credentials, argv.format)}${argv.format === 'json' ? '\n' : ''}`;
+      for (const s of result.skipped) argv.io.stderr.write(`credstash: skipped ${s.id}: ${s.message}\n`);
+      if (argv.output === undefined) {
+        argv.io.stdout.write(text);
+        return;
+      }
+      const path = writeSecretFile(resolveFrom(argv.io.cwd, argv.output), text, { overwrite: argv.force === true });
+      const binary = result.credentials.filter((c) => c.value instanceof Uint8Array).length;
+      argv.io.stdout.write(`exported ${result.credentials.length} credential(s) to ${path}${binary > 0 ? ` (${binary} binary value(s) as base64)` : ''}\n`);
+    }),
+};
+
+function resolveFrom(cwd: string, p: string): string {
+  return p.startsWith('/') ? p : `${cwd}/${p}`;
+}

@@ -1,0 +1,33 @@
+/**
+ * `credstash prune <credential> --keep N [--dry-run]`: delete all but the newest N versions (N >= 1: the
+ * newest is never deleted). Prints one `Deleting <name> -- version <v>` line per version, as `delete` does.
+ */
+import type { CommandModule } from 'yargs';
+import { prune } from '../../ops/prune.js';
+import { withStore, type GlobalArgs } from '../context.js';
+import { UsageError } from '../errors.js';
+
+interface PruneArgs extends GlobalArgs {
+  credential: string;
+  keep: number;
+  dryRun?: boolean;
+}
+
+export const pruneCommand: CommandModule<GlobalArgs, PruneArgs> = {
+  command: 'prune <credential>',
+  describe: 'Delete old versions of a credential, keeping the newest N',
+  builder: (y) =>
+    y
+      .positional('credential', { type: 'string', describe: 'the credential id', demandOption: true })
+      .option('keep', { type: 'number', describe: 'how many of the newest versions to keep (at least 1)', demandOption: true, requiresArg: true })
+      .option('dry-run', { type: 'boolean', describe: 'print what would be deleted, delete nothing' }) as never,
+  handler: async (argv) => {
+    if (!Number.isSafeInteger(argv.keep) || argv.keep < 1) throw new UsageError('--keep must be a positive integer (the newest version is never deleted)');
+    await withStore(argv, async (store) => {
+      const r = await prune(store, argv.credential, argv.keep, { dryRun: argv.dryRun === true });
+      const verb = argv.dryRun === true ? 'Would delete' : 'Deleting';
+      argv.io.stdout.write(r.deleted.map((v) => `${verb} ${r.id} -- version ${v}\n`).join(''));
+      argv.io.stdout.write(`kept ${r.kept.length} version(s) of ${r.id}: ${r.kept.join(', ')}\n`);
+    });
+  },
+};
