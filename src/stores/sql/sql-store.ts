@@ -1,4 +1,4 @@
-import { Kysely } from 'kysely';
+import { Kysely, sql } from 'kysely';
 import { checkCredentialValue } from '../../core/definitions.js';
 import { CredstashError, StoreUnavailableError, VersionConflictError } from '../../core/errors.js';
 import { BaseStore, type ResolvedReadOptions, type ResolvedWriteOptions, type SetupCapable } from '../../core/store.js';
@@ -149,20 +149,16 @@ export class SqlStore extends BaseStore implements SetupCapable, KeyRotationCapa
   protected async _delete(id: string, version: string | undefined): Promise<string[]> {
     const n = version === undefined ? undefined : versionNumber(version);
     if (version !== undefined && n === undefined) return [];
-    return this.#run(
-      (db) =>
-        db.transaction().execute(async (trx) => {
-          let sel = trx.selectFrom(this.table).select('version').where('id', '=', id);
-          if (n !== undefined) sel = sel.where('version', '=', n);
-          const rows = await sel.orderBy('version', 'asc').execute();
-          if (rows.length === 0) return [];
-          let del = trx.deleteFrom(this.table).where('id', '=', id);
-          if (n !== undefined) del = del.where('version', '=', n);
-          await del.execute();
-          return rows.map((r) => String(Number(r.version)));
-        }),
-      id,
-    );
+    // Delete exactly the versions seen (no transaction: on SQLite a read-then-write transaction fails at once
+    // with SQLITE_BUSY when another process wrote in between; a version added meanwhile is simply kept).
+    return this.#run(async (db) => {
+      let sel = db.selectFrom(this.table).select('version').where('id', '=', id);
+      if (n !== undefined) sel = sel.where('version', '=', n);
+      const versions = (await sel.execute()).map((r) => Number(r.version)).sort((a, b) => a - b);
+      if (versions.length === 0) return [];
+      await db.deleteFrom(this.table).where('id', '=', id).where('version', 'in', versions).execute();
+      return versions.map(String);
+    }, id);
   }
 
   protected async _list(): Promise<CredentialSummary[]> {
@@ -229,6 +225,10 @@ export class SqlStore extends BaseStore implements SetupCapable, KeyRotationCapa
     const codec = this.#codec;
     return this.#run((db) =>
       db.transaction().execute(async (trx) => {
+        if (this.#engine.name === 'sqlite') {
+          // Take SQLite's write lock first (waiting busy_timeout), so the read below cannot go stale.
+          await trx.updateTable(this.table).set((eb) => ({ token: eb.ref('token') })).where(sql<boolean>`1 = 0`).execute();
+        }
         const rows = await trx.selectFrom(this.table).select(['id', 'version', 'token']).execute();
         let alreadyCurrent = 0;
         const updates = rows.map((r) => {
