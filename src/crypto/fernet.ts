@@ -69,7 +69,7 @@ export function fernetEncrypt(key: FernetKey, plaintext: Uint8Array, opts: Ferne
   const now = opts.now ?? Math.floor(Date.now() / 1000);
   const iv = opts.iv === undefined ? randomBytes(16) : Buffer.from(opts.iv);
   if (iv.length !== 16) throw new RangeError('fernet IV must be 16 bytes');
-  return encryptAt(key, plaintext, BigInt(now), iv);
+  return encryptAt(key, plaintext, BigInt(Math.floor(now)), iv);
 }
 
 function encryptAt(key: FernetKey, plaintext: Uint8Array, timestamp: bigint, iv: Buffer): string {

@@ -148,3 +148,15 @@ function parseHeader(plaintext: Buffer): (Header & { valueOffset: number }) | un
   if (h.context === null || typeof h.context !== 'object' || Array.isArray(h.context)) return undefined;
   return { ...(h as Header), valueOffset: end + 1 };
 }
+
+/**
+ * The keys a factory uses: the configured list (credstash.toml, already merged with the environment by the
+ * CLI's config loader), else `CREDSTASH_FERNET_KEY` (comma-separated) for library users who open a store
+ * directly. Undefined when neither is set (get/put then fail with a ConfigError; list still works).
+ */
+export function fernetKeysFrom(ctx: { fernetKeys?: readonly string[]; env?: NodeJS.ProcessEnv }): readonly string[] | undefined {
+  if (ctx.fernetKeys !== undefined && ctx.fernetKeys.length > 0) return ctx.fernetKeys;
+  const raw = (ctx.env ?? process.env).CREDSTASH_FERNET_KEY;
+  if (raw === undefined || raw.trim() === '') return undefined;
+  return raw.split(',').map((k) => k.trim()).filter((k) => k !== '');
+}

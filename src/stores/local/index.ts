@@ -2,6 +2,7 @@ import { homedir } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
 import { ConfigError } from '../../core/errors.js';
 import type { StoreFactoryContext } from '../registry.js';
+import { fernetKeysFrom } from '../fernet-codec.js';
 import { LocalStore } from './local-store.js';
 
 export { LocalStore, LOCAL_MAX_VALUE_BYTES } from './local-store.js';
@@ -32,7 +33,7 @@ export function createLocalStore(config: Record<string, unknown>, ctx: Pick<Stor
   }
   return new LocalStore({
     path: resolveKeystorePath(raw, ctx.baseDir, ctx.env),
-    fernetKeys: ctx.fernetKeys,
+    fernetKeys: fernetKeysFrom(ctx),
     lock: timeout === undefined ? {} : { timeoutMs: timeout },
   });
 }

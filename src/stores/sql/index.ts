@@ -1,5 +1,6 @@
 import { ConfigError } from '../../core/errors.js';
 import type { StoreFactoryContext } from '../registry.js';
+import { fernetKeysFrom } from '../fernet-codec.js';
 import { parseEngineConfig } from './sql-dialects.js';
 import { SqlStore } from './sql-store.js';
 
@@ -22,5 +23,5 @@ export function createSqlStore(config: Record<string, unknown>, ctx: Pick<StoreF
     }
   }
   const engine = parseEngineConfig(config.engine, ctx.baseDir, ctx.env);
-  return new SqlStore({ engine, table: config.table as string | undefined, fernetKeys: ctx.fernetKeys });
+  return new SqlStore({ engine, table: config.table as string | undefined, fernetKeys: fernetKeysFrom(ctx) });
 }

@@ -197,6 +197,17 @@ describe('createLocalStore', () => {
     expect((opened as LocalStore).path).toBe(join(base, 'x', 'ks.json'));
   });
 
+  it('takes the keys from CREDSTASH_FERNET_KEY (comma-separated) when none are configured', async () => {
+    const base = join(root, 'envkeys');
+    const other = generateFernetKey();
+    const writer = createLocalStore({}, { baseDir: base, env: { CREDSTASH_FERNET_KEY: other } });
+    await writer.storeCredential('e', 'v');
+    const reader = createLocalStore({}, { baseDir: base, env: { CREDSTASH_FERNET_KEY: ` ${KEY} , ${other} ` } });
+    expect((await reader.getCredential('e'))?.value).toBe('v');
+    const configured = createLocalStore({}, { baseDir: base, fernetKeys: [KEY], env: { CREDSTASH_FERNET_KEY: other } });
+    expect(await rejectionOf(configured.getCredential('e'))).toMatchObject({ code: 'ERR_INTEGRITY' });
+  });
+
   it('refuses unknown keys, a non-string path and a bad Fernet key, naming the key path', () => {
     expect(() => createLocalStore({ pth: 'x' }, { baseDir: root })).toThrow(/credential_store\.config\.pth/);
     expect(() => createLocalStore({ path: 3 }, { baseDir: root })).toThrow(/credential_store\.config\.path must be a non-empty string/);
