@@ -12,7 +12,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { importTs } from '../test/fixtures/load-ts.mjs';
@@ -66,7 +66,7 @@ const portOpen = (port) =>
     s.once('error', () => done(false));
   });
 
-const results = { node: process.version, runs: { get: RUNS, put: PUT_RUNS, cold: COLD_RUNS } };
+const results = { node: process.version, loadavg_1m_at_start: Math.round(loadavg()[0] * 100) / 100, runs: { get: RUNS, put: PUT_RUNS, cold: COLD_RUNS } };
 
 // 1. local keystore, library get warm
 {
