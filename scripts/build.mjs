@@ -4,7 +4,7 @@
 //  - dist/lib/: the library, one file per entry, dependencies external (users dedupe their own SDK clients).
 // Runs from `npm ci` (prepare) and from the test global setup.
 import { build } from 'esbuild';
-import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -16,15 +16,19 @@ const common = { bundle: true, platform: 'node', target: 'node20', format: 'esm'
 // Some bundled CommonJS dependencies call require(); give the ESM bundle a real one.
 const banner = { js: "import { createRequire as __credstashCreateRequire } from 'node:module'; const require = __credstashCreateRequire(import.meta.url);" };
 
-rmSync('dist/cli', { recursive: true, force: true });
 rmSync('dist/lib', { recursive: true, force: true });
 
 const cliEntries = ['src/cli/main.ts'].filter((p) => existsSync(p));
+// Several test runs share one work tree: build into a staging folder, then install without ever removing
+// a chunk that a running `credstash` may still import (chunk names are content hashes, so new chunks never
+// overwrite old ones with different code). main.js and meta.json are replaced by rename (atomic).
+const stage = `dist/.cli-build-${process.pid}`;
 if (cliEntries.length > 0) {
+  rmSync(stage, { recursive: true, force: true });
   const result = await build({
     ...common,
     entryPoints: cliEntries,
-    outdir: 'dist/cli',
+    outdir: stage,
     splitting: true,
     minify: true,
     chunkNames: 'chunks/[name]-[hash]',
@@ -37,7 +41,18 @@ if (cliEntries.length > 0) {
     // The chunk graph, for the "no AWS SDK on the local get path" test and the cold-start bench.
     metafile: true,
   });
-  writeFileSync('dist/cli/meta.json', JSON.stringify(result.metafile));
+  writeFileSync(`${stage}/meta.json`, JSON.stringify(result.metafile).replaceAll(stage, "dist/cli"));
+  mkdirSync('dist/cli/chunks', { recursive: true });
+  const fresh = new Set(readdirSync(`${stage}/chunks`));
+  for (const f of fresh) if (!existsSync(`dist/cli/chunks/${f}`)) renameSync(`${stage}/chunks/${f}`, `dist/cli/chunks/${f}`);
+  renameSync(`${stage}/meta.json`, 'dist/cli/meta.json');
+  renameSync(`${stage}/main.js`, 'dist/cli/main.js');
+  rmSync(stage, { recursive: true, force: true });
+  // Drop chunks of older builds once no process started before them can still need them.
+  const cutoff = Date.now() - 10 * 60_000;
+  for (const f of readdirSync('dist/cli/chunks')) {
+    if (!fresh.has(f) && statSync(`dist/cli/chunks/${f}`).mtimeMs < cutoff) rmSync(`dist/cli/chunks/${f}`, { force: true });
+  }
 }
 
 const libEntries = ['src/index.ts', 'src/stores/dynamodb/index.ts', 'src/stores/local/index.ts', 'src/stores/sql/index.ts',
