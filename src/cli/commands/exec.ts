@@ -72,6 +72,8 @@ export const execCommand: CommandModule<GlobalArgs, ExecArgs> = {
     if (cmd.length === 0) throw new UsageError('no command given; put it after --, e.g. credstash exec -- ./server');
     const context = contextFromArgs(argv.context);
     const strict = argv.strict === true;
+    // Before any decryption: a typo in the command costs no KMS calls.
+    const file = resolveCommand(cmd[0] as string, argv.io.env.PATH ?? '', argv.io.cwd);
     const creds = await withStore(argv, (store) => envFromStore(store, { context, strict, ...(argv.prefix === undefined ? {} : { prefix: argv.prefix }) }, argv.io));
 
     const base: NodeJS.ProcessEnv = argv.pristine === true ? pick(argv.io.env, ['PATH', 'HOME', 'USER', 'LOGNAME', 'LANG', 'TERM', 'TZ']) : { ...argv.io.env };
@@ -80,7 +82,6 @@ export const execCommand: CommandModule<GlobalArgs, ExecArgs> = {
       if (clash.length > 0) throw new ValidationError(`--strict: ${clash.join(', ')} already set in the environment; the credential would replace it`);
     }
     const env = { ...base, ...Object.fromEntries(creds) };
-    const file = resolveCommand(cmd[0] as string, argv.io.env.PATH ?? '', argv.io.cwd);
     const code = await runChild(file, cmd.slice(1), { env, cwd: argv.io.cwd, argv0: cmd[0] as string });
     if (code !== 0) throw new ChildExit(code);
   },

@@ -3,7 +3,9 @@
  * of every credential, in the same formats as `getall -f` (binary values as base64, structured values as
  * objects in json/yaml). To stdout, or to FILE created 0600 atomically (never replaced without --force).
  */
+import { existsSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
+import { ValidationError } from '../../core/errors.js';
 import { exportCredentials } from '../../ops/import-export.js';
 import { contextFromArgs, withStore, type GlobalArgs } from '../context.js';
 import { formatCredentials, OUTPUT_FORMATS, type OutputFormat } from '../output/index.js';
@@ -29,8 +31,11 @@ export const exportCommand: CommandModule<GlobalArgs, ExportArgs> = {
       .option('force', { type: 'boolean', describe: 'replace FILE if it exists' })
       .option('pattern', { type: 'string', describe: 'only ids matching this glob (* and ?)', requiresArg: true })
       .option('skip-errors', { type: 'boolean', describe: 'export what can be read and list the rest on stderr' }) as never,
-  handler: (argv) =>
-    withStore(argv, async (store) => {
+  handler: (argv) => {
+    const target = argv.output === undefined ? undefined : resolveFrom(argv.io.cwd, argv.output);
+    // Refuse before reading anything (writeSecretFile checks again, atomically enough for a CLI).
+    if (target !== undefined && argv.force !== true && existsSync(target)) throw new ValidationError(`${target} already exists; use --force to replace it`, { path: target });
+    return withStore(argv, async (store) => {
       const result = await exportCredentials(store, {
         context: contextFromArgs(argv.context),
         ...(argv.pattern === undefined ? {} : { pattern: argv.pattern }),
@@ -38,14 +43,15 @@ export const exportCommand: CommandModule<GlobalArgs, ExportArgs> = {
       });
       const text = `${formatCredentials(result.credentials, argv.format)}${argv.format === 'json' ? '\n' : ''}`;
       for (const s of result.skipped) argv.io.stderr.write(`credstash: skipped ${s.id}: ${s.message}\n`);
-      if (argv.output === undefined) {
+      if (target === undefined) {
         argv.io.stdout.write(text);
         return;
       }
-      const path = writeSecretFile(resolveFrom(argv.io.cwd, argv.output), text, { overwrite: argv.force === true });
+      const path = writeSecretFile(target as string, text, { overwrite: argv.force === true });
       const binary = result.credentials.filter((c) => c.value instanceof Uint8Array).length;
       argv.io.stdout.write(`exported ${result.credentials.length} credential(s) to ${path}${binary > 0 ? ` (${binary} binary value(s) as base64)` : ''}\n`);
-    }),
+    });
+  },
 };
 
 function resolveFrom(cwd: string, p: string): string {
