@@ -1,0 +1,91 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoDBStore } from '../../../src/stores/dynamodb/dynamodb-store.js';
+import { childAwsEnv, useFakeAwsEnv } from '../../fixtures/aws-env.js';
+import { startDynalite, type DynaliteHandle } from '../../fixtures/dynalite.js';
+import { startKmsEndpoint, type KmsEndpointHandle } from '../../fixtures/kms-endpoint.js';
+import { CANARY, expectNoLeak } from '../../helpers/no-leak.js';
+import { BIN as SHARED_BIN, type CliResult } from './cli-runner.js';
+
+// The operator's migration day against real parts: a table of Python-credstash (legacy AES-CTR + HMAC)
+// items in dynalite, the KMS fixture, and the CLI as a real process.
+const BIN = process.env.CREDSTASH_TEST_BIN ?? SHARED_BIN;
+useFakeAwsEnv();
+let ddb: DynaliteHandle;
+let kms: KmsEndpointHandle;
+let dir: string;
+let env: NodeJS.ProcessEnv;
+const TABLE = 'legacy-credentials';
+const VALUE = `it's "${CANARY}"\n$x`;
+
+function cli(args: string[]): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+async function algorithms(): Promise<string[]> {
+  const client = new DynamoDBClient({ endpoint: ddb.endpoint, region: 'us-east-1' });
+  const out = await client.send(new ScanCommand({ TableName: TABLE }));
+  client.destroy();
+  return (out.Items ?? [])
+    .map((i) => `${i.name?.S}@${Number(i.version?.S)}:${i.algorithm?.S ?? 'legacy'}`)
+    .sort();
+}
+
+beforeAll(async () => {
+  [ddb, kms] = await Promise.all([startDynalite(), startKmsEndpoint()]);
+  dir = mkdtempSync(join(tmpdir(), 'credstash-migrate-ddb-'));
+  env = { ...childAwsEnv({ dynamodb: ddb.endpoint, kms: kms.endpoint }), HOME: dir };
+  const legacy = new DynamoDBStore({ table: TABLE, region: 'us-east-1', endpointUrl: ddb.endpoint, kmsEndpointUrl: kms.endpoint, format: 'legacy' });
+  await legacy.setup();
+  await legacy.storeCredential('db.pass', 'old-pass', { version: 1, comment: 'first' });
+  await legacy.storeCredential('db.pass', 'new-pass', { version: 2 });
+  await legacy.storeCredential('api.key', VALUE, { version: 1 });
+  await legacy.close();
+  expect((await cli(['init'])).code).toBe(0);
+}, 60_000);
+afterAll(async () => {
+  await Promise.all([ddb?.close(), kms?.close()]);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('credstash migrate with a Python credstash table', () => {
+  const FROM = `dynamodb:table=${TABLE}`;
+
+  it('copies every legacy version into the local keystore, once', async () => {
+    const r = await cli(['migrate', '--from', FROM, '--all-versions']);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(new RegExp(`^copied 3 version\\(s\\) from dynamodb table "${TABLE}".* to local keystore ".*"; 0 already done; 0 failed \\(of 3\\)\\n$`));
+    expect((await cli(['get', 'db.pass', '-v', '1'])).stdout).toBe('old-pass\n');
+    expect((await cli(['get', 'api.key', '-n'])).stdout).toBe(VALUE);
+    expect((await cli(['list'])).stdout).toContain('-- comment first');
+    const again = await cli(['migrate', '--from', FROM, '--all-versions']);
+    expect(again.stdout).toMatch(/^copied 0 version\(s\) .*; 3 already done; 0 failed \(of 3\)\n$/);
+    expectNoLeak(r.stdout + again.stdout, CANARY);
+  });
+
+  it('re-encrypts the legacy items in place as new AES-GCM versions, once', async () => {
+    const before = kms.requests.get('GenerateDataKey');
+    const r = await cli(['migrate', '--reencrypt', '--from', FROM]);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe(`re-encrypted 2 credential(s) in dynamodb table "${TABLE}"; 0 already done; 0 failed (of 2)\n`);
+    expect(await algorithms()).toEqual(['api.key@1:legacy', 'api.key@2:aes-256-gcm', 'db.pass@1:legacy', 'db.pass@2:legacy', 'db.pass@3:aes-256-gcm']);
+    expect(kms.requests.get('GenerateDataKey') - before).toBe(2);
+    const again = await cli(['migrate', '--reencrypt', '--from', FROM]);
+    expect(again.stdout).toBe(`re-encrypted 0 credential(s) in dynamodb table "${TABLE}"; 2 already done; 0 failed (of 2)\n`);
+    expect(kms.requests.get('GenerateDataKey') - before).toBe(2);
+    const got = await cli(['--store-type', 'dynamodb', '-t', TABLE, 'get', 'api.key', '-n']);
+    expect(got).toEqual({ code: 0, stdout: VALUE, stderr: '' });
+  });
+});
