@@ -8,7 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
 
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-export const BIN = `${ROOT}bin/credstash`;
+/** `CREDSTASH_TEST_BIN` lets a developer point the suite at a private build while others rebuild dist/. */
+export const BIN = process.env.CREDSTASH_TEST_BIN ?? `${ROOT}bin/credstash`;
 
 export function cliBuilt(): boolean {
   return existsSync(`${ROOT}dist/cli/main.js`);
