@@ -14,6 +14,9 @@ type CredentialsOption = DynamoDBClientConfig['credentials'];
 /** Python credstash's session name for `-n/--arn` (credstash-format.md §7). */
 export const ASSUME_ROLE_SESSION_NAME = 'AssumeRoleCredstashSession1';
 
+/** Default per-request timeout of both clients. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
+
 export interface AwsClientOptions {
   region?: string;
   kmsRegion?: string;
@@ -23,6 +26,11 @@ export interface AwsClientOptions {
   roleArn?: string;
   /** SDK retry attempts (default: the SDK's, 3). */
   maxAttempts?: number;
+  /**
+   * Per-request timeout in ms (default 10 000; connection timeout is the smaller of this and 3 000). The SDK
+   * sets none, so a silent endpoint would hang `credstash get` at boot forever (test/adversarial/faults.test.ts).
+   */
+  requestTimeoutMs?: number;
   dynamodb?: DynamoDBClient;
   kms?: KMSClient;
 }
@@ -51,6 +59,7 @@ export class AwsClients {
       if (this.#opts.endpointUrl !== undefined) config.endpoint = this.#opts.endpointUrl;
       if (this.#opts.profile !== undefined) config.profile = this.#opts.profile;
       if (this.#opts.maxAttempts !== undefined) config.maxAttempts = this.#opts.maxAttempts;
+      config.requestHandler = this.#timeouts();
       const credentials = this.#assumeRoleCredentials();
       if (credentials !== undefined) config.credentials = credentials;
       const client = new mod.DynamoDBClient(config);
@@ -70,12 +79,19 @@ export class AwsClients {
       if (this.#opts.kmsEndpointUrl !== undefined) config.endpoint = this.#opts.kmsEndpointUrl;
       if (this.#opts.profile !== undefined) config.profile = this.#opts.profile;
       if (this.#opts.maxAttempts !== undefined) config.maxAttempts = this.#opts.maxAttempts;
+      config.requestHandler = this.#timeouts();
       const credentials = this.#assumeRoleCredentials();
       if (credentials !== undefined) config.credentials = credentials;
       const client = new mod.KMSClient(config);
       this.#built.push(client);
       return { client, mod };
     })());
+  }
+
+  #timeouts(): { requestTimeout: number; connectionTimeout: number; throwOnRequestTimeout: boolean } {
+    const ms = this.#opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    // Without throwOnRequestTimeout this @smithy/node-http-handler only logs a warning when requestTimeout passes.
+    return { requestTimeout: ms, connectionTimeout: Math.min(ms, 3_000), throwOnRequestTimeout: true };
   }
 
   /** The resolved region of a client, for messages; undefined when it cannot be resolved. */

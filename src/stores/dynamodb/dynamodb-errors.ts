@@ -113,6 +113,14 @@ export function mapAwsError(err: unknown, ctx: AwsErrorContext): CredstashError 
     });
   }
   const code = typeof e.code === 'string' ? e.code : undefined;
+  if (name === 'TimeoutError') {
+    const attempts = e.$metadata?.attempts;
+    return new StoreUnavailableError(
+      `${what} ${ctx.operation}${subject === undefined ? '' : ` for ${subject}`} timed out${ctx.endpoint === undefined ? regionText : ` at ${ctx.endpoint}`}` +
+        `${attempts === undefined ? '' : ` after ${attempts} attempts`}; check the network path to ${what}`,
+      fields,
+    );
+  }
   if (code !== undefined && NETWORK_CODES.has(code)) {
     return new StoreUnavailableError(`could not reach ${what}${ctx.endpoint === undefined ? regionText : ` at ${ctx.endpoint}`} (${code})`, fields);
   }

@@ -70,6 +70,8 @@ export interface DynamoDBStoreOptions {
   getallConcurrency?: number;
   /** SDK retry attempts (default: the SDK's). */
   maxAttempts?: number;
+  /** Per-request timeout of both clients in ms (default 10 000); the SDK itself sets none. */
+  requestTimeoutMs?: number;
   /** Injected clients (Lambda reuse, tests). Otherwise each is built once on first use. */
   dynamodb?: DynamoDBClient;
   kms?: KMSClient;

@@ -22,12 +22,12 @@ const STRING_KEYS = {
   format: 'format',
   digest: 'digest',
 } as const;
-const INT_KEYS = { getall_concurrency: 'getallConcurrency', max_attempts: 'maxAttempts' } as const;
+const INT_KEYS = { getall_concurrency: 'getallConcurrency', max_attempts: 'maxAttempts', request_timeout_ms: 'requestTimeoutMs' } as const;
 
 /**
  * Registry factory: `[credential_store.config]` keys (snake_case) → DynamoDBStoreOptions.
  * Keys: table, region, kms_region, kms_key, endpoint_url, kms_endpoint_url, profile, role_arn, format
- * ("aes-gcm" | "legacy"), digest, getall_concurrency, max_attempts. Unset or empty-string keys fall back
+ * ("aes-gcm" | "legacy"), digest, getall_concurrency, max_attempts, request_timeout_ms (default 10000). Unset or empty-string keys fall back
  * to the SDK chain / defaults.
  * @throws ConfigError naming the key for an unknown key or a value of the wrong type
  */
