@@ -79,7 +79,8 @@ export class ChainStore implements CredentialStore {
   getCredential(id: string, opts?: GetOptions): Promise<StoredCredential | undefined>;
   async getCredential(id: string, opts: GetOptions = {}): Promise<StoredCredential | undefined> {
     validateId(id);
-    const withContext = Object.keys(canonicalContext(opts.context)).length > 0;
+    // Members canonicalise and validate the context themselves; here only "is there one" matters.
+    const withContext = opts.context !== undefined && opts.context !== null && Object.keys(opts.context).length > 0;
     for (const m of this.members) {
       // A store that cannot bind a context cannot hold a credential stored with one: skipping it is a miss.
       if (withContext && !m.store.capabilities.context) continue;
