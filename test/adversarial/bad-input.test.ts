@@ -6,7 +6,7 @@
  * `main(argv, io)`; a few dozen vectors run as real processes. Values up to each backend's limit work and
  * one byte over is a clear ValueTooLargeError.
  */
-import { AttributeValue, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, PutItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import fc from 'fast-check';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
