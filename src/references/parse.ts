@@ -4,6 +4,7 @@
  *   ${credential:ID}                 the whole credential
  *   ${credential:ID}.field.sub       one field of a structured (JSON object) credential; numeric segments index arrays
  *   ${credential:ID?env=prod&x=y}    the same, read with an encryption context
+ *   ${credential:ID?}                explicitly no context (a default context given to the resolver does not apply)
  *
  * Inside the braces: the id runs up to `?` or `}`; context pairs are `key=value` joined by `&`, both
  * percent-decoded (write `%26` for `&`, `%3D` for `=`, `%7D` for `}`, `%25` for `%`). After the closing
@@ -23,6 +24,8 @@ export interface ParsedReference {
   text: string;
   id: string;
   context: EncryptionContext;
+  /** The reference wrote `?...` (even an empty `?`): its context is its own, a default context does not apply. */
+  explicitContext: boolean;
   /** Field path after the reference (`['password']`), empty for the whole credential. */
   field: string[];
   /** Offsets of `text` in the source string. */
@@ -74,7 +77,7 @@ export function parseReferences(input: string, where = '$'): Segment[] {
       field.push(m[1] as string);
       j += m[0].length;
     }
-    const ref: ParsedReference = { text: input.slice(at, j), id, context, field, start: at, end: j };
+    const ref: ParsedReference = { text: input.slice(at, j), id, context, explicitContext: q >= 0, field, start: at, end: j };
     if (text.length > 0) out.push({ kind: 'text', text });
     text = '';
     out.push({ kind: 'ref', ref });

@@ -15,7 +15,7 @@ import type { CredentialValue, EncryptionContext, JsonValue } from '../core/type
 import { parseReferences, quoteRef, type ParsedReference, type Segment } from './parse.js';
 
 export interface ResolveOptions {
-  /** Context used by references that carry none of their own (default: none). */
+  /** Context for references without a `?...` part (default: none). `${credential:id?}` opts out. */
   context?: EncryptionContext;
   /** Resolve references found inside resolved values too (default false). Cycles are errors. */
   recursive?: boolean;
@@ -81,7 +81,7 @@ export function getCredentialsForConfig(tree: unknown): string[] {
 export async function resolveCredentialReferences<T>(tree: T, store: CredentialStore, opts: ResolveOptions = {}): Promise<T> {
   const memo = new Map<string, Promise<CredentialValue>>();
   const fetch: Fetch = (ref, where) => {
-    const context = Object.keys(ref.context).length > 0 ? ref.context : (opts.context ?? ref.context);
+    const context = ref.explicitContext ? ref.context : (opts.context ?? ref.context);
     const key = `${ref.id}\u0000${JSON.stringify(context)}`;
     let p = memo.get(key);
     if (p === undefined) {

@@ -4,11 +4,13 @@
  */
 import type { CommandModule } from 'yargs';
 import { padVersion } from '../../core/version.js';
+import { chainTarget, STORE_OPTION } from '../chain-target.js';
 import { readVersionArg, withStore, type GlobalArgs } from '../context.js';
 
 interface DeleteArgs extends GlobalArgs {
   credential: string;
   version?: string;
+  store?: string;
 }
 
 export const deleteCommand: CommandModule<GlobalArgs, DeleteArgs> = {
@@ -17,11 +19,12 @@ export const deleteCommand: CommandModule<GlobalArgs, DeleteArgs> = {
   builder: (y) =>
     y
       .positional('credential', { type: 'string', describe: 'the name of the credential to delete', demandOption: true })
-      .option('version', { alias: 'v', type: 'string', describe: 'delete only this version', requiresArg: true }) as never,
+      .option('version', { alias: 'v', type: 'string', describe: 'delete only this version', requiresArg: true })
+      .option('store', STORE_OPTION) as never,
   handler: (argv) =>
     withStore(argv, async (store) => {
       const version = readVersionArg(argv.version);
-      const result = await store.deleteCredential(argv.credential, version === undefined ? {} : { version });
+      const result = await store.deleteCredential(argv.credential, { ...(version === undefined ? {} : { version }), ...chainTarget(store, argv.store) });
       argv.io.stdout.write(result.deleted.map((v) => `Deleting ${result.id} -- version ${padVersion(v)}\n`).join(''));
     }),
 };

@@ -10,6 +10,7 @@ import { LEGACY_DIGESTS } from '../../config/defaults.js';
 import { contextFromArgs, isStdinArg, withStore, writeVersionArg, type GlobalArgs } from '../context.js';
 import { UsageError } from '../errors.js';
 import { promptSecret, readValueArg } from '../input.js';
+import { chainTarget, STORE_OPTION } from '../chain-target.js';
 
 interface PutArgs extends GlobalArgs {
   credential: string;
@@ -24,6 +25,7 @@ interface PutArgs extends GlobalArgs {
   legacy?: boolean;
   json?: string;
   type?: CredentialType;
+  store?: string;
 }
 
 export const putCommand: CommandModule<GlobalArgs, PutArgs> = {
@@ -42,7 +44,8 @@ export const putCommand: CommandModule<GlobalArgs, PutArgs> = {
       .option('prompt', { alias: 'P', type: 'boolean', describe: 'prompt for the value (not echoed)' })
       .option('legacy', { type: 'boolean', describe: 'write the Python credstash (AES-CTR + HMAC) item format' })
       .option('json', { alias: 'data', type: 'string', describe: 'store a structured credential: a JSON object, @file or -', requiresArg: true })
-      .option('type', { choices: CREDENTIAL_TYPES, describe: 'credential type of a structured value (checks its required fields)' }) as never,
+      .option('type', { choices: CREDENTIAL_TYPES, describe: 'credential type of a structured value (checks its required fields)' })
+      .option('store', STORE_OPTION) as never,
   handler: (argv) =>
     withStore(argv, async (store, config) => {
       const context = contextFromArgs(argv.context);
@@ -63,7 +66,7 @@ export const putCommand: CommandModule<GlobalArgs, PutArgs> = {
       if (argv.legacy === true) opts.format = 'legacy';
       const definition = definitionFor(argv.credential, config.credentials.get(argv.credential), argv.type);
       if (definition !== undefined) opts.definition = definition;
-      await store.storeCredential(argv.credential, value, opts);
+      await store.storeCredential(argv.credential, value, { ...opts, ...chainTarget(store, argv.store) });
       argv.io.stdout.write(`${argv.credential} has been stored\n`);
     }),
 };

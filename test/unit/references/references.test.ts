@@ -122,6 +122,9 @@ describe('resolveCredentialReferences', () => {
   it('applies opts.context to references without their own', async () => {
     const store = await seeded();
     expect(await resolveCredentialReferences('${credential:ctx_key}', store, { context: { env: 'prod', region: 'eu' } })).toBe('with-context');
+    // `?` with nothing after it: explicitly no context, the default does not apply
+    expect(await resolveCredentialReferences('${credential:api_key?}', store, { context: { env: 'prod', region: 'eu' } })).toBe('k-123');
+    expect((await rejectionOf(resolveCredentialReferences('${credential:api_key}', store, { context: { env: 'prod' } }))).code).toBe('ERR_REFERENCE');
   });
 
   it('resolves a root string', async () => {
