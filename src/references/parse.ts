@@ -149,6 +149,12 @@ export function isCredentialReference(value: unknown): value is string {
 
 /**
  * Whether `value` is a string that contains at least one credential reference.
+ *
+ * @example
+ * ```ts
+ * containsCredentialReference('postgres://${credential:db_user}@db'); // true
+ * containsCredentialReference('\\${credential:x}');                 // false (escaped)
+ * ```
  * @throws CredentialReferenceError for a malformed reference
  */
 export function containsCredentialReference(value: unknown): boolean {

@@ -36,7 +36,13 @@ export interface FoundReference {
 type Fetch = (ref: ParsedReference, where: string) => Promise<CredentialValue>;
 
 /**
- * Every credential reference in a tree (or string), in document order.
+ * Every credential reference in a tree (or string), in document order, with where it was found.
+ *
+ * @example
+ * ```ts
+ * findCredentialReferences({ db: { password: '${credential:db_prod?env=prod}.password' } });
+ * // [{ path: 'db.password', reference: '${credential:db_prod?env=prod}.password', id: 'db_prod', context: { env: 'prod' }, field: ['password'] }]
+ * ```
  * @throws CredentialReferenceError for a malformed reference, naming its path
  */
 export function findCredentialReferences(tree: unknown): FoundReference[] {

@@ -43,6 +43,20 @@ export interface ChainDeleteOptions extends DeleteOptions {
   store?: string;
 }
 
+/**
+ * An ordered chain of stores: the first that has a credential answers, "not found" falls through, any other
+ * error stops the search (naming the failing store). Writes and deletes go to the first writable member, or
+ * to the member named by the `store` option.
+ *
+ * @example
+ * ```ts
+ * const chain = new ChainStore([{ name: 'project', store: await openStore({ type: 'local' }) }, new EnvStore()]);
+ * const cred = await chain.getCredential('db.prod', { required: true });   // local first, then env
+ * await chain.storeCredential('db.prod', 'n3w', { autoVersion: true });    // into "project"
+ * ```
+ * @throws CredentialNotFoundError (required), the first failing member's typed error, or StoreUnavailableError
+ *   naming the member; UnsupportedOperationError when no member can write; ValidationError for an unknown `store`
+ */
 export class ChainStore implements CredentialStore {
   readonly kind = 'chain';
   readonly description: string;
