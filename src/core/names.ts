@@ -45,5 +45,7 @@ export function globToRegExp(pattern: string): RegExp {
 }
 
 export function matchesGlob(pattern: string | undefined, id: string): boolean {
-  return pattern === undefined || globToRegExp(pattern).test(id);
+  if (pattern === undefined) return true;
+  if (typeof pattern !== 'string') throw new ValidationError('pattern must be a string');
+  return globToRegExp(pattern).test(id);
 }

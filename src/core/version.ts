@@ -29,7 +29,8 @@ export function versionNumber(stored: string): number | undefined {
  * @throws ValidationError for anything else (`-v v5`, `0`, `-1`, `1.5`, too large).
  */
 export function parseWriteVersion(input: number | string): number {
-  const n = typeof input === 'number' ? input : /^\d+$/.test(input.trim()) ? Number(input.trim()) : Number.NaN;
+  const n =
+    typeof input === 'number' ? input : typeof input === 'string' && /^\d+$/.test(input.trim()) ? Number(input.trim()) : Number.NaN;
   if (!Number.isSafeInteger(n) || n < 1) {
     throw new ValidationError(`version must be a positive integer up to ${MAX_VERSION}`);
   }
