@@ -44,8 +44,17 @@ export function globToRegExp(pattern: string): RegExp {
   return new RegExp(`${re}$`, 'su');
 }
 
+const globCache = new Map<string, RegExp>();
+
+/** Whether `id` matches the glob (no pattern matches everything). Compiled patterns are memoised. */
 export function matchesGlob(pattern: string | undefined, id: string): boolean {
   if (pattern === undefined) return true;
   if (typeof pattern !== 'string') throw new ValidationError('pattern must be a string');
-  return globToRegExp(pattern).test(id);
+  let re = globCache.get(pattern);
+  if (re === undefined) {
+    if (globCache.size > 256) globCache.clear();
+    re = globToRegExp(pattern);
+    globCache.set(pattern, re);
+  }
+  return re.test(id);
 }
