@@ -1,0 +1,87 @@
+// Runs every benchmark in bench/ one after another (never in parallel: they measure latency) and writes
+// BENCHMARKS.md from bench/results/*.json. Usage: npm run bench  (builds first), or node bench/run.mjs --render
+// to rebuild BENCHMARKS.md from the existing results without measuring again.
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+process.chdir(root);
+const BENCHES = ['dynamodb', 'local', 'integrations', 'lambda', 'cli'];
+
+if (!process.argv.includes('--render')) {
+  for (const name of BENCHES) {
+    process.stderr.write(`bench: ${name} (load average ${os.loadavg()[0].toFixed(2)})\n`);
+    execFileSync(process.execPath, [`bench/${name}.mjs`], { stdio: ['ignore', 'ignore', 'inherit'] });
+  }
+}
+
+const read = (name) => {
+  const p = `bench/results/${name}.json`;
+  return existsSync(p) ? JSON.parse(readFileSync(p, 'utf8')) : undefined;
+};
+const r = Object.fromEntries(BENCHES.map((n) => [n, read(n)]));
+const rows = [];
+const row = (area, figure, value, target, ok) => rows.push(`| ${area} | ${figure} | ${value} | ${target} | ${ok === undefined ? '' : ok ? 'met' : '**missed**'} |`);
+const ms = (x) => (typeof x === 'number' ? `${x.toFixed(x < 1 ? 3 : 1)} ms` : 'n/a');
+
+if (r.dynamodb) {
+  const d = r.dynamodb;
+  for (const [op, counts] of Object.entries(d.requests)) {
+    const text = Object.entries(counts)
+      .flatMap(([svc, c]) => Object.entries(c).map(([k, v]) => `${v} ${svc === 'kms' ? 'KMS ' : ''}${k}`))
+      .join(' + ');
+    const exp = d.expected?.[op];
+    row('envelope (DynamoDB)', `requests: ${op}`, text || 'none', exp ? 'exactly this' : 'reported', exp ? JSON.stringify(exp) === JSON.stringify(counts) : undefined);
+  }
+  row('envelope (DynamoDB)', 'library get, warm, loopback p50', ms(d.library_get_warm_ms.p50), '<= 2 ms', d.library_get_warm_ms.p50 <= 2);
+  row('envelope (DynamoDB)', `getall of ${d.getall.secrets} secrets (${d.getall.requests.dynamodb.Scan} Scan + ${d.getall.requests.kms.Decrypt} Decrypt, concurrency ${d.getall.concurrency})`, ms(d.getall.ms), '<= 2000 ms', d.getall.ms <= 2000);
+}
+if (r.cli) {
+  const c = r.cli;
+  row('CLI', `\`credstash --help\` cold, median of ${c.help.runs}`, ms(c.help.median_ms), '<= 120 ms', c.help.median_ms <= 120);
+  row('CLI', `\`credstash get\` cold, local keystore, median of ${c.get_local.runs}`, ms(c.get_local.median_ms), '<= 100 ms', c.get_local.median_ms <= 100);
+  row('CLI', `\`credstash get\` cold, dynalite + KMS fixture, median of ${c.get_dynamodb.runs}`, ms(c.get_dynamodb.median_ms), '<= 200 ms', c.get_dynamodb.median_ms <= 200);
+}
+if (r.local) {
+  const l = r.local;
+  row('local keystore', 'library get, warm p50', ms(l.local.get_warm_p50_ms), '<= 0.2 ms', l.local.get_warm_p50_ms <= 0.2);
+  row('local keystore', 'library put -a p50', ms(l.local.put_auto_p50_ms), 'reported', undefined);
+  row('local keystore', `${l.local_10k_cold.credentials} credentials: import + open + get in a cold process (median)`, ms(l.local_10k_cold.import_open_get_median_ms), '<= 150 ms', l.local_10k_cold.import_open_get_median_ms <= 150);
+  row('local keystore', `${l.local_10k_cold.credentials} credentials: whole process wall time incl. Node start (median)`, ms(l.local_10k_cold.process_wall_median_ms), 'reported', undefined);
+  row('local keystore', 'CLI get cold: AWS SDK loaded', String(l.cli_get_local_cold.aws_sdk_loaded), 'false', l.cli_get_local_cold.aws_sdk_loaded === false);
+  row('SQL (SQLite)', 'get p50', ms(l.sqlite.get_p50_ms), '<= 0.5 ms', l.sqlite.get_p50_ms <= 0.5);
+  row('SQL (SQLite)', 'put -a p50', ms(l.sqlite.put_auto_p50_ms), '<= 2 ms', l.sqlite.put_auto_p50_ms <= 2);
+  if (l.postgres) row('SQL (PostgreSQL 15, loopback)', 'get p50 / put -a p50', `${ms(l.postgres.get_p50_ms)} / ${ms(l.postgres.put_auto_p50_ms)}`, 'reported', undefined);
+  if (l.mariadb) row('SQL (MariaDB 10.11, loopback)', 'get p50 / put -a p50', `${ms(l.mariadb.get_p50_ms)} / ${ms(l.mariadb.put_auto_p50_ms)}`, 'reported', undefined);
+}
+if (r.integrations) {
+  const i = r.integrations;
+  row('cache', 'cached get p50', `${i.cachedGetP50Us} µs`, '<= 20 µs', i.cachedGetP50Us <= 20);
+  row('chain', 'chain of three stores vs direct get hitting the first (local keystore)', `+${i.chainLocalFirst.overheadPercent}%`, '<= 5%', i.chainLocalFirst.overheadPercent <= 5);
+}
+if (r.lambda) {
+  const l = r.lambda;
+  row('Lambda', 'get-path bundle size (minified, files loaded by a get)', `${l.getPathKB} KB`, '<= 600 KB', l.getPathKB <= 600);
+  row('Lambda', 'cold import of the handler (median)', ms(l.coldImportMsMedian), '<= 150 ms', l.coldImportMsMedian <= 150);
+  row('Lambda', 'first get after cold import (median, dynalite + KMS fixture)', ms(l.coldFirstGetMsMedian), 'reported', undefined);
+  row('Lambda', 'SQL drivers / SSM / STS / yargs loaded', String(Object.values(l.loaded).some(Boolean)), 'false', !Object.values(l.loaded).some(Boolean));
+}
+
+const md = `# Benchmarks
+
+Measured by \`npm run bench\` (bench/run.mjs runs each bench/*.mjs in turn, then writes this file). Machine: ${os.cpus().length} cores
+(${os.cpus()[0]?.model ?? 'unknown CPU'}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${os.platform()}.
+Everything runs on loopback: dynalite (a real DynamoDB implementation) and the KMS-protocol test endpoint are
+started in-process by the bench, PostgreSQL and MariaDB are the machine's own servers. Raw figures are in bench/results/.
+Request counts are counted at the endpoints, not inferred.
+
+| area | figure | measured | target | |
+|---|---|---|---|---|
+${rows.join('\n')}
+
+Written ${new Date().toISOString()}.
+`;
+writeFileSync('BENCHMARKS.md', md);
+process.stdout.write(md);
