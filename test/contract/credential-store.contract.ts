@@ -19,6 +19,16 @@ export interface ContractOptions {
    * with UnsupportedOperationError.
    */
   versionGaps?: boolean;
+  /**
+   * Value kinds the store cannot hold (default: none). Each listed kind must be refused with
+   * UnsupportedOperationError and nothing written (SSM: a SecureString can hold neither bytes nor "").
+   */
+  unsupportedValues?: ReadonlyArray<'bytes' | 'empty'>;
+  /**
+   * The store can delete one version (default true). Stores that delete a credential only as a whole (SSM)
+   * set false: deleting one version must then be refused with UnsupportedOperationError, deleting nothing.
+   */
+  deleteVersion?: boolean;
 }
 
 export function runStoreContract(name: string, makeStore: () => Promise<CredentialStore>, options: ContractOptions): void {
@@ -85,18 +95,34 @@ export function runStoreContract(name: string, makeStore: () => Promise<Credenti
       expect(new Set(values.map((v) => v.value)).size).toBe(n);
     });
 
-    it('round-trips text (including the empty string), bytes and JSON objects', async () => {
+    const unsupported = new Set(options.unsupportedValues ?? []);
+    it(`round-trips text${unsupported.has('empty') ? '' : ' (including the empty string)'}${unsupported.has('bytes') ? '' : ', bytes'} and JSON objects`, async () => {
       await store.storeCredential('v.text', 'héllo ✓ "quoted" $HOME\nline2');
-      await store.storeCredential('v.empty', '');
-      await store.storeCredential('v.bytes', new Uint8Array([0, 1, 2, 254, 255]));
       await store.storeCredential('v.json', { host: 'db', port: 5432, password: CANARY });
       expect((await store.getCredential('v.text'))?.value).toBe('héllo ✓ "quoted" $HOME\nline2');
-      const empty = await store.getCredential('v.empty');
-      expect(empty).toBeDefined();
-      expect(empty?.value).toBe('');
-      expect(Buffer.from((await store.getCredential('v.bytes'))?.value as Uint8Array)).toEqual(Buffer.from([0, 1, 2, 254, 255]));
       expect((await store.getCredential('v.json'))?.value).toEqual({ host: 'db', port: 5432, password: CANARY });
+      if (!unsupported.has('empty')) {
+        await store.storeCredential('v.empty', '');
+        const empty = await store.getCredential('v.empty');
+        expect(empty).toBeDefined();
+        expect(empty?.value).toBe('');
+      }
+      if (!unsupported.has('bytes')) {
+        await store.storeCredential('v.bytes', new Uint8Array([0, 1, 2, 254, 255]));
+        expect(Buffer.from((await store.getCredential('v.bytes'))?.value as Uint8Array)).toEqual(Buffer.from([0, 1, 2, 254, 255]));
+      }
     });
+
+    if (unsupported.size > 0) {
+      it(`refuses ${[...unsupported].join(' and ')} values with UnsupportedOperationError and writes nothing`, async () => {
+        const values = { bytes: new Uint8Array([0, 1, 2]), empty: '' } as const;
+        for (const kind of unsupported) {
+          const err = await rejectionOf(store.storeCredential(`v.${kind}`, values[kind]));
+          expect(err, kind).toMatchObject({ code: 'ERR_UNSUPPORTED_OPERATION' });
+          expect(await store.credentialExists(`v.${kind}`)).toBe(false);
+        }
+      });
+    }
 
     it('keeps comments and lists every version sorted by id then version, or only the newest', async () => {
       await store.storeCredential('b.svc', 'x', { comment: 'first' });
@@ -114,20 +140,33 @@ export function runStoreContract(name: string, makeStore: () => Promise<Credenti
       expect(JSON.stringify(all)).not.toContain('"value"');
     });
 
-    it('deletes one version, then all, and reports an unknown name as not found', async () => {
-      await store.storeCredential('del', '1');
-      await store.storeCredential('del', '2', { autoVersion: true });
-      await store.storeCredential('del', '3', { autoVersion: true });
-      expect(await store.deleteCredential('del', { version: 2 })).toEqual({ id: 'del', deleted: ['2'] });
-      expect(await store.credentialExists('del', { version: 2 })).toBe(false);
-      expect(await store.credentialExists('del', { version: 3 })).toBe(true);
-      expect(await store.deleteCredential('del')).toEqual({ id: 'del', deleted: ['1', '3'] });
-      expect(await store.credentialExists('del')).toBe(false);
-      const err = await rejectionOf(store.deleteCredential('del'));
-      expect(err).toMatchObject({ code: 'ERR_CREDENTIAL_NOT_FOUND', credentialId: 'del' });
-      const err2 = await rejectionOf(store.deleteCredential('nope', { version: 4 }));
-      expect(err2).toMatchObject({ code: 'ERR_CREDENTIAL_NOT_FOUND' });
-    });
+    if (options.deleteVersion !== false) {
+      it('deletes one version, then all, and reports an unknown name as not found', async () => {
+        await store.storeCredential('del', '1');
+        await store.storeCredential('del', '2', { autoVersion: true });
+        await store.storeCredential('del', '3', { autoVersion: true });
+        expect(await store.deleteCredential('del', { version: 2 })).toEqual({ id: 'del', deleted: ['2'] });
+        expect(await store.credentialExists('del', { version: 2 })).toBe(false);
+        expect(await store.credentialExists('del', { version: 3 })).toBe(true);
+        expect(await store.deleteCredential('del')).toEqual({ id: 'del', deleted: ['1', '3'] });
+        expect(await store.credentialExists('del')).toBe(false);
+        const err = await rejectionOf(store.deleteCredential('del'));
+        expect(err).toMatchObject({ code: 'ERR_CREDENTIAL_NOT_FOUND', credentialId: 'del' });
+        const err2 = await rejectionOf(store.deleteCredential('nope', { version: 4 }));
+        expect(err2).toMatchObject({ code: 'ERR_CREDENTIAL_NOT_FOUND' });
+      });
+    } else {
+      it('refuses to delete one version with UnsupportedOperationError, deletes all versions, and reports an unknown name as not found', async () => {
+        await store.storeCredential('del', '1');
+        await store.storeCredential('del', '2', { autoVersion: true });
+        const err = await rejectionOf(store.deleteCredential('del', { version: 1 }));
+        expect(err).toMatchObject({ code: 'ERR_UNSUPPORTED_OPERATION' });
+        expect(await store.credentialExists('del', { version: 1 })).toBe(true);
+        expect(await store.deleteCredential('del')).toEqual({ id: 'del', deleted: ['1', '2'] });
+        expect(await store.credentialExists('del')).toBe(false);
+        expect(await rejectionOf(store.deleteCredential('del'))).toMatchObject({ code: 'ERR_CREDENTIAL_NOT_FOUND', credentialId: 'del' });
+      });
+    }
 
     it('getAll returns the newest version of every credential, filtered by a glob', async () => {
       await store.storeCredential('g.one', 'old');
@@ -202,6 +241,99 @@ export function runStoreContract(name: string, makeStore: () => Promise<Credenti
       it('refuses an encryption context with UnsupportedOperationError', async () => {
         const err = await rejectionOf(store.storeCredential('ctx', 'v', { context: { env: 'prod' } }));
         expect(err).toMatchObject({ code: 'ERR_UNSUPPORTED_OPERATION' });
+      });
+    }
+  });
+}
+
+export interface ReadOnlyContractOptions {
+  /** The store binds an encryption context. Otherwise a context on read must be refused. */
+  context: boolean;
+}
+
+/**
+ * The contract for a read-only store (env): reads, listings and getAll over what `makeStore(seed)` was seeded
+ * with, and UnsupportedOperationError for every write and delete. Seed ids are lower-case with `_`, so they
+ * survive a one-way id mapping; values are strings as the backend holds them (a JSON object text is structured).
+ */
+export function runReadOnlyStoreContract(
+  name: string,
+  makeStore: (seed: Record<string, string>) => Promise<CredentialStore>,
+  options: ReadOnlyContractOptions,
+): void {
+  const seed = { app_db: 'one', app_json: JSON.stringify({ host: 'db', port: 5432, password: CANARY }), app_empty: '', other: 'héllo ✓ "quoted" $HOME\nline2' };
+  describe(`CredentialStore contract (read-only): ${name}`, () => {
+    let store: CredentialStore;
+    beforeEach(async () => {
+      store = await makeStore(seed);
+    });
+    afterEach(async () => {
+      await store.close();
+    });
+
+    it('says it cannot write or delete', () => {
+      expect(store.capabilities).toMatchObject({ write: false, delete: false, context: options.context });
+    });
+
+    it('returns undefined for a missing credential and throws CredentialNotFoundError when required', async () => {
+      expect(await store.getCredential('missing_one')).toBeUndefined();
+      expect(await store.credentialExists('missing_one')).toBe(false);
+      const err = await rejectionOf(store.getCredential('missing_one', { required: true }));
+      expect(err).toMatchObject({ code: 'ERR_CREDENTIAL_NOT_FOUND', credentialId: 'missing_one' });
+    });
+
+    it('reads text (including the empty string) and a JSON object as a structured credential', async () => {
+      expect(await store.getCredential('app_db', { required: true })).toMatchObject({ id: 'app_db', value: 'one' });
+      expect((await store.getCredential('other'))?.value).toBe('héllo ✓ "quoted" $HOME\nline2');
+      expect((await store.getCredential('app_json'))?.value).toEqual({ host: 'db', port: 5432, password: CANARY });
+      const empty = await store.getCredential('app_empty');
+      expect(empty).toBeDefined();
+      expect(empty?.value).toBe('');
+      expect(await store.credentialExists('app_db')).toBe(true);
+    });
+
+    it('lists what it holds sorted by id, never a value, filtered by a glob; getAll reads it', async () => {
+      const all = await store.listCredentials();
+      expect(all.map((s) => s.id)).toEqual(['app_db', 'app_empty', 'app_json', 'other']);
+      expect(JSON.stringify(all)).not.toContain(CANARY);
+      expect((await store.listCredentials({ pattern: 'app_?son' })).map((s) => s.id)).toEqual(['app_json']);
+      const got = await store.getAllCredentials({ pattern: 'app_*' });
+      expect(got.credentials.map((c) => [c.id, c.value])).toEqual([
+        ['app_db', 'one'],
+        ['app_empty', ''],
+        ['app_json', { host: 'db', port: 5432, password: CANARY }],
+      ]);
+      expect(got.skipped).toEqual([]);
+    });
+
+    it('refuses every write and delete with UnsupportedOperationError, naming no value, and changes nothing', async () => {
+      for (const p of [
+        store.storeCredential('app_db', CANARY),
+        store.storeCredential('app_db', CANARY, { autoVersion: true }),
+        store.storeCredential('new_one', CANARY),
+        store.deleteCredential('app_db'),
+        store.deleteCredential('app_db', { version: 1 }),
+      ]) {
+        const err = await rejectionOf(p);
+        expect(err).toMatchObject({ code: 'ERR_UNSUPPORTED_OPERATION' });
+        expectNoLeak(err, CANARY);
+      }
+      expect((await store.getCredential('app_db'))?.value).toBe('one');
+      expect(await store.credentialExists('new_one')).toBe(false);
+    });
+
+    it('rejects invalid ids and versions with ValidationError', async () => {
+      for (const bad of ['', 'a\nb', 'x'.repeat(3000)]) {
+        expect(await rejectionOf(store.getCredential(bad))).toMatchObject({ code: 'ERR_INVALID_INPUT' });
+      }
+      for (const v of [-1, 1.5, '', 'a\nb']) {
+        expect(await rejectionOf(store.getCredential('app_db', { version: v }))).toMatchObject({ code: 'ERR_INVALID_INPUT' });
+      }
+    });
+
+    if (!options.context) {
+      it('refuses an encryption context on read with UnsupportedOperationError', async () => {
+        expect(await rejectionOf(store.getCredential('app_db', { context: { env: 'prod' } }))).toMatchObject({ code: 'ERR_UNSUPPORTED_OPERATION' });
       });
     }
   });

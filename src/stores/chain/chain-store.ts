@@ -95,6 +95,8 @@ export class ChainStore implements CredentialStore {
     validateId(id);
     // Members canonicalise and validate the context themselves; here only "is there one" matters.
     const withContext = opts.context !== undefined && opts.context !== null && Object.keys(opts.context).length > 0;
+    // No member can bind a context: "not found" would hide a misconfigured chain, so say so (as each tier does).
+    if (withContext && !this.capabilities.context) throw new UnsupportedOperationError(this.description, 'encryption context (no member store binds one)');
     for (const m of this.members) {
       // A store that cannot bind a context cannot hold a credential stored with one: skipping it is a miss.
       if (withContext && !m.store.capabilities.context) continue;
@@ -168,6 +170,7 @@ export class ChainStore implements CredentialStore {
   /** Each store's getall merged, first store wins per id; any store's failure stops it. */
   async getAllCredentials(opts: GetAllOptions = {}): Promise<GetAllResult> {
     const withContext = Object.keys(canonicalContext(opts.context)).length > 0;
+    if (withContext && !this.capabilities.context) throw new UnsupportedOperationError(this.description, 'encryption context (no member store binds one)');
     const byId = new Map<string, StoredCredential>();
     const skipped: GetAllResult['skipped'] = [];
     const claimed = new Set<string>();
@@ -213,9 +216,12 @@ export class ChainStore implements CredentialStore {
     return m;
   }
 
-  /** Keep a typed error that already names its store; otherwise say which member failed. */
+  /**
+   * Keep a typed error that already names its store, and a ValidationError (the caller's input was refused:
+   * a bad id, version or context is not a store failure); otherwise say which member failed.
+   */
   #fail(m: ChainMember, err: unknown, credentialId?: string): CredstashError {
-    if (err instanceof CredstashError && err.store !== undefined) return err;
+    if (err instanceof CredstashError && (err.store !== undefined || err instanceof ValidationError)) return err;
     if (err instanceof CredstashError) {
       return new StoreUnavailableError(`chain store "${m.name}" (${m.store.description}) failed: ${err.message}`, { store: m.name, credentialId, cause: err });
     }

@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { withCache } from '../../../../src/stores/cache/index.js';
 import { MemoryStore } from '../../../fixtures/memory-store.js';
+import { EnvStore } from '../../../../src/stores/env/index.js';
+import { runReadOnlyStoreContract, runStoreContract } from '../../../contract/credential-store.contract.js';
 import { rejectionOf } from '../../../helpers/no-leak.js';
+
+// The cache is transparent: over a writable store it passes the whole contract, over env the read-only one.
+runStoreContract('withCache over memory', async () => withCache(new MemoryStore('cached'), { maxAge: 5 }), { context: true, maxValueBytes: 64 * 1024 });
+runReadOnlyStoreContract('withCache over env', async (seed) =>
+  withCache(new EnvStore({ env: Object.fromEntries(Object.entries(seed).map(([id, v]) => [`CREDSTASH_CREDENTIAL_${id.toUpperCase()}`, v])) }), { maxAge: 5 }), { context: false });
 
 function clock(): { now: () => number; advance: (ms: number) => void } {
   let t = 1_000_000;

@@ -7,7 +7,17 @@ import { chainSpecs } from '../../../../src/stores/chain/index.js';
 import { EnvStore } from '../../../../src/stores/env/index.js';
 import { openStore, registerCredentialStore, unregisterCredentialStore } from '../../../../src/stores/registry.js';
 import { MemoryStore } from '../../../fixtures/memory-store.js';
+import { runReadOnlyStoreContract, runStoreContract } from '../../../contract/credential-store.contract.js';
 import { CANARY, expectNoLeak, rejectionOf } from '../../../helpers/no-leak.js';
+
+// A chain whose first member is writable passes the whole contract (writes land there, reads fall through
+// an empty env member); a chain of read-only members passes the read-only contract.
+runStoreContract('chain (memory, then env)', async () => new ChainStore([{ name: 'primary', store: new MemoryStore('primary') }, new EnvStore({ env: {} })]), {
+  context: true,
+  maxValueBytes: 64 * 1024,
+});
+runReadOnlyStoreContract('chain (env only)', async (seed) =>
+  new ChainStore([new EnvStore({ env: Object.fromEntries(Object.entries(seed).map(([id, v]) => [`CREDSTASH_CREDENTIAL_${id.toUpperCase()}`, v])) })]), { context: false });
 
 class BrokenStore extends MemoryStore {
   constructor(label: string, private readonly failWith: () => unknown) {

@@ -1,7 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { openStore } from '../../../../src/stores/registry.js';
 import { EnvStore, envNameForId } from '../../../../src/stores/env/index.js';
+import { runReadOnlyStoreContract } from '../../../contract/credential-store.contract.js';
 import { CANARY, expectNoLeak, rejectionOf } from '../../../helpers/no-leak.js';
+
+function envOf(seed: Record<string, string>, prefix = 'CREDSTASH_CREDENTIAL_'): NodeJS.ProcessEnv {
+  return { PATH: '/usr/bin', ...Object.fromEntries(Object.entries(seed).map(([id, v]) => [prefix + envNameForId(id), v])) };
+}
+
+runReadOnlyStoreContract('env', async (seed) => new EnvStore({ env: envOf(seed) }), { context: false });
+runReadOnlyStoreContract('env (prefix APP_SECRET_)', async (seed) => new EnvStore({ prefix: 'APP_SECRET_', env: envOf(seed, 'APP_SECRET_') }), { context: false });
 
 describe('EnvStore', () => {
   const env = {

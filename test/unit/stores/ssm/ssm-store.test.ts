@@ -18,6 +18,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { openStore } from '../../../../src/stores/registry.js';
 import { SSMStore } from '../../../../src/stores/ssm/index.js';
+import { runStoreContract } from '../../../contract/credential-store.contract.js';
 import { CANARY, expectNoLeak, rejectionOf } from '../../../helpers/no-leak.js';
 import { FakeSsm } from './fake-ssm.js';
 
@@ -35,6 +36,16 @@ beforeEach(() => {
 function awsError(name: string, message = 'aws says no'): Error {
   return Object.assign(new Error(message), { name, $metadata: {} });
 }
+
+// The shared contract, for what SSM supports (SSM assigns versions, deletes a parameter as a whole, and a
+// SecureString holds neither bytes nor ""), against the in-memory SSM model on the client mock.
+runStoreContract('ssm (aws-sdk-client-mock + SSM model)', async () => store, {
+  context: false,
+  maxValueBytes: 4096,
+  versionGaps: false,
+  unsupportedValues: ['bytes', 'empty'],
+  deleteVersion: false,
+});
 
 // The generic contract assumes versions the store can choose; SSM assigns them. This is the contract for
 // what SSM supports, against the in-memory SSM model, plus UnsupportedOperationError for the rest.
