@@ -75,6 +75,12 @@ export class CachedStore implements CredentialStore {
     return this.#inner;
   }
 
+  /** The wrapped store's AWS caller identity, when it knows one (read by the audit log). */
+  get callerIdentity(): string | undefined {
+    const c = (this.#inner as { callerIdentity?: unknown }).callerIdentity;
+    return typeof c === 'string' ? c : undefined;
+  }
+
   getCredential(id: string, opts: CachedGetOptions & { required: true }): Promise<StoredCredential>;
   getCredential(id: string, opts?: CachedGetOptions): Promise<StoredCredential | undefined>;
   async getCredential(id: string, opts: CachedGetOptions = {}): Promise<StoredCredential | undefined> {

@@ -42,6 +42,7 @@ export class AwsClients {
   #ddb?: Promise<{ client: DynamoDBClient; mod: DynamoDBModule }>;
   #kms?: Promise<{ client: KMSClient; mod: KMSModule }>;
   #credentials?: CredentialsOption;
+  #callerArn?: string;
   readonly #built: Array<{ destroy(): void }> = [];
 
   constructor(opts: AwsClientOptions, where: { store: string; table: string }) {
@@ -105,6 +106,15 @@ export class AwsClients {
     }
   }
 
+  /**
+   * The caller's AWS identity when it is already known without an extra call: the assumed-role ARN STS
+   * returned for `roleArn` (`arn:aws:sts::<account>:assumed-role/<role>/AssumeRoleCredstashSession1`).
+   * Undefined before the first request and when no role is assumed (no GetCallerIdentity call is ever made).
+   */
+  get callerIdentity(): string | undefined {
+    return this.#callerArn;
+  }
+
   /** Destroy the clients this object built (injected clients belong to the caller). */
   close(): void {
     for (const c of this.#built.splice(0)) c.destroy();
@@ -133,6 +143,8 @@ export class AwsClients {
         const out = await client.send(new sts.AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: ASSUME_ROLE_SESSION_NAME }));
         const c = out.Credentials;
         if (c?.AccessKeyId === undefined || c.SecretAccessKey === undefined) throw Object.assign(new Error('no credentials'), { name: 'AssumeRoleEmpty' });
+        const arn = out.AssumedRoleUser?.Arn;
+        if (typeof arn === 'string' && arn.length > 0) this.#callerArn = arn;
         return { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken, expiration: c.Expiration };
       } catch (err) {
         throw mapAwsError(err, { service: 'sts', operation: 'AssumeRole', store: this.#store, table: this.#table });

@@ -114,6 +114,14 @@ export class DynamoDBStore extends BaseStore implements SetupCapable {
     this.#endpoints = { dynamodb: opts.endpointUrl, kms: opts.kmsEndpointUrl };
   }
 
+  /**
+   * The AWS caller identity once known without asking: with `roleArn`, the assumed-role ARN STS returned
+   * (read by the audit log, src/audit). Undefined otherwise; this never makes an STS call of its own.
+   */
+  get callerIdentity(): string | undefined {
+    return this.#clients.callerIdentity;
+  }
+
   protected async _get(id: string, opts: ResolvedReadOptions): Promise<StoredCredential | undefined> {
     const { client, mod } = await this.#clients.dynamodb();
     let item: Item | undefined;
