@@ -9,12 +9,13 @@
 import { readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parse as parseToml, TomlError } from 'smol-toml';
 // zod/mini: the same validation as `zod` at 1/20 of the bundle size (cold start of every command, issue 3).
 import * as z from 'zod/mini';
 import { ConfigError } from '../core/errors.js';
 import { CREDENTIAL_TYPES, type CredentialDefinition } from '../core/types.js';
-import { openStore, type StoreSpec } from '../stores/registry.js';
+import { openStore, registeredStoreTypes, type StoreSpec } from '../stores/registry.js';
 import type { CredentialStore } from '../core/store.js';
 import { CONFIG_FILE_NAME, defaultStoreSpec, ENV } from './defaults.js';
 
@@ -40,6 +41,8 @@ export const configFileSchema = z.strictObject({
     z.strictObject({
       type: nonEmptyString(),
       name: z.optional(nonEmptyString()),
+      // A JavaScript module that calls registerCredentialStore(type, factory): a custom store type for the CLI.
+      module: z.optional(nonEmptyString()),
       config: z.optional(z.record(z.string(), z.unknown())),
       // Where `${credential:...}` references in `config` are read from (src/config/store-references.ts).
       references_from: z.optional(z.strictObject({ type: nonEmptyString(), config: z.optional(z.record(z.string(), z.unknown())) })),
@@ -85,6 +88,12 @@ export interface ResolvedConfig {
   credentials: Map<string, CredentialDefinition>;
   /** `[credential_store.references_from]`: the store that `${credential:...}` in the store config read from. */
   referencesFrom?: StoreSpec;
+  /**
+   * `credential_store.module`, absolute: imported before the store is opened; it must register
+   * `store.type` with registerCredentialStore. Undefined when not set, or when a flag or env selected
+   * another type than the file's.
+   */
+  storeModule?: string;
 }
 
 /**
@@ -165,6 +174,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): ResolvedConfig {
   for (const def of parsed.credentials ?? []) credentials.set(def.id, def as CredentialDefinition);
 
   const out: ResolvedConfig = { baseDir, store, storeSources, fernetKeys, credentials };
+  if (fileStore?.module !== undefined && fileStore.type === store.type) out.storeModule = storeModulePath(fileStore.module, baseDir, home, file);
   const refsFrom = fileStore?.references_from;
   if (refsFrom !== undefined) out.referencesFrom = { type: refsFrom.type, config: { ...(refsFrom.config ?? {}) } };
   if (file !== undefined) out.file = file;
@@ -179,6 +189,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): ResolvedConfig {
  */
 export async function openConfiguredStore(config: ResolvedConfig, env: NodeJS.ProcessEnv = process.env): Promise<CredentialStore> {
   const ctx = { baseDir: config.baseDir, fernetKeys: config.fernetKeys, env };
+  if (config.storeModule !== undefined) await importStoreModule(config.storeModule, config.store.type, config.file);
   // `${credential:...}` in the store config (e.g. a database password held in the local keystore).
   const { resolveStoreConfigReferences } = await import('./store-references.js');
   const store = await openStore(await resolveStoreConfigReferences(config.store, config.referencesFrom, ctx), ctx);
@@ -186,6 +197,35 @@ export async function openConfiguredStore(config: ResolvedConfig, env: NodeJS.Pr
   // `audit_log` / CREDSTASH_AUDIT_LOG: one JSON line per access (src/audit), loaded only when configured.
   const { withAuditLog } = await import('../audit/index.js');
   return withAuditLog(store, config.auditLog);
+}
+
+/** `module = "./my-store.mjs"`: a path (relative to the config file's folder, or `~/`, or absolute), not a package name. */
+function storeModulePath(spec: string, baseDir: string, home: string, file: string | undefined): string {
+  if (!/^(\.\.?\/|\/|~\/)/.test(spec)) {
+    throw new ConfigError(`${where(file)}credential_store.module: expected a file path (./store.mjs, ~/store.mjs or /abs/store.mjs)`, { path: 'credential_store.module' });
+  }
+  return resolvePath(spec, baseDir, home);
+}
+
+/**
+ * Import a custom store module; it must have registered `type`. Import failures name the file and the
+ * error's code or class, never its message (a module's own errors were not written by us).
+ * @throws ConfigError
+ */
+export async function importStoreModule(path: string, type: string, file?: string): Promise<void> {
+  const at = `${where(file)}credential_store.module`;
+  try {
+    await import(pathToFileURL(path).href);
+  } catch (err) {
+    if (err instanceof ConfigError) throw new ConfigError(`${at}: ${path}: ${err.message}`, { path: 'credential_store.module' });
+    const why = (err as NodeJS.ErrnoException | undefined)?.code ?? (err instanceof Error ? err.name : typeof err);
+    throw new ConfigError(`${at}: cannot load ${path} (${why})`, { path: 'credential_store.module', cause: err });
+  }
+  if (!registeredStoreTypes().includes(type)) {
+    throw new ConfigError(`${at}: ${path} did not register store type "${type}"; call registerCredentialStore("${type}", factory) in it`, {
+      path: 'credential_store.module',
+    });
+  }
 }
 
 /** --config > CREDSTASH_CONFIG > ./credstash.toml > $XDG_CONFIG_HOME/credstash/credstash.toml; undefined when none. */

@@ -36,8 +36,25 @@ export interface ErrorFields {
   cause?: unknown;
 }
 
+/**
+ * Marks every CredstashError, shared by every copy of credstash-ts loaded in one process (Symbol.for). The
+ * bundled CLI and the library a custom store module imports (`credstash.toml` `credential_store.module`)
+ * are two copies with two sets of classes; `instanceof` below recognises the other copy's errors by this
+ * mark and their `code`, so that a custom store's CredentialNotFoundError is reported as one, and BaseStore
+ * retries on the other copy's VersionConflictError.
+ */
+const BRAND: unique symbol = Symbol.for('credstash-ts.CredstashError') as never;
+
 /** Base class: every error credstash-ts throws on purpose is a CredstashError with a stable `code`. */
 export class CredstashError extends Error {
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    if (Function.prototype[Symbol.hasInstance].call(this, value)) return true;
+    if (typeof value !== 'object' || value === null || (value as { [BRAND]?: unknown })[BRAND] !== true) return false;
+    if (this === CredstashError) return true;
+    const code = CLASS_CODES.get(this);
+    return code !== undefined && (value as { code?: unknown }).code === code;
+  }
+
   readonly code: CredstashErrorCode;
   readonly credentialId?: string;
   readonly store?: string;
@@ -46,6 +63,7 @@ export class CredstashError extends Error {
 
   constructor(code: CredstashErrorCode, message: string, fields: ErrorFields = {}) {
     super(message, fields.cause === undefined ? undefined : { cause: fields.cause });
+    Object.defineProperty(this, BRAND, { value: true });
     this.name = new.target.name;
     this.code = code;
     if (fields.credentialId !== undefined) this.credentialId = fields.credentialId;
@@ -200,6 +218,26 @@ export class PartialResultError extends CredstashError {
     this.failures = failures;
   }
 }
+
+/** The code each class is recognised by across copies of the package (see BRAND). */
+const CLASS_CODES = new Map<unknown, CredstashErrorCode>([
+  [CredentialNotFoundError, 'ERR_CREDENTIAL_NOT_FOUND'],
+  [IntegrityError, 'ERR_INTEGRITY'],
+  [EncryptionContextMismatchError, 'ERR_ENCRYPTION_CONTEXT_MISMATCH'],
+  [VersionConflictError, 'ERR_VERSION_CONFLICT'],
+  [ConfigError, 'ERR_CONFIG'],
+  [StoreUnavailableError, 'ERR_STORE_UNAVAILABLE'],
+  [AccessDeniedError, 'ERR_ACCESS_DENIED'],
+  [ThrottlingError, 'ERR_THROTTLED'],
+  [KmsError, 'ERR_KMS'],
+  [AwsConfigError, 'ERR_AWS_CONFIG'],
+  [UnsupportedOperationError, 'ERR_UNSUPPORTED_OPERATION'],
+  [ValidationError, 'ERR_INVALID_INPUT'],
+  [ValueTooLargeError, 'ERR_VALUE_TOO_LARGE'],
+  [CorruptStoreError, 'ERR_CORRUPT_STORE'],
+  [CredentialReferenceError, 'ERR_REFERENCE'],
+  [PartialResultError, 'ERR_PARTIAL_RESULT'],
+]);
 
 export function isCredstashError(err: unknown): err is CredstashError {
   return err instanceof CredstashError;

@@ -37,7 +37,13 @@ const BUILTIN: Record<string, () => Promise<StoreFactory>> = {
   sql: async () => (await import('./sql/index.js')).createSqlStore,
 };
 
-const custom = new Map<string, StoreFactory>();
+/**
+ * Custom types live in one map per process (Symbol.for), shared by every copy of credstash-ts: a store
+ * module named by `credential_store.module` imports the installed package and registers there, and the
+ * bundled CLI, a second copy, finds the type (docs/config.md "Custom stores").
+ */
+const CUSTOM_KEY = Symbol.for('credstash-ts.custom-stores');
+const custom: Map<string, StoreFactory> = ((globalThis as { [CUSTOM_KEY]?: Map<string, StoreFactory> })[CUSTOM_KEY] ??= new Map());
 
 /**
  * Register a custom store type, usable from config as `[credential_store] type = "<type>"`.

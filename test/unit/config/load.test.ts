@@ -111,6 +111,23 @@ describe('loadConfig', () => {
     expect(cfg.storeSources.type).toBe('flag');
   });
 
+  it('resolves credential_store.module against the config folder or ~, and drops it when another type is selected', () => {
+    const file = write(join(dir, 'cfg', 'credstash.toml'), '[credential_store]\ntype = "team"\nmodule = "./team-store.mjs"\n');
+    expect(loadConfig({ cwd: dir, env: { HOME: home }, overrides: { configPath: file } }).storeModule).toBe(join(dir, 'cfg', 'team-store.mjs'));
+    expect(loadConfig({ cwd: dir, env: { HOME: home }, overrides: { configPath: file, storeType: 'local' } }).storeModule).toBeUndefined();
+    expect(loadConfig({ cwd: dir, env: { HOME: home, CREDSTASH_STORE_TYPE: 'team' }, overrides: { configPath: file } }).storeModule).toBe(join(dir, 'cfg', 'team-store.mjs'));
+    write(file, '[credential_store]\ntype = "team"\nmodule = "~/stores/team.mjs"\n');
+    expect(loadConfig({ cwd: dir, env: { HOME: home }, overrides: { configPath: file } }).storeModule).toBe(join(home, 'stores', 'team.mjs'));
+    write(file, '[credential_store]\ntype = "team"\nmodule = "team-store"\n');
+    expect(thrown(() => loadConfig({ cwd: dir, env: { HOME: home }, overrides: { configPath: file } })).message).toBe(
+      `${file}: credential_store.module: expected a file path (./store.mjs, ~/store.mjs or /abs/store.mjs)`,
+    );
+    write(file, '[credential_store]\ntype = "team"\nmodule = 3\n');
+    expect(thrown(() => loadConfig({ cwd: dir, env: { HOME: home }, overrides: { configPath: file } })).message).toBe(
+      `${file} line 3: credential_store.module: expected a string, found a number`,
+    );
+  });
+
   it('takes CREDSTASH_FERNET_KEY (comma-separated) over [fernet] keys', () => {
     write(join(dir, 'credstash.toml'), `[fernet]\nkeys = ["${KEY}"]\n`);
     expect(loadConfig({ cwd: dir, env: { HOME: home, CREDSTASH_FERNET_KEY: ` ${KEY2} , ${KEY} ` } }).fernetKeys).toEqual([KEY2, KEY]);
