@@ -189,7 +189,7 @@ describe('-p PROFILE', () => {
     const none = await cli(['-r', 'eu-west-1', 'get', 'app.key', 'env=prod'], files, noEnvCreds);
     expect(none.code).toBe(1);
     expect(none.stderr).toMatch(/^credstash: no AWS credentials found/);
-    const unknown = await cli(['-p', 'nosuch', 'get', 'app.key', 'env=prod'], files, noEnvCreds);
+    const unknown = await cli(['-r', 'eu-west-1', '-p', 'nosuch', 'get', 'app.key', 'env=prod'], files, noEnvCreds);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toMatch(/^credstash: no AWS credentials found; .*-p\/--profile/);
     expectCleanStderr(none.stderr + unknown.stderr);
