@@ -124,12 +124,14 @@ export function mapAwsError(err: unknown, ctx: AwsErrorContext): CredstashError 
   if (code !== undefined && NETWORK_CODES.has(code)) {
     return new StoreUnavailableError(`could not reach ${what}${ctx.endpoint === undefined ? regionText : ` at ${ctx.endpoint}`} (${code})`, fields);
   }
+  // A retried server error (5xx) says that the SDK's retries ran out, as throttling and timeouts do.
+  const retried = typeof e.$metadata?.attempts === 'number' && e.$metadata.attempts > 1 ? `; the SDK's retries ran out after ${e.$metadata.attempts} attempts` : '';
   if (ctx.service === 'kms') {
-    return new KmsError(`KMS ${ctx.operation} failed${subject === undefined ? '' : ` for ${subject}`} (${name})`, fields);
+    return new KmsError(`KMS ${ctx.operation} failed${subject === undefined ? '' : ` for ${subject}`} (${name})${retried}`, fields);
   }
   const status = e.$metadata?.httpStatusCode;
   return new StoreUnavailableError(
-    `dynamodb table "${ctx.table}"${regionText}: ${ctx.operation} failed${subject === undefined ? '' : ` for ${subject}`} (${name}${status === undefined ? '' : `, HTTP ${status}`})`,
+    `dynamodb table "${ctx.table}"${regionText}: ${ctx.operation} failed${subject === undefined ? '' : ` for ${subject}`} (${name}${status === undefined ? '' : `, HTTP ${status}`})${retried}`,
     fields,
   );
 }
