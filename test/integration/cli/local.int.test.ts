@@ -78,6 +78,21 @@ describe('credstash put / get on the local keystore', () => {
     expect((await cli(['get', 'stdin.val'])).stdout).toBe('from stdin\n');
   });
 
+  it('-P prompts on stderr and reads the value without echo; on a pipe, the first line of stdin (Python getpass)', async () => {
+    const r = await cli(['put', '-P', 'prompted', 'ignored-positional', 'env=dev'], `${CANARY}\nsecond line\n`);
+    expect(r).toEqual({ code: 0, stdout: 'prompted has been stored\n', stderr: 'prompted: \n' });
+    expect(await cli(['get', 'prompted', 'env=dev', '--noline'])).toEqual({ code: 0, stdout: CANARY, stderr: '' });
+    const empty = await cli(['put', '--prompt', 'prompted.empty'], '');
+    expect(empty).toEqual({ code: 0, stdout: 'prompted.empty has been stored\n', stderr: 'prompted.empty: \n' });
+    expect((await cli(['get', 'prompted.empty'])).stdout).toBe('\n');
+  });
+
+  it('accepts Python\'s --log-level / --log-file and writes no log file', async () => {
+    const r = await cli(['--log-level', 'DEBUG', '--log-file', 'cs.log', 'get', 'app.token', '-n']);
+    expect(r).toEqual({ code: 0, stdout: CANARY, stderr: '' });
+    expect(() => statSync(join(dir, 'cs.log'))).toThrow();
+  });
+
   it('fails with exit 2 and Python\'s message for an unreadable @file', async () => {
     const r = await cli(['put', 'x', '@nope.txt']);
     expect(r.code).toBe(2);
@@ -172,6 +187,11 @@ describe('credstash getall / get wildcard / list / keys / delete / putall / setu
 
   it('get with a glob prints matches without a trailing newline; a dot is a dot', async () => {
     expect((await c(['get', 'svc.*', 'team=a'])).stdout).toBe('{\n    "svc.a": "v2",\n    "svc.b": "two words"\n}');
+    // csv, dotenv and yaml end their last row with the format's own line end, and nothing is added after it
+    expect((await c(['get', 'svc.*', 'team=a', '-f', 'csv'])).stdout).toBe('svc.a,v2\nsvc.b,two words\n');
+    expect((await c(['get', 'svc.*', 'team=a', '-f', 'dotenv'])).stdout).toBe("SVC.A='v2'\nSVC.B='two words'\n");
+    expect((await c(['get', 'svc.*', 'team=a', '-f', 'yaml'])).stdout).toBe('svc.a: v2\nsvc.b: two words\n');
+    expect((await c(['get', 'svc.*', 'team=a', '-v', '1', '-f', 'json'])).stdout).toBe('{\n    "svc.a": "it\'s",\n    "svc.b": "two words"\n}');
     expect((await c(['get', 'svc?a', 'team=a'])).stdout).toBe('{\n    "svc.a": "v2"\n}');
     expect((await c(['get', 'svcXa*', 'team=a'])).stdout).toBe('{}');
   });
@@ -218,6 +238,21 @@ describe('credstash getall / get wildcard / list / keys / delete / putall / setu
     const r = await c(['delete', 'gone']);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^credstash: credential "gone" not found in local keystore/);
+  });
+
+  it('putall reads the JSON object from @file (~ expanded), with -a and a comment', async () => {
+    writeFileSync(join(d, 'batch.json'), JSON.stringify({ 'batch.one': '1', 'batch.two': { user: 'u', password: CANARY } }));
+    const r = await c(['putall', '@~/batch.json', '-a', '-c', 'from file']);
+    expect(r).toEqual({ code: 0, stdout: 'batch.one has been stored\nbatch.two has been stored\n', stderr: '' });
+    expect((await c(['get', 'batch.two', '--field', 'password'])).stdout).toBe(`${CANARY}\n`);
+    expect((await c(['list'])).stdout).toContain('batch.one -- version 0000000000000000001 -- comment from file\n');
+    const missing = await c(['putall', '@~/nope.json']);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr.split('\n')[0]).toBe('credstash: Unable to read file ~/nope.json');
+    const notObject = await c(['putall', '["a"]']);
+    expect(notObject).toEqual({ code: 1, stdout: '', stderr: 'credstash: credentials value must be a JSON object\n' });
+    expect((await c(['delete', 'batch.one'])).code).toBe(0);
+    expect((await c(['delete', 'batch.two'])).code).toBe(0);
   });
 
   it('putall reports a failed item on stderr and exits 1', async () => {
