@@ -5,8 +5,10 @@
  */
 import { hostname, userInfo } from 'node:os';
 import { CredentialNotFoundError, CredstashError, StoreUnavailableError } from '../core/errors.js';
+import { validateId } from '../core/names.js';
 import type { CredentialStore } from '../core/store.js';
 import type { GetAllResult, StoredCredential } from '../core/types.js';
+import { parseReadVersion } from '../core/version.js';
 
 export type AuditAction = 'put' | 'get' | 'delete' | 'list' | 'getall' | 'exists';
 export type AuditOutcome = 'ok' | 'not_found' | 'error';
@@ -16,7 +18,10 @@ export interface AuditRecord {
   /** ISO 8601, UTC, milliseconds. */
   time: string;
   action: AuditAction;
-  /** The credential id (absent for list/getall). */
+  /**
+   * The credential id (absent for list/getall, and for an id refused as invalid: such an input may be a
+   * value pasted in the wrong place, so it is not written down, as errors do not echo it).
+   */
   id?: string;
   /** The version written, read or asked for (display form, `"3"`). */
   version?: string;
@@ -117,16 +122,16 @@ export function withAudit<S extends CredentialStore>(store: S, sink: AuditSink, 
 
   const handlers: Record<string, (...args: never[]) => Promise<unknown>> = {
     getCredential: (id: string, o: { version?: number | string; required?: boolean } = {}) =>
-      audited({ action: 'get', id, ...ver(o.version) }, () => store.getCredential(id, o as never), (r: StoredCredential | undefined) =>
+      audited({ action: 'get', ...idField(id), ...ver(o.version) }, () => store.getCredential(id, o as never), (r: StoredCredential | undefined) =>
         r === undefined ? { outcome: 'not_found' } : { version: r.version }),
     storeCredential: (id: string, value: never, o: { version?: number } = {}) =>
-      audited({ action: 'put', id, ...ver(o.version) }, () => store.storeCredential(id, value, o), (r) => ({ version: String(r.version) })),
+      audited({ action: 'put', ...idField(id), ...ver(o.version) }, () => store.storeCredential(id, value, o), (r) => ({ version: String(r.version) })),
     deleteCredential: (id: string, o: { version?: number | string } = {}) =>
-      audited({ action: 'delete', id, ...ver(o.version) }, () => store.deleteCredential(id, o), (r) => ({ deleted: r.deleted })),
+      audited({ action: 'delete', ...idField(id), ...ver(o.version) }, () => store.deleteCredential(id, o), (r) => ({ deleted: r.deleted })),
     listCredentials: (o: { pattern?: string } = {}) =>
       audited({ action: 'list', ...(o.pattern === undefined ? {} : { pattern: o.pattern }) }, () => store.listCredentials(o), (r) => ({ count: r.length })),
     credentialExists: (id: string, o: { version?: number | string } = {}) =>
-      audited({ action: 'exists', id, ...ver(o.version) }, () => store.credentialExists(id, o), (r) => (r ? {} : { outcome: 'not_found' })),
+      audited({ action: 'exists', ...idField(id), ...ver(o.version) }, () => store.credentialExists(id, o), (r) => (r ? {} : { outcome: 'not_found' })),
     getAllCredentials: (o: { pattern?: string; version?: number | string } = {}) =>
       audited(
         { action: 'getall', ...ver(o.version), ...(o.pattern === undefined ? {} : { pattern: o.pattern }) },
@@ -149,8 +154,24 @@ export function withAudit<S extends CredentialStore>(store: S, sink: AuditSink, 
   });
 }
 
+/** The id as given, unless the store would refuse it as invalid (then it is left out, never echoed). */
+function idField(id: unknown): { id?: string } {
+  try {
+    return { id: validateId(id) };
+  } catch {
+    return {};
+  }
+}
+
+/** The version as given, unless it is not a valid version (then left out, like an invalid id). */
 function ver(v: number | string | undefined): { version?: string } {
-  return v === undefined ? {} : { version: String(v) };
+  if (v === undefined) return {};
+  try {
+    parseReadVersion(v);
+    return { version: String(v) };
+  } catch {
+    return {};
+  }
 }
 
 function errorCode(err: unknown): string {

@@ -3,8 +3,8 @@
  * and the envelope tier (dynalite + KMS fixture), with an audit log and a debug log file, and fail if the
  * CANARY or a Fernet key ever appears in stderr, in stdout other than where the user asked for the value,
  * in a log or audit line, or in any file other than the store (which must itself hold no plaintext).
- * Also: every file and folder created is 0600 / 0700; library errors on every failure path hold neither
- * value nor key, whole `cause` chain included.
+ * Also: every file and folder created is 0600 / 0700. The library side (errors with their whole `cause`
+ * chain, console output, audit lines and files, per tier) is leaks-library.test.ts.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -106,6 +106,20 @@ describe('withAudit (callback sink)', () => {
     expectNoLeak(seen, CANARY);
   });
 
+  it('leaves out an id or version refused as invalid (it may be a value pasted in the wrong place), keeping the error code', async () => {
+    const seen: AuditRecord[] = [];
+    const store = withAudit(new MemoryStore(), (r) => { seen.push(r); });
+    await rejectionOf(store.storeCredential(`${CANARY}\n`, 'v'));
+    await rejectionOf(store.getCredential('ok.id', { version: `${CANARY}\u0000` }));
+    await rejectionOf(store.getCredential('', { required: true }));
+    expect(seen.map((r) => [r.action, r.id, r.version, r.outcome, r.code])).toEqual([
+      ['put', undefined, undefined, 'error', 'ERR_INVALID_INPUT'],
+      ['get', 'ok.id', undefined, 'error', 'ERR_INVALID_INPUT'],
+      ['get', undefined, undefined, 'error', 'ERR_INVALID_INPUT'],
+    ]);
+    expectNoLeak(JSON.stringify(seen), CANARY);
+  });
+
   it('records a failed delete as not_found', async () => {
     const seen: AuditRecord[] = [];
     const store = withAudit(new MemoryStore(), (r) => { seen.push(r); });
