@@ -1,4 +1,5 @@
 import { canonicalContext } from './context.js';
+import { checkCredentialValue } from './definitions.js';
 import {
   CredentialNotFoundError,
   CredstashError,
@@ -162,6 +163,9 @@ export abstract class BaseStore implements CredentialStore {
   async storeCredential(id: string, value: CredentialValue, opts: WriteOptions = {}): Promise<PutResult> {
     if (!this.capabilities.write) throw new UnsupportedOperationError(this.description, 'writes');
     validateWriteId(id);
+    // [[credentials]] definitions: a typed value must carry its type's fields, on every tier (issue 3).
+    const definition = checkCredentialValue(id, value, opts.definition);
+    if (definition !== undefined) opts = { ...opts, definition };
     const size = encodeValue(value).bytes.length;
     if (size > this.maxValueBytes) {
       throw new ValueTooLargeError({ credentialId: id, store: this.description, size, limit: this.maxValueBytes });

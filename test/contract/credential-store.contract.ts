@@ -4,6 +4,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { CredentialStore } from '../../src/core/store.js';
+import type { CredentialDefinition } from '../../src/core/types.js';
 import { CANARY, expectNoLeak, rejectionOf } from '../helpers/no-leak.js';
 
 export interface ContractOptions {
@@ -29,6 +30,11 @@ export interface ContractOptions {
    * set false: deleting one version must then be refused with UnsupportedOperationError, deleting nothing.
    */
   deleteVersion?: boolean;
+  /**
+   * How the store gives back the definition stored with a credential (default: `getCredential(...).definition`).
+   * Vault keeps it in the secret's metadata, read by its own `getDefinition(id)`.
+   */
+  readDefinition?: (store: CredentialStore, id: string) => Promise<CredentialDefinition | undefined>;
 }
 
 export function runStoreContract(name: string, makeStore: () => Promise<CredentialStore>, options: ContractOptions): void {
@@ -93,6 +99,23 @@ export function runStoreContract(name: string, makeStore: () => Promise<Credenti
       expect(versions).toEqual(Array.from({ length: n }, (_, i) => String(i + 1)));
       const values = await Promise.all(results.map((r) => store.getCredential('race', { version: r.version, required: true })));
       expect(new Set(values.map((v) => v.value)).size).toBe(n);
+    });
+
+    it('stores a definition with the credential, after checking a typed value for its required fields (naming the field, never a value)', async () => {
+      const definition = { id: 'aws.ci', credential_type: 'aws' as const, description: 'CI deploy user', metadata: { owner: 'platform' } };
+      const missing = await rejectionOf(store.storeCredential('aws.ci', { aws_access_key_id: CANARY }, { definition }));
+      expect(missing).toMatchObject({ code: 'ERR_INVALID_INPUT', message: 'credential "aws.ci" of type aws is missing field "aws_secret_access_key"' });
+      const plain = await rejectionOf(store.storeCredential('aws.ci', CANARY, { definition }));
+      expect(plain).toMatchObject({ code: 'ERR_INVALID_INPUT' });
+      const other = await rejectionOf(store.storeCredential('aws.other', { aws_access_key_id: 'a', aws_secret_access_key: 'b' }, { definition }));
+      expect(other).toMatchObject({ code: 'ERR_INVALID_INPUT', message: 'definition for "aws.ci" cannot be stored with credential "aws.other"' });
+      expectNoLeak([missing, plain, other], CANARY);
+      expect(await store.credentialExists('aws.ci')).toBe(false);
+      expect(await store.credentialExists('aws.other')).toBe(false);
+      await store.storeCredential('aws.ci', { aws_access_key_id: 'AKIA1', aws_secret_access_key: CANARY }, { definition });
+      const got = await store.getCredential('aws.ci', { required: true });
+      expect(got.value).toEqual({ aws_access_key_id: 'AKIA1', aws_secret_access_key: CANARY });
+      expect(options.readDefinition === undefined ? got.definition : await options.readDefinition(store, 'aws.ci')).toEqual(definition);
     });
 
     const unsupported = new Set(options.unsupportedValues ?? []);

@@ -29,6 +29,7 @@ import {
   type Tag,
 } from '@aws-sdk/client-ssm';
 import { canonicalContext } from '../../core/context.js';
+import { checkCredentialValue } from '../../core/definitions.js';
 import {
   AccessDeniedError,
   AwsConfigError,
@@ -171,6 +172,9 @@ export class SSMStore extends BaseStore {
    */
   override async storeCredential(id: string, value: CredentialValue, opts: WriteOptions = {}): Promise<PutResult> {
     validateWriteId(id);
+    // BaseStore's definition check, which this override bypasses: a typed value carries its type's fields.
+    const definition = checkCredentialValue(id, value, opts.definition);
+    if (definition !== undefined) opts = { ...opts, definition };
     this.parameterName(id);
     const text = this.#encode(id, value);
     if (Object.keys(canonicalContext(opts.context)).length > 0) throw new UnsupportedOperationError(this.description, 'encryption context');

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CANARY, expectNoLeak } from '../../helpers/no-leak.js';
+import { LocalStore } from '../../../src/stores/local/index.js';
 import { cleanEnv, expectCleanStderr, runCli, type CliResult } from './cli-runner.js';
 
 // The CLI as a real process against the local keystore tier (credstash init + Fernet), no AWS at all.
@@ -268,6 +269,63 @@ describe('credstash getall / get wildcard / list / keys / delete / putall / setu
     const r = await c(['setup']);
     expect(r.code).toBe(0);
     expectCleanStderr(r.stderr);
+  });
+});
+
+describe('[[credentials]] definitions in credstash.toml', () => {
+  it('checks put against the definition of that id and stores the definition with the credential', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'credstash-defs-'));
+    try {
+      writeFileSync(
+        join(d, 'credstash.toml'),
+        `[fernet]\nkeys = ["${fernetKey}"]\n[credential_store]\ntype = "local"\n\n` +
+          `[[credentials]]\nid = "aws.ci"\nname = "CI deploy"\ncredential_type = "aws"\ndescription = "deploys from CI"\n[credentials.metadata]\nowner = "platform"\n\n` +
+          `[[credentials]]\nid = "db.main"\ncredential_type = "database"\n`,
+        { mode: 0o600 },
+      );
+      const e = cleanEnv(d);
+      const c = (args: string[], input?: string): Promise<CliResult> => runCli(args, { cwd: d, env: e, input });
+      const plain = await c(['put', 'aws.ci', CANARY]);
+      expect(plain).toEqual({ code: 1, stdout: '', stderr: 'credstash: credential "aws.ci" of type aws must be a JSON object with the fields aws_access_key_id, aws_secret_access_key; store it with --json\n' });
+      const partial = await c(['put', 'aws.ci', '--json', '-'], JSON.stringify({ aws_access_key_id: 'AKIA1', aws_secret_access_key: '' }));
+      expect(partial).toEqual({ code: 1, stdout: '', stderr: 'credstash: credential "aws.ci" of type aws is missing field "aws_secret_access_key"\n' });
+      const putall = await c(['putall', JSON.stringify({ 'db.main': { user: 'app' }, free: 'x' })]);
+      expect(putall.code).toBe(1);
+      expect(putall.stdout).toBe('free has been stored\n');
+      expect(putall.stderr).toBe('credstash: "db.main" was not stored: credential "db.main" of type database is missing field "password"\ncredstash: 1 of 2 credential(s) were not stored\n');
+      expectNoLeak(plain.stderr + partial.stderr + putall.stderr, CANARY);
+
+      expect((await c(['put', 'aws.ci', '--data', JSON.stringify({ aws_access_key_id: 'AKIA1', aws_secret_access_key: CANARY })])).code).toBe(0);
+      expect((await c(['get', 'aws.ci', '--field', 'aws_secret_access_key'])).stdout).toBe(`${CANARY}\n`);
+      // --type on the command line overrides the configured type and keeps the rest of the definition
+      expect((await c(['put', 'aws.ci', '-a', '--json', JSON.stringify({ token: 't' }), '--type', 'custom'])).code).toBe(0);
+      const store = new LocalStore({ path: join(d, '.credstash/keystore.json'), fernetKeys: [fernetKey] });
+      expect((await store.getCredential('aws.ci', { version: 1, required: true })).definition).toEqual({
+        id: 'aws.ci',
+        name: 'CI deploy',
+        credential_type: 'aws',
+        description: 'deploys from CI',
+        metadata: { owner: 'platform' },
+      });
+      expect((await store.getCredential('aws.ci', { version: 2, required: true })).definition).toMatchObject({ id: 'aws.ci', credential_type: 'custom', name: 'CI deploy' });
+      expect((await store.getCredential('free', { required: true })).definition).toBeUndefined();
+      await store.close();
+    } finally {
+      rmSync(d, { recursive: true, force: true });
+    }
+  });
+
+  it('a bad definition in credstash.toml is exit 1 naming its key path', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'credstash-defs-bad-'));
+    try {
+      writeFileSync(join(d, 'credstash.toml'), `[fernet]\nkeys = ["${fernetKey}"]\n[credential_store]\ntype = "local"\n[[credentials]]\nid = "x"\ncredential_type = "password"\n`);
+      const r = await runCli(['get', 'x'], { cwd: d, env: cleanEnv(d) });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/^credstash: .*credstash\.toml line 7: credentials\[0\]\.credential_type: expected one of "aws", "database", /);
+      expectNoLeak(r.stderr, fernetKey);
+    } finally {
+      rmSync(d, { recursive: true, force: true });
+    }
   });
 });
 

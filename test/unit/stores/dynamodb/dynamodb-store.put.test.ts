@@ -43,13 +43,13 @@ describe('DynamoDBStore.storeCredential', () => {
   });
 
   it('writes the documented GCM attributes and nothing readable of the value', async () => {
-    await makeStore().storeCredential('app.db', CANARY, { version: 3, comment: 'c', definition: { id: 'app.db', credential_type: 'database' } });
+    await makeStore().storeCredential('app.db', CANARY, { version: 3, comment: 'c', definition: { id: 'app.db', credential_type: 'custom' } });
     const item = putItems()[0] as Item;
     expect(Object.keys(item).sort()).toEqual(['algorithm', 'comment', 'contents', 'definition', 'iv', 'key', 'kind', 'name', 'tag', 'version']);
     expect(item).toMatchObject({ name: { S: 'app.db' }, version: { S: pad(3) }, algorithm: { S: 'aes-256-gcm' }, kind: { S: 'text' }, comment: { S: 'c' } });
     expect(Buffer.from(item.iv?.S as string, 'base64')).toHaveLength(12);
     expect(Buffer.from(item.tag?.S as string, 'base64')).toHaveLength(16);
-    expect(JSON.parse(item.definition?.S as string)).toEqual({ id: 'app.db', credential_type: 'database' });
+    expect(JSON.parse(item.definition?.S as string)).toEqual({ id: 'app.db', credential_type: 'custom' });
     expectNoLeak(item, CANARY);
   });
 
@@ -133,7 +133,8 @@ describe('DynamoDBStore value size limit (DynamoDB items are at most 400 KB)', (
   it(`accepts exactly ${MAX_VALUE_BYTES} bytes with the largest name, comment, definition and key blob, and the item stays under 400 KB`, async () => {
     kmsMock.on(GenerateDataKeyCommand).callsFake(() => ({ Plaintext: Buffer.alloc(32, 1), CiphertextBlob: Buffer.alloc(6144, 2) }));
     const name = 'n'.repeat(2048);
-    const definition = { id: name.slice(0, 10), description: 'd'.repeat(MAX_DEFINITION_BYTES - 40) };
+    // a definition describes its own credential (BaseStore checks the id), so it carries the 2048-byte name
+    const definition = { id: name, description: 'd'.repeat(MAX_DEFINITION_BYTES - name.length - 40) };
     await makeStore().storeCredential(name, 'x'.repeat(MAX_VALUE_BYTES), { version: 1234567890123, comment: 'c'.repeat(MAX_COMMENT_BYTES), definition });
     const item = putItems()[0] as Item;
     expect(itemSize(item)).toBeLessThanOrEqual(400 * 1024);

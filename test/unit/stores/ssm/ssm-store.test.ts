@@ -45,6 +45,7 @@ runStoreContract('ssm (aws-sdk-client-mock + SSM model)', async () => store, {
   versionGaps: false,
   unsupportedValues: ['bytes', 'empty'],
   deleteVersion: false,
+  readDefinition: (s, id) => (s as SSMStore).getDefinition(id),
 });
 
 // The generic contract assumes versions the store can choose; SSM assigns them. This is the contract for
@@ -193,10 +194,11 @@ describe('SSMStore contract (what SSM supports)', () => {
 describe('SSMStore requests', () => {
   it('writes a SecureString under the prefix with the KMS key, description and creation tags', async () => {
     const s = new SSMStore({ client: new SSMClient({ region: 'eu-west-1' }), prefix: '/prod/app/', kmsKeyId: 'alias/app' });
-    await s.storeCredential('db', { password: CANARY }, { comment: 'rotated', definition: { id: 'db', name: 'Main DB', credential_type: 'database', description: 'primary: eu-west-1', metadata: { owner: 'team-a' } } });
+    // a database credential carries user and password (checked before anything is written)
+    await s.storeCredential('db', { user: 'app', password: CANARY }, { comment: 'rotated', definition: { id: 'db', name: 'Main DB', credential_type: 'database', description: 'primary: eu-west-1', metadata: { owner: 'team-a' } } });
     expect(ssm.commandCalls(PutParameterCommand)[0]?.args[0].input).toEqual({
       Name: '/prod/app/db',
-      Value: `{"password":"${CANARY}"}`,
+      Value: `{"user":"app","password":"${CANARY}"}`,
       Type: 'SecureString',
       Overwrite: false,
       Tier: 'Standard',

@@ -23,7 +23,12 @@ function fresh(extra: Partial<ConstructorParameters<typeof VaultStore>[0]> = {})
 }
 
 // Verified against the fixture (test/fixtures/vault-server.ts), which follows Vault's documented KV v2 API.
-runStoreContract('vault (KV v2 fixture)', async () => fresh(), { context: false, maxValueBytes: 512 * 1024, versionGaps: false });
+runStoreContract('vault (KV v2 fixture)', async () => fresh(), {
+  context: false,
+  maxValueBytes: 512 * 1024,
+  versionGaps: false,
+  readDefinition: (store, id) => (store as VaultStore).getDefinition(id),
+});
 
 describe('VaultStore requests', () => {
   it('writes with cas = version - 1 into <mount>/data/<prefix><id> and reads with ?version=N', async () => {
@@ -76,7 +81,8 @@ describe('VaultStore requests', () => {
 
   it('keeps definitions in custom_metadata', async () => {
     const store = fresh();
-    await store.storeCredential('def', 'v', { definition: { id: 'def', name: 'Main', credential_type: 'api_key', description: 'the key', metadata: { owner: 'a', n: 2 } } });
+    // a typed value carries its type's required fields (checked by BaseStore on every tier)
+    await store.storeCredential('def', { api_key: 'v' }, { definition: { id: 'def', name: 'Main', credential_type: 'api_key', description: 'the key', metadata: { owner: 'a', n: 2 } } });
     expect(await store.getDefinition('def')).toEqual({ id: 'def', name: 'Main', credential_type: 'api_key', description: 'the key', metadata: { owner: 'a', n: '2' } });
     expect(await store.getDefinition('none')).toBeUndefined();
     expect(await rejectionOf(store.storeCredential('def2', 'v', { comment: 'c'.repeat(600) }))).toMatchObject({ code: 'ERR_INVALID_INPUT' });
