@@ -265,3 +265,43 @@ function moved(item: Item, to: { name?: string; version?: string }): { target: I
 function flipLast(s: string): string {
   return s.slice(0, -1) + String.fromCharCode(s.charCodeAt(s.length - 1) ^ 0x01);
 }
+
+// `comment` and `definition` are metadata stored in the clear and not authenticated, as in Python credstash
+// (docs/SECURITY.md §1, "Metadata"). What the suite pins down: editing them never changes, unlocks or leaks
+// the value, which still reads authentic and whole; a definition that is no longer a JSON object is a
+// CorruptStoreError naming the item.
+describe.each(['aes-gcm', 'legacy'] as const)('unauthenticated metadata of %s items', (format) => {
+  for (const attr of ['comment', 'definition'] as const) {
+    it(`${attr}: flipped, truncated, extended or swapped → the value still reads authentic, nothing leaks`, async () => {
+      const s = await seed(format);
+      const defA = JSON.stringify({ id: s.a, name: 'A' });
+      const defB = JSON.stringify({ id: s.b, name: 'B', description: 'other' });
+      const base: Item = { ...s.items[0], comment: { S: 'first' }, definition: { S: defA } };
+      const original = (base[attr] as { S: string }).S;
+      const donor = attr === 'comment' ? 'a comment from another item' : defB;
+      const edits = [
+        ...MUTATIONS.map((m) => [m.label, m.apply(original, 'text')] as const),
+        ['swapped with another item', donor] as const,
+      ];
+      for (const [label, edited] of edits) {
+        await putItem({ ...base, [attr]: { S: edited } });
+        const read = await Promise.allSettled([stores[format].getCredential(s.a, { version: 1, context: CONTEXT, required: true })]);
+        const r = read[0];
+        if (r.status === 'fulfilled') {
+          expect(r.value.value, label).toBe(s.values[0]);
+          if (attr === 'comment') expect(r.value.comment).toBe(edited);
+        } else {
+          // only a definition can stop the read, and only as a typed, value-free error
+          expect(attr, label).toBe('definition');
+          expect(r.reason).toMatchObject({ code: 'ERR_CORRUPT_STORE', credentialId: s.a });
+          expectNothingLeaks(r.reason, [...s.values, ...dataKeys]);
+        }
+      }
+      // under a wrong context the edited metadata unlocks nothing
+      await putItem({ ...base, [attr]: { S: donor } });
+      const err = await rejectionOf(stores[format].getCredential(s.a, { version: 1, context: { ...CONTEXT, env: 'dev' } }));
+      expect(err.code).toBe('ERR_ENCRYPTION_CONTEXT_MISMATCH');
+      expectNothingLeaks(err, [...s.values, ...dataKeys]);
+    });
+  }
+});

@@ -208,6 +208,22 @@ for (const backend of BACKENDS) {
       }
     });
 
+    // The comment column is plain metadata (shown by `list`, docs/SECURITY.md §1); the comment that `get`
+    // returns is the one sealed inside the token, so editing the column changes neither value nor comment.
+    it('comment column: flipped, truncated, extended, removed or swapped → get returns the sealed value and comment', async () => {
+      const s = await seeded();
+      const target = row(s.rows, s.a, 1);
+      expect(target.comment).toBe('first');
+      for (const comment of ['firsu', 'firs', 'first\u0001', 'first and more', undefined, 'a comment from another row']) {
+        const next: Row = { id: target.id, version: target.version, token: target.token, ...(comment === undefined ? {} : { comment }) };
+        await s.h.replace(target, undefined);
+        await s.h.insert(next);
+        const got = await s.h.store.getCredential(s.a, { version: 1, context: CONTEXT, required: true });
+        expect(got.value).toBe(s.values[0]);
+        expect(got.comment, String(comment)).toBe('first');
+      }
+    });
+
     it('getall over a store with one tampered token fails as a whole, naming that credential', async () => {
       const s = await seeded();
       const target = row(s.rows, s.b, 1);
