@@ -116,6 +116,23 @@ describe('ChainStore writes', () => {
     expect(await rejectionOf(chain.storeCredential('k', 'v', { store: 'zzz' }))).toMatchObject({ code: 'ERR_INVALID_INPUT' });
   });
 
+  it("passes a member's ValidationError through unchanged: a bad version or context is the caller's input, not a store failure", async () => {
+    const chain = new ChainStore([{ name: 'a', store: new MemoryStore('a') }]);
+    for (const p of [chain.storeCredential('k', CANARY, { version: 0 }), chain.storeCredential('k', CANARY, { context: { env: '' } }), chain.storeCredential('k*', CANARY)]) {
+      const err = await rejectionOf(p);
+      expect(err).toMatchObject({ name: 'ValidationError', code: 'ERR_INVALID_INPUT' });
+      expect(err.message).not.toContain('chain store');
+      expectNoLeak(err, CANARY);
+    }
+  });
+
+  it('refuses a context with UnsupportedOperationError when no member can bind one, on get and getAll', async () => {
+    const chain = new ChainStore([new EnvStore({ env: { CREDSTASH_CREDENTIAL_K: 'v' } })]);
+    expect(await rejectionOf(chain.getCredential('k', { context: { env: 'prod' } }))).toMatchObject({ code: 'ERR_UNSUPPORTED_OPERATION' });
+    expect(await rejectionOf(chain.getAllCredentials({ context: { env: 'prod' } }))).toMatchObject({ code: 'ERR_UNSUPPORTED_OPERATION' });
+    expect((await chain.getCredential('k'))?.value).toBe('v');
+  });
+
   it('refuses writes when no member is writable', async () => {
     const chain = new ChainStore([new EnvStore({ env: {} })]);
     const err = await rejectionOf(chain.storeCredential('k', CANARY));
