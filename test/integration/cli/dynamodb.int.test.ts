@@ -1,3 +1,4 @@
+import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -58,6 +59,31 @@ describe('credstash CLI on DynamoDB + KMS', () => {
   it('reads and writes the Python credstash (legacy) format with -d', async () => {
     expect((await cli(['put', 'legacy.one', 'old-style', '--legacy', '-d', 'SHA512'])).code).toBe(0);
     expect((await cli(['get', 'legacy.one'])).stdout).toBe('old-style\n');
+    // the item as Python credstash writes it: hmac an S hex string, digest named, no algorithm attribute
+    const raw = new DynamoDBClient({ region: stack.region, endpoint: stack.dynamodb.endpoint });
+    try {
+      const item = (await raw.send(new GetItemCommand({ TableName: 'credential-store', Key: { name: { S: 'legacy.one' }, version: { S: '0000000000000000001' } } }))).Item ?? {};
+      expect(Object.keys(item).sort()).toEqual(['contents', 'digest', 'hmac', 'key', 'name', 'version']);
+      expect(item.digest).toEqual({ S: 'SHA512' });
+      expect(item.hmac?.S).toMatch(/^[0-9a-f]{128}$/);
+      expect(Buffer.from(item.contents?.S ?? '', 'base64')).toHaveLength('old-style'.length);
+    } finally {
+      raw.destroy();
+    }
+  });
+
+  it('names the KMS key that does not exist, and a missing context, in one line without the value', async () => {
+    const noKey = await cli(['put', 'k.missing', CANARY, '-k', 'alias/no-such-key']);
+    expect(noKey.code).toBe(1);
+    expect(noKey.stderr).toMatch(/^credstash: .*alias\/no-such-key/);
+    expect((await cli(['get', 'k.missing'])).code).toBe(1);
+    expect((await cli(['put', 'ctx.only', CANARY, 'app=x'])).code).toBe(0);
+    const missing = await cli(['get', 'ctx.only']);
+    expect(missing).toMatchObject({ code: 1, stdout: '' });
+    expect(missing.stderr).toMatch(/^credstash: .*"ctx\.only".*encryption context/);
+    expectCleanStderr(noKey.stderr + missing.stderr);
+    expectNoLeak(noKey.stderr + missing.stderr, CANARY);
+    expect((await cli(['delete', 'ctx.only'])).code).toBe(0);
   });
 
   it('getall, list, keys, delete, putall work against the table', async () => {
