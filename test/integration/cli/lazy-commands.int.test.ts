@@ -1,0 +1,46 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cleanEnv, runCli } from './cli-runner.js';
+
+// The bundle loads the module of the command being run and no other (src/cli/commands/index.ts): each
+// command is its own chunk, named after its file (scripts/build.mjs, chunkNames `[name]-[hash]`).
+const HOOK = fileURLToPath(new URL('../../helpers/record-modules.mjs', import.meta.url));
+const COMMAND_CHUNK = /\/chunks\/(delete|env|exec|export|get|getall|import|init|keys|list|migrate|prune|put|putall|render|rotate-key|setup)-[A-Z0-9]+\.js$/;
+let dir: string;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'credstash-lazy-int-'));
+  expect((await runCli(['init'], { cwd: dir, env: cleanEnv(dir) })).code).toBe(0);
+  expect((await runCli(['put', 'a', 'v'], { cwd: dir, env: cleanEnv(dir) })).code).toBe(0);
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+async function commandChunks(args: string[], log: string): Promise<{ code: number | null; stdout: string; chunks: string[] }> {
+  const r = await runCli(args, { cwd: dir, env: cleanEnv(dir, { CREDSTASH_MODULE_LOG: join(dir, log) }), nodeArgs: ['--import', HOOK] });
+  const loaded = readFileSync(join(dir, log), 'utf8').split('\n').filter((l) => l !== '');
+  const chunks = [...new Set(loaded.map((u) => COMMAND_CHUNK.exec(u)?.[1]).filter((c): c is string => c !== undefined))].sort();
+  return { code: r.code, stdout: r.stdout, chunks };
+}
+
+describe('lazy command modules', () => {
+  it('get loads the get command chunk and no other command', async () => {
+    expect(await commandChunks(['get', 'a'], 'get.log')).toEqual({ code: 0, stdout: 'v\n', chunks: ['get'] });
+  });
+
+  it('--help loads no command chunk', async () => {
+    const r = await commandChunks(['--help'], 'help.log');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('credstash exec [context..]');
+    expect(r.chunks).toEqual([]);
+  });
+
+  it('a wrong first guess loads the selected command too, and runs it', async () => {
+    // `--store-type list`: the first word naming a command is the option's value; yargs selects `keys`.
+    const r = await commandChunks(['--store-type', 'list', 'keys'], 'keys.log');
+    expect(r.chunks).toEqual(['keys', 'list']);
+    expect(r.code).toBe(1); // "list" is not a store type: the keys command ran and opened the store
+  });
+});

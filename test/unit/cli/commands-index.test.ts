@@ -1,0 +1,93 @@
+import { readdirSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { commandName, commands } from '../../../src/cli/commands/index.js';
+import type { CliIO } from '../../../src/cli/context.js';
+import { main } from '../../../src/cli/main.js';
+import { registerCredentialStore, unregisterCredentialStore } from '../../../src/stores/registry.js';
+import { MemoryStore } from '../../fixtures/memory-store.js';
+
+// main() loads one command module per run (cold start): commands/index.ts repeats each module's
+// `command` and `describe` so that `--help` can list the others without importing them.
+const COMMANDS_DIR = fileURLToPath(new URL('../../../src/cli/commands/', import.meta.url));
+
+describe('the command table', () => {
+  it('lists every command module once', () => {
+    const files = readdirSync(COMMANDS_DIR).filter((f) => f.endsWith('.ts') && f !== 'index.ts').map((f) => f.slice(0, -3)).sort();
+    expect(commands.map(commandName).sort()).toEqual(files);
+  });
+
+  it.each(commands.map((c) => [commandName(c), c] as const))('%s: command and describe are the module’s own, verbatim', async (_name, entry) => {
+    const mod = await entry.load();
+    expect({ command: mod.command, describe: mod.describe }).toEqual({ command: entry.command, describe: entry.describe });
+    expect(typeof mod.handler).toBe('function');
+  });
+});
+
+describe('main loads the command yargs selects', () => {
+  let dir: string;
+  let store: MemoryStore;
+  beforeAll(() => registerCredentialStore('lazytest', () => store));
+  afterAll(() => {
+    unregisterCredentialStore('lazytest');
+    process.exitCode = 0;
+  });
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'credstash-lazy-'));
+    store = new MemoryStore('t');
+    await store.storeCredential('a', 'value-a');
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    let stdout = '';
+    let stderr = '';
+    const stdin = new PassThrough();
+    stdin.end('');
+    const io: CliIO = {
+      stdout: { write: (c: string | Uint8Array) => (stdout += typeof c === 'string' ? c : Buffer.from(c).toString('utf8')) },
+      stderr: { write: (c: string) => (stderr += c) },
+      stdin,
+      env: { HOME: dir },
+      cwd: dir,
+    };
+    const code = await main(args, io);
+    return { code, stdout, stderr };
+  }
+
+  it('runs get when an option value before it names another command (the first guess was wrong)', async () => {
+    // `--config list`: the first word naming a command is the option's value, a file called "list".
+    writeFileSync(join(dir, 'list'), '[credential_store]\ntype = "lazytest"\n');
+    expect(await run(['--config', 'list', 'get', 'a'])).toEqual({ code: 0, stdout: 'value-a\n', stderr: '' });
+  });
+
+  it('shows the help of a command selected after a wrong guess, with its own options', async () => {
+    writeFileSync(join(dir, 'keys'), '[credential_store]\ntype = "lazytest"\n');
+    const r = await run(['--config', 'keys', 'get', '--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('credstash get <credential> [context..]');
+    expect(r.stdout).toContain('--noline');
+  });
+
+  it('lists every command with its description in the top-level help', async () => {
+    const r = await run(['--help']);
+    expect(r.code).toBe(0);
+    // yargs wraps both columns mid-word: compare the start of each, without whitespace.
+    const flat = r.stdout.replace(/\s+/g, '');
+    for (const c of commands) {
+      expect(r.stdout).toContain(`  credstash ${commandName(c)}`);
+      expect(flat).toContain(c.describe.replace(/\s+/g, '').slice(0, 20));
+    }
+  });
+
+  it('still rejects an unknown option of the selected command (strict mode with the full module)', async () => {
+    writeFileSync(join(dir, 'credstash.toml'), '[credential_store]\ntype = "lazytest"\n');
+    const r = await run(['get', 'a', '--bogus']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe("credstash: Unknown argument: bogus\nrun 'credstash get --help' for usage\n");
+  });
+});
