@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -121,6 +121,57 @@ describe('main exit codes', () => {
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('a has been stored\nc has been stored\n');
     expect(r.stderr).toBe('credstash: "b" was not stored: its value must be a string or a JSON object\ncredstash: 1 of 3 credential(s) were not stored\n');
+  });
+});
+
+describe('argument errors of put / get / putall / setup (each path: exit code, one message, nothing stored)', () => {
+  it('put: a value and --json together is a usage error; a key=value after --json is taken as context', async () => {
+    const both = await run(['put', 'a', 'plain', '--json', '{"x":"1"}']);
+    expect(both.code).toBe(2);
+    expect(both.stderr.split('\n')[0]).toBe('credstash: give either a value or --json, not both');
+    expect(await store.credentialExists('a')).toBe(false);
+    expect((await run(['put', 'a', '--json', '{"x":"1"}', 'env=prod', 'tier=web'])).code).toBe(0);
+    expect((await store.getCredential('a', { context: { env: 'prod', tier: 'web' }, required: true })).value).toEqual({ x: '1' });
+  });
+
+  it('put: --type other than custom needs --json; --json must be a JSON object', async () => {
+    const typed = await run(['put', 'a', 'plain', '--type', 'aws']);
+    expect(typed.code).toBe(2);
+    expect(typed.stderr.split('\n')[0]).toBe('credstash: --type needs a structured value given with --json');
+    const arr = await run(['put', 'a', '--json', `["${CANARY}"]`]);
+    expect(arr).toEqual({ code: 1, stdout: '', stderr: 'credstash: --json value must be a JSON object\n' });
+    const unknownType = await run(['put', 'a', '--json', '{}', '--type', 'password']);
+    expect(unknownType.code).toBe(2);
+    expect(await store.credentialExists('a')).toBe(false);
+    expect((await run(['put', 'a', 'plain', '--type', 'custom'])).code).toBe(0);
+  });
+
+  it('get --field: refused with a wildcard (exit 2) and on a value that is not structured (exit 1), never printing it', async () => {
+    await store.storeCredential('plain', CANARY);
+    const glob = await run(['get', 'pl*', '--field', 'x']);
+    expect(glob.code).toBe(2);
+    expect(glob.stderr.split('\n')[0]).toBe('credstash: --field cannot be used with a wildcard');
+    const notJson = await run(['get', 'plain', '--field', 'x']);
+    expect(notJson).toEqual({ code: 1, stdout: '', stderr: 'credstash: credential "plain" is not a structured (JSON) credential; --field needs one\n' });
+    expectNoLeak(glob.stderr + notJson.stderr, CANARY);
+  });
+
+  it('putall: a non-integer -v is a usage error and nothing is stored', async () => {
+    const r = await run(['putall', '{"a":"1"}', '-v', 'v2']);
+    expect(r.code).toBe(2);
+    expect(r.stderr.split('\n')[0]).toMatch(/^credstash: -v\/--version: /);
+    expect(await store.credentialExists('a')).toBe(false);
+  });
+
+  it('setup: a store with nothing to create says so; a bad --save-kms-region is a usage error that writes nothing', async () => {
+    expect(await run(['setup'])).toEqual({ code: 0, stdout: 'memory store "t" needs no setup\n', stderr: '' });
+    const bad = await run(['setup', '--save-kms-region', 'EU West 1']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.split('\n')[0]).toBe('credstash: --save-kms-region: not an AWS region name');
+    expect(() => readFileSync(join(dir, '.credstash'))).toThrow();
+    const tags = await run(['setup', '--tags', '=v']);
+    expect(tags.code).toBe(2);
+    expect(tags.stderr.split('\n')[0]).toBe('credstash: --tags: "=v" is not of the form Key=Value');
   });
 });
 
