@@ -111,7 +111,12 @@ export class DynamoDBStore extends BaseStore implements SetupCapable {
     this.#concurrency = opts.getallConcurrency ?? DEFAULT_DYNAMODB_GETALL_CONCURRENCY;
     if (!Number.isSafeInteger(this.#concurrency) || this.#concurrency < 1) throw new ValidationError('getall concurrency must be a positive integer');
     this.#clients = new AwsClients(opts, { store: this.description, table: this.table });
-    this.#endpoints = { dynamodb: opts.endpointUrl, kms: opts.kmsEndpointUrl };
+    // For messages only ("could not reach DynamoDB at <url>"): the option, else the SDK's own variables
+    // (service-specific first), unless a client was injected (it carries its own endpoint).
+    this.#endpoints = {
+      dynamodb: opts.endpointUrl ?? (opts.dynamodb === undefined ? envEndpoint('DYNAMODB') : undefined),
+      kms: opts.kmsEndpointUrl ?? (opts.kms === undefined ? envEndpoint('KMS') : undefined),
+    };
   }
 
   /**
@@ -123,6 +128,9 @@ export class DynamoDBStore extends BaseStore implements SetupCapable {
   }
 
   protected async _get(id: string, opts: ResolvedReadOptions): Promise<StoredCredential | undefined> {
+    // Load and build the KMS client while the DynamoDB module loads and its request is in flight (cold
+    // start). A failure here is not lost: #open awaits the same promise and reports it.
+    this.#clients.kms().catch(() => undefined);
     const { client, mod } = await this.#clients.dynamodb();
     let item: Item | undefined;
     if (opts.version !== undefined) {
@@ -411,4 +419,11 @@ function parseDigest(d: string): LegacyDigest {
   const up = d.toUpperCase();
   if (!isLegacyDigest(up)) throw new ValidationError(`digest must be one of ${LEGACY_DIGESTS.join(', ')}`);
   return up;
+}
+
+/** AWS_ENDPOINT_URL_<SERVICE>, else AWS_ENDPOINT_URL, as the SDK reads them; none when AWS_IGNORE_CONFIGURED_ENDPOINT_URLS is set. */
+function envEndpoint(service: 'DYNAMODB' | 'KMS', env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS === 'true') return undefined;
+  const v = env[`AWS_ENDPOINT_URL_${service}`] ?? env.AWS_ENDPOINT_URL;
+  return v === undefined || v === '' ? undefined : v;
 }

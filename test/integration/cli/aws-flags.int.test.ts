@@ -222,6 +222,43 @@ describe('-n ROLE_ARN (assume role)', () => {
   });
 });
 
+describe('endpoints: AWS_ENDPOINT_URL (one URL for every service) and --endpoint-url / --kms-endpoint-url', () => {
+  it('follows AWS_ENDPOINT_URL for both services, and the flags over every variable', async () => {
+    // one port in front of both fixtures, routing by the JSON protocol's target (DynamoDB_20120810.* / TrentService.*)
+    const seen: string[] = [];
+    const server = createServer((req, res) => {
+      const target = String(req.headers['x-amz-target'] ?? '');
+      seen.push(target.split('.')[0] ?? '');
+      const to = new URL(target.startsWith('TrentService.') ? kmsRec.endpoint : ddbRec.endpoint);
+      const fwd = request({ host: to.hostname, port: to.port, method: req.method, path: req.url, headers: req.headers }, (up) => {
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+      });
+      req.pipe(fwd);
+    });
+    const router = await listen(server);
+    try {
+      const generic = { AWS_ENDPOINT_URL: router };
+      const drop = ['AWS_ENDPOINT_URL_DYNAMODB', 'AWS_ENDPOINT_URL_KMS'];
+      expect(await cli(['get', '-n', 'app.key', 'env=prod'], generic, drop)).toEqual({ code: 0, stdout: CANARY, stderr: '' });
+      expect(new Set(seen)).toEqual(new Set(['DynamoDB_20120810', 'TrentService']));
+      seen.length = 0;
+      // the flags win over AWS_ENDPOINT_URL_* pointing nowhere
+      const nowhere = { AWS_ENDPOINT_URL: 'http://127.0.0.1:9', AWS_ENDPOINT_URL_DYNAMODB: 'http://127.0.0.1:9', AWS_ENDPOINT_URL_KMS: 'http://127.0.0.1:9' };
+      const r = await cli(['--endpoint-url', router, '--kms-endpoint-url', router, 'get', '-n', 'app.key', 'env=prod'], nowhere);
+      expect(r).toEqual({ code: 0, stdout: CANARY, stderr: '' });
+      expect(new Set(seen)).toEqual(new Set(['DynamoDB_20120810', 'TrentService']));
+      // and an endpoint that does not answer is one line naming it
+      const down = await cli(['get', 'app.key', 'env=prod'], nowhere);
+      expect(down.code).toBe(1);
+      expect(down.stderr).toMatch(/^credstash: .*127\.0\.0\.1:9/);
+      expectCleanStderr(down.stderr);
+    } finally {
+      await new Promise((r) => server.close(() => r(undefined)));
+    }
+  });
+});
+
 describe('setup through the CLI', () => {
   const describeTable = async (name: string) => {
     const raw = new DynamoDBClient({ region: 'us-east-1', endpoint: stack.dynamodb.endpoint });
