@@ -110,6 +110,12 @@ describe('main exit codes', () => {
     expect(r.stderr).toMatch(/^credstash: unknown store type "nosuch"; known types: .*memtest/);
   });
 
+  it('stores the empty string when put has no value, as Python credstash (value defaults to "")', async () => {
+    expect(await run(['put', 'empty'])).toEqual({ code: 0, stdout: 'empty has been stored\n', stderr: '' });
+    expect((await store.getCredential('empty', { required: true })).value).toBe('');
+    expect(await run(['get', 'empty'])).toEqual({ code: 0, stdout: '\n', stderr: '' });
+  });
+
   it('reads a value from stdin for `-`', async () => {
     const r = await run(['put', 'a', '-'], { stdin: `x${CANARY}\n` });
     expect(r).toEqual({ code: 0, stdout: 'a has been stored\n', stderr: '' });
