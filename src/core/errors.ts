@@ -51,7 +51,7 @@ export class CredstashError extends Error {
     if (Function.prototype[Symbol.hasInstance].call(this, value)) return true;
     if (typeof value !== 'object' || value === null || (value as { [BRAND]?: unknown })[BRAND] !== true) return false;
     if (this === CredstashError) return true;
-    const code = CLASS_CODES.get(this);
+    const code = CLASS_CODES.get(this)?.code;
     return code !== undefined && (value as { code?: unknown }).code === code;
   }
 
@@ -64,7 +64,9 @@ export class CredstashError extends Error {
   constructor(code: CredstashErrorCode, message: string, fields: ErrorFields = {}) {
     super(message, fields.cause === undefined ? undefined : { cause: fields.cause });
     Object.defineProperty(this, BRAND, { value: true });
-    this.name = new.target.name;
+    // Literal names for our classes: the CLI bundle is minified, which renames classes (`new.target.name`
+    // would be "i" in a CREDSTASH_DEBUG stack or an error's JSON).
+    this.name = CLASS_CODES.get(new.target)?.name ?? (new.target === CredstashError ? 'CredstashError' : new.target.name);
     this.code = code;
     if (fields.credentialId !== undefined) this.credentialId = fields.credentialId;
     if (fields.store !== undefined) this.store = fields.store;
@@ -219,24 +221,24 @@ export class PartialResultError extends CredstashError {
   }
 }
 
-/** The code each class is recognised by across copies of the package (see BRAND). */
-const CLASS_CODES = new Map<unknown, CredstashErrorCode>([
-  [CredentialNotFoundError, 'ERR_CREDENTIAL_NOT_FOUND'],
-  [IntegrityError, 'ERR_INTEGRITY'],
-  [EncryptionContextMismatchError, 'ERR_ENCRYPTION_CONTEXT_MISMATCH'],
-  [VersionConflictError, 'ERR_VERSION_CONFLICT'],
-  [ConfigError, 'ERR_CONFIG'],
-  [StoreUnavailableError, 'ERR_STORE_UNAVAILABLE'],
-  [AccessDeniedError, 'ERR_ACCESS_DENIED'],
-  [ThrottlingError, 'ERR_THROTTLED'],
-  [KmsError, 'ERR_KMS'],
-  [AwsConfigError, 'ERR_AWS_CONFIG'],
-  [UnsupportedOperationError, 'ERR_UNSUPPORTED_OPERATION'],
-  [ValidationError, 'ERR_INVALID_INPUT'],
-  [ValueTooLargeError, 'ERR_VALUE_TOO_LARGE'],
-  [CorruptStoreError, 'ERR_CORRUPT_STORE'],
-  [CredentialReferenceError, 'ERR_REFERENCE'],
-  [PartialResultError, 'ERR_PARTIAL_RESULT'],
+/** The code each class is recognised by across copies of the package (see BRAND), and its unminified name. */
+const CLASS_CODES = new Map<unknown, { code: CredstashErrorCode; name: string }>([
+  [CredentialNotFoundError, { code: 'ERR_CREDENTIAL_NOT_FOUND', name: 'CredentialNotFoundError' }],
+  [IntegrityError, { code: 'ERR_INTEGRITY', name: 'IntegrityError' }],
+  [EncryptionContextMismatchError, { code: 'ERR_ENCRYPTION_CONTEXT_MISMATCH', name: 'EncryptionContextMismatchError' }],
+  [VersionConflictError, { code: 'ERR_VERSION_CONFLICT', name: 'VersionConflictError' }],
+  [ConfigError, { code: 'ERR_CONFIG', name: 'ConfigError' }],
+  [StoreUnavailableError, { code: 'ERR_STORE_UNAVAILABLE', name: 'StoreUnavailableError' }],
+  [AccessDeniedError, { code: 'ERR_ACCESS_DENIED', name: 'AccessDeniedError' }],
+  [ThrottlingError, { code: 'ERR_THROTTLED', name: 'ThrottlingError' }],
+  [KmsError, { code: 'ERR_KMS', name: 'KmsError' }],
+  [AwsConfigError, { code: 'ERR_AWS_CONFIG', name: 'AwsConfigError' }],
+  [UnsupportedOperationError, { code: 'ERR_UNSUPPORTED_OPERATION', name: 'UnsupportedOperationError' }],
+  [ValidationError, { code: 'ERR_INVALID_INPUT', name: 'ValidationError' }],
+  [ValueTooLargeError, { code: 'ERR_VALUE_TOO_LARGE', name: 'ValueTooLargeError' }],
+  [CorruptStoreError, { code: 'ERR_CORRUPT_STORE', name: 'CorruptStoreError' }],
+  [CredentialReferenceError, { code: 'ERR_REFERENCE', name: 'CredentialReferenceError' }],
+  [PartialResultError, { code: 'ERR_PARTIAL_RESULT', name: 'PartialResultError' }],
 ]);
 
 export function isCredstashError(err: unknown): err is CredstashError {

@@ -129,6 +129,12 @@ describe('credstash put / get on the local keystore', () => {
     }
   });
 
+  it('prints the real error class in a CREDSTASH_DEBUG stack, although the CLI bundle is minified', async () => {
+    const r = await runCli(['get', 'nope'], { cwd: dir, env: { ...env, CREDSTASH_DEBUG: '1' } });
+    expect(r.code).toBe(1);
+    expect(r.stderr.split('\n')[1]).toMatch(/^CredentialNotFoundError: credential "nope" not found/);
+  });
+
   it('reports a missing credential and a missing version with exit 1', async () => {
     const r1 = await cli(['get', 'nope']);
     expect(r1.code).toBe(1);
