@@ -2,13 +2,19 @@
 //  - dist/cli/: the CLI bundle (ESM, code-split so that AWS SDK clients and SQL drivers sit in chunks that
 //    load only when a command needs them; measured cold start in BENCHMARKS.md). Native drivers stay external.
 //  - dist/lib/: the library, one file per entry, dependencies external (users dedupe their own SDK clients).
+//  - dist/types/ (only with --types): the library's declarations, `tsc -p tsconfig.build.json`, which
+//    package.json "types"/"exports" point at. `npm run build` and prepare (`npm ci`, `npm pack`) pass
+//    --types; the test global setup does not (it rebuilds before every test run and must stay fast).
 // Runs from `npm ci` (prepare) and from the test global setup.
+import { spawnSync } from 'node:child_process';
 import { build } from 'esbuild';
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const quiet = process.argv.includes('--quiet');
+const types = process.argv.includes('--types');
 process.chdir(root);
 
 const external = ['better-sqlite3', 'pg', 'pg-native', 'mysql2', 'mysql2/promise', 'kysely'];
@@ -65,3 +71,16 @@ await build({
   splitting: true,
   packages: 'external',
 });
+
+if (types) {
+  // Declarations only (tsconfig.build.json: rootDir src, emitDeclarationOnly). A clean folder, so that a
+  // removed source file leaves no stale .d.ts behind.
+  rmSync('dist/types', { recursive: true, force: true });
+  const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+  const r = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
+  if (r.status !== 0) {
+    process.stderr.write(`build: tsc -p tsconfig.build.json failed (${r.status ?? r.signal})\n`);
+    process.exit(1);
+  }
+  if (!quiet) process.stdout.write('\n  dist/types/  declarations (tsc -p tsconfig.build.json)\n');
+}

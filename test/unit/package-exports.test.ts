@@ -1,0 +1,45 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+// package.json points library users at dist/types (declarations, `scripts/build.mjs --types` =
+// `tsc -p tsconfig.build.json`) and dist/lib (esbuild). Both mirror src/: check every path names a real
+// source file, so that a renamed entry cannot leave "types" pointing at nothing.
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const pkg = JSON.parse(readFileSync(`${root}package.json`, 'utf8')) as {
+  types: string;
+  main: string;
+  scripts: Record<string, string>;
+  exports: Record<string, string | { types: string; import: string }>;
+};
+const buildConfig = JSON.parse(readFileSync(`${root}tsconfig.build.json`, 'utf8')) as { compilerOptions: Record<string, unknown> };
+const buildScript = readFileSync(`${root}scripts/build.mjs`, 'utf8');
+
+const entries = Object.entries(pkg.exports).filter((e): e is [string, { types: string; import: string }] => typeof e[1] === 'object');
+
+describe('package.json entry points', () => {
+  it('tsconfig.build.json writes declarations of src/ into dist/types', () => {
+    expect(buildConfig.compilerOptions).toMatchObject({ rootDir: 'src', outDir: 'dist/types', emitDeclarationOnly: true, declaration: true });
+  });
+
+  it('build and prepare emit the declarations; the test setup does not', () => {
+    expect(pkg.scripts.build).toBe('node scripts/build.mjs --types');
+    expect(pkg.scripts.prepare).toBe('node scripts/build.mjs --types');
+    expect(readFileSync(`${root}test/global-setup.ts`, 'utf8')).not.toContain('--types');
+  });
+
+  it.each(entries)('%s: types and import are the dist twins of one source file', (_name, entry) => {
+    const t = /^\.\/dist\/types\/(.+)\.d\.ts$/.exec(entry.types)?.[1];
+    const j = /^\.\/dist\/lib\/(.+)\.js$/.exec(entry.import)?.[1];
+    expect(t).toBeDefined();
+    expect(j).toBe(t);
+    expect(existsSync(`${root}src/${t}.ts`)).toBe(true);
+    expect(buildScript).toContain(`'src/${t}.ts'`); // a dist/lib entry point of scripts/build.mjs
+  });
+
+  it('the top-level types and main are the "." entry', () => {
+    const dot = pkg.exports['.'] as { types: string; import: string };
+    expect(pkg.types).toBe(dot.types);
+    expect(pkg.main).toBe(dot.import);
+  });
+});
