@@ -7,8 +7,11 @@ import type { DynamoDBClient, DynamoDBClientConfig } from '@aws-sdk/client-dynam
 import type { KMSClient, KMSClientConfig } from '@aws-sdk/client-kms';
 import { mapAwsError } from './dynamodb-errors.js';
 
-export type DynamoDBModule = typeof import('@aws-sdk/client-dynamodb');
-export type KMSModule = typeof import('@aws-sdk/client-kms');
+// The SDK through two re-export modules that name what the store uses: a dynamic import() of the whole
+// package kept every command, paginator, waiter and error class in the CLI bundle's chunk (esbuild cannot
+// tree-shake a dynamically imported namespace); the named re-exports halve the chunks `credstash get` loads.
+export type DynamoDBModule = typeof import('./aws-dynamodb.js');
+export type KMSModule = typeof import('./aws-kms.js');
 type CredentialsOption = DynamoDBClientConfig['credentials'];
 
 /** Python credstash's session name for `-n/--arn` (credstash-format.md §7). */
@@ -53,7 +56,7 @@ export class AwsClients {
 
   dynamodb(): Promise<{ client: DynamoDBClient; mod: DynamoDBModule }> {
     return (this.#ddb ??= (async () => {
-      const mod = await import('@aws-sdk/client-dynamodb');
+      const mod = await import('./aws-dynamodb.js');
       if (this.#opts.dynamodb !== undefined) return { client: this.#opts.dynamodb, mod };
       const config: DynamoDBClientConfig = {};
       if (this.#opts.region !== undefined) config.region = this.#opts.region;
@@ -71,7 +74,7 @@ export class AwsClients {
 
   kms(): Promise<{ client: KMSClient; mod: KMSModule }> {
     return (this.#kms ??= (async () => {
-      const mod = await import('@aws-sdk/client-kms');
+      const mod = await import('./aws-kms.js');
       if (this.#opts.kms !== undefined) return { client: this.#opts.kms, mod };
       const config: KMSClientConfig = {};
       // KMS region: --kms-region, else the table's region (credstash-format.md §7).
