@@ -200,13 +200,29 @@ export function loadConfig(opts: LoadConfigOptions = {}): ResolvedConfig {
 export async function openConfiguredStore(config: ResolvedConfig, env: NodeJS.ProcessEnv = process.env): Promise<CredentialStore> {
   const ctx = { baseDir: config.baseDir, fernetKeys: config.fernetKeys, env };
   if (config.storeModule !== undefined) await importStoreModule(config.storeModule, config.store.type, config.file);
-  // `${credential:...}` in the store config (e.g. a database password held in the local keystore).
-  const { resolveStoreConfigReferences } = await import('./store-references.js');
-  const store = await openStore(await resolveStoreConfigReferences(config.store, config.referencesFrom, ctx), ctx);
+  // `${credential:...}` in the store config (e.g. a database password held in the local keystore). The
+  // resolver (and the reference parser) load only when some string in the config could hold one.
+  let spec = config.store;
+  if (mayHoldReference(spec.config)) {
+    const { resolveStoreConfigReferences } = await import('./store-references.js');
+    spec = await resolveStoreConfigReferences(spec, config.referencesFrom, ctx);
+  }
+  const store = await openStore(spec, ctx);
   if (config.auditLog === undefined) return store;
   // `audit_log` / CREDSTASH_AUDIT_LOG: one JSON line per access (src/audit), loaded only when configured.
   const { withAuditLog } = await import('../audit/index.js');
   return withAuditLog(store, config.auditLog);
+}
+
+/**
+ * False only when no string in `node` (at any depth, keys included) contains `${credential:`, the opening
+ * every reference and every escaped one starts with: then the store config holds no reference and
+ * resolveStoreConfigReferences would return it unchanged.
+ */
+export function mayHoldReference(node: unknown): boolean {
+  if (typeof node === 'string') return node.includes('${credential:');
+  if (node === null || typeof node !== 'object') return false;
+  return Object.entries(node).some(([k, v]) => k.includes('${credential:') || mayHoldReference(v));
 }
 
 /** `module = "./my-store.mjs"`: a path (relative to the config file's folder, or `~/`, or absolute), not a package name. */

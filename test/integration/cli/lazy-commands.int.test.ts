@@ -30,6 +30,15 @@ describe('lazy command modules', () => {
     expect(await commandChunks(['get', 'a'], 'get.log')).toEqual({ code: 0, stdout: 'v\n', chunks: ['get'] });
   });
 
+  it('get on a store config without ${credential:...} loads no reference resolver', async () => {
+    const log = join(dir, 'refs.log');
+    const r = await runCli(['get', 'a'], { cwd: dir, env: cleanEnv(dir, { CREDSTASH_MODULE_LOG: log }), nodeArgs: ['--import', HOOK] });
+    expect(r).toMatchObject({ code: 0, stdout: 'v\n' });
+    const loaded = readFileSync(log, 'utf8').split('\n').filter((l) => l !== '');
+    expect(loaded.some((u) => /\/chunks\/load-/.test(u))).toBe(true);
+    expect(loaded.filter((u) => /\/chunks\/(store-references|resolve)-/.test(u))).toEqual([]);
+  });
+
   it('--help loads no command chunk', async () => {
     const r = await commandChunks(['--help'], 'help.log');
     expect(r.code).toBe(0);
