@@ -36,7 +36,7 @@ function measure(args, cwd, env) {
 
 const round = (x) => Math.round(x * 10) / 10;
 
-spawnSync(process.execPath, [join(root, 'scripts/build.mjs'), '--quiet'], { stdio: 'inherit' });
+spawnSync(process.execPath, [join(root, 'esbuild.config.mjs'), '--quiet'], { stdio: 'inherit' });
 const dir = mkdtempSync(join(tmpdir(), 'credstash-bench-cli-'));
 const results = { node: process.version, runs };
 try {

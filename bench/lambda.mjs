@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Lambda figures (issue 4 "Cache (Lambda)"). Bundles examples/lambda/handler.ts with esbuild the way a Lambda
+// Lambda figures (issue 4 "Cache (Lambda)"). Bundles docs/examples/lambda/handler.ts with esbuild the way a Lambda
 // deployment would (minified, platform node, ESM, the AWS SDK bundled, nothing external), code-split as the
 // tiers are written (SDK clients and STS are dynamic imports), then runs the handler in fresh node processes
 // against dynalite + the KMS test endpoint (test/fixtures/aws-stack.ts) and reports:
@@ -22,7 +22,7 @@ process.chdir(root);
 const out = mkdtempSync(join(tmpdir(), 'credstash-lambda-'));
 const requireShim = "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);";
 const common = {
-  entryPoints: { handler: 'examples/lambda/handler.ts' },
+  entryPoints: { handler: 'docs/examples/lambda/handler.ts' },
   bundle: true,
   minify: true,
   platform: 'node',
@@ -111,7 +111,7 @@ const median = (xs) => Math.round([...xs].sort((a, b) => a - b)[Math.floor(xs.le
 rmSync(out, { recursive: true, force: true });
 
 const figures = {
-  bundle: 'examples/lambda/handler.ts (esbuild, minified, platform node, ESM, AWS SDK bundled, code-split)',
+  bundle: 'docs/examples/lambda/handler.ts (esbuild, minified, platform node, ESM, AWS SDK bundled, code-split)',
   getPathFiles: loadedFiles.length,
   getPathBytes: bytes,
   getPathKB: Math.round((bytes / 1024) * 10) / 10,

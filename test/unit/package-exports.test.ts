@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
-// package.json points library users at dist/types (declarations, `scripts/build.mjs --types` =
+// package.json points library users at dist/types (declarations, `esbuild.config.mjs --types` =
 // `tsc -p tsconfig.build.json`) and dist/lib (esbuild). Both mirror src/: check every path names a real
 // source file, so that a renamed entry cannot leave "types" pointing at nothing.
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -13,7 +13,7 @@ const pkg = JSON.parse(readFileSync(`${root}package.json`, 'utf8')) as {
   exports: Record<string, string | { types: string; import: string }>;
 };
 const buildConfig = JSON.parse(readFileSync(`${root}tsconfig.build.json`, 'utf8')) as { compilerOptions: Record<string, unknown> };
-const buildScript = readFileSync(`${root}scripts/build.mjs`, 'utf8');
+const buildScript = readFileSync(`${root}esbuild.config.mjs`, 'utf8');
 
 const entries = Object.entries(pkg.exports).filter((e): e is [string, { types: string; import: string }] => typeof e[1] === 'object');
 
@@ -23,8 +23,8 @@ describe('package.json entry points', () => {
   });
 
   it('build and prepare emit the declarations; the test setup does not', () => {
-    expect(pkg.scripts.build).toBe('node scripts/build.mjs --types');
-    expect(pkg.scripts.prepare).toBe('node scripts/build.mjs --types');
+    expect(pkg.scripts.build).toBe('node esbuild.config.mjs --types');
+    expect(pkg.scripts.prepare).toBe('node esbuild.config.mjs --types');
     expect(readFileSync(`${root}test/global-setup.ts`, 'utf8')).not.toContain('--types');
   });
 
@@ -34,7 +34,7 @@ describe('package.json entry points', () => {
     expect(t).toBeDefined();
     expect(j).toBe(t);
     expect(existsSync(`${root}src/${t}.ts`)).toBe(true);
-    expect(buildScript).toContain(`'src/${t}.ts'`); // a dist/lib entry point of scripts/build.mjs
+    expect(buildScript).toContain(`'src/${t}.ts'`); // a dist/lib entry point of esbuild.config.mjs
   });
 
   it('the top-level types and main are the "." entry', () => {

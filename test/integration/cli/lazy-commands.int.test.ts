@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanEnv, runCli } from './cli-runner.js';
 
 // The bundle loads the module of the command being run and no other (src/cli/commands/index.ts): each
-// command is its own chunk, named after its file (scripts/build.mjs, chunkNames `[name]-[hash]`).
+// command is its own chunk, named after its file (esbuild.config.mjs, chunkNames `[name]-[hash]`).
 const HOOK = fileURLToPath(new URL('../../helpers/record-modules.mjs', import.meta.url));
 const COMMAND_CHUNK = /\/chunks\/(delete|env|exec|export|get|getall|import|init|keys|list|migrate|prune|put|putall|render|rotate-key|setup)-[A-Z0-9]+\.js$/;
 let dir: string;

@@ -1,5 +1,5 @@
 /**
- * The documented Lambda example (examples/lambda/handler.ts, issue 4) runs: it reads a credential with its
+ * The documented Lambda example (docs/examples/lambda/handler.ts, issue 4) runs: it reads a credential with its
  * encryption context from the DynamoDB tier (dynalite + the KMS fixture, reached through the SDK's own
  * AWS_ENDPOINT_URL_* variables, as a deployed function would reach AWS), answers warm invocations from the
  * cache without another KMS call, honours forceFetch, and never returns the value. bench/lambda.mjs measures
@@ -12,7 +12,7 @@ import { CANARY, expectNoLeak, rejectionOf } from '../../helpers/no-leak.js';
 
 const ENV_KEYS = ['AWS_ENDPOINT_URL_DYNAMODB', 'AWS_ENDPOINT_URL_KMS', 'CREDSTASH_TABLE', 'CREDENTIAL_ID', 'APP_ENV', 'CREDSTASH_CACHE_MAX_AGE'] as const;
 let stack: AwsStack;
-let handler: typeof import('../../../examples/lambda/handler.js').handler;
+let handler: typeof import('../../../docs/examples/lambda/handler.js').handler;
 
 beforeAll(async () => {
   stack = await startAwsStack();
@@ -29,14 +29,14 @@ beforeAll(async () => {
     CREDSTASH_CACHE_MAX_AGE: '60',
   });
   // Module scope builds the store (and reads CREDSTASH_CACHE_MAX_AGE) once, as a Lambda container does.
-  ({ handler } = await import('../../../examples/lambda/handler.js'));
+  ({ handler } = await import('../../../docs/examples/lambda/handler.js'));
 });
 afterAll(async () => {
   for (const k of ENV_KEYS) delete process.env[k];
   await stack.close();
 });
 
-describe('examples/lambda/handler.ts', () => {
+describe('docs/examples/lambda/handler.ts', () => {
   it('reads the credential with its context and returns its id, version and kind, never the value', async () => {
     stack.kms.requests.reset();
     stack.dynamodb.requests.reset();

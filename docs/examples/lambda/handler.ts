@@ -7,8 +7,8 @@
  * Environment: CREDSTASH_TABLE (default credential-store), CREDENTIAL_ID, APP_ENV (the context `env=...`).
  * Bundled and measured by bench/lambda.mjs (esbuild, minified, AWS SDK bundled).
  */
-import { withCache } from '../../src/stores/cache/cached-store.js';
-import { DynamoDBStore } from '../../src/stores/dynamodb/dynamodb-store.js';
+import { withCache } from '../../../src/stores/cache/cached-store.js';
+import { DynamoDBStore } from '../../../src/stores/dynamodb/dynamodb-store.js';
 
 const store = withCache(new DynamoDBStore({ table: process.env.CREDSTASH_TABLE ?? 'credential-store' }));
 
