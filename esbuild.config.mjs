@@ -22,8 +22,6 @@ const common = { bundle: true, platform: 'node', target: 'node20', format: 'esm'
 // Some bundled CommonJS dependencies call require(); give the ESM bundle a real one.
 const banner = { js: "import { createRequire as __credstashCreateRequire } from 'node:module'; const require = __credstashCreateRequire(import.meta.url);" };
 
-rmSync('dist/lib', { recursive: true, force: true });
-
 const cliEntries = ['src/cli/main.ts'].filter((p) => existsSync(p));
 // Several test runs share one work tree: build into a staging folder, then install without ever removing
 // a chunk that a running `credstash` may still import (chunk names are content hashes, so new chunks never
@@ -63,14 +61,39 @@ if (cliEntries.length > 0) {
 
 const libEntries = ['src/index.ts', 'src/stores/dynamodb/index.ts', 'src/stores/local/index.ts', 'src/stores/sql/index.ts',
   'src/stores/ssm/index.ts', 'src/stores/vault/index.ts', 'src/stores/env/index.ts'].filter((p) => existsSync(p));
+// dist/lib is installed the same way as dist/cli: child processes of a concurrent test run import it.
+const libStage = `dist/.lib-build-${process.pid}`;
+rmSync(libStage, { recursive: true, force: true });
 await build({
   ...common,
   entryPoints: libEntries,
-  outdir: 'dist/lib',
+  outdir: libStage,
   outbase: 'src',
   splitting: true,
+  chunkNames: 'chunks/[name]-[hash]',
   packages: 'external',
 });
+installStaged(libStage, 'dist/lib');
+
+/** Move every file of `stage` into `target`: new chunks added (never replaced), entry files renamed over. */
+function installStaged(stage, target) {
+  const walk = (dir) => readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(`${dir}/${e.name}`) : [`${dir}/${e.name}`]));
+  const files = walk(stage).map((f) => f.slice(stage.length + 1));
+  const fresh = new Set(files);
+  for (const rel of files) {
+    const dest = `${target}/${rel}`;
+    mkdirSync(dest.slice(0, dest.lastIndexOf('/')), { recursive: true });
+    if (rel.startsWith('chunks/') && existsSync(dest)) continue;
+    renameSync(`${stage}/${rel}`, dest);
+  }
+  rmSync(stage, { recursive: true, force: true });
+  const cutoff = Date.now() - 10 * 60_000;
+  if (existsSync(`${target}/chunks`)) {
+    for (const f of readdirSync(`${target}/chunks`)) {
+      if (!fresh.has(`chunks/${f}`) && statSync(`${target}/chunks/${f}`).mtimeMs < cutoff) rmSync(`${target}/chunks/${f}`, { force: true });
+    }
+  }
+}
 
 if (types) {
   // Declarations only (tsconfig.build.json: rootDir src, emitDeclarationOnly). A clean folder, so that a

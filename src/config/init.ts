@@ -6,8 +6,9 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, fsyncSync, linkSync, mkdirSync, openSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { chmodSync, mkdirSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
+import { writeFileAtomic } from '../core/atomic-file.js';
 import { ConfigError } from '../core/errors.js';
 import { CONFIG_FILE_NAME, DEFAULT_LOCAL_KEYSTORE_PATH } from './defaults.js';
 import { homeDir, resolvePath } from './load.js';
@@ -84,46 +85,14 @@ export function initConfig(opts: InitOptions = {}): InitResult {
   return { file, keystore, warnings };
 }
 
-/** temp (0600, O_EXCL) + fsync + rename (replace) or link (no overwrite: fails if the target appeared). */
+/** Atomic 0600 write; without `replace`, link instead of rename so that two racing inits cannot both win. */
 function writeAtomic(file: string, text: string, replace: boolean): void {
-  const tmp = join(dirname(file), `.${basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  let fd: number | undefined;
   try {
-    fd = openSync(tmp, 'wx', 0o600);
-    writeSync(fd, text);
-    fsyncSync(fd);
-    closeSync(fd);
-    fd = undefined;
-    if (replace) renameSync(tmp, file);
-    else {
-      linkSync(tmp, file);
-      unlinkSync(tmp);
-    }
-    chmodSync(file, 0o600);
-    syncDir(dirname(file));
+    writeFileAtomic(file, text, { replace });
   } catch (err) {
-    if (fd !== undefined) closeSync(fd);
-    try {
-      unlinkSync(tmp);
-    } catch {
-      // already renamed or never created
-    }
     const code = (err as NodeJS.ErrnoException).code ?? 'error';
     if (code === 'EEXIST') throw new ConfigError(`${file} already exists; use --force to replace it (its Fernet key would be lost)`, { path: file });
     throw new ConfigError(`cannot write ${file} (${code})`, { path: file, cause: err });
-  }
-}
-
-function syncDir(dir: string): void {
-  try {
-    const fd = openSync(dir, 'r');
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-  } catch {
-    // not every filesystem lets a folder be fsynced; the rename itself is atomic
   }
 }
 

@@ -4,9 +4,8 @@
  * is edited as text (one insertion after `keys = [`), so comments and layout survive; the result is parsed
  * again and must hold exactly [new, ...old] before it replaces the original.
  */
-import { randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { writeFileAtomic } from '../core/atomic-file.js';
 import { ConfigError } from '../core/errors.js';
 import { locateKey, parseConfigText } from './load.js';
 
@@ -43,34 +42,9 @@ export function addFirstFernetKey(file: string, newKey: string): string[] {
 }
 
 function writeAtomic(file: string, text: string): void {
-  const dir = dirname(file);
-  const tmp = join(dir, `.${basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  let fd: number | undefined;
   try {
-    fd = openSync(tmp, 'wx', 0o600);
-    writeSync(fd, text);
-    fsyncSync(fd);
-    closeSync(fd);
-    fd = undefined;
-    chmodSync(tmp, 0o600);
-    renameSync(tmp, file);
+    writeFileAtomic(file, text);
   } catch (err) {
-    if (fd !== undefined) closeSync(fd);
-    try {
-      unlinkSync(tmp);
-    } catch {
-      // renamed or never created
-    }
     throw new ConfigError(`cannot write ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`, { path: file, cause: err });
-  }
-  try {
-    const dfd = openSync(dir, 'r');
-    try {
-      fsyncSync(dfd);
-    } finally {
-      closeSync(dfd);
-    }
-  } catch {
-    // fsync on a folder is refused by some filesystems; the rename is atomic regardless
   }
 }

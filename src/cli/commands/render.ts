@@ -4,13 +4,13 @@
  * (docs/references.md). `-o` writes OUT atomically with mode 0600 (it holds secrets). `key=value` pairs are
  * the encryption context for references that carry none of their own.
  */
-import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
-import { basename, dirname, extname, join, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { basename, extname, resolve } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { ConfigError, CredstashError, ValidationError } from '../../core/errors.js';
 import { contextFromArgs, withStore, type GlobalArgs } from '../context.js';
 import { UsageError } from '../errors.js';
+import { writeSecretFile } from '../secret-file.js';
 
 const FORMATS = ['toml', 'json', 'yaml'] as const;
 type Format = (typeof FORMATS)[number];
@@ -45,7 +45,7 @@ export const renderCommand: CommandModule<GlobalArgs, RenderArgs> = {
       const resolved = await resolveCredentialReferences(tree, store, { context, recursive: argv.recursive === true });
       const text = await serialize(resolved, argv.format ?? from, file);
       if (argv.output === undefined) argv.io.stdout.write(text);
-      else writeAtomic0600(resolve(argv.io.cwd, argv.output), text);
+      else writeSecretFile(resolve(argv.io.cwd, argv.output), text, { overwrite: true });
     });
   },
 };
@@ -94,27 +94,5 @@ async function serialize(tree: unknown, format: Format, file: string): Promise<s
   } catch (err) {
     if (err instanceof CredstashError) throw err;
     throw new ValidationError(`${file}: the rendered tree cannot be written as ${format.toUpperCase()} (${err instanceof Error ? err.name : 'error'}); try another --format`, { path: file });
-  }
-}
-
-/** temp file in the same folder (0600, O_EXCL) + fsync + rename: a reader never sees half a file. */
-function writeAtomic0600(target: string, text: string): void {
-  const tmp = join(dirname(target), `.${basename(target)}.${randomBytes(6).toString('hex')}.tmp`);
-  let fd: number | undefined;
-  try {
-    fd = openSync(tmp, 'wx', 0o600);
-    writeSync(fd, text);
-    fsyncSync(fd);
-    closeSync(fd);
-    fd = undefined;
-    renameSync(tmp, target);
-  } catch (err) {
-    if (fd !== undefined) closeSync(fd);
-    try {
-      unlinkSync(tmp);
-    } catch {
-      // never created or already renamed
-    }
-    throw new ConfigError(`cannot write ${target} (${(err as NodeJS.ErrnoException).code ?? 'error'})`, { path: target, cause: err });
   }
 }
