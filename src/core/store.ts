@@ -229,6 +229,15 @@ export abstract class BaseStore implements CredentialStore {
       .filter((id) => matchesGlob(opts.pattern, id))
       .sort(compareIds);
     const results = await this._getAll(ids, { ...resolved, concurrency });
+    return this.collectGetAll(ids, results, opts.skipErrors === true);
+  }
+
+  /**
+   * Turn per-id outcomes into a GetAllResult: errors become `skipped` entries (typed, value-free) and, unless
+   * the caller allowed skipping, one PartialResultError — never a silently partial result. `undefined` (no
+   * such version for `getall -v N`) is not an error: Python credstash skips those too.
+   */
+  protected collectGetAll(ids: readonly string[], results: ReadonlyArray<StoredCredential | Error | undefined>, skipErrors: boolean): GetAllResult {
     const credentials: StoredCredential[] = [];
     const skipped: GetAllResult['skipped'] = [];
     results.forEach((r, i) => {
@@ -238,11 +247,9 @@ export abstract class BaseStore implements CredentialStore {
         skipped.push({ id, code: e.code, message: e.message });
       } else if (r !== undefined) {
         credentials.push(r);
-      } else if (resolved.version !== undefined) {
-        // getall -v N: a credential without that version is not an error (Python credstash skips it too)
       }
     });
-    if (skipped.length > 0 && opts.skipErrors !== true) {
+    if (skipped.length > 0 && !skipErrors) {
       throw new PartialResultError(
         this.description,
         skipped.map((s) => ({ credentialId: s.id, code: s.code as PartialResultError['failures'][number]['code'], message: s.message })),

@@ -9,7 +9,7 @@
  */
 import type { DynamoDBClient, QueryCommandInput } from '@aws-sdk/client-dynamodb';
 import type { KMSClient } from '@aws-sdk/client-kms';
-import { CredstashError, PartialResultError, ValidationError } from '../../core/errors.js';
+import { CredstashError, ValidationError } from '../../core/errors.js';
 import { BaseStore, compareIds, mapConcurrent, type ResolvedReadOptions, type ResolvedWriteOptions, type SetupCapable } from '../../core/store.js';
 import { matchesGlob } from '../../core/names.js';
 import type {
@@ -303,24 +303,7 @@ export class DynamoDBStore extends BaseStore implements SetupCapable {
         return err as Error;
       }
     });
-    const credentials: StoredCredential[] = [];
-    const skipped: GetAllResult['skipped'] = [];
-    results.forEach((r, i) => {
-      const id = ids[i] as string;
-      if (r instanceof Error) {
-        const e = this.toStoreError(r, id);
-        skipped.push({ id, code: e.code, message: e.message });
-      } else {
-        credentials.push(r);
-      }
-    });
-    if (skipped.length > 0 && opts.skipErrors !== true) {
-      throw new PartialResultError(
-        this.description,
-        skipped.map((s) => ({ credentialId: s.id, code: s.code as PartialResultError['failures'][number]['code'], message: s.message })),
-      );
-    }
-    return { credentials, skipped };
+    return this.collectGetAll(ids, results, opts.skipErrors === true);
   }
 
   /** Create the table (idempotent). See dynamodb-setup.ts. */
