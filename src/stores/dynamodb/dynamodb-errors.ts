@@ -106,6 +106,13 @@ export function mapAwsError(err: unknown, ctx: AwsErrorContext): CredstashError 
       cause: err,
     });
   }
+  // An empty or malformed region (e.g. AWS_REGION set to ""): the SDK says "Region not accepted".
+  if (/region not accepted|invalid region/i.test(awsMessage)) {
+    return new AwsConfigError('the AWS region is empty or not a valid region name; pass -r/--region or fix AWS_REGION / the store config', {
+      store: ctx.store,
+      cause: err,
+    });
+  }
   if (ctx.service === 'sts') {
     return new AwsConfigError(`could not assume the role (${name}); check the role ARN and that your credentials may assume it`, {
       store: ctx.store,

@@ -127,7 +127,10 @@ describe('credstash CLI on DynamoDB + KMS', () => {
     const noRegion = await runCli(['get', 'db.pass'], { cwd: dir, env: withoutRegion });
     expect(noRegion.code).toBe(1);
     expect(noRegion.stderr).toMatch(/^credstash: no AWS region configured/);
-    expectCleanStderr(noCreds.stderr + noRegion.stderr);
+    const emptyRegion = await cli(['get', 'db.pass'], undefined, { AWS_REGION: '', AWS_DEFAULT_REGION: '' });
+    expect(emptyRegion.code).toBe(1);
+    expect(emptyRegion.stderr).toMatch(/^credstash: the AWS region is empty or not a valid region name/);
+    expectCleanStderr(noCreds.stderr + noRegion.stderr + emptyRegion.stderr);
   });
 
   it('--endpoint-url overrides AWS_ENDPOINT_URL_DYNAMODB', async () => {

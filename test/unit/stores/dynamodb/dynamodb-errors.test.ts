@@ -63,6 +63,12 @@ describe('DynamoDB errors at the tier edge', () => {
     const err = mapAwsError(new Error('Region is missing'), { service: 'dynamodb', operation: 'Query', store: 's', table: 't' });
     expect(err).toMatchObject({ code: 'ERR_AWS_CONFIG', message: 'no AWS region configured; pass -r/--region, set region in the store config, or set AWS_REGION' });
   });
+
+  it('maps an empty or malformed region (AWS_REGION="") to AwsConfigError, not a generic failure', () => {
+    const err = mapAwsError(new Error('Region not accepted: region="" is not a valid hostname component.'), { service: 'dynamodb', operation: 'Query', store: 's', table: 't' });
+    expect(err).toMatchObject({ code: 'ERR_AWS_CONFIG' });
+    expect(err.message).toBe('the AWS region is empty or not a valid region name; pass -r/--region or fix AWS_REGION / the store config');
+  });
 });
 
 describe('KMS errors at the tier edge', () => {
