@@ -9,18 +9,16 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { DynamoDBClient, GetItemCommand, PutItemCommand, QueryCommand, ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { DecryptCommand, GenerateDataKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { DescribeParametersCommand, GetParameterCommand, GetParametersByPathCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import '../fixtures/aws-env.js';
-import type { CliIO } from '../../src/cli/context.js';
-import { main } from '../../src/cli/main.js';
 import { DynamoDBStore } from '../../src/stores/dynamodb/index.js';
 import { SSMStore } from '../../src/stores/ssm/index.js';
 import { CANARY, expectNoLeak, rejectionOf } from '../helpers/no-leak.js';
+import { runCliInProcess, type InProcessRun } from '../helpers/cli-in-process.js';
 
 const ddb = mockClient(DynamoDBClient);
 const kms = mockClient(KMSClient);
@@ -199,20 +197,8 @@ describe('client-mock faults through the CLI (in-process): exit 1, one line, its
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    let stdout = '';
-    let stderr = '';
-    const stdin = new PassThrough();
-    stdin.end('');
-    const io: CliIO = {
-      stdout: { write: (c: string | Uint8Array) => (stdout += typeof c === 'string' ? c : Buffer.from(c).toString('utf8')) },
-      stderr: { write: (c: string) => (stderr += c) },
-      stdin,
-      env: { ...process.env, HOME: dir },
-      cwd: dir,
-    };
-    const code = await main(args, io);
-    return { code, stdout, stderr };
+  async function cli(args: string[]): Promise<InProcessRun> {
+    return runCliInProcess(args, { cwd: dir, env: { ...process.env, HOME: dir } });
   }
 
   it('the mocks reach the CLI: a healthy get prints the value', async () => {

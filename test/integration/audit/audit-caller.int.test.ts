@@ -7,17 +7,15 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { withAuditLog, type AuditRecord } from '../../../src/audit/index.js';
-import type { CliIO } from '../../../src/cli/context.js';
-import { main } from '../../../src/cli/main.js';
 import { withCache } from '../../../src/stores/cache/index.js';
 import { DynamoDBStore } from '../../../src/stores/dynamodb/index.js';
 import { startAwsStack, type AwsStack } from '../../fixtures/aws-stack.js';
 import { CANARY, expectNoLeak } from '../../helpers/no-leak.js';
+import { runCliInProcess, type InProcessRun } from '../../helpers/cli-in-process.js';
 
 const ROLE = 'arn:aws:iam::111122223333:role/credstash-reader';
 const ASSUMED = 'arn:aws:sts::111122223333:assumed-role/credstash-reader/AssumeRoleCredstashSession1';
@@ -112,21 +110,7 @@ describe('audit caller identity on the DynamoDB tier', () => {
         '',
       ].join('\n'),
     );
-    const cli = async (args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => {
-      let stdout = '';
-      let stderr = '';
-      const stdin = new PassThrough();
-      stdin.end('');
-      const io: CliIO = {
-        stdout: { write: (c: string | Uint8Array) => (stdout += typeof c === 'string' ? c : Buffer.from(c).toString('utf8')) },
-        stderr: { write: (c: string) => (stderr += c) },
-        stdin,
-        env: { ...process.env, HOME: dir },
-        cwd: dir,
-      };
-      const code = await main(args, io);
-      return { code, stdout, stderr };
-    };
+    const cli = async (args: string[]): Promise<InProcessRun> => runCliInProcess(args, { cwd: dir, env: { ...process.env, HOME: dir } });
     expect(await cli(['-n', ROLE, 'put', '-a', 'caller.cli', CANARY])).toMatchObject({ code: 0, stderr: '' });
     expect(await cli(['-n', ROLE, 'get', 'caller.cli'])).toMatchObject({ code: 0, stdout: `${CANARY}\n` });
     expect(await cli(['get', 'caller.cli'])).toMatchObject({ code: 0 });

@@ -1,14 +1,12 @@
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { commandName, commands } from '../../../src/cli/commands/index.js';
-import type { CliIO } from '../../../src/cli/context.js';
-import { main } from '../../../src/cli/main.js';
 import { registerCredentialStore, unregisterCredentialStore } from '../../../src/stores/registry.js';
 import { MemoryStore } from '../../fixtures/memory-store.js';
+import { runCliInProcess, type InProcessRun } from '../../helpers/cli-in-process.js';
 
 // main() loads one command module per run (cold start): commands/index.ts repeats each module's
 // `command` and `describe` so that `--help` can list the others without importing them.
@@ -42,20 +40,8 @@ describe('main loads the command yargs selects', () => {
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    let stdout = '';
-    let stderr = '';
-    const stdin = new PassThrough();
-    stdin.end('');
-    const io: CliIO = {
-      stdout: { write: (c: string | Uint8Array) => (stdout += typeof c === 'string' ? c : Buffer.from(c).toString('utf8')) },
-      stderr: { write: (c: string) => (stderr += c) },
-      stdin,
-      env: { HOME: dir },
-      cwd: dir,
-    };
-    const code = await main(args, io);
-    return { code, stdout, stderr };
+  async function run(args: string[]): Promise<InProcessRun> {
+    return runCliInProcess(args, { cwd: dir, env: { HOME: dir } });
   }
 
   it('runs get when an option value before it names another command (the first guess was wrong)', async () => {

@@ -1,31 +1,19 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { main, rewriteArgs } from '../../../src/cli/main.js';
-import { STDIN_ARG, type CliIO } from '../../../src/cli/context.js';
+import { rewriteArgs } from '../../../src/cli/main.js';
+import { STDIN_ARG } from '../../../src/cli/context.js';
 import { registerCredentialStore, unregisterCredentialStore } from '../../../src/stores/registry.js';
 import { MemoryStore } from '../../fixtures/memory-store.js';
 import { CANARY, expectNoLeak } from '../../helpers/no-leak.js';
+import { runCliInProcess, type InProcessRun } from '../../helpers/cli-in-process.js';
 
 let dir: string;
 let store: MemoryStore;
 
-async function run(args: string[], opts: { env?: Record<string, string>; stdin?: string } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const stdin = new PassThrough();
-  stdin.end(opts.stdin ?? '');
-  const io: CliIO = {
-    stdout: { write: (c: string | Uint8Array) => (stdout += typeof c === 'string' ? c : Buffer.from(c).toString('utf8')) },
-    stderr: { write: (c: string) => (stderr += c) },
-    stdin,
-    env: { HOME: dir, ...opts.env },
-    cwd: dir,
-  };
-  const code = await main(args, io);
-  return { code, stdout, stderr };
+async function run(args: string[], opts: { env?: Record<string, string>; stdin?: string } = {}): Promise<InProcessRun> {
+  return runCliInProcess(args, { cwd: dir, env: { HOME: dir, ...opts.env }, ...(opts.stdin === undefined ? {} : { stdin: opts.stdin }) });
 }
 
 beforeAll(() => {

@@ -1,33 +1,19 @@
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { main } from '../../../src/cli/main.js';
-import type { CliIO } from '../../../src/cli/context.js';
 import { ChainStore } from '../../../src/stores/chain/index.js';
 import { registerCredentialStore, unregisterCredentialStore } from '../../../src/stores/registry.js';
 import { MemoryStore } from '../../fixtures/memory-store.js';
 import { CANARY, expectNoLeak } from '../../helpers/no-leak.js';
+import { runCliInProcess, type InProcessRun } from '../../helpers/cli-in-process.js';
 
 let dir: string;
 let store: MemoryStore;
 let second: MemoryStore;
 
-async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const stdin = new PassThrough();
-  stdin.end('');
-  const io: CliIO = {
-    stdout: { write: (c: string | Uint8Array) => (stdout += typeof c === 'string' ? c : Buffer.from(c).toString('utf8')) },
-    stderr: { write: (c: string) => (stderr += c) },
-    stdin,
-    env: { HOME: dir },
-    cwd: dir,
-  };
-  const code = await main(args, io);
-  return { code, stdout, stderr };
+async function run(args: string[]): Promise<InProcessRun> {
+  return runCliInProcess(args, { cwd: dir });
 }
 
 beforeAll(() => {
