@@ -1,0 +1,109 @@
+/**
+ * The layer rules of design.md §2 and style.md (b), checked on the import lines of src/ (static and dynamic):
+ * each layer imports only from the layers below it, tiers never import each other, and nothing that a
+ * Lambda or `credstash get` on the local tier loads eagerly pulls in an AWS SDK, a SQL driver or yargs.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, normalize, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const src = join(root, 'src');
+
+interface Edge {
+  from: string; // path relative to src/, e.g. stores/local/local-store.ts
+  to: string; // relative path under src/ (for project files) or a package specifier
+  dynamic: boolean;
+  /** A file of this project (a relative import), as opposed to node:* or a package. */
+  local: boolean;
+}
+
+function walk(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? walk(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
+  );
+}
+
+const IMPORT = /(?:^|\n)\s*(?:import|export)\s(?:[^;'"]|'[^']*'(?!;)|"[^"]*"(?!;))*?from\s+['"]([^'"]+)['"]|\bimport\(\s*['"]([^'"]+)['"]\s*\)/g;
+
+const edges: Edge[] = walk(src).flatMap((file) => {
+  const text = readFileSync(file, 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
+  const from = relative(src, file);
+  return [...text.matchAll(IMPORT)].map((m) => {
+    const spec = (m[1] ?? m[2]) as string;
+    const to = spec.startsWith('.') ? relative(src, normalize(join(dirname(file), spec))).replace(/\.js$/, '.ts') : spec;
+    return { from, to, dynamic: m[2] !== undefined, local: spec.startsWith('.') };
+  });
+});
+
+const under = (p: string, folder: string): boolean => p === `${folder}.ts` || p.startsWith(`${folder}/`);
+const projectEdges = edges.filter((e) => e.local);
+const TIERS = ['dynamodb', 'local', 'sql', 'ssm', 'vault', 'env', 'chain', 'cache'];
+const tierOf = (p: string): string | undefined => TIERS.find((t) => under(p, `stores/${t}`));
+
+function violations(pred: (e: Edge) => boolean): string[] {
+  return projectEdges.filter(pred).map((e) => `${e.from} -> ${e.to}${e.dynamic ? ' (dynamic)' : ''}`);
+}
+
+describe('architecture: layer rules of design.md §2', () => {
+  it('finds the import lines it checks (the scanner itself works)', () => {
+    expect(edges.some((e) => e.from === 'index.ts' && e.to === 'core/errors.ts')).toBe(true);
+    expect(edges.some((e) => e.from === 'stores/registry.ts' && e.dynamic && e.to === 'stores/local/index.ts')).toBe(true);
+  });
+
+  it('core imports only node:* and core', () => {
+    expect(violations((e) => under(e.from, 'core') && !under(e.to, 'core'))).toEqual([]);
+    expect(edges.filter((e) => under(e.from, 'core') && !e.to.startsWith('node:') && !under(e.to, 'core')).map((e) => e.to)).toEqual([]);
+  });
+
+  it('crypto imports only node:*, core and crypto (pure functions, no I/O, no AWS)', () => {
+    expect(edges.filter((e) => under(e.from, 'crypto') && !(e.to === 'node:crypto' || (e.local && (under(e.to, 'core') || under(e.to, 'crypto')))))).toEqual([]);
+  });
+
+  it('references, ops, audit and the chain/cache wrappers depend on core, never on a tier, config or the CLI', () => {
+    const low = ['references', 'ops', 'audit', 'stores/cache', 'stores/chain'];
+    expect(
+      violations((e) => low.some((l) => under(e.from, l)) && !low.some((l) => under(e.to, l) && under(e.from, l)) && !under(e.to, 'core') && e.to !== 'stores/registry.ts'),
+    ).toEqual([]);
+  });
+
+  it('a tier never imports another tier, the CLI, config, references or the public index', () => {
+    expect(
+      violations((e) => {
+        const t = tierOf(e.from);
+        if (t === undefined) return false;
+        const other = tierOf(e.to);
+        return (other !== undefined && other !== t) || ['cli', 'config', 'references', 'ops', 'audit', 'index'].some((l) => under(e.to, l));
+      }),
+    ).toEqual([]);
+  });
+
+  it('nothing but the CLI imports the CLI', () => {
+    expect(violations((e) => under(e.to, 'cli') && !under(e.from, 'cli'))).toEqual([]);
+  });
+
+  it('CLI commands never import a tier folder or crypto, and no CLI file imports an AWS SDK', () => {
+    expect(violations((e) => under(e.from, 'cli/commands') && (tierOf(e.to) !== undefined || under(e.to, 'crypto')))).toEqual([]);
+    expect(edges.filter((e) => under(e.from, 'cli') && e.to.startsWith('@aws-sdk/'))).toEqual([]);
+  });
+
+  it('the registry imports every tier lazily (dynamic import only)', () => {
+    const eager = edges.filter((e) => e.from === 'stores/registry.ts' && tierOf(e.to) !== undefined && !e.dynamic);
+    expect(eager).toEqual([]);
+  });
+
+  it('AWS SDK packages are imported only inside the dynamodb and ssm tiers', () => {
+    expect(edges.filter((e) => e.to.startsWith('@aws-sdk/') && !['dynamodb', 'ssm'].includes(tierOf(e.from) ?? ''))).toEqual([]);
+  });
+
+  it('SQL drivers are imported only by the sql tier, and only dynamically', () => {
+    const drivers = ['better-sqlite3', 'pg', 'mysql2', 'mysql2/promise'];
+    expect(edges.filter((e) => drivers.includes(e.to) && (tierOf(e.from) !== 'sql' || !e.dynamic))).toEqual([]);
+  });
+
+  it('the public index eagerly imports no tier that loads an SDK or driver (dynamodb, ssm, sql, vault, local)', () => {
+    expect(edges.filter((e) => e.from === 'index.ts' && ['dynamodb', 'ssm', 'sql', 'vault', 'local'].includes(tierOf(e.to) ?? '')).map((e) => e.to)).toEqual([]);
+    expect(edges.filter((e) => e.from === 'index.ts' && (e.to === 'yargs' || e.to.startsWith('@aws-sdk/')))).toEqual([]);
+  });
+});
