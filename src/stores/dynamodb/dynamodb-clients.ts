@@ -59,7 +59,8 @@ export class AwsClients {
       const mod = await import('./aws-dynamodb.js');
       if (this.#opts.dynamodb !== undefined) return { client: this.#opts.dynamodb, mod };
       const config: DynamoDBClientConfig = {};
-      if (this.#opts.region !== undefined) config.region = this.#opts.region;
+      const region = this.#region();
+      if (region !== undefined) config.region = region;
       if (this.#opts.endpointUrl !== undefined) config.endpoint = this.#opts.endpointUrl;
       if (this.#opts.profile !== undefined) config.profile = this.#opts.profile;
       if (this.#opts.maxAttempts !== undefined) config.maxAttempts = this.#opts.maxAttempts;
@@ -78,7 +79,7 @@ export class AwsClients {
       if (this.#opts.kms !== undefined) return { client: this.#opts.kms, mod };
       const config: KMSClientConfig = {};
       // KMS region: --kms-region, else the table's region (credstash-format.md §7).
-      const region = this.#opts.kmsRegion ?? this.#opts.region;
+      const region = this.#opts.kmsRegion ?? this.#region();
       if (region !== undefined) config.region = region;
       if (this.#opts.kmsEndpointUrl !== undefined) config.endpoint = this.#opts.kmsEndpointUrl;
       if (this.#opts.profile !== undefined) config.profile = this.#opts.profile;
@@ -90,6 +91,17 @@ export class AwsClients {
       this.#built.push(client);
       return { client, mod };
     })());
+  }
+
+  /**
+   * The configured region; else, when AWS_REGION is unset or empty, boto's AWS_DEFAULT_REGION, which Python
+   * credstash users set and the JS SDK does not read. Undefined leaves the SDK's own chain (AWS_REGION, profile).
+   */
+  #region(): string | undefined {
+    if (this.#opts.region !== undefined) return this.#opts.region;
+    const env = process.env;
+    if ((env.AWS_REGION ?? '') === '' && (env.AWS_DEFAULT_REGION ?? '') !== '') return env.AWS_DEFAULT_REGION;
+    return undefined;
   }
 
   #timeouts(): { requestTimeout: number; connectionTimeout: number; throwOnRequestTimeout: boolean } {
@@ -138,7 +150,7 @@ export class AwsClients {
     const fetchOnce = async (): Promise<NonNullable<typeof cached>> => {
       const sts = await import('@aws-sdk/client-sts');
       const config: ConstructorParameters<typeof sts.STSClient>[0] = {};
-      const region = this.#opts.region ?? this.#opts.kmsRegion;
+      const region = this.#region() ?? this.#opts.kmsRegion;
       if (region !== undefined) config.region = region;
       if (this.#opts.profile !== undefined) config.profile = this.#opts.profile;
       const client = new sts.STSClient(config);

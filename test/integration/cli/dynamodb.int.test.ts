@@ -133,6 +133,12 @@ describe('credstash CLI on DynamoDB + KMS', () => {
     expectCleanStderr(noCreds.stderr + noRegion.stderr + emptyRegion.stderr);
   });
 
+  it('takes the region from AWS_DEFAULT_REGION (boto, Python credstash) when AWS_REGION is not set', async () => {
+    const { AWS_REGION: _r, ...botoStyle } = env;
+    const r = await runCli(['get', 'db.pass', 'env=prod'], { cwd: dir, env: { ...botoStyle, AWS_DEFAULT_REGION: env.AWS_REGION as string } });
+    expect(r).toMatchObject({ code: 0, stdout: 'second\n', stderr: '' });
+  });
+
   it('--endpoint-url overrides AWS_ENDPOINT_URL_DYNAMODB', async () => {
     const r = await cli(['--endpoint-url', stack.dynamodb.endpoint, 'keys'], undefined, { AWS_ENDPOINT_URL_DYNAMODB: 'http://127.0.0.1:9' });
     expect(r).toMatchObject({ code: 0, stderr: '' });
