@@ -11,7 +11,7 @@
  * The config module (zod + smol-toml) is imported lazily so that `credstash --help` does not pay for it.
  */
 import type { Argv } from 'yargs';
-import { ConfigError, ValidationError } from '../core/errors.js';
+import { AwsConfigError, ConfigError, ValidationError } from '../core/errors.js';
 import { parseContextArgs } from '../core/context.js';
 import { parseReadVersion, parseWriteVersion } from '../core/version.js';
 import type { CredentialStore } from '../core/store.js';
@@ -113,9 +113,23 @@ export async function withStore<T>(argv: GlobalArgs, fn: (store: CredentialStore
   const { store, config } = await openCliStore(argv);
   try {
     return await fn(store, config);
+  } catch (err) {
+    throw hintLocalTier(err, config);
   } finally {
     await store.close();
   }
+}
+
+/**
+ * With no config file at all the CLI is Python credstash (DynamoDB + KMS). Someone without AWS who has not
+ * run `credstash init` yet gets the AWS error plus the way out, instead of only being told to configure AWS.
+ */
+function hintLocalTier(err: unknown, config: ResolvedConfig): unknown {
+  if (!(err instanceof AwsConfigError) || config.file !== undefined || config.store.type !== 'dynamodb') return err;
+  return new AwsConfigError(`${err.message}; or, without AWS, run \`credstash init\` to use a local keystore`, {
+    store: err.store,
+    cause: (err as Error & { cause?: unknown }).cause,
+  });
 }
 
 function explainFlagError(err: unknown, config: ResolvedConfig): unknown {

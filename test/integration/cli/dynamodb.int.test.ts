@@ -1,5 +1,5 @@
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -127,6 +127,20 @@ describe('credstash CLI on DynamoDB + KMS', () => {
     const noRegion = await runCli(['get', 'db.pass'], { cwd: dir, env: withoutRegion });
     expect(noRegion.code).toBe(1);
     expect(noRegion.stderr).toMatch(/^credstash: no AWS region configured/);
+    // No config file at all: the way out for someone without AWS is named too.
+    expect(noRegion.stderr).toContain('or, without AWS, run `credstash init` to use a local keystore');
+    expect(noCreds.stderr).toContain('run `credstash init`');
+    // A config file that chose DynamoDB on purpose gets the AWS message alone.
+    const chosen = mkdtempSync(join(tmpdir(), 'credstash-cli-ddb-chosen-'));
+    try {
+      writeFileSync(join(chosen, 'credstash.toml'), '[credential_store]\ntype = "dynamodb"\n');
+      const r = await runCli(['get', 'db.pass'], { cwd: chosen, env: withoutRegion });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/^credstash: no AWS region configured/);
+      expect(r.stderr).not.toContain('credstash init');
+    } finally {
+      rmSync(chosen, { recursive: true, force: true });
+    }
     const emptyRegion = await cli(['get', 'db.pass'], undefined, { AWS_REGION: '', AWS_DEFAULT_REGION: '' });
     expect(emptyRegion.code).toBe(1);
     expect(emptyRegion.stderr).toMatch(/^credstash: the AWS region is empty or not a valid region name/);
