@@ -10,7 +10,9 @@ import type { CredentialStore } from '../core/store.js';
 import type { GetAllResult, StoredCredential } from '../core/types.js';
 import { parseReadVersion } from '../core/version.js';
 
+/** The store method an audit record is for (`put` = storeCredential, `getall` = getAllCredentials, ...). */
 export type AuditAction = 'put' | 'get' | 'delete' | 'list' | 'getall' | 'exists';
+/** `not_found` is a miss (undefined or CredentialNotFoundError); `error` carries the error's `code`. */
 export type AuditOutcome = 'ok' | 'not_found' | 'error';
 
 /** One line of the audit log. Every field is a name, a number or a code: there is no field for a value. */
@@ -50,6 +52,7 @@ export interface AuditRecord {
 /** Receives every record. A sink that throws makes the audited operation fail (fail closed). */
 export type AuditSink = (record: AuditRecord) => void | Promise<void>;
 
+/** Options of {@link withAudit} and `withAuditLog`. */
 export interface AuditOptions {
   /** Override the OS user (default: `os.userInfo().username`, else $USER / $LOGNAME). */
   user?: string;

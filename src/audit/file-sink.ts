@@ -10,6 +10,7 @@ import { constants, promises as fsp } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { AuditRecord, AuditSink } from './audit-store.js';
 
+/** An AuditSink appending JSON lines to a file; `path` is absolute. */
 export interface FileAuditSink extends AuditSink {
   readonly path: string;
   /** Close the file (the next record reopens it). */
@@ -17,10 +18,15 @@ export interface FileAuditSink extends AuditSink {
 }
 
 /**
+ * An audit sink appending one JSON line per record to `path` (created 0600, its folder 0700); the file is
+ * opened on the first record.
+ *
  * @example
  * ```ts
  * const store = withAudit(inner, fileAuditSink('.credstash/audit.jsonl'));
  * ```
+ * @throws nothing itself; a record that cannot be written rejects with the fs error, which
+ *   {@link withAudit} turns into StoreUnavailableError
  */
 export function fileAuditSink(path: string): FileAuditSink {
   const abs = resolve(path);

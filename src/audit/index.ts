@@ -10,6 +10,15 @@ export type { FileAuditSink } from './file-sink.js';
 /**
  * The config wiring (`audit_log = "path"` / CREDSTASH_AUDIT_LOG): wrap the store with a file sink, and
  * close the file when the store closes.
+ *
+ * @example
+ * ```ts
+ * const store = withAuditLog(await openStore(spec), '/var/log/credstash/audit.jsonl', { user: 'deploy-bot' });
+ * await store.storeCredential('myapp.db.prod', newPassword, { autoVersion: true }); // one "put" line, no value
+ * await store.close(); // also closes the log file
+ * ```
+ * @throws StoreUnavailableError from an audited call when its record cannot be written (the result is withheld);
+ *   the wrapped store's own errors pass through
  */
 export function withAuditLog<S extends CredentialStore>(store: S, path: string, opts: AuditOptions = {}): S {
   const sink = fileAuditSink(path);

@@ -10,6 +10,12 @@ const EMPTY: EncryptionContext = Object.freeze({});
  * Invalid EncryptionContext`, so every tier refuses one up front (docs/SECURITY.md, "Context").
  * The result is built with `Object.fromEntries`, which defines a `__proto__` key as an own property; a
  * plain `out[k] = v` would have dropped that pair silently and stored the credential under a weaker context.
+ *
+ * @example
+ * ```ts
+ * canonicalContext({ service: 'api', env: 'prod' }); // { env: 'prod', service: 'api' } (frozen)
+ * canonicalContext({ env: '' });                     // ValidationError: KMS rejects empty values
+ * ```
  * @throws ValidationError naming the offending key (never the value).
  */
 export function canonicalContext(context: unknown): EncryptionContext {
@@ -48,6 +54,12 @@ export function contextsEqual(a: EncryptionContext, b: EncryptionContext): boole
 /**
  * Parse CLI `key=value` pairs, split on the FIRST `=` (so values may contain `=`; Python credstash
  * could not). Keys must be non-empty; a key given twice is an error.
+ *
+ * @example
+ * ```ts
+ * parseContextArgs(['env=prod', 'tag=a=b']); // { env: 'prod', tag: 'a=b' }
+ * ```
+ * @throws ValidationError for a pair without `=`, an empty key or value, or a key given twice
  */
 export function parseContextArgs(args: readonly string[]): EncryptionContext {
   const out = new Map<string, string>();

@@ -28,6 +28,12 @@ export function isCredentialType(s: unknown): s is CredentialType {
 
 /**
  * Check a definition's shape and return a clean copy (only the known fields).
+ *
+ * @example
+ * ```ts
+ * validateDefinition({ id: 'db_prod', credential_type: 'database', owner: 'x' }); // { id: 'db_prod', credential_type: 'database' }
+ * validateDefinition({ id: 'db_prod', credential_type: 'db' }, 'credentials[2]');  // ValidationError: credentials[2].credential_type must be one of ...
+ * ```
  * @throws ValidationError naming the bad field (`where` prefixes it, e.g. `credentials[2]`)
  */
 export function validateDefinition(def: unknown, where = 'definition'): CredentialDefinition {

@@ -8,6 +8,7 @@
  * a cause.
  */
 
+/** The stable `code` of every CredstashError: branch on it (or on the class), never on the message. */
 export type CredstashErrorCode =
   | 'ERR_CREDENTIAL_NOT_FOUND'
   | 'ERR_INTEGRITY'
@@ -45,7 +46,20 @@ export interface ErrorFields {
  */
 const BRAND: unique symbol = Symbol.for('credstash-ts.CredstashError') as never;
 
-/** Base class: every error credstash-ts throws on purpose is a CredstashError with a stable `code`. */
+/**
+ * Base class: every error credstash-ts throws on purpose is a CredstashError with a stable `code`.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await store.getCredential('myapp.db.prod', { context: { env: 'prod' }, required: true });
+ * } catch (err) {
+ *   if (err instanceof CredentialNotFoundError) return defaults;
+ *   if (err instanceof CredstashError) logger.error(err.toJSON()); // { name, code, message, credentialId?, ... }: value-free
+ *   throw err;
+ * }
+ * ```
+ */
 export class CredstashError extends Error {
   static override [Symbol.hasInstance](value: unknown): boolean {
     if (Function.prototype[Symbol.hasInstance].call(this, value)) return true;
@@ -55,6 +69,7 @@ export class CredstashError extends Error {
     return code !== undefined && (value as { code?: unknown }).code === code;
   }
 
+  /** Stable and machine-readable (`ERR_CREDENTIAL_NOT_FOUND`, ...); messages may change, codes do not. */
   readonly code: CredstashErrorCode;
   readonly credentialId?: string;
   readonly store?: string;
@@ -90,6 +105,7 @@ export function describeCredential(credentialId: string, version?: string | numb
   return version === undefined ? `credential "${credentialId}"` : `credential "${credentialId}" version ${version}`;
 }
 
+/** No such credential (or version) in the store: from `required` reads, deletes and prune. */
 export class CredentialNotFoundError extends CredstashError {
   constructor(fields: { credentialId: string; store: string; version?: string | number }) {
     super('ERR_CREDENTIAL_NOT_FOUND', `${describeCredential(fields.credentialId, fields.version)} not found in ${fields.store}`, fields);
@@ -108,6 +124,7 @@ export class IntegrityError extends CredstashError {
   }
 }
 
+/** The context given to a read is not the one the value was stored with (KMS or the tier refused it). */
 export class EncryptionContextMismatchError extends CredstashError {
   constructor(fields: { credentialId: string; store: string; version?: string | number; detail?: string; cause?: unknown }) {
     super(
@@ -120,6 +137,19 @@ export class EncryptionContextMismatchError extends CredstashError {
   }
 }
 
+/**
+ * The version to write already exists; writes never overwrite (retry with `autoVersion`).
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await store.storeCredential('myapp.db.prod', newPassword, { version: 4 });
+ * } catch (err) {
+ *   if (!(err instanceof VersionConflictError)) throw err;
+ *   await store.storeCredential('myapp.db.prod', newPassword, { autoVersion: true }); // someone took 4: use the next
+ * }
+ * ```
+ */
 export class VersionConflictError extends CredstashError {
   constructor(fields: { credentialId: string; store: string; version: string | number; highest?: string | number; cause?: unknown }) {
     super(
@@ -132,30 +162,43 @@ export class VersionConflictError extends CredstashError {
   }
 }
 
+/**
+ * A bad credstash.toml, store spec, factory config or Fernet key; `path` names the config key.
+ *
+ * @example
+ * ```ts
+ * await openStore({ type: 'local', config: { pth: 'x.json' } }).catch((err: ConfigError) => err.path);
+ * // 'credential_store.config.pth'
+ * ```
+ */
 export class ConfigError extends CredstashError {
   constructor(message: string, fields: { path?: string; store?: string; cause?: unknown } = {}) {
     super('ERR_CONFIG', message, fields);
   }
 }
 
+/** The backend failed (network, driver, fs, an untyped SDK error); the original is the `cause`. */
 export class StoreUnavailableError extends CredstashError {
   constructor(message: string, fields: ErrorFields = {}) {
     super('ERR_STORE_UNAVAILABLE', message, fields);
   }
 }
 
+/** The backend refused the caller (IAM or KMS key policy, SSM, a Vault policy or login). */
 export class AccessDeniedError extends CredstashError {
   constructor(message: string, fields: ErrorFields = {}) {
     super('ERR_ACCESS_DENIED', message, fields);
   }
 }
 
+/** The backend throttled the call (AWS after the SDK's own retries, Vault's 429); try again later. */
 export class ThrottlingError extends CredstashError {
   constructor(message: string, fields: ErrorFields = {}) {
     super('ERR_THROTTLED', message, fields);
   }
 }
 
+/** KMS failed for a reason other than access or throttling (disabled key, invalid key id, ...). */
 export class KmsError extends CredstashError {
   constructor(message: string, fields: ErrorFields = {}) {
     super('ERR_KMS', message, fields);
@@ -169,6 +212,7 @@ export class AwsConfigError extends CredstashError {
   }
 }
 
+/** The store cannot do this (writes to `env`, a context on a store that cannot bind one, binary values in SSM, ...). */
 export class UnsupportedOperationError extends CredstashError {
   constructor(store: string, operation: string) {
     super('ERR_UNSUPPORTED_OPERATION', `${store} does not support ${operation}`, { store });
@@ -182,6 +226,7 @@ export class ValidationError extends CredstashError {
   }
 }
 
+/** The encoded value exceeds the tier's limit (the message gives size and limit, never the value). */
 export class ValueTooLargeError extends CredstashError {
   constructor(fields: { credentialId: string; store: string; size: number; limit: number }) {
     super(
@@ -199,14 +244,28 @@ export class CorruptStoreError extends CredstashError {
   }
 }
 
+/** A `${credential:...}` reference is malformed or cannot be resolved; `path` is where it was found. */
 export class CredentialReferenceError extends CredstashError {
   constructor(message: string, fields: ErrorFields = {}) {
     super('ERR_REFERENCE', message, fields);
   }
 }
 
-/** A multi-credential read (getall) in which some credentials failed and the caller did not allow skipping. */
+/**
+ * A multi-credential read (getall) in which some credentials failed and the caller did not allow skipping.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await store.getAllCredentials({ pattern: 'myapp.*' });
+ * } catch (err) {
+ *   if (err instanceof PartialResultError) for (const f of err.failures) console.error(f.credentialId, f.code);
+ *   else throw err;
+ * }
+ * ```
+ */
 export class PartialResultError extends CredstashError {
+  /** Every credential that could not be read: id, code and a value-free message. */
   readonly failures: ReadonlyArray<{ credentialId: string; code: CredstashErrorCode | 'ERR_UNKNOWN'; message: string }>;
   constructor(store: string, failures: PartialResultError['failures']) {
     const first = failures[0];
@@ -241,6 +300,14 @@ const CLASS_CODES = new Map<unknown, { code: CredstashErrorCode; name: string }>
   [PartialResultError, { code: 'ERR_PARTIAL_RESULT', name: 'PartialResultError' }],
 ]);
 
+/**
+ * Type guard for CredstashError, also true for errors thrown by another loaded copy of credstash-ts.
+ *
+ * @example
+ * ```ts
+ * process.on('unhandledRejection', (err) => console.error(isCredstashError(err) ? err.code : 'unexpected error'));
+ * ```
+ */
 export function isCredstashError(err: unknown): err is CredstashError {
   return err instanceof CredstashError;
 }

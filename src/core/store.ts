@@ -59,10 +59,17 @@ export interface CredentialStore {
   readonly kind: string;
   /** Human description used in messages, e.g. `dynamodb table "credential-store"`. */
   readonly description: string;
+  /** What this store supports; anything else throws UnsupportedOperationError. */
   readonly capabilities: StoreCapabilities;
 
   /**
    * The newest (or a named) version, decrypted; `undefined` when missing unless `required`.
+   *
+   * @example
+   * ```ts
+   * // Lambda: read with the context the value was stored with
+   * const { value } = await store.getCredential('myapp.db.prod', { context: { env: 'prod' }, required: true });
+   * ```
    * @throws CredentialNotFoundError (required), EncryptionContextMismatchError, IntegrityError, ValidationError,
    *   StoreUnavailableError, AccessDeniedError
    */
@@ -71,47 +78,112 @@ export interface CredentialStore {
 
   /**
    * Create a new immutable version. Never overwrites.
+   *
+   * @example
+   * ```ts
+   * // rotate a DB password: the next version, race-safe
+   * const { version } = await store.storeCredential('myapp.db.prod', newPassword, { autoVersion: true, context: { env: 'prod' } });
+   * ```
    * @throws VersionConflictError, ValueTooLargeError, ValidationError, UnsupportedOperationError
    */
   storeCredential(id: string, value: CredentialValue, opts?: WriteOptions): Promise<PutResult>;
 
   /**
    * Delete one version or every version.
-   * @throws CredentialNotFoundError when nothing matched, UnsupportedOperationError
+   *
+   * @example
+   * ```ts
+   * await store.deleteCredential('myapp.db.prod', { version: 1 }); // { id, deleted: ['1'] }
+   * ```
+   * @throws CredentialNotFoundError when nothing matched, UnsupportedOperationError, ValidationError
    */
   deleteCredential(id: string, opts?: DeleteOptions): Promise<DeleteResult>;
 
-  /** Every version (or only the newest) of every credential, sorted by id then version; nothing decrypted. */
+  /**
+   * Every version (or only the newest) of every credential, sorted by id then version; nothing decrypted.
+   *
+   * @example
+   * ```ts
+   * const latest = await store.listCredentials({ pattern: 'myapp.*', latestOnly: true });
+   * ```
+   * @throws ValidationError for a non-string pattern, StoreUnavailableError, AccessDeniedError
+   */
   listCredentials(opts?: ListOptions): Promise<CredentialSummary[]>;
 
-  /** Whether the credential (or that version) exists; decrypts nothing. */
+  /**
+   * Whether the credential (or that version) exists; decrypts nothing.
+   *
+   * @example
+   * ```ts
+   * if (!(await store.credentialExists('myapp.db.prod'))) await store.storeCredential('myapp.db.prod', initial);
+   * ```
+   * @throws ValidationError, StoreUnavailableError
+   */
   credentialExists(id: string, opts?: { version?: number | string }): Promise<boolean>;
 
   /**
    * The newest (or a given) version of every credential, decrypted with bounded concurrency.
-   * @throws PartialResultError when any credential fails and `skipErrors` is not set
+   *
+   * @example
+   * ```ts
+   * const { credentials, skipped } = await store.getAllCredentials({ pattern: 'myapp.*', context: { env: 'prod' }, skipErrors: true });
+   * ```
+   * @throws PartialResultError when any credential fails and `skipErrors` is not set, ValidationError
    */
   getAllCredentials(opts?: GetAllOptions): Promise<GetAllResult>;
 
-  /** Release connections and file handles. Safe to call twice. */
+  /**
+   * Release connections and file handles. Safe to call twice.
+   *
+   * @example
+   * ```ts
+   * try { await useStore(store); } finally { await store.close(); }
+   * ```
+   */
   close(): Promise<void>;
 }
 
 /** A store that can create its backing resources (table, file, schema). Optional; the CLI checks for it. */
 export interface SetupCapable {
+  /** Create what is missing; idempotent (`created: false` when everything existed). */
   setup(opts?: SetupOptions): Promise<SetupResult>;
 }
 
+/**
+ * Whether `store` can create its own backing resources (`credstash setup`).
+ *
+ * @example
+ * ```ts
+ * if (isSetupCapable(store)) console.log((await store.setup({ billing: 'on-demand' })).message);
+ * ```
+ */
 export function isSetupCapable(store: CredentialStore): store is CredentialStore & SetupCapable {
   return typeof (store as Partial<SetupCapable>).setup === 'function';
 }
 
+/** Parallel decrypts in `getAllCredentials` when the caller gives no `concurrency`. */
 export const DEFAULT_GETALL_CONCURRENCY = 32;
+/** `autoVersion` writes give up (rethrowing the VersionConflictError) after this many lost races. */
 export const AUTOVERSION_MAX_ATTEMPTS = 25;
 
 /**
  * Template-method base (style.md §c.1): the public methods validate, canonicalise, apply `required`,
  * run the race-safe autoversion loop and check sizes; a tier writes only the protected `_` methods.
+ *
+ * @example
+ * ```ts
+ * // A complete in-memory tier is test/fixtures/memory-store.ts; the shape:
+ * class MapStore extends BaseStore {
+ *   readonly kind = 'map';
+ *   readonly description = 'map store';
+ *   readonly capabilities = { write: true, delete: true, context: true, versions: true };
+ *   protected readonly maxValueBytes = 64 * 1024;
+ *   // _get, _put (VersionConflictError when that version exists), _highestVersion, _delete, _list
+ * }
+ * registerCredentialStore('map', () => new MapStore());
+ * ```
+ * @throws from the public methods: the typed errors listed on {@link CredentialStore}; anything else a tier
+ *   method throws becomes StoreUnavailableError naming the store
  */
 export abstract class BaseStore implements CredentialStore {
   abstract readonly kind: string;
@@ -148,6 +220,16 @@ export abstract class BaseStore implements CredentialStore {
     return all.some((s) => s.id === id && (version === undefined || padEq(s.version, version)));
   }
 
+  /**
+   * Validate the id, version and context, then read through the tier; see {@link CredentialStore.getCredential}.
+   *
+   * @example
+   * ```ts
+   * const v2 = await store.getCredential('myapp.db.prod', { version: 2, context: { env: 'prod' } }); // undefined if absent
+   * ```
+   * @throws ValidationError (id, version, context), CredentialNotFoundError (required), the tier's typed errors
+   *   (EncryptionContextMismatchError, IntegrityError, AccessDeniedError, ...), StoreUnavailableError for anything untyped
+   */
   getCredential(id: string, opts: GetOptions & { required: true }): Promise<StoredCredential>;
   getCredential(id: string, opts?: GetOptions): Promise<StoredCredential | undefined>;
   async getCredential(id: string, opts: GetOptions = {}): Promise<StoredCredential | undefined> {
@@ -160,6 +242,21 @@ export abstract class BaseStore implements CredentialStore {
     return found;
   }
 
+  /**
+   * Check the value (definition, size, context) and write a new version; with `autoVersion`, highest + 1,
+   * retried on lost races. See {@link CredentialStore.storeCredential}.
+   *
+   * @example
+   * ```ts
+   * await store.storeCredential('myapp.db.prod', { user: 'app', password: newPassword }, {
+   *   autoVersion: true, context: { env: 'prod' }, comment: 'rotated by ops',
+   *   definition: { id: 'myapp.db.prod', credential_type: 'database' },
+   * });
+   * ```
+   * @throws UnsupportedOperationError (read-only store, or a context on a store that cannot bind one),
+   *   ValidationError (id, version, context, definition), ValueTooLargeError, VersionConflictError (explicit
+   *   version exists, or {@link AUTOVERSION_MAX_ATTEMPTS} lost races), the tier's typed errors, StoreUnavailableError
+   */
   async storeCredential(id: string, value: CredentialValue, opts: WriteOptions = {}): Promise<PutResult> {
     if (!this.capabilities.write) throw new UnsupportedOperationError(this.description, 'writes');
     validateWriteId(id);
@@ -195,6 +292,16 @@ export abstract class BaseStore implements CredentialStore {
     }
   }
 
+  /**
+   * Delete one version or every version; see {@link CredentialStore.deleteCredential}.
+   *
+   * @example
+   * ```ts
+   * const { deleted } = await store.deleteCredential('myapp.db.old'); // every version, e.g. ['1', '2']
+   * ```
+   * @throws UnsupportedOperationError, ValidationError, CredentialNotFoundError when nothing matched, the tier's
+   *   typed errors, StoreUnavailableError
+   */
   async deleteCredential(id: string, opts: DeleteOptions = {}): Promise<DeleteResult> {
     if (!this.capabilities.delete) throw new UnsupportedOperationError(this.description, 'deletes');
     validateId(id);
@@ -206,6 +313,15 @@ export abstract class BaseStore implements CredentialStore {
     return { id, deleted };
   }
 
+  /**
+   * The tier's listing, filtered by the glob and sorted (integer versions numerically).
+   *
+   * @example
+   * ```ts
+   * for (const { id, version } of await store.listCredentials({ latestOnly: true })) console.log(id, version);
+   * ```
+   * @throws ValidationError for a non-string pattern, the tier's typed errors, StoreUnavailableError
+   */
   async listCredentials(opts: ListOptions = {}): Promise<CredentialSummary[]> {
     const all = (await this.wrap(() => this._list())).filter((s) => matchesGlob(opts.pattern, s.id));
     all.sort(compareSummaries);
@@ -215,12 +331,31 @@ export abstract class BaseStore implements CredentialStore {
     return [...latest.values()];
   }
 
+  /**
+   * Whether the credential (or that version) exists; decrypts nothing.
+   *
+   * @example
+   * ```ts
+   * const hasV3 = await store.credentialExists('myapp.db.prod', { version: 3 });
+   * ```
+   * @throws ValidationError (id, version), the tier's typed errors, StoreUnavailableError
+   */
   async credentialExists(id: string, opts: { version?: number | string } = {}): Promise<boolean> {
     validateId(id);
     const version = opts.version === undefined ? undefined : parseReadVersion(opts.version);
     return this.wrap(() => this._exists(id, version), id);
   }
 
+  /**
+   * List, then read the newest (or `version`) of each matching id with bounded concurrency.
+   *
+   * @example
+   * ```ts
+   * const { credentials } = await store.getAllCredentials({ pattern: 'myapp.prod.*', context: { env: 'prod' } });
+   * ```
+   * @throws ValidationError (context, version, concurrency), PartialResultError listing every id that failed
+   *   unless `skipErrors`, StoreUnavailableError when the listing fails
+   */
   async getAllCredentials(opts: GetAllOptions = {}): Promise<GetAllResult> {
     const resolved = this.resolveRead({ version: opts.version, context: opts.context });
     const concurrency = opts.concurrency ?? DEFAULT_GETALL_CONCURRENCY;
@@ -258,8 +393,17 @@ export abstract class BaseStore implements CredentialStore {
     return { credentials, skipped };
   }
 
+  /**
+   * Nothing to release by default; tiers holding connections or files override it.
+   *
+   * @example
+   * ```ts
+   * await store.close();
+   * ```
+   */
   async close(): Promise<void> {}
 
+  /** Canonical context and padded version, validated once for every tier. */
   protected resolveRead(opts: ReadOptions): ResolvedReadOptions {
     const context = canonicalContext(opts.context);
     const out: ResolvedReadOptions = { context };
@@ -276,6 +420,7 @@ export abstract class BaseStore implements CredentialStore {
     }
   }
 
+  /** A CredstashError as is; anything else (SDK, driver, fs) as StoreUnavailableError with the error as `cause`. */
   protected toStoreError(err: unknown, credentialId?: string): CredstashError {
     if (err instanceof CredstashError) return err;
     const what = err instanceof Error ? err.name : typeof err;
@@ -287,7 +432,15 @@ export abstract class BaseStore implements CredentialStore {
   }
 }
 
-/** Run `fn` over `items` with at most `limit` in flight; results keep the input order. */
+/**
+ * Run `fn` over `items` with at most `limit` in flight; results keep the input order.
+ *
+ * @example
+ * ```ts
+ * const creds = await mapConcurrent(['db', 'api', 'smtp'], 2, (id) => store.getCredential(id, { required: true }));
+ * ```
+ * @throws whatever `fn` rejects with first (no error class of its own)
+ */
 export async function mapConcurrent<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
   const results = new Array<R>(items.length);
   let next = 0;
@@ -301,11 +454,26 @@ export async function mapConcurrent<T, R>(items: readonly T[], limit: number, fn
   return results;
 }
 
+/**
+ * Order ids by UTF-16 code units (`<`), never by locale, so every tier and the CLI sort alike.
+ *
+ * @example
+ * ```ts
+ * ['b', 'B', 'a'].sort(compareIds); // ['B', 'a', 'b']
+ * ```
+ */
 export function compareIds(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** By id, then by version numerically where both are integers, else as strings. */
+/**
+ * By id, then by version numerically where both are integers, else as strings.
+ *
+ * @example
+ * ```ts
+ * summaries.sort(compareSummaries); // db@2 before db@10, legacy `v5` after them
+ * ```
+ */
 export function compareSummaries(a: CredentialSummary, b: CredentialSummary): number {
   const byId = compareIds(a.id, b.id);
   if (byId !== 0) return byId;

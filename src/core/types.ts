@@ -1,7 +1,9 @@
 /** Value and option types shared by every store. Imports nothing. */
 
 export type JsonPrimitive = string | number | boolean | null;
+/** Any JSON value (the field types of a structured credential). */
 export type JsonValue = JsonPrimitive | JsonValue[] | { [key: string]: JsonValue };
+/** A JSON object: the shape of a structured credential such as `{ user, password }`. */
 export type JsonObject = { [key: string]: JsonValue };
 
 /**
@@ -16,7 +18,9 @@ export type ValueKind = 'text' | 'binary' | 'json';
 /** KMS-style encryption context: exact-match key/value pairs, order irrelevant. */
 export type EncryptionContext = Readonly<Record<string, string>>;
 
+/** Every `credential_type` a definition may name; see REQUIRED_FIELDS for what each requires. */
 export const CREDENTIAL_TYPES = ['aws', 'database', 'api_key', 'oauth', 'basic_auth', 'certificate', 'custom'] as const;
+/** One of {@link CREDENTIAL_TYPES}. */
 export type CredentialType = (typeof CREDENTIAL_TYPES)[number];
 
 /** What a credential is: stored with it, never secret. */
@@ -45,17 +49,20 @@ export interface CredentialSummary {
   comment?: string;
 }
 
+/** Which version to read, and the encryption context it was stored with. */
 export interface ReadOptions {
   /** A specific version (default: the newest). Integers, or any stored string for legacy tables. */
   version?: number | string;
   context?: EncryptionContext;
 }
 
+/** Options of `getCredential`. */
 export interface GetOptions extends ReadOptions {
   /** Throw CredentialNotFoundError instead of returning undefined (the CLI always sets it). */
   required?: boolean;
 }
 
+/** Options of `storeCredential`: which version to create and what to store with it. */
 export interface WriteOptions {
   /** Explicit version to create (default 1 when autoVersion is off). Fails if it exists. */
   version?: number;
@@ -72,22 +79,26 @@ export interface WriteOptions {
   keyId?: string;
 }
 
+/** The version a write created. */
 export interface PutResult {
   id: string;
   version: number;
 }
 
+/** Options of `deleteCredential`. */
 export interface DeleteOptions {
   /** Delete only this version (default: every version). */
   version?: number | string;
 }
 
+/** What a delete removed. */
 export interface DeleteResult {
   id: string;
   /** The versions that were deleted, oldest first. */
   deleted: string[];
 }
 
+/** Options of `listCredentials`. */
 export interface ListOptions {
   /** Only the newest version of each credential. */
   latestOnly?: boolean;
@@ -95,6 +106,7 @@ export interface ListOptions {
   pattern?: string;
 }
 
+/** Options of `getAllCredentials`. */
 export interface GetAllOptions {
   context?: EncryptionContext;
   /** The same version for every credential (Python credstash `getall -v`). */
@@ -113,6 +125,7 @@ export interface GetAllFailure {
   message: string;
 }
 
+/** The credentials a getall read, and (with `skipErrors`) the ones it could not. */
 export interface GetAllResult {
   credentials: StoredCredential[];
   /** Only when skipErrors was set. */
@@ -138,6 +151,7 @@ export interface SetupOptions {
   writeCapacity?: number;
 }
 
+/** What `setup` did. */
 export interface SetupResult {
   /** False when everything already existed (setup is idempotent). */
   created: boolean;

@@ -5,13 +5,27 @@ export const PAD_LEN = 19;
 /** The largest version that still fits in 19 digits without losing precision in a JS number. */
 export const MAX_VERSION = Number.MAX_SAFE_INTEGER;
 
-/** Left-pad with zeros to 19 characters, as Python credstash does for any string; longer strings stay. */
+/**
+ * Left-pad with zeros to 19 characters, as Python credstash does for any string; longer strings stay.
+ *
+ * @example
+ * ```ts
+ * padVersion(3); // '0000000000000000003' (the DynamoDB range key)
+ * ```
+ */
 export function padVersion(version: string | number): string {
   const s = String(version);
   return s.length >= PAD_LEN ? s : '0'.repeat(PAD_LEN - s.length) + s;
 }
 
-/** The stored range key as users write it: `0000000000000000003` → `"3"`, `00000000000000000v5` → `"v5"`. */
+/**
+ * The stored range key as users write it: `0000000000000000003` → `"3"`, `00000000000000000v5` → `"v5"`.
+ *
+ * @example
+ * ```ts
+ * displayVersion(padVersion(12)); // '12'
+ * ```
+ */
 export function displayVersion(stored: string): string {
   const stripped = stored.replace(/^0+/, '');
   return stripped === '' ? '0' : stripped;

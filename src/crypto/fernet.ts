@@ -47,13 +47,26 @@ export interface FernetDecryptOptions {
   now?: number;
 }
 
-/** A new random key in the spec's text form (what `credstash init` writes into credstash.toml). */
+/**
+ * A new random key in the spec's text form (what `credstash init` writes into credstash.toml).
+ *
+ * @example
+ * ```ts
+ * // rotate: the new key first (it encrypts), the old one kept so existing tokens still decrypt
+ * const keys = [generateFernetKey(), oldKey];
+ * ```
+ */
 export function generateFernetKey(): string {
   return randomBytes(32).toString('base64url').padEnd(44, '=');
 }
 
 /**
  * Parse a key given as 32 bytes of URL-safe base64 (padding optional; standard base64 `+/` refused).
+ *
+ * @example
+ * ```ts
+ * parseFernetKey(keyText, 'fernet.keys[0]'); // { signing, encryption }; a bad key: ConfigError "fernet.keys[0] is not a Fernet key ..."
+ * ```
  * @throws ConfigError naming where the key came from, never the key
  */
 export function parseFernetKey(key: string, where = 'fernet key'): FernetKey {

@@ -7,7 +7,14 @@ import { ValidationError } from '../core/errors.js';
 import type { StoredCredential } from '../core/types.js';
 import { valueToText } from '../core/value.js';
 
-/** `myapp.db-password` -> `MYAPP_DB_PASSWORD`; a leading digit gets a `_` in front (`1x` -> `_1X`). */
+/**
+ * `myapp.db-password` -> `MYAPP_DB_PASSWORD`; a leading digit gets a `_` in front (`1x` -> `_1X`).
+ *
+ * @example
+ * ```ts
+ * envName('myapp.db-password'); // 'MYAPP_DB_PASSWORD'
+ * ```
+ */
 export function envName(id: string): string {
   const name = id.toUpperCase().replace(/[^A-Z0-9]/g, '_');
   return /^[0-9]/.test(name) ? `_${name}` : name;
@@ -20,7 +27,14 @@ export interface EnvOptions {
 
 /**
  * Map credentials to `NAME -> value text` (JSON values as compact JSON, bytes as base64).
- * @throws ValidationError when two ids give the same name, or an id is nothing but the prefix
+ *
+ * @example
+ * ```ts
+ * const { credentials } = await store.getAllCredentials({ pattern: 'myapp.prod.*' });
+ * const env = credentialsToEnv(credentials, { prefix: 'myapp.prod.' }); // Map { 'DB_PASSWORD' => '...' }
+ * spawn('node', ['server.js'], { env: { ...process.env, ...Object.fromEntries(env) } });
+ * ```
+ * @throws ValidationError when two ids give the same name, an id is nothing but the prefix, or a value holds NUL
  */
 export function credentialsToEnv(creds: readonly StoredCredential[], opts: EnvOptions = {}): Map<string, string> {
   const out = new Map<string, string>();

@@ -12,6 +12,7 @@ import type { CredentialValue, EncryptionContext, GetAllResult, JsonObject, Stor
 import { valuesEqual } from './values.js';
 
 export const IMPORT_FORMATS = ['json', 'yaml', 'csv', 'dotenv'] as const;
+/** A file format `parseImportFile` reads. */
 export type ImportFormat = (typeof IMPORT_FORMATS)[number];
 
 /** One credential read from an import file. `line` is where it starts (1-based), for the report. */
@@ -21,6 +22,7 @@ export interface ImportRecord {
   line?: number;
 }
 
+/** Options of {@link exportCredentials}. */
 export interface ExportOptions {
   pattern?: string;
   context?: EncryptionContext;
@@ -30,7 +32,14 @@ export interface ExportOptions {
 
 /**
  * The newest version of every (matching) credential, decrypted: one `getAllCredentials` call.
- * @throws PartialResultError when a credential cannot be read and `skipErrors` is not set
+ *
+ * @example
+ * ```ts
+ * const { credentials } = await exportCredentials(store, { pattern: 'myapp.*', context: { env: 'prod' } });
+ * const backup = Object.fromEntries(credentials.map((c) => [c.id, c.value]));
+ * ```
+ * @throws PartialResultError when a credential cannot be read and `skipErrors` is not set; ValidationError
+ *   for a bad context; the store's errors
  */
 export async function exportCredentials(store: CredentialStore, opts: ExportOptions = {}): Promise<GetAllResult> {
   return store.getAllCredentials({
@@ -40,7 +49,14 @@ export async function exportCredentials(store: CredentialStore, opts: ExportOpti
   });
 }
 
-/** `.json` / `.yaml` / `.yml` / `.csv` / `.env` (and `*.env`, `.env.*`) -> format; undefined when unknown. */
+/**
+ * `.json` / `.yaml` / `.yml` / `.csv` / `.env` (and `*.env`, `.env.*`) -> format; undefined when unknown.
+ *
+ * @example
+ * ```ts
+ * formatFromFileName('secrets/.env.production'); // 'dotenv'
+ * ```
+ */
 export function formatFromFileName(file: string): ImportFormat | undefined {
   const base = file.split(/[\\/]/).pop()?.toLowerCase() ?? '';
   if (base.endsWith('.json')) return 'json';
@@ -56,6 +72,12 @@ export function formatFromFileName(file: string): ImportFormat | undefined {
  * `putall` reads. csv: `id,value` rows without a header (Python credstash's `getall -f csv`). dotenv:
  * `NAME=value` lines, optionally `export NAME=value`, values in POSIX shell quoting (what `env` and
  * `getall -f dotenv` write); the id is NAME as written.
+ *
+ * @example
+ * ```ts
+ * const records = await parseImportFile('DB_PASSWORD=s3cr3t\nexport API_KEY="k-123"\n', 'dotenv', '.env');
+ * // [{ id: 'DB_PASSWORD', value: 's3cr3t', line: 1 }, { id: 'API_KEY', value: 'k-123', line: 2 }]
+ * ```
  * @throws ValidationError naming the file and the line or row, never the content
  */
 export async function parseImportFile(text: string, format: ImportFormat, file = 'import file'): Promise<ImportRecord[]> {
@@ -228,6 +250,7 @@ function parseDotenv(text: string, file: string): ImportRecord[] {
   return out;
 }
 
+/** Options of {@link importCredentials}: applied to every record. */
 export interface ImportOptions {
   context?: EncryptionContext;
   comment?: string;
@@ -235,6 +258,7 @@ export interface ImportOptions {
   force?: boolean;
 }
 
+/** What an import wrote (id and new version) and what it skipped, and why. */
 export interface ImportReport {
   written: Array<{ id: string; version: number }>;
   /** `reason` is value-free: `unchanged`, `duplicate id in the file`, or an error code and message. */
@@ -246,6 +270,14 @@ export interface ImportReport {
  * newest stored version is skipped as unchanged (so re-running an import writes nothing twice), unless
  * `force`. If the caller may not read (a writer-only role: access denied), the value is written.
  * Errors for one record do not stop the others; they are reported, value-free.
+ *
+ * @example
+ * ```ts
+ * const report = await importCredentials(store, await parseImportFile(text, 'json', 'backup.json'), { comment: 'restored' });
+ * for (const s of report.skipped) console.warn(`${s.id}: ${s.reason}`);
+ * ```
+ * @throws no CredstashError: each record's typed error is reported in `skipped`; only an unexpected
+ *   non-CredstashError from the store is rethrown
  */
 export async function importCredentials(store: CredentialStore, records: readonly ImportRecord[], opts: ImportOptions = {}): Promise<ImportReport> {
   const report: ImportReport = { written: [], skipped: [] };

@@ -19,6 +19,7 @@ import type { CredentialSummary, EncryptionContext, StoredCredential } from '../
 import { parseWriteVersion } from '../core/version.js';
 import { valuesEqual } from './values.js';
 
+/** Options of {@link migrate}. */
 export interface MigrateOptions {
   /** Copy every version, oldest first (default: only the newest of each id). */
   allVersions?: boolean;
@@ -35,6 +36,7 @@ export interface MigrateOptions {
   onProgress?: (p: MigrateProgress) => void;
 }
 
+/** One version done, passed to `onProgress`. */
 export interface MigrateProgress {
   done: number;
   total: number;
@@ -45,6 +47,7 @@ export interface MigrateProgress {
 
 export type MigrateOutcome = 'copied' | 'present' | 'skipped' | 'failed';
 
+/** What a migrate run copied, found present and could not copy. */
 export interface MigrateReport {
   /** Versions written in this run. */
   copied: Array<{ id: string; version: string; to: string }>;
@@ -58,11 +61,16 @@ export interface MigrateReport {
 export const REENCRYPT_MARKER = /\[re-encrypted from version ([^\]]+)\]$/;
 
 /**
+ * Copy credentials from one store to another keeping version numbers, or (`reencrypt`) rewrite a store's
+ * newest versions in place; idempotent and resumable.
+ *
  * @example
  * ```ts
  * const report = await migrate(legacyTable, localKeystore, { allVersions: true, onProgress: (p) => bar(p) });
+ * if (report.failed.length > 0) process.exitCode = 1;
  * ```
- * @throws ValidationError for a bad combination of options; per-version failures are in the report
+ * @throws ValidationError for a bad combination of options or concurrency; the source store's listing errors.
+ *   Per-version failures are in the report, not thrown
  */
 export async function migrate(from: CredentialStore, to: CredentialStore, opts: MigrateOptions = {}): Promise<MigrateReport> {
   if (opts.reencrypt === true && opts.allVersions === true) {

@@ -6,11 +6,13 @@ import { CredentialNotFoundError, ValidationError } from '../core/errors.js';
 import { compareSummaries, type CredentialStore } from '../core/store.js';
 import { validateId } from '../core/names.js';
 
+/** Options of {@link prune}. */
 export interface PruneOptions {
   /** Report what would be deleted without deleting. */
   dryRun?: boolean;
 }
 
+/** The versions prune kept and deleted. */
 export interface PruneResult {
   id: string;
   /** Versions kept, oldest first (the newest is last). */
@@ -20,8 +22,14 @@ export interface PruneResult {
 }
 
 /**
- * @throws ValidationError when keep is not a positive integer; CredentialNotFoundError when the id has no
- *   versions; UnsupportedOperationError from stores that cannot delete one version
+ * Delete the old versions of one credential, keeping the newest `keep` (at least 1).
+ *
+ * @example
+ * ```ts
+ * const { deleted } = await prune(store, 'myapp.db.prod', 3, { dryRun: true }); // what would go
+ * ```
+ * @throws ValidationError for a bad id or when keep is not a positive integer; CredentialNotFoundError when
+ *   the id has no versions; UnsupportedOperationError from stores that cannot delete one version
  */
 export async function prune(store: CredentialStore, id: string, keep: number, opts: PruneOptions = {}): Promise<PruneResult> {
   validateId(id);

@@ -155,7 +155,7 @@ export function isCredentialReference(value: unknown): value is string {
  * containsCredentialReference('postgres://${credential:db_user}@db'); // true
  * containsCredentialReference('\\${credential:x}');                 // false (escaped)
  * ```
- * @throws CredentialReferenceError for a malformed reference
+ * @throws CredentialReferenceError for a malformed reference; ValidationError for an empty context value (`?env=`)
  */
 export function containsCredentialReference(value: unknown): boolean {
   return typeof value === 'string' && value.includes(OPEN) && parseReferences(value).some((s) => s.kind === 'ref');

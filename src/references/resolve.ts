@@ -14,6 +14,7 @@ import type { CredentialStore } from '../core/store.js';
 import type { CredentialValue, EncryptionContext, JsonValue } from '../core/types.js';
 import { parseReferences, quoteRef, type ParsedReference, type Segment } from './parse.js';
 
+/** Options of {@link resolveCredentialReferences}. */
 export interface ResolveOptions {
   /** Context for references without a `?...` part (default: none). `${credential:id?}` opts out. */
   context?: EncryptionContext;
@@ -43,7 +44,8 @@ type Fetch = (ref: ParsedReference, where: string) => Promise<CredentialValue>;
  * findCredentialReferences({ db: { password: '${credential:db_prod?env=prod}.password' } });
  * // [{ path: 'db.password', reference: '${credential:db_prod?env=prod}.password', id: 'db_prod', context: { env: 'prod' }, field: ['password'] }]
  * ```
- * @throws CredentialReferenceError for a malformed reference, naming its path
+ * @throws CredentialReferenceError for a malformed reference, naming its path; ValidationError for an empty
+ *   context value (`?env=`)
  */
 export function findCredentialReferences(tree: unknown): FoundReference[] {
   const out: FoundReference[] = [];
@@ -63,7 +65,7 @@ export function findCredentialReferences(tree: unknown): FoundReference[] {
  * getCredentialsForConfig({ db: { password: '${credential:db_prod}.password' }, url: 'x://${credential:api}' });
  * // ['api', 'db_prod']
  * ```
- * @throws CredentialReferenceError for a malformed reference
+ * @throws CredentialReferenceError for a malformed reference; ValidationError for an empty context value
  */
 export function getCredentialsForConfig(tree: unknown): string[] {
   return [...new Set(findCredentialReferences(tree).map((r) => r.id))].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
@@ -79,10 +81,11 @@ export function getCredentialsForConfig(tree: unknown): string[] {
  *   { database: { password: '${credential:db_prod?env=prod}.password', url: 'postgres://app@${credential:db_host}/app' } },
  *   store,
  * );
+ * // cfg.database.password is the `password` field of the structured credential db_prod
  * ```
  * @throws CredentialReferenceError naming the reference and its path: unknown id, missing field, a non-text
  *   value inside a longer string, a binary credential, a cycle (recursive), or a failed read (with the store's
- *   error as `cause`)
+ *   error as `cause`); ValidationError for an empty context value in a reference (`?env=`)
  */
 export async function resolveCredentialReferences<T>(tree: T, store: CredentialStore, opts: ResolveOptions = {}): Promise<T> {
   const memo = new Map<string, Promise<CredentialValue>>();

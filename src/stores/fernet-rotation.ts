@@ -5,6 +5,7 @@
  */
 import type { CredentialStore } from '../core/store.js';
 
+/** What `reencryptAll` did. */
 export interface RotationResult {
   /** Versions now under the first key that were under another key before. */
   reencrypted: number;
@@ -14,6 +15,7 @@ export interface RotationResult {
   message: string;
 }
 
+/** Options of `reencryptAll`. */
 export interface ReencryptOptions {
   /** Use this key list from now on (first encrypts, all decrypt) instead of the one the store was opened with. */
   keys?: readonly string[];
@@ -29,6 +31,16 @@ export interface KeyRotationCapable {
   reencryptAll(opts?: ReencryptOptions): Promise<RotationResult>;
 }
 
+/**
+ * Whether `store` is a Fernet tier that can re-encrypt itself under a new first key (`credstash rotate-key`).
+ *
+ * @example
+ * ```ts
+ * if (isKeyRotationCapable(store)) {
+ *   const { message } = await store.reencryptAll({ keys: [generateFernetKey(), ...currentKeys] });
+ * }
+ * ```
+ */
 export function isKeyRotationCapable(store: CredentialStore): store is CredentialStore & KeyRotationCapable {
   return typeof (store as Partial<KeyRotationCapable>).reencryptAll === 'function';
 }

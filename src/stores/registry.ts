@@ -21,6 +21,7 @@ export interface StoreFactoryContext {
   openStore(spec: StoreSpec): Promise<CredentialStore>;
 }
 
+/** Builds a store from its `[credential_store.config]` table; registered with {@link registerCredentialStore}. */
 export type StoreFactory = (config: Record<string, unknown>, ctx: StoreFactoryContext) => CredentialStore | Promise<CredentialStore>;
 
 /**
@@ -50,10 +51,11 @@ const custom: Map<string, StoreFactory> = ((globalThis as { [CUSTOM_KEY]?: Map<s
  *
  * @example
  * ```ts
- * registerCredentialStore('memory', () => new MemoryStore());
- * const store = await openStore({ type: 'memory' });
+ * registerCredentialStore('memory', (config) => new MemoryStore(String(config.label ?? 'memory')));
+ * const store = await openStore({ type: 'memory', config: { label: 'tests' } });
  * ```
- * @throws ConfigError when the type name is empty or already taken by a built-in tier
+ * @throws ConfigError when the type name is not lower-case letters, digits, `-` or `_` (starting with a
+ *   letter), or names a built-in tier. Registering a custom type again replaces it.
  */
 export function registerCredentialStore(type: string, factory: StoreFactory): void {
   if (!/^[a-z][a-z0-9_-]*$/.test(type)) throw new ConfigError(`store type "${type}" must be lower-case letters, digits, - or _`);
@@ -61,18 +63,41 @@ export function registerCredentialStore(type: string, factory: StoreFactory): vo
   custom.set(type, factory);
 }
 
-/** Remove a custom store type (tests). */
+/**
+ * Remove a custom store type (tests); false when it was not registered.
+ *
+ * @example
+ * ```ts
+ * afterEach(() => unregisterCredentialStore('memory'));
+ * ```
+ */
 export function unregisterCredentialStore(type: string): boolean {
   return custom.delete(type);
 }
 
+/**
+ * Every store type `openStore` knows, built-in and custom, sorted.
+ *
+ * @example
+ * ```ts
+ * registeredStoreTypes(); // ['chain', 'dynamodb', 'env', 'local', 'memory', 'sql', 'ssm', 'vault']
+ * ```
+ */
 export function registeredStoreTypes(): string[] {
   return [...Object.keys(BUILTIN), ...custom.keys()].sort();
 }
 
 /**
- * Build any store from its spec.
- * @throws ConfigError for an unknown type (listing the known ones) or a bad config
+ * Build any store from its spec. A built-in tier's SDK or driver is imported only when its type is opened.
+ *
+ * @example
+ * ```ts
+ * const store = await openStore(
+ *   { type: 'local', config: { path: '.credstash/keystore.json' } },
+ *   { baseDir: projectDir, fernetKeys: [fernetKey] }, // keys default to CREDSTASH_FERNET_KEY
+ * );
+ * ```
+ * @throws ConfigError for an unknown type (listing the known ones) or a bad config; a custom factory's own errors
  */
 export async function openStore(spec: StoreSpec, ctx: Partial<StoreFactoryContext> = {}): Promise<CredentialStore> {
   const full: StoreFactoryContext = {

@@ -26,6 +26,7 @@ import { parseReadVersion } from '../../core/version.js';
 
 export const DEFAULT_CACHE_MAX_AGE_SECONDS = 5;
 
+/** Options of {@link withCache}. */
 export interface CacheOptions {
   /** Seconds an entry stays fresh (default: env CREDSTASH_CACHE_MAX_AGE, else 5). 0 disables caching but keeps fetch sharing. */
   maxAge?: number;
@@ -35,6 +36,7 @@ export interface CacheOptions {
   now?: () => number;
 }
 
+/** `getCredential` options of a cached store: per-call refresh and lifetime. */
 export interface CachedGetOptions extends GetOptions {
   /** Skip the cache for this call and refresh the entry. */
   forceFetch?: boolean;
@@ -47,11 +49,21 @@ interface Entry {
   expires: number;
 }
 
-/** The cache decorator; see {@link withCache}. */
+/**
+ * The cache decorator; see {@link withCache}.
+ *
+ * @example
+ * ```ts
+ * const cached = new CachedStore(await openStore({ type: 'dynamodb' }), { maxAge: 60 });
+ * ```
+ * @throws ValidationError from the constructor when maxAge (or CREDSTASH_CACHE_MAX_AGE) is not a
+ *   non-negative number; the wrapped store's errors from every method
+ */
 export class CachedStore implements CredentialStore {
   readonly kind: string;
   readonly description: string;
   readonly capabilities: StoreCapabilities;
+  /** Default entry lifetime in milliseconds (0: no caching, fetches still shared). */
   readonly maxAgeMs: number;
   readonly #inner: CredentialStore;
   readonly #now: () => number;
@@ -81,6 +93,18 @@ export class CachedStore implements CredentialStore {
     return typeof c === 'string' ? c : undefined;
   }
 
+  /**
+   * A fresh cached entry for (id, version, context), else one shared fetch from the wrapped store. Misses
+   * and failures are not cached.
+   *
+   * @example
+   * ```ts
+   * // Lambda handler: at most one read per 30 s per warm container; forceFetch after a rotation alarm
+   * const db = await cached.getCredential('myapp.db.prod', { context: { env: 'prod' }, required: true, forceFetch: rotated });
+   * ```
+   * @throws ValidationError (id, version, context, maxAge), CredentialNotFoundError (required), the wrapped
+   *   store's errors
+   */
   getCredential(id: string, opts: CachedGetOptions & { required: true }): Promise<StoredCredential>;
   getCredential(id: string, opts?: CachedGetOptions): Promise<StoredCredential | undefined>;
   async getCredential(id: string, opts: CachedGetOptions = {}): Promise<StoredCredential | undefined> {
@@ -128,7 +152,14 @@ export class CachedStore implements CredentialStore {
     return p;
   }
 
-  /** Drop cached entries: one id, or everything. */
+  /**
+   * Drop cached entries: one id, or everything.
+   *
+   * @example
+   * ```ts
+   * cached.clear('myapp.db.prod'); // rotated by another process: the next get reads the store
+   * ```
+   */
   clear(id?: string): void {
     if (id === undefined) {
       for (const k of [...this.#entries.keys(), ...this.#inflight.keys()]) this.#bump(k);
@@ -145,6 +176,15 @@ export class CachedStore implements CredentialStore {
     this.#generation.set(id, (this.#generation.get(id) ?? 0) + 1);
   }
 
+  /**
+   * Write through to the wrapped store, then drop the id's cached entries (also when the write failed).
+   *
+   * @example
+   * ```ts
+   * await cached.storeCredential('myapp.db.prod', newPassword, { autoVersion: true, context: { env: 'prod' } });
+   * ```
+   * @throws the wrapped store's write errors (VersionConflictError, ValueTooLargeError, ValidationError, ...)
+   */
   async storeCredential(id: string, value: CredentialValue, opts?: WriteOptions): Promise<PutResult> {
     try {
       return await this.#inner.storeCredential(id, value, opts);
@@ -153,6 +193,15 @@ export class CachedStore implements CredentialStore {
     }
   }
 
+  /**
+   * Delete through the wrapped store, then drop the id's cached entries.
+   *
+   * @example
+   * ```ts
+   * await cached.deleteCredential('myapp.db.old');
+   * ```
+   * @throws the wrapped store's errors (CredentialNotFoundError, UnsupportedOperationError, ...)
+   */
   async deleteCredential(id: string, opts?: DeleteOptions): Promise<DeleteResult> {
     try {
       return await this.#inner.deleteCredential(id, opts);
@@ -161,19 +210,54 @@ export class CachedStore implements CredentialStore {
     }
   }
 
+  /**
+   * Not cached: passed to the wrapped store.
+   *
+   * @example
+   * ```ts
+   * const summaries = await cached.listCredentials({ pattern: 'myapp.*' });
+   * ```
+   * @throws the wrapped store's errors
+   */
   listCredentials(opts?: ListOptions): Promise<CredentialSummary[]> {
     return this.#inner.listCredentials(opts);
   }
 
+  /**
+   * Not cached: passed to the wrapped store.
+   *
+   * @example
+   * ```ts
+   * const exists = await cached.credentialExists('myapp.db.prod');
+   * ```
+   * @throws the wrapped store's errors
+   */
   credentialExists(id: string, opts?: { version?: number | string }): Promise<boolean> {
     return this.#inner.credentialExists(id, opts);
   }
 
-  /** Not cached: getall reads everything and is not a hot path. */
+  /**
+   * Not cached: getall reads everything and is not a hot path.
+   *
+   * @example
+   * ```ts
+   * const { credentials } = await cached.getAllCredentials({ pattern: 'myapp.*' });
+   * ```
+   * @throws the wrapped store's errors (PartialResultError, ...)
+   */
   getAllCredentials(opts?: GetAllOptions): Promise<GetAllResult> {
     return this.#inner.getAllCredentials(opts);
   }
 
+  /**
+   * Drop every entry and close the wrapped store.
+   *
+   * @example
+   * ```ts
+   * await cached.close();
+   * ```
+   * @throws the wrapped store's close errors
+   */
   async close(): Promise<void> {
     this.clear();
     await this.#inner.close();

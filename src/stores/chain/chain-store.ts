@@ -39,6 +39,7 @@ export interface ChainMember {
 export interface ChainWriteOptions extends WriteOptions {
   store?: string;
 }
+/** `store` picks the member to delete from instead of the first one that allows deletes. */
 export interface ChainDeleteOptions extends DeleteOptions {
   store?: string;
 }
@@ -50,6 +51,7 @@ export interface ChainDeleteOptions extends DeleteOptions {
  *
  * @example
  * ```ts
+ * import { EnvStore } from 'credstash-ts/env';
  * const chain = new ChainStore([{ name: 'project', store: await openStore({ type: 'local' }) }, new EnvStore()]);
  * const cred = await chain.getCredential('db.prod', { required: true });   // local first, then env
  * await chain.storeCredential('db.prod', 'n3w', { autoVersion: true });    // into "project"
@@ -61,6 +63,7 @@ export class ChainStore implements CredentialStore {
   readonly kind = 'chain';
   readonly description: string;
   readonly capabilities: StoreCapabilities;
+  /** The members in search order, with the names used by the `store` options. */
   readonly members: readonly ChainMember[];
 
   /**
@@ -89,6 +92,16 @@ export class ChainStore implements CredentialStore {
     this.capabilities = { write: any('write'), delete: any('delete'), context: any('context'), versions: any('versions') };
   }
 
+  /**
+   * The first member holding the credential answers; with a context, members that cannot bind one are skipped.
+   *
+   * @example
+   * ```ts
+   * const db = await chain.getCredential('myapp.db.prod', { context: { env: 'prod' }, required: true });
+   * ```
+   * @throws ValidationError (id), CredentialNotFoundError (required, after every member), UnsupportedOperationError
+   *   for a context when no member binds one, the failing member's typed error or StoreUnavailableError naming it
+   */
   getCredential(id: string, opts: GetOptions & { required: true }): Promise<StoredCredential>;
   getCredential(id: string, opts?: GetOptions): Promise<StoredCredential | undefined>;
   async getCredential(id: string, opts: GetOptions = {}): Promise<StoredCredential | undefined> {
@@ -113,6 +126,16 @@ export class ChainStore implements CredentialStore {
     return undefined;
   }
 
+  /**
+   * Write to the member named by `store`, else to the first writable member.
+   *
+   * @example
+   * ```ts
+   * await chain.storeCredential('myapp.db.prod', newPassword, { autoVersion: true, store: 'project' });
+   * ```
+   * @throws ValidationError for an unknown `store` name, UnsupportedOperationError when no member is writable,
+   *   the member's write errors (VersionConflictError, ValueTooLargeError, ...) or StoreUnavailableError naming it
+   */
   async storeCredential(id: string, value: CredentialValue, opts: ChainWriteOptions = {}): Promise<PutResult> {
     const { store, ...rest } = opts;
     const m = this.#target(store, 'write');
@@ -123,7 +146,16 @@ export class ChainStore implements CredentialStore {
     }
   }
 
-  /** Deletes go where writes go: the named store, else the first writable one. */
+  /**
+   * Deletes go to the member named by `store`, else to the first member that allows deletes.
+   *
+   * @example
+   * ```ts
+   * await chain.deleteCredential('myapp.db.old', { store: 'project' });
+   * ```
+   * @throws ValidationError for an unknown `store` name, UnsupportedOperationError when no member allows
+   *   deletes, CredentialNotFoundError from that member, or StoreUnavailableError naming it
+   */
   async deleteCredential(id: string, opts: ChainDeleteOptions = {}): Promise<DeleteResult> {
     const { store, ...rest } = opts;
     const m = this.#target(store, 'delete');
@@ -134,7 +166,15 @@ export class ChainStore implements CredentialStore {
     }
   }
 
-  /** Every store's listing merged; for an id held by several stores only the first store's versions show. */
+  /**
+   * Every store's listing merged; for an id held by several stores only the first store's versions show.
+   *
+   * @example
+   * ```ts
+   * const ids = (await chain.listCredentials({ latestOnly: true })).map((s) => s.id);
+   * ```
+   * @throws the first failing member's typed error, or StoreUnavailableError naming it
+   */
   async listCredentials(opts: ListOptions = {}): Promise<CredentialSummary[]> {
     const seen = new Set<string>();
     const out: CredentialSummary[] = [];
@@ -156,6 +196,15 @@ export class ChainStore implements CredentialStore {
     return out.sort(compareSummaries);
   }
 
+  /**
+   * Whether any member holds the credential (or that version).
+   *
+   * @example
+   * ```ts
+   * if (!(await chain.credentialExists('myapp.api_key'))) throw new Error('run credstash put myapp.api_key first');
+   * ```
+   * @throws the first failing member's typed error (ValidationError for a bad id), or StoreUnavailableError naming it
+   */
   async credentialExists(id: string, opts: { version?: number | string } = {}): Promise<boolean> {
     for (const m of this.members) {
       try {
@@ -167,7 +216,16 @@ export class ChainStore implements CredentialStore {
     return false;
   }
 
-  /** Each store's getall merged, first store wins per id; any store's failure stops it. */
+  /**
+   * Each store's getall merged, first store wins per id; any store's failure stops it.
+   *
+   * @example
+   * ```ts
+   * const { credentials } = await chain.getAllCredentials({ pattern: 'myapp.*' });
+   * ```
+   * @throws ValidationError (context), UnsupportedOperationError for a context when no member binds one,
+   *   PartialResultError from a member (unless `skipErrors`), the failing member's typed error or StoreUnavailableError
+   */
   async getAllCredentials(opts: GetAllOptions = {}): Promise<GetAllResult> {
     const withContext = Object.keys(canonicalContext(opts.context)).length > 0;
     if (withContext && !this.capabilities.context) throw new UnsupportedOperationError(this.description, 'encryption context (no member store binds one)');
@@ -195,6 +253,15 @@ export class ChainStore implements CredentialStore {
     return { credentials, skipped };
   }
 
+  /**
+   * Close every member, even when one fails.
+   *
+   * @example
+   * ```ts
+   * await chain.close();
+   * ```
+   * @throws the first failing member's typed error, or StoreUnavailableError naming it (after all were closed)
+   */
   async close(): Promise<void> {
     const results = await Promise.allSettled(this.members.map((m) => m.store.close()));
     const failed = results.findIndex((r) => r.status === 'rejected');
