@@ -1,8 +1,7 @@
 import { Kysely, sql } from 'kysely';
-import { checkCredentialValue } from '../../core/definitions.js';
 import { CredstashError, StoreUnavailableError, VersionConflictError } from '../../core/errors.js';
 import { BaseStore, type ResolvedReadOptions, type ResolvedWriteOptions, type SetupCapable } from '../../core/store.js';
-import type { CredentialSummary, CredentialValue, PutResult, SetupResult, StoreCapabilities, StoredCredential, WriteOptions } from '../../core/types.js';
+import type { CredentialSummary, CredentialValue, SetupResult, StoreCapabilities, StoredCredential } from '../../core/types.js';
 import { padVersion, versionNumber } from '../../core/version.js';
 import { FernetCodec } from '../fernet-codec.js';
 import type { KeyRotationCapable, ReencryptOptions, RotationResult } from '../fernet-rotation.js';
@@ -105,11 +104,6 @@ export class SqlStore extends BaseStore implements SetupCapable, KeyRotationCapa
           cause: err,
         });
     }
-  }
-
-  override async storeCredential(id: string, value: CredentialValue, opts: WriteOptions = {}): Promise<PutResult> {
-    const definition = checkCredentialValue(id, value, opts.definition);
-    return super.storeCredential(id, value, definition === undefined ? opts : { ...opts, definition });
   }
 
   protected async _get(id: string, opts: ResolvedReadOptions): Promise<StoredCredential | undefined> {
