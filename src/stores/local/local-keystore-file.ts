@@ -3,11 +3,12 @@
  * writes (lock file created with O_EXCL, read-modify-write under it, temp file in the same folder, fsync,
  * rename, fsync the folder). Reads take no lock: rename is atomic, so a reader sees the old or the new file.
  */
-import { closeSync, fstatSync, fsyncSync, openSync, readSync, statSync, type BigIntStats } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, statSync, type BigIntStats } from 'node:fs';
 import { link, mkdir, open, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { fsyncDir } from '../../core/atomic-file.js';
 import { CorruptStoreError, StoreUnavailableError } from '../../core/errors.js';
 
 export const KEYSTORE_FORMAT = 'credstash-ts-keystore';
@@ -280,18 +281,6 @@ async function breakLock(path: string, stale: LockInfo): Promise<void> {
   const moved = await readFile(aside, 'utf8').catch(() => undefined);
   if (moved !== stale.raw) await link(aside, path).catch(() => undefined);
   await unlink(aside).catch(() => undefined);
-}
-
-function fsyncDir(dir: string): void {
-  let fd: number | undefined;
-  try {
-    fd = openSync(dir, 'r');
-    fsyncSync(fd);
-  } catch {
-    // some filesystems refuse fsync on a directory; the rename itself is still atomic
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
 }
 
 function sleep(ms: number): Promise<void> {
