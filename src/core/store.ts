@@ -29,7 +29,7 @@ import type {
   StoredCredential,
   WriteOptions,
 } from './types.js';
-import { encodeValue } from './value.js';
+import { valueByteLength } from './value.js';
 import { parseReadVersion, parseWriteVersion } from './version.js';
 
 /** Read options after validation: context canonical, version in its stored (padded) form. */
@@ -263,7 +263,7 @@ export abstract class BaseStore implements CredentialStore {
     // [[credentials]] definitions: a typed value must carry its type's fields, on every tier (issue 3).
     const definition = checkCredentialValue(id, value, opts.definition);
     if (definition !== undefined) opts = { ...opts, definition };
-    const size = encodeValue(value).bytes.length;
+    const size = valueByteLength(value);
     if (size > this.maxValueBytes) {
       throw new ValueTooLargeError({ credentialId: id, store: this.description, size, limit: this.maxValueBytes });
     }

@@ -39,6 +39,13 @@ export function valueToText(value: CredentialValue): string {
   return JSON.stringify(value);
 }
 
+/**
+ * Encoded size in bytes, as `encodeValue(value).bytes.length`, without copying a text or binary value into a
+ * new buffer (the size check of every put would otherwise leave an unzeroed plaintext copy behind).
+ * @throws ValidationError for a value that is not a string, bytes or a JSON object (as encodeValue)
+ */
 export function valueByteLength(value: CredentialValue): number {
+  if (typeof value === 'string') return Buffer.byteLength(value, 'utf8');
+  if (value instanceof Uint8Array) return value.byteLength;
   return encodeValue(value).bytes.length;
 }
