@@ -73,6 +73,18 @@ export function buildGcmItem(input: {
 }
 
 /**
+ * Python credstash items hold text only; checked before KMS is asked for a data key, and again by buildLegacyItem.
+ * @throws ValidationError naming the value's kind, never the value
+ */
+export function assertLegacyText(id: string, value: CredentialValue, store?: string): asserts value is string {
+  if (typeof value === 'string') return;
+  throw new ValidationError(
+    `the legacy credstash format holds only text; credential "${id}" has a ${value instanceof Uint8Array ? 'binary' : 'JSON'} value (use the default aes-gcm format)`,
+    { credentialId: id, store },
+  );
+}
+
+/**
  * Build a Python-credstash item (credstash-format.md §2, §4): hmac as an S hex string. Text values only.
  * Zeroes `dataKey`.
  * @throws ValidationError for binary or JSON values (Python credstash can only hold text)
@@ -87,12 +99,11 @@ export function buildLegacyItem(input: {
   comment?: string;
   definition?: CredentialDefinition;
 }): Item {
-  if (typeof input.value !== 'string') {
+  try {
+    assertLegacyText(input.name, input.value);
+  } catch (err) {
     input.dataKey.fill(0);
-    throw new ValidationError(
-      `the legacy credstash format holds only text; credential "${input.name}" has a ${input.value instanceof Uint8Array ? 'binary' : 'JSON'} value (use the default aes-gcm format)`,
-      { credentialId: input.name },
-    );
+    throw err;
   }
   const digest = input.digest ?? DEFAULT_LEGACY_DIGEST;
   const plaintext = Buffer.from(input.value, 'utf8');

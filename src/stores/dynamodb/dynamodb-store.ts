@@ -28,6 +28,7 @@ import { DEFAULT_LEGACY_DIGEST, isLegacyDigest, LEGACY_DIGESTS, type LegacyDiges
 import { AwsClients } from './dynamodb-clients.js';
 import { mapAwsError, type AwsErrorContext } from './dynamodb-errors.js';
 import {
+  assertLegacyText,
   buildGcmItem,
   buildLegacyItem,
   checkMetadata,
@@ -151,12 +152,7 @@ export class DynamoDBStore extends BaseStore implements SetupCapable {
     const paddedVersion = padVersion(opts.version);
     const version = String(opts.version);
     checkMetadata(id, this.description, opts.comment, opts.definition);
-    if (format === 'legacy' && typeof value !== 'string') {
-      throw new ValidationError(
-        `the legacy credstash format holds only text; credential "${id}" has a ${value instanceof Uint8Array ? 'binary' : 'JSON'} value (use the default aes-gcm format)`,
-        { credentialId: id, store: this.description },
-      );
-    }
+    if (format === 'legacy') assertLegacyText(id, value, this.description);
     const keyId = opts.keyId ?? this.#kmsKey;
     const kms = await this.#clients.kms();
     const generated = await this.#call('kms', 'GenerateDataKey', { credentialId: id, version, keyId }, () =>
