@@ -57,13 +57,7 @@ export const putCommand: CommandModule<GlobalArgs, PutArgs> = {
         } else throw new UsageError('give either a value or --json, not both');
       }
       const value = await resolveValue(argv);
-      const opts: WriteOptions = { context: argv.json !== undefined ? contextFromArgs(argv.context) : context };
-      if (argv.autoversion === true) opts.autoVersion = true;
-      else if (version !== undefined) opts.version = version;
-      if (argv.comment !== undefined) opts.comment = argv.comment;
-      if (argv.key !== undefined) opts.keyId = argv.key;
-      if (argv.digest !== undefined) opts.digest = argv.digest;
-      if (argv.legacy === true) opts.format = 'legacy';
+      const opts = writeOptions(argv, argv.json !== undefined ? contextFromArgs(argv.context) : context, version);
       const definition = definitionFor(argv.credential, config.credentials.get(argv.credential), argv.type);
       if (definition !== undefined) opts.definition = definition;
       await store.storeCredential(argv.credential, value, { ...opts, ...chainTarget(store, argv.store) });
@@ -76,6 +70,22 @@ async function resolveValue(argv: PutArgs): Promise<CredentialValue> {
   if (argv.type !== undefined && argv.type !== 'custom') throw new UsageError('--type needs a structured value given with --json');
   if (argv.prompt === true) return promptSecret(`${argv.credential}: `, argv.io);
   return readValueArg(argv.value ?? '', argv.io);
+}
+
+/** The write options put and putall share: -a / -v, -c, -k, -d and --legacy. */
+export function writeOptions(
+  argv: Pick<PutArgs, 'autoversion' | 'comment' | 'key' | 'digest' | 'legacy'>,
+  context: WriteOptions['context'],
+  version: number | undefined,
+): WriteOptions {
+  const opts: WriteOptions = { context };
+  if (argv.autoversion === true) opts.autoVersion = true;
+  else if (version !== undefined) opts.version = version;
+  if (argv.comment !== undefined) opts.comment = argv.comment;
+  if (argv.key !== undefined) opts.keyId = argv.key;
+  if (argv.digest !== undefined) opts.digest = argv.digest;
+  if (argv.legacy === true) opts.format = 'legacy';
+  return opts;
 }
 
 /** Parse a JSON object given on the command line; the message never quotes it (JSON.parse's would). */

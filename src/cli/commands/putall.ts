@@ -7,12 +7,12 @@
  */
 import type { CommandModule } from 'yargs';
 import { CredstashError, isCredstashError } from '../../core/errors.js';
-import type { CredentialValue, WriteOptions } from '../../core/types.js';
+import type { CredentialValue } from '../../core/types.js';
 import { LEGACY_DIGESTS } from '../../config/defaults.js';
 import { contextFromArgs, withStore, writeVersionArg, type GlobalArgs } from '../context.js';
 import { UsageError } from '../errors.js';
 import { readValueArg } from '../input.js';
-import { parseJsonObject } from './put.js';
+import { parseJsonObject, writeOptions } from './put.js';
 
 interface PutAllArgs extends GlobalArgs {
   credentials: string;
@@ -55,13 +55,7 @@ export const putallCommand: CommandModule<GlobalArgs, PutAllArgs> = {
           argv.io.stderr.write(`credstash: "${name}" was not stored: its value must be a string or a JSON object\n`);
           continue;
         }
-        const opts: WriteOptions = { context };
-        if (argv.autoversion === true) opts.autoVersion = true;
-        else if (version !== undefined) opts.version = version;
-        if (argv.comment !== undefined) opts.comment = argv.comment;
-        if (argv.key !== undefined) opts.keyId = argv.key;
-        if (argv.digest !== undefined) opts.digest = argv.digest;
-        if (argv.legacy === true) opts.format = 'legacy';
+        const opts = writeOptions(argv, context, version);
         const def = config.credentials.get(name);
         if (def !== undefined) opts.definition = def;
         try {
