@@ -42,7 +42,23 @@ export class LocalStore extends BaseStore implements SetupCapable, KeyRotationCa
   }
 
   protected async _get(id: string, opts: ResolvedReadOptions): Promise<StoredCredential | undefined> {
-    const versions = this.#file.read().entries.get(id);
+    return this.#open(this.#file.read(), id, opts);
+  }
+
+  /** One read of the keystore for the whole getall (not a stat per id), so every value comes from one snapshot. */
+  protected override async _getAll(ids: string[], opts: ResolvedReadOptions): Promise<Array<StoredCredential | Error | undefined>> {
+    const data = this.#file.read();
+    return ids.map((id) => {
+      try {
+        return this.#open(data, id, opts);
+      } catch (err) {
+        return err as Error;
+      }
+    });
+  }
+
+  #open(data: KeystoreData, id: string, opts: ResolvedReadOptions): StoredCredential | undefined {
+    const versions = data.entries.get(id);
     if (versions === undefined) return undefined;
     const entry = opts.version === undefined ? newest(versions) : versions.get(opts.version);
     if (entry === undefined) return undefined;
