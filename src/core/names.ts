@@ -39,7 +39,8 @@ export function globToRegExp(pattern: string): RegExp {
   for (const ch of pattern) {
     if (ch === '*') re += '.*';
     else if (ch === '?') re += '.';
-    else re += ch.replace(/[.+^${}()|[\]\\/-]/g, '\\$&');
+    // Escape exactly the regex syntax characters: under the `u` flag any other escape (`\-`) is a SyntaxError.
+    else re += ch.replace(/[.+^${}()|[\]\\/]/g, '\\$&');
   }
   return new RegExp(`${re}$`, 'su');
 }
