@@ -7,7 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
 
 export const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
-export const BIN = `${ROOT}bin/credstash`;
+/** `CREDSTASH_TEST_BIN` points the CLI tests at another build of the executable (default: bin/credstash). */
+export const BIN = process.env.CREDSTASH_TEST_BIN ?? `${ROOT}bin/credstash`;
 
 export interface CliResult {
   code: number | null;

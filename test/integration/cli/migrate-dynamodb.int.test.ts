@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,11 +8,10 @@ import { childAwsEnv, useFakeAwsEnv } from '../../fixtures/aws-env.js';
 import { startDynalite, type DynaliteHandle } from '../../fixtures/dynalite.js';
 import { startKmsEndpoint, type KmsEndpointHandle } from '../../fixtures/kms-endpoint.js';
 import { CANARY, expectNoLeak } from '../../helpers/no-leak.js';
-import { BIN as SHARED_BIN, type CliResult } from './cli-runner.js';
+import { runCli, type CliResult } from './cli-runner.js';
 
 // The operator's migration day against real parts: a table of Python-credstash (legacy AES-CTR + HMAC)
 // items in dynalite, the KMS fixture, and the CLI as a real process.
-const BIN = process.env.CREDSTASH_TEST_BIN ?? SHARED_BIN;
 useFakeAwsEnv();
 let ddb: DynaliteHandle;
 let kms: KmsEndpointHandle;
@@ -23,15 +21,7 @@ const TABLE = 'legacy-credentials';
 const VALUE = `it's "${CANARY}"\n$x`;
 
 function cli(args: string[]): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return runCli(args, { cwd: dir, env });
 }
 
 async function algorithms(): Promise<string[]> {

@@ -4,23 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CANARY, expectNoLeak } from '../../helpers/no-leak.js';
-import { BIN as SHARED_BIN, cleanEnv, expectCleanStderr, runCli as runSharedCli, type CliResult } from './cli-runner.js';
-
-// CREDSTASH_TEST_BIN: a private build while several people rebuild dist/ at once (default: bin/credstash).
-const BIN = process.env.CREDSTASH_TEST_BIN ?? SHARED_BIN;
-function runCli(args: string[], opts: { cwd: string; env: NodeJS.ProcessEnv; input?: string }): Promise<CliResult> {
-  if (BIN === SHARED_BIN) return runSharedCli(args, opts);
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: opts.cwd, env: opts.env, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(opts.input ?? '');
-  });
-}
+import { BIN, cleanEnv, expectCleanStderr, runCli, type CliResult } from './cli-runner.js';
 
 // The operator commands (issue 5) as a real process against the local keystore tier.
 let dir: string;
