@@ -6,7 +6,7 @@
  * DynamoDB table and KMS key). Error messages name the file, the line (where known) and the key path;
  * they never quote file content, because a config file holds Fernet keys (style.md §c.5).
  */
-import { readFileSync, statSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -15,9 +15,10 @@ import { parse as parseToml, TomlError } from 'smol-toml';
 import * as z from 'zod/mini';
 import { ConfigError } from '../core/errors.js';
 import { CREDENTIAL_TYPES, type CredentialDefinition } from '../core/types.js';
-import { openStore, registeredStoreTypes, type StoreSpec } from '../stores/registry.js';
+import { openStore, registeredStoreTypes, type StoreFactoryContext, type StoreSpec } from '../stores/registry.js';
 import type { CredentialStore } from '../core/store.js';
 import { CONFIG_FILE_NAME, defaultStoreSpec, ENV } from './defaults.js';
+import { assertTrustedFile, assertTrustedModule } from './file-trust.js';
 
 /**
  * The file's shape. Strict at every level we own, so a typo (`[credential-store]`) is an error naming
@@ -85,6 +86,8 @@ export type ConfigSource = 'flag' | 'env' | 'file' | 'default';
 export interface ResolvedConfig {
   /** Absolute path of the config file that was read; undefined when none was found. */
   file?: string;
+  /** How `file` was found: --config, CREDSTASH_CONFIG, the working directory or the user config folder. */
+  fileSource?: ConfigFileSource;
   /** The config file's folder, or the working directory; relative store paths resolve against it. */
   baseDir: string;
   store: StoreSpec;
@@ -116,7 +119,8 @@ export function loadConfig(opts: LoadConfigOptions = {}): ResolvedConfig {
   const overrides = opts.overrides ?? {};
   const home = homeDir(env);
 
-  const file = findConfigFile(cwd, env, overrides.configPath, home);
+  const located = locateConfigFile(cwd, env, overrides.configPath, home);
+  const file = located?.file;
   const parsed = file === undefined ? {} : readConfigFile(file);
   const baseDir = file === undefined ? cwd : dirname(file);
 
@@ -151,6 +155,12 @@ export function loadConfig(opts: LoadConfigOptions = {}): ResolvedConfig {
     if (table !== undefined) {
       config.table = table;
       storeSources.table = 'env';
+    }
+    // CREDSTASH_FORMAT: the write format (auto | gcm | legacy), over the file's `format`.
+    const format = nonEmpty(env[ENV.format]);
+    if (format !== undefined) {
+      config.format = format;
+      storeSources.format = 'env';
     }
     if (config.kms_region === undefined) {
       const saved = readSavedKmsRegion(home);
@@ -187,7 +197,10 @@ export function loadConfig(opts: LoadConfigOptions = {}): ResolvedConfig {
   if (fileStore?.module !== undefined && fileStore.type === store.type) out.storeModule = storeModulePath(fileStore.module, baseDir, home, file);
   const refsFrom = fileStore?.references_from;
   if (refsFrom !== undefined) out.referencesFrom = { type: refsFrom.type, config: { ...(refsFrom.config ?? {}) } };
-  if (file !== undefined) out.file = file;
+  if (located !== undefined) {
+    out.file = located.file;
+    out.fileSource = located.source;
+  }
   if (auditLog !== undefined) out.auditLog = auditLog;
   return out;
 }
@@ -197,17 +210,30 @@ export function loadConfig(opts: LoadConfigOptions = {}): ResolvedConfig {
  * config file's folder, Fernet keys come from the config.
  * @throws ConfigError for an unknown store type or a bad store config
  */
-export async function openConfiguredStore(config: ResolvedConfig, env: NodeJS.ProcessEnv = process.env): Promise<CredentialStore> {
-  const ctx = { baseDir: config.baseDir, fernetKeys: config.fernetKeys, env };
+export async function openConfiguredStore(
+  config: ResolvedConfig,
+  env: NodeJS.ProcessEnv = process.env,
+  hooks: Pick<StoreFactoryContext, 'notice' | 'mfaCodeProvider'> = {},
+): Promise<CredentialStore> {
+  const ctx = { baseDir: config.baseDir, fernetKeys: config.fernetKeys, env, ...hooks };
   if (config.storeModule !== undefined) await importStoreModule(config.storeModule, config.store.type, config.file);
   // `${credential:...}` in the store config (e.g. a database password held in the local keystore). The
-  // resolver (and the reference parser) load only when some string in the config could hold one.
+  // resolver (and the reference parser) load only when some string in the config could hold one. The store
+  // they are read from is a store opened for this config like any other: audited the same way.
   let spec = config.store;
   if (mayHoldReference(spec.config)) {
     const { resolveStoreConfigReferences } = await import('./store-references.js');
-    spec = await resolveStoreConfigReferences(spec, config.referencesFrom, ctx);
+    spec = await resolveStoreConfigReferences(spec, config.referencesFrom, ctx, async (s) => decorateStore(await openStore(s, ctx), config));
   }
-  const store = await openStore(spec, ctx);
+  return decorateStore(await openStore(spec, ctx), config);
+}
+
+/**
+ * What every store opened for a config is wrapped in, whichever way it was named (the config's own store,
+ * a `migrate --from/--to` spec, the `references_from` store): today the audit log. Every path that opens a
+ * store for the CLI goes through {@link openConfiguredStore}, and so through this.
+ */
+async function decorateStore(store: CredentialStore, config: ResolvedConfig): Promise<CredentialStore> {
   if (config.auditLog === undefined) return store;
   // `audit_log` / CREDSTASH_AUDIT_LOG: one JSON line per access (src/audit), loaded only when configured.
   const { withAuditLog } = await import('../audit/index.js');
@@ -240,6 +266,8 @@ function storeModulePath(spec: string, baseDir: string, home: string, file: stri
  */
 export async function importStoreModule(path: string, type: string, file?: string): Promise<void> {
   const at = `${where(file)}credential_store.module`;
+  // Code run with the user's AWS keys, Vault token and Fernet keys in reach: only from files nobody else can change.
+  assertTrustedModule(path, at);
   try {
     await import(pathToFileURL(path).href);
   } catch (err) {
@@ -256,19 +284,27 @@ export async function importStoreModule(path: string, type: string, file?: strin
 
 /** --config > CREDSTASH_CONFIG > ./credstash.toml > $XDG_CONFIG_HOME/credstash/credstash.toml; undefined when none. */
 export function findConfigFile(cwd: string, env: NodeJS.ProcessEnv, explicit: string | undefined, home = homeDir(env)): string | undefined {
+  return locateConfigFile(cwd, env, explicit, home)?.file;
+}
+
+/** How the config file in use was found (`credstash config` says it). */
+export type ConfigFileSource = 'flag' | 'env' | 'cwd' | 'user';
+
+/** {@link findConfigFile}, and which rule found the file. */
+export function locateConfigFile(cwd: string, env: NodeJS.ProcessEnv, explicit: string | undefined, home = homeDir(env)): { file: string; source: ConfigFileSource } | undefined {
   const named = nonEmpty(explicit) ?? nonEmpty(env[ENV.config]);
   if (named !== undefined) {
     const p = resolvePath(named, cwd, home);
+    const source = nonEmpty(explicit) !== undefined ? 'flag' : 'env';
     if (!isFile(p)) {
-      const origin = nonEmpty(explicit) !== undefined ? '--config' : ENV.config;
-      throw new ConfigError(`config file ${p} (from ${origin}) does not exist or is not a file`, { path: p });
+      throw new ConfigError(`config file ${p} (from ${source === 'flag' ? '--config' : ENV.config}) does not exist or is not a file`, { path: p });
     }
-    return p;
+    return { file: p, source };
   }
   const local = join(cwd, CONFIG_FILE_NAME);
-  if (isFile(local)) return local;
+  if (isFile(local)) return { file: local, source: 'cwd' };
   const user = userConfigFile(env, home);
-  return isFile(user) ? user : undefined;
+  return isFile(user) ? { file: user, source: 'user' } : undefined;
 }
 
 /** `$XDG_CONFIG_HOME/credstash/credstash.toml`, else `~/.config/credstash/credstash.toml`. */
@@ -285,11 +321,18 @@ export function userConfigFile(env: NodeJS.ProcessEnv = process.env, home = home
  */
 export function readConfigFile(file: string): ConfigFile {
   let text: string;
+  let fd: number | undefined;
   try {
-    text = readFileSync(file, 'utf8');
+    fd = openSync(file, 'r');
+    // Checked on the descriptor that is then read: the file cannot be swapped between check and read.
+    assertTrustedFile(fstatSync(fd), file, 'config file');
+    text = readFileSync(fd, 'utf8');
   } catch (err) {
+    if (err instanceof ConfigError) throw err;
     const code = (err as NodeJS.ErrnoException).code ?? 'error';
     throw new ConfigError(`cannot read config file ${file} (${code})`, { path: file, cause: err });
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
   return parseConfigText(text, file);
 }

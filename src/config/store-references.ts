@@ -18,6 +18,7 @@
  * no extra store.
  */
 import { ConfigError } from '../core/errors.js';
+import type { CredentialStore } from '../core/store.js';
 import { findCredentialReferences, resolveCredentialReferences } from '../references/resolve.js';
 import { openStore, type StoreFactoryContext, type StoreSpec } from '../stores/registry.js';
 
@@ -26,6 +27,7 @@ export const DEFAULT_REFERENCES_FROM: StoreSpec = { type: 'local', config: {} };
 /**
  * Return `spec` with every `${credential:...}` in its config replaced, reading from `referencesFrom`
  * (default: the local keystore). Returns `spec` itself when its config holds no reference.
+ * @param open how the `references_from` store is opened (the CLI passes one that applies the audit log)
  * @throws CredentialReferenceError naming `credential_store.config.<path>`; ConfigError when the
  *   `references_from` store uses references itself
  */
@@ -33,6 +35,7 @@ export async function resolveStoreConfigReferences(
   spec: StoreSpec,
   referencesFrom: StoreSpec | undefined,
   ctx: Partial<StoreFactoryContext>,
+  open: (spec: StoreSpec) => Promise<CredentialStore> = (s) => openStore(s, ctx),
 ): Promise<StoreSpec> {
   const tree = { credential_store: { config: spec.config ?? {} } };
   if (findCredentialReferences(tree).length === 0) return spec;
@@ -40,7 +43,7 @@ export async function resolveStoreConfigReferences(
   if (findCredentialReferences({ credential_store: { references_from: from.config ?? {} } }).length > 0) {
     throw new ConfigError('credential_store.references_from must not use credential references itself', { path: 'credential_store.references_from' });
   }
-  const source = await openStore(from, ctx);
+  const source = await open(from);
   try {
     const resolved = await resolveCredentialReferences(tree, source);
     return { ...spec, config: resolved.credential_store.config };

@@ -22,6 +22,7 @@ export interface CommandEntry {
 }
 
 export const commands: readonly CommandEntry[] = [
+  { command: 'config', describe: 'Show which config file, store, store module and audit log the other commands use (never a value)', load: async () => (await import('./config.js')).configCommand },
   { command: 'delete <credential>', describe: 'Delete a credential (every version, or one with -v)', load: async () => (await import('./delete.js')).deleteCommand },
   { command: 'env [context..]', describe: "Print the credentials as shell `export NAME='value'` lines (eval \"$(credstash env)\")", load: async () => (await import('./env.js')).envCommand },
   { command: 'exec [context..]', describe: 'Run a command with the credentials as environment variables: exec [key=value ...] -- cmd args', load: async () => (await import('./exec.js')).execCommand },

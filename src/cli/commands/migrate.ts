@@ -12,6 +12,7 @@ import { migrate, type MigrateProgress } from '../../ops/migrate.js';
 import { contextFromArgs, openCliStore, type GlobalArgs } from '../context.js';
 import { UsageError } from '../errors.js';
 import { openStoreSpec } from '../store-spec.js';
+import { displayText } from '../output/terminal.js';
 
 interface MigrateArgs extends GlobalArgs {
   context?: string[];
@@ -45,12 +46,12 @@ export const migrateCommand: CommandModule<GlobalArgs, MigrateArgs> = {
       if (argv.from === undefined && argv.to === undefined) throw new UsageError('give --from STORE, --to STORE or both (the other side is the configured store)');
       if (argv.from === argv.to) throw new UsageError('--from and --to name the same store; use --reencrypt to re-encrypt in place');
     }
-    const open = async (spec: string | undefined): Promise<CredentialStore> => (spec === undefined ? (await openCliStore(argv)).store : openStoreSpec(spec, argv));
+    const open = async (spec: string | undefined, flag: string): Promise<CredentialStore> => (spec === undefined ? (await openCliStore(argv)).store : openStoreSpec(spec, argv, flag));
     const opened: CredentialStore[] = [];
     try {
-      const from = await open(argv.reencrypt === true ? argv.from ?? argv.to : argv.from);
+      const from = await open(argv.reencrypt === true ? argv.from ?? argv.to : argv.from, argv.reencrypt === true && argv.from === undefined ? '--to' : '--from');
       opened.push(from);
-      const to = argv.reencrypt === true ? from : await open(argv.to);
+      const to = argv.reencrypt === true ? from : await open(argv.to, '--to');
       if (to !== from) opened.push(to);
       const bar = progressBar(argv.io.stderr);
       let report;
@@ -66,8 +67,8 @@ export const migrateCommand: CommandModule<GlobalArgs, MigrateArgs> = {
       } finally {
         bar?.done();
       }
-      for (const f of report.failed) argv.io.stderr.write(`credstash: ${f.id} version ${f.version}: ${f.reason}\n`);
-      const what = argv.reencrypt === true ? `re-encrypted ${report.copied.length} credential(s) in ${from.description}` : `copied ${report.copied.length} version(s) from ${from.description} to ${to.description}`;
+      for (const f of report.failed) argv.io.stderr.write(`credstash: ${displayText(f.id)} version ${displayText(f.version)}: ${displayText(f.reason)}\n`);
+      const what = argv.reencrypt === true ? `re-encrypted ${report.copied.length} credential(s) in ${displayText(from.description)}` : `copied ${report.copied.length} version(s) from ${displayText(from.description)} to ${displayText(to.description)}`;
       argv.io.stdout.write(`${what}; ${report.present.length} already done; ${report.failed.length} failed (of ${report.total})\n`);
       if (report.failed.length > 0) {
         throw new ValidationError(`${report.failed.length} version(s) could not be migrated (listed above); fix them and run the same command again`);
@@ -87,7 +88,7 @@ function progressBar(stderr: { write(s: string): unknown; isTTY?: boolean }): { 
       const width = 30;
       const full = p.total === 0 ? width : Math.round((p.done / p.total) * width);
       const id = p.id.length > 40 ? `${p.id.slice(0, 37)}...` : p.id;
-      stderr.write(`\r\u001b[K[${'#'.repeat(full)}${'-'.repeat(width - full)}] ${p.done}/${p.total} ${id.replace(/[\u0000-\u001f\u007f]/g, '?')}`);
+      stderr.write(`\r\u001b[K[${'#'.repeat(full)}${'-'.repeat(width - full)}] ${p.done}/${p.total} ${displayText(id)}`);
       drawn = true;
     },
     done() {
