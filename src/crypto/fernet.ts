@@ -212,11 +212,16 @@ export class MultiFernet {
 
 const BASE64URL = /^[A-Za-z0-9_-]*={0,2}$/;
 
-/** Strict URL-safe base64 (Buffer.from(…, 'base64url') silently skips bad characters). Undefined when invalid. */
+/**
+ * Strict, canonical URL-safe base64 (Buffer.from(…, 'base64url') silently skips bad characters and ignores
+ * the unused low bits of the last character, so `…A=` and `…B=` would decode alike). Padding is optional but,
+ * when present, exact. Undefined when invalid or not the one encoding of its bytes.
+ */
 function decodeBase64Url(s: string): Buffer | undefined {
   if (!BASE64URL.test(s)) return undefined;
   const bare = s.replace(/=+$/, '');
   if (bare.length % 4 === 1) return undefined;
   if (s.length !== bare.length && s.length % 4 !== 0) return undefined;
-  return Buffer.from(bare, 'base64url');
+  const bytes = Buffer.from(bare, 'base64url');
+  return bytes.toString('base64url') === bare ? bytes : undefined;
 }

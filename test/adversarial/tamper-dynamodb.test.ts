@@ -123,7 +123,22 @@ const ENCODING_MUTATIONS: Mutation[] = [
   { label: 'append one stray base64 character', apply: (v) => `${v}A` },
   { label: 'append a stray newline', apply: (v) => `${v}\n` },
   { label: 'insert a character outside the alphabet', apply: (v) => `${v.slice(0, 4)}.${v.slice(4)}` },
+  { label: 'set the unused low bits of the last character (same bytes)', apply: (v) => lowBits(v) },
 ];
+
+/**
+ * The same bytes in other base64 text: the last character before the padding with its unused low bits set
+ * (a lenient decoder ignores them). Without unused bits (a multiple of 3 bytes), a stray character instead.
+ */
+function lowBits(v: string): string {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+  const bare = v.replace(/=+$/, '');
+  const unused = v.length - bare.length === 1 ? 0x03 : v.length - bare.length === 2 ? 0x0f : 0;
+  if (unused === 0) return `${v}A`;
+  const out = bare.slice(0, -1) + (alphabet[alphabet.indexOf(bare.at(-1) as string) | unused] as string) + v.slice(bare.length);
+  expect(Buffer.from(out, 'base64').equals(Buffer.from(v, 'base64')), 'the low-bit mutation keeps the bytes').toBe(true);
+  return out;
+}
 
 function mutateBytes(v: string, enc: Encoding, f: (b: Buffer) => void): string {
   const b = Buffer.from(decode(v, enc));
@@ -192,6 +207,23 @@ describe.each(['aes-gcm', 'legacy'] as const)('tampered %s items in DynamoDB', (
         await expectRejected(format, stores[format].getCredential(s.a, { version: 1, context: CONTEXT }), allowed(attr), s);
       }
     });
+
+    if (enc === 'base64') {
+      it(`${attr}: as a B attribute holding the base64 text → still reads; B text edited (stray character, newline, unused low bits) or raw bytes in B → rejected`, async () => {
+        const s = await seed(format);
+        const before = s.items[0][attr]?.S as string;
+        const read = (): Promise<unknown> => stores[format].getCredential(s.a, { version: 1, context: CONTEXT, required: true });
+        const asB = (text: string): AttributeValue => ({ B: Buffer.from(text, 'latin1') });
+        await putItem({ ...s.items[0], [attr]: asB(before) });
+        expect(((await read()) as { value: unknown }).value).toBe(s.values[0]);
+        const edited = [...ENCODING_MUTATIONS.map((m) => asB(m.apply(before, enc))), { B: Buffer.from(before, 'base64') }];
+        // at least one attribute per format has unused bits, so the low-bit case is exercised (not only its fallback)
+        for (const attrValue of edited) {
+          await putItem({ ...s.items[0], [attr]: attrValue });
+          await expectRejected(format, read(), allowed(attr), s);
+        }
+      });
+    }
 
     it(`${attr}: removed → rejected`, async () => {
       const s = await seed(format);

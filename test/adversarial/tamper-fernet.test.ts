@@ -157,6 +157,35 @@ for (const backend of BACKENDS) {
       await expectRejected(s.h.store, s.h.store.getCredential(s.a, { version: 1, context: CONTEXT }), ['ERR_INTEGRITY', 'ERR_CORRUPT_STORE'], s.values);
     });
 
+    it('token: the same bytes re-encoded with the unused low bits of the last character set (padded and unpadded, both remainders) → IntegrityError', async () => {
+      const h = await backend.open([KEY]);
+      opened.push(h);
+      const id = `t${++n}.bits`;
+      const remainders = new Set<number>();
+      // A token is 57 + 16·blocks bytes: values 0, 1 and 2 blocks longer give every remainder mod 3, and
+      // remainders 1 and 2 leave unused bits in the last character.
+      for (let blocks = 0; blocks < 3; blocks++) await h.store.storeCredential(id, `${CANARY}${'x'.repeat(16 * blocks)}`, { version: blocks + 1 });
+      let tried = 0;
+      for (const r of (await h.rows()).filter((x) => x.id === id)) {
+        const bytes = b64(r.token);
+        const rem = bytes.length % 3;
+        if (rem === 0) continue;
+        remainders.add(rem);
+        const bare = r.token.replace(/=+$/, '');
+        for (const token of [nonCanonical(bare + '='.repeat((4 - (bare.length % 4)) % 4)), nonCanonical(bare)]) {
+          expect(b64(token).equals(bytes), 'the mutation keeps the bytes').toBe(true);
+          expect(token.replace(/=+$/, '')).not.toBe(bare);
+          await h.replace(r, { ...r, token });
+          await expectRejected(h.store, h.store.getCredential(id, { version: r.version }), ['ERR_INTEGRITY'], [CANARY]);
+          await h.replace({ id: r.id, version: r.version }, r);
+          tried++;
+        }
+        expect((await h.store.getCredential(id, { version: r.version, required: true })).value).toMatch(new RegExp(`^${CANARY}`));
+      }
+      expect([...remainders].sort()).toEqual([1, 2]);
+      expect(tried).toBe(4);
+    });
+
     it('token: swapped with the token of another version, and of another id (same context) → IntegrityError', async () => {
       const s = await seeded();
       const target = row(s.rows, s.a, 1);

@@ -167,7 +167,8 @@ export function openItem(item: Item, dataKey: Uint8Array, where: { credentialId:
     }
     const plain = openLegacy({ ciphertext, dataKey, hmac, digest, ...fields });
     try {
-      value = plain.toString('utf8');
+      // Python credstash writes UTF-8 text; bytes that are not UTF-8 come back as bytes, never with U+FFFD.
+      value = decodeValue('text', plain, where.credentialId);
     } finally {
       plain.fill(0);
     }
@@ -230,24 +231,22 @@ function addMetadata(item: Item, input: { comment?: string; definition?: Credent
   if (input.definition !== undefined) item.definition = { S: JSON.stringify(input.definition) };
 }
 
-/** A base64 S attribute or a raw B attribute (2015-era Python 3 items stored base64 bytes as B). */
+/** A base64 S attribute, or a B attribute holding the base64 text (2015-era Python 3 items); canonical only. */
 function bytesAttr(item: Item, name: string, where: { credentialId: string; store: string }): Uint8Array {
   const a = item[name];
-  if (a?.S !== undefined) {
-    // Node's base64 decoder skips stray characters, so `contents + "A"` or a newline would decode to the same
-    // bytes and an edited item would still read. Only the canonical encoding (what credstash-ts and Python's
-    // b64encode write) is accepted; anything else is a tampered item (test/adversarial/tamper-dynamodb.test.ts).
-    const bytes = Buffer.from(a.S, 'base64');
-    if (bytes.toString('base64') !== a.S) {
+  // Node's base64 decoder skips stray characters and ignores the unused low bits of the last character, so
+  // `contents + "A"`, a newline or `QR==` for `QQ==` would decode to the same bytes and an edited item would
+  // still read. Only the canonical encoding (what credstash-ts and Python's b64encode write) is accepted,
+  // whatever the attribute's type; anything else is a tampered item (test/adversarial/tamper-dynamodb.test.ts).
+  // Old Python 3 items hold the base64 text itself in a B attribute: the same rule applies to its bytes.
+  const text = a?.S ?? (a?.B === undefined ? undefined : Buffer.from(a.B).toString('latin1'));
+  if (text !== undefined) {
+    const bytes = Buffer.from(text, 'base64');
+    if (bytes.toString('base64') !== text) {
       const v = item.version?.S;
       throw new IntegrityError({ credentialId: where.credentialId, store: where.store, version: v === undefined ? undefined : displayVersion(v) });
     }
     return bytes;
-  }
-  if (a?.B !== undefined) {
-    // Old Python 3 items: B holding the base64 text itself. Decode when it is base64 text, else raw bytes.
-    const text = Buffer.from(a.B).toString('latin1');
-    return /^[A-Za-z0-9+/]*={0,2}$/.test(text) && text.length % 4 === 0 ? Buffer.from(text, 'base64') : Buffer.from(a.B);
   }
   throw new CorruptStoreError(`${describe(where.credentialId, item)} in ${where.store} has no "${name}" attribute`, {
     credentialId: where.credentialId,
