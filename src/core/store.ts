@@ -227,7 +227,8 @@ export abstract class BaseStore implements CredentialStore {
    * ```ts
    * const v2 = await store.getCredential('myapp.db.prod', { version: 2, context: { env: 'prod' } }); // undefined if absent
    * ```
-   * @throws ValidationError (id, version, context), CredentialNotFoundError (required), the tier's typed errors
+   * @throws ValidationError (id, version, context), UnsupportedOperationError (a context on a store that cannot
+   *   bind one), CredentialNotFoundError (required), the tier's typed errors
    *   (EncryptionContextMismatchError, IntegrityError, AccessDeniedError, ...), StoreUnavailableError for anything untyped
    */
   getCredential(id: string, opts: GetOptions & { required: true }): Promise<StoredCredential>;
@@ -260,17 +261,14 @@ export abstract class BaseStore implements CredentialStore {
   async storeCredential(id: string, value: CredentialValue, opts: WriteOptions = {}): Promise<PutResult> {
     if (!this.capabilities.write) throw new UnsupportedOperationError(this.description, 'writes');
     validateWriteId(id);
-    // [[credentials]] definitions: a typed value must carry its type's fields, on every tier (issue 3).
+    // [[credentials]] definitions: a typed value must carry its type's fields, on every tier.
     const definition = checkCredentialValue(id, value, opts.definition);
     if (definition !== undefined) opts = { ...opts, definition };
     const size = valueByteLength(value);
     if (size > this.maxValueBytes) {
       throw new ValueTooLargeError({ credentialId: id, store: this.description, size, limit: this.maxValueBytes });
     }
-    const context = canonicalContext(opts.context);
-    if (!this.capabilities.context && Object.keys(context).length > 0) {
-      throw new UnsupportedOperationError(this.description, 'encryption context');
-    }
+    const context = this.resolveContext(opts.context);
     const { autoVersion, version: _v, context: _c, ...rest } = opts;
     if (autoVersion !== true) {
       const version = opts.version === undefined ? 1 : parseWriteVersion(opts.version);
@@ -353,7 +351,8 @@ export abstract class BaseStore implements CredentialStore {
    * ```ts
    * const { credentials } = await store.getAllCredentials({ pattern: 'myapp.prod.*', context: { env: 'prod' } });
    * ```
-   * @throws ValidationError (context, version, concurrency), PartialResultError listing every id that failed
+   * @throws ValidationError (context, version, concurrency), UnsupportedOperationError (a context on a store that
+   *   cannot bind one), PartialResultError listing every id that failed
    *   unless `skipErrors`, StoreUnavailableError when the listing fails
    */
   async getAllCredentials(opts: GetAllOptions = {}): Promise<GetAllResult> {
@@ -403,9 +402,23 @@ export abstract class BaseStore implements CredentialStore {
    */
   async close(): Promise<void> {}
 
-  /** Canonical context and padded version, validated once for every tier. */
+  /**
+   * The canonical context; with pairs on a store whose `capabilities.context` is false, an
+   * UnsupportedOperationError. Every read and write goes through here, so no tier can ignore a context
+   * silently (a credential read "with" a context that nothing checked would look bound when it is not).
+   * @throws ValidationError for a malformed context, UnsupportedOperationError as above
+   */
+  protected resolveContext(context: EncryptionContext | undefined | null): EncryptionContext {
+    const canonical = canonicalContext(context);
+    if (!this.capabilities.context && Object.keys(canonical).length > 0) {
+      throw new UnsupportedOperationError(this.description, 'encryption context');
+    }
+    return canonical;
+  }
+
+  /** Canonical context (refused where unsupported) and padded version, validated once for every tier. */
   protected resolveRead(opts: ReadOptions): ResolvedReadOptions {
-    const context = canonicalContext(opts.context);
+    const context = this.resolveContext(opts.context);
     const out: ResolvedReadOptions = { context };
     if (opts.version !== undefined) out.version = parseReadVersion(opts.version);
     return out;

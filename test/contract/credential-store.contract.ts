@@ -4,8 +4,39 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { CredentialStore } from '../../src/core/store.js';
-import type { CredentialDefinition } from '../../src/core/types.js';
+import { encodeStringValue } from '../../src/core/string-values.js';
+import type { CredentialDefinition, JsonObject } from '../../src/core/types.js';
 import { CANARY, expectNoLeak, rejectionOf } from '../helpers/no-leak.js';
+
+/**
+ * Text values a store must give back byte for byte, as text: text that looks like JSON of every kind (objects
+ * in compact and other forms, arrays, numbers, literals), what JSON.parse would change (a 20-digit integer,
+ * `1.0`, duplicate keys, escapes, key order), significant whitespace, a BOM, CR LF, NUL, astral characters,
+ * combining marks, and the shapes other tiers use to tell text from structured values.
+ */
+export const TRICKY_TEXTS: readonly string[] = [
+  '{"a":1}', '{"b":1,"a":2}', '{"1":"x","a":"y","0":"z"}', '{}', '[]', '[1,2]', '123', '-0', '1.0', '1e2', 'null', 'true', 'false', '"quoted"',
+  '{"n":12345678901234567891}', '12345678901234567891', '{"x":1.0}', '{"a":1,"a":2}', '{"a":"\\u0041"}',
+  '{"a": 1}', '{ "a":1 }', '{\n  "a": 1\n}\n', ' {"a":1}', '{"a":1} ', '{"a":1',
+  ' leading', 'trailing ', '\nnewlines\n', '\r\nwindows\r\nlines\r\n', '\t', ' ',
+  '\uFEFFbom', '\uFEFF{"a":1}', 'nul\u0000inside', '\u0000', '😀 astral 𝄞', 'e\u0301 combining', 'A\u030A\u00C5 decomposed and precomposed',
+  'credstash:text:', 'credstash:text:{"a":1}', 'credstash:text:plain', '{"value":"x"}', '{"value":"eA==","encoding":"base64"}',
+];
+
+/** Structured values that must come back structured and equal (key order of integer-like keys, Vault's shapes...). */
+export const TRICKY_OBJECTS: readonly JsonObject[] = [
+  {},
+  { '1': 'x', b: 'y', '0': 'z' },
+  { value: 'x' },
+  { value: 'eA==', encoding: 'base64' },
+  { n: 1.5, big: 12345678901234567000, neg: -1, zero: 0 },
+  { nested: { deep: [1, { x: null }] }, t: true, f: false },
+  { 'ключ': 'значение ✓', combining: 'e\u0301', astral: '😀' },
+  { text: '{"a":1}', marker: 'credstash:text:x', nul: 'a\u0000b', bom: '\uFEFF', crlf: '\r\n' },
+];
+
+/** Byte values (stores that hold bytes): empty, UTF-8 JSON text, a BOM, invalid and truncated UTF-8, NUL. */
+export const TRICKY_BYTES: readonly number[][] = [[], [0x7b, 0x22, 0x61, 0x22, 0x3a, 0x31, 0x7d], [0xef, 0xbb, 0xbf, 0x61], [0xff, 0xfe, 0x00], [0xc3], [0x00]];
 
 export interface ContractOptions {
   /** The store binds an encryption context (KMS semantics). Otherwise context must be refused. */
@@ -136,6 +167,44 @@ export function runStoreContract(name: string, makeStore: () => Promise<Credenti
       }
     });
 
+    it('gives back every text value byte for byte as text, every structured value structured, and bytes as bytes (get and getAll)', async () => {
+      const texts = TRICKY_TEXTS.filter((t) => t !== '' || !unsupported.has('empty'));
+      if (!unsupported.has('empty')) texts.push('');
+      const bytes = unsupported.has('bytes') ? [] : TRICKY_BYTES;
+      for (const [i, t] of texts.entries()) await store.storeCredential(`tt.t${i}`, t);
+      for (const [i, o] of TRICKY_OBJECTS.entries()) await store.storeCredential(`tt.o${i}`, o);
+      for (const [i, b] of bytes.entries()) await store.storeCredential(`tt.b${i}`, new Uint8Array(b));
+      const all = new Map((await store.getAllCredentials({ pattern: 'tt.*' })).credentials.map((c) => [c.id, c.value]));
+      for (const [i, t] of texts.entries()) {
+        const got = (await store.getCredential(`tt.t${i}`, { required: true })).value;
+        expect(got, JSON.stringify(t)).toBe(t);
+        expect(all.get(`tt.t${i}`), `getAll ${JSON.stringify(t)}`).toBe(t);
+      }
+      for (const [i, o] of TRICKY_OBJECTS.entries()) {
+        for (const got of [(await store.getCredential(`tt.o${i}`, { required: true })).value, all.get(`tt.o${i}`)]) {
+          expect(typeof got === 'object' && got !== null && !(got instanceof Uint8Array), JSON.stringify(o)).toBe(true);
+          expect(got).toStrictEqual(o);
+          expect(JSON.stringify(got)).toBe(JSON.stringify(o));
+        }
+      }
+      for (const [i, b] of bytes.entries()) {
+        for (const got of [(await store.getCredential(`tt.b${i}`, { required: true })).value, all.get(`tt.b${i}`)]) {
+          expect(got instanceof Uint8Array, JSON.stringify(b)).toBe(true);
+          expect([...(got as Uint8Array)]).toEqual(b);
+        }
+      }
+    });
+
+    it('gives each version its own comment: a version written without one has none', async () => {
+      await store.storeCredential('cm', 'a', { comment: 'first' });
+      await store.storeCredential('cm', 'b', { autoVersion: true });
+      await store.storeCredential('cm', 'c', { autoVersion: true, comment: 'third' });
+      await store.storeCredential('cm', 'd', { version: 4 });
+      const list = await store.listCredentials({ pattern: 'cm' });
+      expect(list.map((s) => [s.version, s.comment])).toEqual([['1', 'first'], ['2', undefined], ['3', 'third'], ['4', undefined]]);
+      expect((await store.listCredentials({ pattern: 'cm', latestOnly: true })).map((s) => s.comment)).toEqual([undefined]);
+    });
+
     if (unsupported.size > 0) {
       it(`refuses ${[...unsupported].join(' and ')} values with UnsupportedOperationError and writes nothing`, async () => {
         const values = { bytes: new Uint8Array([0, 1, 2]), empty: '' } as const;
@@ -261,9 +330,24 @@ export function runStoreContract(name: string, makeStore: () => Promise<Credenti
         expect(res.skipped).toEqual([expect.objectContaining({ id: 'p.b', code: 'ERR_ENCRYPTION_CONTEXT_MISMATCH' })]);
       });
     } else {
-      it('refuses an encryption context with UnsupportedOperationError', async () => {
-        const err = await rejectionOf(store.storeCredential('ctx', 'v', { context: { env: 'prod' } }));
-        expect(err).toMatchObject({ code: 'ERR_UNSUPPORTED_OPERATION' });
+      it('refuses an encryption context on every read and write with UnsupportedOperationError, writing nothing', async () => {
+        const context = { env: 'prod' };
+        await store.storeCredential('ctx', 'v');
+        for (const p of [
+          store.storeCredential('ctx', CANARY, { context }),
+          store.storeCredential('ctx', CANARY, { autoVersion: true, context }),
+          store.storeCredential('ctx.new', CANARY, { context }),
+          store.getCredential('ctx', { context }),
+          store.getCredential('ctx', { version: 1, context }),
+          store.getCredential('ctx.none', { context, required: true }),
+          store.getAllCredentials({ context }),
+          store.getAllCredentials({ context, skipErrors: true }),
+        ]) {
+          const err = await rejectionOf(p);
+          expect(err).toMatchObject({ code: 'ERR_UNSUPPORTED_OPERATION', message: expect.stringContaining('encryption context') });
+          expectNoLeak(err, CANARY);
+        }
+        expect((await store.listCredentials({ pattern: 'ctx*' })).map((s) => `${s.id}@${s.version}`)).toEqual(['ctx@1']);
       });
     }
   });
@@ -355,9 +439,43 @@ export function runReadOnlyStoreContract(
     });
 
     if (!options.context) {
-      it('refuses an encryption context on read with UnsupportedOperationError', async () => {
-        expect(await rejectionOf(store.getCredential('app_db', { context: { env: 'prod' } }))).toMatchObject({ code: 'ERR_UNSUPPORTED_OPERATION' });
+      it('refuses an encryption context on every read with UnsupportedOperationError', async () => {
+        const context = { env: 'prod' };
+        for (const p of [
+          store.getCredential('app_db', { context }),
+          store.getCredential('app_db', { version: 1, context }),
+          store.getCredential('missing_one', { context }),
+          store.getAllCredentials({ context }),
+          store.getAllCredentials({ context, skipErrors: true }),
+        ]) {
+          expect(await rejectionOf(p)).toMatchObject({ code: 'ERR_UNSUPPORTED_OPERATION', message: expect.stringContaining('encryption context') });
+        }
       });
     }
+  });
+
+  // A read-only backend holds one string per credential, text as core/string-values keeps it.
+  const tricky: Record<string, string> = {};
+  TRICKY_TEXTS.forEach((t, i) => (tricky[`t_${i}`] = encodeStringValue(t)));
+  TRICKY_OBJECTS.forEach((o, i) => (tricky[`o_${i}`] = encodeStringValue(o)));
+  describe(`CredentialStore contract (read-only, tricky values): ${name}`, () => {
+    it('gives back every text value byte for byte as text and every structured value structured (get and getAll)', async () => {
+      const store = await makeStore(tricky);
+      try {
+        const all = new Map((await store.getAllCredentials()).credentials.map((c) => [c.id, c.value]));
+        for (const [i, t] of TRICKY_TEXTS.entries()) {
+          expect((await store.getCredential(`t_${i}`, { required: true })).value, JSON.stringify(t)).toBe(t);
+          expect(all.get(`t_${i}`), `getAll ${JSON.stringify(t)}`).toBe(t);
+        }
+        for (const [i, o] of TRICKY_OBJECTS.entries()) {
+          for (const got of [(await store.getCredential(`o_${i}`, { required: true })).value, all.get(`o_${i}`)]) {
+            expect(got).toStrictEqual(o);
+            expect(JSON.stringify(got)).toBe(JSON.stringify(o));
+          }
+        }
+      } finally {
+        await store.close();
+      }
+    });
   });
 }

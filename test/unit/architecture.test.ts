@@ -93,6 +93,12 @@ describe('architecture: layer rules of design.md §2', () => {
     expect(eager).toEqual([]);
   });
 
+  it('stores/aws (what the AWS tiers share) imports only core, loads no SDK, and only the dynamodb and ssm tiers import it', () => {
+    expect(edges.filter((e) => under(e.from, 'stores/aws') && !e.to.startsWith('node:') && !(e.local && (under(e.to, 'core') || under(e.to, 'stores/aws'))))).toEqual([]);
+    expect(violations((e) => under(e.to, 'stores/aws') && !under(e.from, 'stores/aws') && !['dynamodb', 'ssm'].includes(tierOf(e.from) ?? ''))).toEqual([]);
+    expect(edges.some((e) => tierOf(e.from) === 'ssm' && under(e.to, 'stores/aws'))).toBe(true);
+  });
+
   it('AWS SDK packages are imported only inside the dynamodb and ssm tiers', () => {
     expect(edges.filter((e) => e.to.startsWith('@aws-sdk/') && !['dynamodb', 'ssm'].includes(tierOf(e.from) ?? ''))).toEqual([]);
   });

@@ -1,11 +1,13 @@
 /**
  * Read-only tier over environment variables (design.md §6): credential `db.prod` is
  * `CREDSTASH_CREDENTIAL_DB_PROD` (id upper-cased, every non-alphanumeric character becomes `_`). A value
- * that parses as a JSON object is a structured credential; anything else is text. There is one version, 1.
+ * that is exactly the compact JSON of an object is a structured credential; anything else is text, byte for
+ * byte (`credstash:text:` in front makes any value text). There is one version, 1. A context is refused.
  */
 import { UnsupportedOperationError } from '../../core/errors.js';
 import { BaseStore, type ResolvedReadOptions } from '../../core/store.js';
-import type { CredentialSummary, CredentialValue, JsonObject, StoreCapabilities, StoredCredential } from '../../core/types.js';
+import { decodeStringValue } from '../../core/string-values.js';
+import type { CredentialSummary, CredentialValue, StoreCapabilities, StoredCredential } from '../../core/types.js';
 import { padVersion } from '../../core/version.js';
 
 export const DEFAULT_ENV_PREFIX = 'CREDSTASH_CREDENTIAL_';
@@ -44,7 +46,6 @@ export class EnvStore extends BaseStore {
   }
 
   protected async _get(id: string, opts: ResolvedReadOptions): Promise<StoredCredential | undefined> {
-    if (Object.keys(opts.context).length > 0) throw new UnsupportedOperationError(this.description, 'encryption context');
     if (opts.version !== undefined && opts.version !== VERSION_ONE) return undefined;
     const raw = this.#vars()[this.#prefix + envNameForId(id)];
     if (raw === undefined) return undefined;
@@ -79,16 +80,11 @@ export class EnvStore extends BaseStore {
   }
 }
 
-/** A JSON object is a structured credential; anything else (including other JSON) is text. */
+/**
+ * A variable's value as a credential: structured only when it is exactly the compact JSON of an object
+ * (so reading it as JSON loses nothing), text without its marker when it starts with `credstash:text:`,
+ * otherwise the text itself, byte for byte (core/string-values.ts).
+ */
 export function parseEnvValue(raw: string): CredentialValue {
-  const t = raw.trimStart();
-  if (t.startsWith('{')) {
-    try {
-      const parsed: unknown = JSON.parse(raw);
-      if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) return parsed as JsonObject;
-    } catch {
-      // not JSON: text (and never pass the parser's message on: it quotes the value)
-    }
-  }
-  return raw;
+  return decodeStringValue(raw);
 }

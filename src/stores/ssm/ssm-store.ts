@@ -8,10 +8,18 @@
  *   VersionConflictError). An explicit version N > 1 must be the next one: N <= current is a
  *   VersionConflictError, N > current + 1 is an UnsupportedOperationError (SSM cannot skip numbers).
  * - deleting one version is an UnsupportedOperationError (SSM deletes a parameter with all its versions).
- * - encryption context, binary values and the empty string are UnsupportedOperationErrors.
- * - a JSON object is written as JSON text; text that parses as a JSON object reads back as a structured credential.
+ * - encryption context (on any read or write), binary values and the empty string are UnsupportedOperationErrors.
+ * - values (core/string-values.ts): a JSON object is written as its compact JSON; text as is, except text that
+ *   would read back as structured (compact JSON-object text) or starts with `credstash:text:`, which is written
+ *   behind that marker. So a text value comes back as the same text, byte for byte, and only a value stored as
+ *   structured comes back structured; values written before the marker existed read as they always did,
+ *   except text that is not the exact compact JSON of an object, which now stays text instead of being altered.
  * - definitions are parameter tags (`credstash:name`, `credstash:credential_type`, `credstash:description`,
- *   `credstash:meta:<key>`); comments are the per-version Description.
+ *   `credstash:meta:<key>`); comments are the per-version Description, sent on every write (empty without a
+ *   comment: SSM keeps the previous Description when a PutParameter has none).
+ * - every client has a request timeout (SSM's SDK sets none) and the SDK's bounded retries; failures that are
+ *   not SSM's own answer (timeout, DNS, refused connection, a non-AWS answer) are mapped like DynamoDB's
+ *   (stores/aws/aws-transport.ts), naming SSM and the endpoint or region, never a value.
  */
 import {
   AddTagsToResourceCommand,
@@ -28,7 +36,6 @@ import {
   type SSMClientConfig,
   type Tag,
 } from '@aws-sdk/client-ssm';
-import { canonicalContext } from '../../core/context.js';
 import { checkCredentialValue } from '../../core/definitions.js';
 import {
   AccessDeniedError,
@@ -44,11 +51,11 @@ import {
 } from '../../core/errors.js';
 import { matchesGlob, validateWriteId } from '../../core/names.js';
 import { BaseStore, compareSummaries, mapConcurrent, type ResolvedReadOptions, type ResolvedWriteOptions } from '../../core/store.js';
+import { decodeStringValue, encodeStringValue } from '../../core/string-values.js';
 import type {
   CredentialDefinition,
   CredentialSummary,
   CredentialValue,
-  JsonObject,
   JsonValue,
   ListOptions,
   PutResult,
@@ -57,7 +64,19 @@ import type {
   WriteOptions,
 } from '../../core/types.js';
 import { CREDENTIAL_TYPES } from '../../core/types.js';
+import { valueByteLength } from '../../core/value.js';
 import { parseWriteVersion, versionNumber } from '../../core/version.js';
+import {
+  attemptsText,
+  awsErrorName,
+  awsMessageOf,
+  configuredRegion,
+  envEndpoint,
+  mapAwsConfigError,
+  mapAwsNetworkError,
+  requestHandlerOptions,
+  THROTTLING_ERRORS,
+} from '../aws/aws-transport.js';
 
 export const DEFAULT_SSM_PREFIX = '/credstash/credentials/';
 export type SSMTier = 'Standard' | 'Advanced' | 'Intelligent-Tiering';
@@ -73,7 +92,12 @@ export interface SSMStoreOptions {
   tier?: SSMTier;
   /** An SSM client to use (reused as is); otherwise one is built on first use and kept. */
   client?: SSMClient;
+  /** Extra SSMClient settings for the client built here (they win over the ones below). */
   clientConfig?: SSMClientConfig;
+  /** SDK attempts per request, retries included (default: the SDK's, 3). */
+  maxAttempts?: number;
+  /** Per-request timeout in ms (default 10 000; connection timeout the smaller of this and 3 000). */
+  requestTimeoutMs?: number;
   /** Parallel GetParameterHistory calls when listing every version (default 4). */
   listConcurrency?: number;
 }
@@ -89,6 +113,8 @@ export class SSMStore extends BaseStore {
   protected readonly maxValueBytes: number;
   readonly prefix: string;
   readonly #opts: SSMStoreOptions;
+  /** For messages only: the configured endpoint, else the SDK's variables (unless a client was injected). */
+  readonly #endpoint: string | undefined;
   #client?: SSMClient;
 
   constructor(opts: SSMStoreOptions = {}) {
@@ -99,17 +125,30 @@ export class SSMStore extends BaseStore {
     }
     this.prefix = prefix;
     this.#opts = opts;
+    this.#endpoint = opts.endpoint ?? (opts.client === undefined ? envEndpoint('SSM') : undefined);
     const tier = opts.tier ?? 'Standard';
     this.maxValueBytes = tier === 'Standard' ? 4096 : 8192;
     this.description = `ssm parameters ${prefix}*${opts.region === undefined ? '' : ` in ${opts.region}`}`;
   }
 
   #ssm(): SSMClient {
-    return (this.#client ??= this.#opts.client ?? new SSMClient({
-      ...(this.#opts.region === undefined ? {} : { region: this.#opts.region }),
+    if (this.#client !== undefined) return this.#client;
+    const region = configuredRegion(this.#opts.region);
+    this.#client = this.#opts.client ?? new SSMClient({
+      ...(region === undefined ? {} : { region }),
       ...(this.#opts.endpoint === undefined ? {} : { endpoint: this.#opts.endpoint }),
+      ...(this.#opts.maxAttempts === undefined ? {} : { maxAttempts: this.#opts.maxAttempts }),
+      // The SDK sets no timeout: without one a silent endpoint hangs every call forever.
+      requestHandler: requestHandlerOptions(this.#opts.requestTimeoutMs),
       ...this.#opts.clientConfig,
-    }));
+    });
+    return this.#client;
+  }
+
+  /** Destroy the client this store built (an injected one belongs to the caller). */
+  override async close(): Promise<void> {
+    if (this.#client !== undefined && this.#opts.client === undefined) this.#client.destroy();
+    this.#client = undefined;
   }
 
   /** Parameter name of a credential id. @throws ValidationError for characters SSM does not allow */
@@ -133,10 +172,10 @@ export class SSMStore extends BaseStore {
       const out = await this.#ssm().send(new GetParameterCommand({ Name: name, WithDecryption: true }));
       const p = out.Parameter;
       if (p?.Value === undefined || p.Version === undefined) return undefined;
-      return { id, version: String(p.Version), value: decodeSsmValue(p.Value) };
+      return { id, version: String(p.Version), value: decodeStringValue(p.Value) };
     } catch (err) {
       if (isNotFound(err)) return undefined;
-      throw this.#map(err, id);
+      throw await this.#fail(err, 'GetParameter', id);
     }
   }
 
@@ -152,7 +191,7 @@ export class SSMStore extends BaseStore {
       return true;
     } catch (err) {
       if (isNotFound(err)) return false;
-      throw this.#map(err, id);
+      throw await this.#fail(err, 'GetParameter', id);
     }
   }
 
@@ -162,7 +201,7 @@ export class SSMStore extends BaseStore {
       return out.Parameter?.Version ?? 0;
     } catch (err) {
       if (isNotFound(err)) return 0;
-      throw this.#map(err, id);
+      throw await this.#fail(err, 'GetParameter', id);
     }
   }
 
@@ -177,7 +216,7 @@ export class SSMStore extends BaseStore {
     if (definition !== undefined) opts = { ...opts, definition };
     this.parameterName(id);
     const text = this.#encode(id, value);
-    if (Object.keys(canonicalContext(opts.context)).length > 0) throw new UnsupportedOperationError(this.description, 'encryption context');
+    this.resolveContext(opts.context);
     const { autoVersion, version: _v, context: _c, ...rest } = opts;
     if (autoVersion === true) {
       const version = await this.wrap(() => this.#write(id, text, { ...rest, version: 0, context: {} }, true), id);
@@ -199,13 +238,16 @@ export class SSMStore extends BaseStore {
     await this.#write(id, this.#encode(id, value), opts, opts.version > 1);
   }
 
+  /** The parameter value: text or compact JSON, text behind the marker when it would read as structured. */
   #encode(id: string, value: CredentialValue): string {
     if (value instanceof Uint8Array) throw new UnsupportedOperationError(this.description, 'binary values');
-    let text: string;
-    if (typeof value === 'string') text = value;
-    else if (value !== null && typeof value === 'object' && !Array.isArray(value)) text = JSON.stringify(value);
-    else throw new ValidationError('credential value must be a string, bytes, or a JSON object');
-    if (text.length === 0) throw new UnsupportedOperationError(this.description, 'empty values');
+    if (typeof value !== 'string' && (value === null || typeof value !== 'object' || Array.isArray(value))) {
+      throw new ValidationError('credential value must be a string, bytes, or a JSON object');
+    }
+    if (value === '') throw new UnsupportedOperationError(this.description, 'empty values');
+    valueByteLength(value); // the checks every tier makes on a value (text UTF-8 can hold, JSON depth)
+    const text = encodeStringValue(value);
+    // The limit is SSM's, on what is stored: a marked text counts its marker.
     const size = Buffer.byteLength(text, 'utf8');
     if (size > this.maxValueBytes) throw new ValueTooLargeError({ credentialId: id, store: this.description, size, limit: this.maxValueBytes });
     return text;
@@ -223,7 +265,8 @@ export class SSMStore extends BaseStore {
       Overwrite: overwrite,
       Tier: this.#opts.tier ?? 'Standard',
       ...(opts.keyId ?? this.#opts.kmsKeyId ? { KeyId: opts.keyId ?? this.#opts.kmsKeyId } : {}),
-      ...(opts.comment === undefined ? {} : { Description: opts.comment }),
+      // Always sent: with no Description, SSM keeps the previous version's on the new version.
+      Description: opts.comment ?? '',
       // SSM refuses Tags together with Overwrite=true; they are added separately below.
       ...(!overwrite && tags.length > 0 ? { Tags: tags } : {}),
     };
@@ -232,16 +275,16 @@ export class SSMStore extends BaseStore {
       const out = await this.#ssm().send(new PutParameterCommand(input));
       version = out.Version ?? 1;
     } catch (err) {
-      if (errorName(err) === 'ParameterAlreadyExists') {
+      if (awsErrorName(err) === 'ParameterAlreadyExists') {
         throw new VersionConflictError({ credentialId: id, store: this.description, version: opts.version > 0 ? opts.version : 1, cause: err });
       }
-      throw this.#map(err, id);
+      throw await this.#fail(err, 'PutParameter', id);
     }
     if (overwrite && tags.length > 0) {
       try {
         await this.#ssm().send(new AddTagsToResourceCommand({ ResourceType: 'Parameter', ResourceId: name, Tags: tags }));
       } catch (err) {
-        throw this.#map(err, id);
+        throw await this.#fail(err, 'AddTagsToResource', id);
       }
     }
     return version;
@@ -255,8 +298,8 @@ export class SSMStore extends BaseStore {
         const out = await this.#ssm().send(new ListTagsForResourceCommand({ ResourceType: 'Parameter', ResourceId: name }));
         return tagsToDefinition(id, out.TagList ?? []);
       } catch (err) {
-        if (isNotFound(err) || errorName(err) === 'InvalidResourceId') return undefined;
-        throw this.#map(err, id);
+        if (isNotFound(err) || awsErrorName(err) === 'InvalidResourceId') return undefined;
+        throw await this.#fail(err, 'ListTagsForResource', id);
       }
     }, id);
   }
@@ -272,7 +315,7 @@ export class SSMStore extends BaseStore {
       await this.#ssm().send(new DeleteParameterCommand({ Name: name }));
     } catch (err) {
       if (isNotFound(err)) return [];
-      throw this.#map(err, id);
+      throw await this.#fail(err, 'DeleteParameter', id);
     }
     return versions.map((v) => v.version);
   }
@@ -308,12 +351,12 @@ export class SSMStore extends BaseStore {
         for (const p of out.Parameters ?? []) {
           if (p.Name === undefined || p.Value === undefined || p.Version === undefined || !p.Name.startsWith(this.prefix)) continue;
           const id = p.Name.slice(this.prefix.length);
-          byName.set(id, { id, version: String(p.Version), value: decodeSsmValue(p.Value) });
+          byName.set(id, { id, version: String(p.Version), value: decodeStringValue(p.Value) });
         }
         next = out.NextToken;
       } while (next !== undefined);
     } catch (err) {
-      throw this.#map(err);
+      throw await this.#fail(err, 'GetParametersByPath');
     }
     return ids.map((id) => byName.get(id));
   }
@@ -339,7 +382,7 @@ export class SSMStore extends BaseStore {
         next = res.NextToken;
       } while (next !== undefined);
     } catch (err) {
-      throw this.#map(err);
+      throw await this.#fail(err, 'DescribeParameters');
     }
     return out;
   }
@@ -363,53 +406,76 @@ export class SSMStore extends BaseStore {
       } while (next !== undefined);
     } catch (err) {
       if (isNotFound(err)) return [];
-      throw this.#map(err, id);
+      throw await this.#fail(err, 'GetParameterHistory', id);
     }
     return out.sort(compareSummaries);
   }
 
-  /** AWS errors mapped by name at the tier edge (style.md §7). SSM's messages name parameters, not values. */
-  #map(err: unknown, credentialId?: string): CredstashError {
+  /** The region for messages: the configured one, else the client's; undefined when it cannot be resolved. */
+  async #regionForMessages(): Promise<string | undefined> {
+    try {
+      const r = this.#ssm().config.region;
+      return typeof r === 'function' ? await r() : r;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * Any failure of one SSM call as a typed error naming SSM, the operation and the endpoint or region (style.md
+   * §7): transport and client configuration as every AWS tier maps them (stores/aws), SSM's own errors by name.
+   * SSM's messages name parameters and principals, never values.
+   */
+  async #fail(err: unknown, operation: string, credentialId?: string): Promise<CredstashError> {
     if (err instanceof CredstashError) return err;
-    const name = errorName(err);
+    const region = await this.#regionForMessages();
+    const ctx = {
+      service: 'SSM',
+      operation,
+      store: this.description,
+      credentialId,
+      ...(credentialId === undefined ? {} : { subject: `credential "${credentialId}"` }),
+      ...(region === undefined ? {} : { region }),
+      ...(this.#endpoint === undefined ? {} : { endpoint: this.#endpoint }),
+    };
+    const transport = mapAwsConfigError(err, ctx) ?? mapAwsNetworkError(err, ctx);
+    if (transport !== undefined) return transport;
+    const name = awsErrorName(err);
     const on = credentialId === undefined ? '' : ` for credential "${credentialId}"`;
+    const where = this.#endpoint === undefined ? (region === undefined ? '' : ` in ${region}`) : ` at ${this.#endpoint}`;
     const fields = { store: this.description, credentialId, cause: err };
-    const awsMessage = err instanceof Error ? err.message : '';
+    if (THROTTLING_ERRORS.has(name) || name === 'TooManyUpdates') {
+      return new ThrottlingError(`SSM throttled ${operation}${on}${where} (${name}) and the SDK's retries ran out${attemptsText(err)}; try again later or raise the SSM throughput limit`, fields);
+    }
     switch (name) {
-      case 'ThrottlingException':
-      case 'TooManyUpdates':
-        return new ThrottlingError(`${this.description} throttled the request${on} (${name}) after the SDK's retries; try again later or raise the SSM throughput limit`, fields);
       case 'AccessDeniedException':
-        return new AccessDeniedError(`access denied by ${this.description}${on}: ${awsMessage}`, fields);
+        return new AccessDeniedError(`SSM denied ${operation}${on}${where}: ${awsMessageOf(err) || name}`, fields);
       case 'InvalidKeyId':
       case 'KMSAccessDeniedException':
       case 'KMSDisabledException':
-        return new KmsError(`${this.description}: the KMS key${on} is unusable (${name})`, fields);
+        return new KmsError(`SSM ${operation}${on}${where}: the KMS key is unusable (${name})`, fields);
       case 'ParameterLimitExceeded':
       case 'ParameterMaxVersionLimitExceeded':
       case 'HierarchyLevelLimitExceededException':
       case 'TooManyTagsError':
-        return new StoreUnavailableError(`${this.description} refused the write${on}: ${name}`, fields);
+        return new StoreUnavailableError(`SSM refused ${operation}${on}${where}: ${name}`, fields);
       case 'ParameterPatternMismatchException':
       case 'ValidationException':
-        return new ValidationError(`${this.description} rejected the request${on} (${name})`, fields);
+        return new ValidationError(`SSM rejected ${operation}${on}${where} (${name})`, fields);
       case 'UnrecognizedClientException':
       case 'InvalidSignatureException':
       case 'ExpiredTokenException':
-      case 'CredentialsProviderError':
-        return new AwsConfigError(`${this.description}: AWS credentials are missing, invalid or expired (${name})`, fields);
-      default:
-        return new StoreUnavailableError(`${this.description} failed${on} (${name})`, fields);
+        return new AwsConfigError(`SSM ${operation}${where}: AWS credentials are invalid or expired (${name})`, fields);
+      default: {
+        const status = (err as { $metadata?: { httpStatusCode?: number } } | null)?.$metadata?.httpStatusCode;
+        return new StoreUnavailableError(`SSM ${operation} failed${on}${where} (${name}${status === undefined ? '' : `, HTTP ${status}`})${attemptsText(err)}`, fields);
+      }
     }
   }
 }
 
-function errorName(err: unknown): string {
-  return err instanceof Error ? err.name : typeof err;
-}
-
 function isNotFound(err: unknown): boolean {
-  const n = errorName(err);
+  const n = awsErrorName(err);
   return n === 'ParameterNotFound' || n === 'ParameterVersionNotFound';
 }
 
@@ -418,17 +484,12 @@ function summaryOf(prefix: string, p: ParameterMetadata): { id: string; version:
   return { id: p.Name.slice(prefix.length), version: String(p.Version), ...(p.Description === undefined || p.Description === '' ? {} : { comment: p.Description }) };
 }
 
-/** Text that parses as a JSON object is a structured credential; anything else is text. */
+/**
+ * A parameter value as a credential: text behind the `credstash:text:` marker, a structured credential when the
+ * value is exactly the compact JSON of an object, otherwise the text itself (core/string-values.ts).
+ */
 export function decodeSsmValue(raw: string): CredentialValue {
-  if (raw.startsWith('{')) {
-    try {
-      const parsed: unknown = JSON.parse(raw);
-      if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) return parsed as JsonObject;
-    } catch {
-      // text; the parser's message would quote the value
-    }
-  }
-  return raw;
+  return decodeStringValue(raw);
 }
 
 /** Definition -> tags. Tag values have SSM's charset and 256 characters; say which field does not fit. */

@@ -12,7 +12,7 @@
  * - values: text is `{ "value": text }`, bytes `{ "value": base64, "encoding": "base64" }`, a JSON object is the
  *   secret's own key/value map (tagged `_credstash_json: true` only when it would look like text or bytes).
  * - comments and definitions live in the secret's custom_metadata (`credstash_comment_v<N>`, `credstash_name`, ...).
- * - encryption context: UnsupportedOperationError.
+ * - encryption context: UnsupportedOperationError (BaseStore refuses it on every read and write).
  */
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, resolve as resolvePath } from 'node:path';
@@ -247,7 +247,6 @@ export class VaultStore extends BaseStore {
   // ---- BaseStore ----
 
   protected async _get(id: string, opts: ResolvedReadOptions): Promise<StoredCredential | undefined> {
-    if (Object.keys(opts.context).length > 0) throw new UnsupportedOperationError(this.description, 'encryption context');
     const path = this.#secretPath(id);
     let n: number | undefined;
     if (opts.version !== undefined) {

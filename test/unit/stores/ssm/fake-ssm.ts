@@ -1,7 +1,8 @@
 /**
  * An in-memory model of the SSM Parameter Store calls SSMStore makes, installed on an aws-sdk-client-mock
  * (style.md §13: no hand-rolled client; the mock's callsFake answers like SSM would). It assigns versions,
- * keeps the newest 100, enforces Overwrite, refuses Tags with Overwrite=true, and pages every listing.
+ * keeps the newest 100, enforces Overwrite, refuses Tags with Overwrite=true, keeps the previous Description
+ * on an overwrite that sends none (as SSM does), and pages every listing.
  */
 import {
   AddTagsToResourceCommand,
@@ -40,7 +41,9 @@ export class FakeSsm {
       if (p !== undefined && input.Overwrite !== true) throw new ParameterAlreadyExists({ message: 'The parameter already exists.', ...meta });
       const param = p ?? { versions: [], tags: input.Tags ?? [] };
       const version = (param.versions.at(-1)?.version ?? 0) + 1;
-      param.versions.push({ value: input.Value, version, ...(input.Description === undefined ? {} : { description: input.Description }), ...(input.KeyId === undefined ? {} : { keyId: input.KeyId }) });
+      // As SSM does: an overwrite without Description keeps the previous version's Description.
+      const description = input.Description ?? param.versions.at(-1)?.description;
+      param.versions.push({ value: input.Value, version, ...(description === undefined ? {} : { description }), ...(input.KeyId === undefined ? {} : { keyId: input.KeyId }) });
       if (param.versions.length > 100) param.versions.shift();
       this.params.set(input.Name, param);
       return { Version: version, Tier: 'Standard' };
