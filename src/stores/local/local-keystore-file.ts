@@ -1,14 +1,15 @@
 /**
  * The keystore file: parse and validate (docs/fernet.md §3), a stat-keyed read cache, and atomic locked
- * writes (lock file created with O_EXCL, read-modify-write under it, temp file in the same folder, fsync,
- * rename, fsync the folder). Reads take no lock: rename is atomic, so a reader sees the old or the new file.
+ * writes (the lock of core/file-lock.ts, read-modify-write under it, temp file in the same folder, fsync,
+ * check the lock is still ours, rename, fsync the folder). Reads take no lock: rename is atomic, so a reader
+ * sees the old or the new file.
  */
-import { closeSync, fstatSync, openSync, readSync, statSync, type BigIntStats } from 'node:fs';
-import { link, mkdir, open, readFile, rename, unlink, writeFile } from 'node:fs/promises';
-import { hostname } from 'node:os';
+import { closeSync, constants, fstatSync, openSync, readSync, statSync, type BigIntStats } from 'node:fs';
+import { mkdir, open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { fsyncDir } from '../../core/atomic-file.js';
+import { acquireFileLock, lockLeftoverPattern, removeDeadLeftovers, type HeldFileLock } from '../../core/file-lock.js';
 import { CorruptStoreError, StoreUnavailableError } from '../../core/errors.js';
 
 export const KEYSTORE_FORMAT = 'credstash-ts-keystore';
@@ -33,8 +34,13 @@ export const EMPTY_KEYSTORE: KeystoreData = Object.freeze({ entries: new Map(), 
 export interface LockOptions {
   /** How long a writer waits for the lock before giving up (default 10 s). */
   timeoutMs?: number;
-  /** A lock older than this is stale even if its pid seems alive (pid reuse, another host). Default 30 s. */
+  /**
+   * A lock taken on another host (whose pid cannot be checked) and not refreshed for this long, plus
+   * `clockSkewMs`, is abandoned. Default 30 s. A lock from this host is never broken while its pid lives.
+   */
   staleMs?: number;
+  /** Clock difference allowed between hosts sharing the keystore folder (default 5 s). */
+  clockSkewMs?: number;
 }
 
 interface CacheKey {
@@ -55,7 +61,7 @@ export class LocalKeystoreFile {
   constructor(path: string, lock: LockOptions = {}) {
     this.path = path;
     this.lockPath = `${path}.lock`;
-    this.#lock = { timeoutMs: lock.timeoutMs ?? 10_000, staleMs: lock.staleMs ?? 30_000 };
+    this.#lock = { timeoutMs: lock.timeoutMs ?? 10_000, staleMs: lock.staleMs ?? 30_000, clockSkewMs: lock.clockSkewMs ?? 5_000 };
   }
 
   /**
@@ -115,24 +121,27 @@ export class LocalKeystoreFile {
    * written, so it is never overwritten.
    */
   async update<T>(fn: (data: KeystoreData) => { entries: KeystoreEntry[] | undefined; result: T }): Promise<T> {
-    const release = await this.#acquire();
+    const lock = await this.#acquire();
     try {
+      this.#removeLeftovers(lock);
       const { data } = this.#load();
       const { entries, result } = fn(data);
-      if (entries !== undefined) await this.#write(entries);
+      if (entries !== undefined) await this.#write(entries, lock);
       return result;
     } finally {
-      await release();
+      await lock.release();
     }
   }
 
-  async #write(entries: KeystoreEntry[]): Promise<void> {
+  async #write(entries: KeystoreEntry[], lock: HeldFileLock): Promise<void> {
     const dir = dirname(this.path);
     const tmp = join(dir, `.${basename(this.path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
     const text = serializeKeystore(entries);
     let renamed = false;
     try {
-      const fh = await open(tmp, 'wx', 0o600);
+      // O_EXCL never follows a symlink planted at the temp name; the rename replaces a symlink at the
+      // keystore path itself, never its target.
+      const fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
       try {
         await fh.writeFile(text, 'utf8');
         await fh.chmod(0o600); // whatever the umask
@@ -140,11 +149,14 @@ export class LocalKeystoreFile {
       } finally {
         await fh.close();
       }
+      // A writer whose lock is no longer its own writes nothing (its read may be outdated).
+      await lock.assertHeld();
       await rename(tmp, this.path);
       renamed = true;
       fsyncDir(dir);
     } catch (err) {
       if (!renamed) await unlink(tmp).catch(() => undefined);
+      if (err instanceof StoreUnavailableError) throw err;
       throw this.#unavailable('write', err);
     }
     // Our own write is the newest state: prime the cache so the next read does not re-parse it.
@@ -165,46 +177,21 @@ export class LocalKeystoreFile {
     }
   }
 
-  async #acquire(): Promise<() => Promise<void>> {
-    await this.ensureDir();
-    const nonce = randomBytes(8).toString('hex');
-    const body = JSON.stringify({ pid: process.pid, host: hostname(), created: Date.now(), nonce });
-    const deadline = Date.now() + this.#lock.timeoutMs;
-    let holder: LockInfo | undefined;
-    for (let attempt = 0; ; attempt++) {
-      // The lock appears with its content or not at all: write a private file, then link it into place
-      // (link fails with EEXIST when a lock exists). A writer killed at any point never leaves an empty lock.
-      const draft = `${this.lockPath}.${process.pid}.${nonce}.tmp`;
-      try {
-        await writeFile(draft, body, { mode: 0o600, flag: 'wx' });
-        try {
-          await link(draft, this.lockPath);
-          return async () => {
-            // Remove the lock only if it is still ours (a waiter may have broken it as stale).
-            const now = await readLock(this.lockPath);
-            if (now?.nonce === nonce) await unlink(this.lockPath).catch(() => undefined);
-          };
-        } finally {
-          await unlink(draft).catch(() => undefined);
-        }
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw this.#unavailable('lock', err);
-      }
-      holder = await readLock(this.lockPath);
-      if (holder !== undefined && isStale(holder, this.#lock.staleMs)) {
-        await breakLock(this.lockPath, holder);
-        continue;
-      }
-      if (Date.now() >= deadline) {
-        const who = holder === undefined || holder.pid === 0 ? 'another process' : `process ${holder.pid}${holder.host === hostname() ? '' : ` on ${holder.host}`}`;
-        throw new StoreUnavailableError(
-          `keystore "${this.path}" is locked by ${who}; waited ${this.#lock.timeoutMs} ms. ` +
-            `If no credstash process is running, remove "${this.lockPath}"`,
-          { store: `local keystore "${this.path}"`, path: this.path },
-        );
-      }
-      await sleep(Math.min(50, 2 + attempt) + Math.random() * 5);
-    }
+  #acquire(): Promise<HeldFileLock> {
+    return this.ensureDir().then(() =>
+      acquireFileLock(this.lockPath, { ...this.#lock, what: `keystore "${this.path}"`, store: `local keystore "${this.path}"`, path: this.path }),
+    );
+  }
+
+  /**
+   * Remove what killed writers left beside the keystore: its temp files and lock drafts whose pid is no
+   * longer alive on this host and that are older than this lock. Only a writer holding the lock makes a
+   * keystore temp file, so none of these belongs to a live writer.
+   */
+  #removeLeftovers(lock: HeldFileLock): void {
+    const dir = dirname(this.path);
+    removeDeadLeftovers(dir, keystoreTempPattern(this.path), lock.acquiredAt);
+    removeDeadLeftovers(dir, lockLeftoverPattern(this.lockPath), lock.acquiredAt);
   }
 
   #unavailable(action: string, err: unknown): StoreUnavailableError {
@@ -217,74 +204,18 @@ export class LocalKeystoreFile {
   }
 }
 
+/** `.<keystore name>.<pid>.<12 hex>.tmp`, the name {@link LocalKeystoreFile} gives its temp files. */
+function keystoreTempPattern(path: string): RegExp {
+  const b = basename(path).replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+  return new RegExp(`^\\.${b}\\.(\\d+)\\.[0-9a-f]{12}\\.tmp$`);
+}
+
 function cacheKey(st: BigIntStats): CacheKey {
   return { dev: st.dev, ino: st.ino, size: st.size, mtimeNs: st.mtimeNs, ctimeNs: st.ctimeNs };
 }
 
 function sameKey(a: CacheKey, b: CacheKey): boolean {
   return a.dev === b.dev && a.ino === b.ino && a.size === b.size && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs;
-}
-
-interface LockInfo {
-  pid: number;
-  host: string;
-  created: number;
-  nonce: string;
-  raw: string;
-}
-
-async function readLock(path: string): Promise<LockInfo | undefined> {
-  let raw: string;
-  try {
-    raw = await readFile(path, 'utf8');
-  } catch {
-    return undefined;
-  }
-  try {
-    const j = JSON.parse(raw) as Partial<LockInfo>;
-    if (typeof j.pid === 'number' && typeof j.created === 'number' && typeof j.nonce === 'string') {
-      return { pid: j.pid, host: typeof j.host === 'string' ? j.host : '', created: j.created, nonce: j.nonce, raw };
-    }
-  } catch {
-    // unreadable: aged out by mtime below
-  }
-  const st = statSync(path, { throwIfNoEntry: false });
-  return st === undefined ? undefined : { pid: 0, host: '', created: st.mtimeMs, nonce: '', raw };
-}
-
-function isStale(lock: LockInfo, staleMs: number): boolean {
-  // Locks are linked into place complete, so one without readable content is debris (older versions, a hand edit).
-  if (lock.pid === 0) return Date.now() - lock.created > 1000;
-  if (Date.now() - lock.created > staleMs) return true;
-  if (lock.pid > 0 && lock.host === hostname()) {
-    try {
-      process.kill(lock.pid, 0);
-      return false;
-    } catch (err) {
-      return (err as NodeJS.ErrnoException).code === 'ESRCH';
-    }
-  }
-  return false;
-}
-
-/**
- * Remove a stale lock without removing a fresh one that replaced it meanwhile: move it aside atomically,
- * check it is the one judged stale, and if not put it back (link fails if yet another lock appeared).
- */
-async function breakLock(path: string, stale: LockInfo): Promise<void> {
-  const aside = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.stale`;
-  try {
-    await rename(path, aside);
-  } catch {
-    return; // someone else broke or released it
-  }
-  const moved = await readFile(aside, 'utf8').catch(() => undefined);
-  if (moved !== stale.raw) await link(aside, path).catch(() => undefined);
-  await unlink(aside).catch(() => undefined);
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }
 
 /** One entry per line, sorted by id then version: diffable, and error messages can point at a line. */

@@ -94,9 +94,9 @@ for (const tier of tiers) {
         }
       }
       if (tier.kind === 'local') {
-        // no stray lock left behind; a killed writer's temp file may remain, and is never read
+        // no stray lock left behind, and the next writer removed what the killed one left (temp file, lock draft)
         expect(existsSync(`${path}.lock`)).toBe(false);
-        expect(readdirSync(join(path, '..')).filter((f) => !f.endsWith('.tmp'))).toEqual(['keystore.json']);
+        expect(readdirSync(join(path, '..'))).toEqual(['keystore.json']);
       }
     });
   });
