@@ -100,7 +100,7 @@ describe('credential_store.module errors (exit 1, naming the key path, never the
   const toml = (module: string, type = 'team'): string =>
     `[fernet]\nkeys = ["${generateFernetKey()}"]\n[credential_store]\ntype = "${type}"\nmodule = "${module}"\n`;
   const cases: Array<[string, Record<string, string>, RegExp]> = [
-    ['a module file that does not exist', { 'credstash.toml': toml('./missing.mjs') }, /credential_store\.module: cannot load .*\/missing\.mjs \(ERR_MODULE_NOT_FOUND\)$/],
+    ['a module file that does not exist', { 'credstash.toml': toml('./missing.mjs') }, /credential_store\.module: cannot load .*\/missing\.mjs \(ENOENT\)$/],
     [
       'a module that does not register the configured type',
       { 'credstash.toml': toml('./other.mjs'), 'other.mjs': "import { registerCredentialStore } from 'credstash-ts';\nregisterCredentialStore('other', () => { throw new Error('unused'); });\n" },
