@@ -114,11 +114,17 @@ export class CredentialNotFoundError extends CredstashError {
 
 /** One message for every authentication failure (GCM tag, legacy HMAC, Fernet token): no cause, ever. */
 export class IntegrityError extends CredstashError {
-  constructor(fields: { credentialId: string; store?: string; version?: string | number }) {
+  /**
+   * @param fields.unreadable the item is well formed but no configured key verifies it: say that it was
+   *   written under another key, or altered (a MAC cannot tell those apart), instead of only "integrity check"
+   */
+  constructor(fields: { credentialId: string; store?: string; version?: string | number; unreadable?: 'fernet' }) {
     super(
       'ERR_INTEGRITY',
-      `${describeCredential(fields.credentialId, fields.version)} failed its integrity check` +
-        (fields.store === undefined ? '' : ` in ${fields.store}`),
+      fields.unreadable === 'fernet'
+        ? `${describeCredential(fields.credentialId, fields.version)}${fields.store === undefined ? '' : ` in ${fields.store}`} ` +
+            `is not readable with the configured Fernet key(s): it was written under a key that is not in the list, or it was altered`
+        : `${describeCredential(fields.credentialId, fields.version)} failed its integrity check` + (fields.store === undefined ? '' : ` in ${fields.store}`),
       { credentialId: fields.credentialId, store: fields.store, version: fields.version },
     );
   }

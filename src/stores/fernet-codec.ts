@@ -15,7 +15,7 @@ import { ConfigError, EncryptionContextMismatchError, IntegrityError } from '../
 import type { CredentialDefinition, CredentialValue, EncryptionContext, StoredCredential, ValueKind } from '../core/types.js';
 import { decodeValue, encodeValue, isValueKind } from '../core/value.js';
 import { displayVersion } from '../core/version.js';
-import { MultiFernet } from '../crypto/fernet.js';
+import { fernetTimestamp, MultiFernet } from '../crypto/fernet.js';
 
 const MAGIC = Buffer.from('credstash-ts/fernet/v1\n', 'utf8');
 
@@ -69,6 +69,11 @@ export class FernetCodec {
     return this.#fernet;
   }
 
+  /** Whether `key` is the key this codec encrypts under (its first). */
+  encryptsWith(key: string): boolean {
+    return this.#keys !== undefined && this.#keys.length > 0 && this.#keys[0] === key;
+  }
+
   /** Encrypt one version under the first key. */
   seal(input: SealInput): string {
     const fernet = this.#f();
@@ -97,7 +102,7 @@ export class FernetCodec {
     try {
       plaintext = fernet.decrypt(token);
     } catch {
-      throw integrity(); // no cause: style.md §c.6
+      throw unreadable(token, expect.id, display, expect.store); // no cause: a token error must not carry one
     }
     try {
       const header = parseHeader(plaintext);
@@ -124,7 +129,7 @@ export class FernetCodec {
       return this.#f().rotate(token);
     } catch (err) {
       if (err instanceof ConfigError) throw err;
-      throw new IntegrityError({ credentialId: where.id, version: displayVersion(where.version), store: where.store });
+      throw unreadable(token, where.id, displayVersion(where.version), where.store);
     }
   }
 
@@ -136,6 +141,21 @@ export class FernetCodec {
       return false;
     }
   }
+}
+
+/**
+ * A token no configured key verifies. A Fernet MAC fails the same way for a token written under another key
+ * and for an altered one, so the message says both when the token is well formed (version byte, length,
+ * whole blocks); a token that is not even well formed was damaged, and fails its integrity check.
+ */
+function unreadable(token: string, credentialId: string, version: string, store: string): IntegrityError {
+  let wellFormed = true;
+  try {
+    fernetTimestamp(token);
+  } catch {
+    wellFormed = false;
+  }
+  return new IntegrityError({ credentialId, version, store, ...(wellFormed ? { unreadable: 'fernet' as const } : {}) });
 }
 
 function parseHeader(plaintext: Buffer): (Header & { valueOffset: number }) | undefined {

@@ -3,6 +3,11 @@
  * (the old keys stay, so every existing token still opens), then re-encrypt every stored version in the
  * configured Fernet tier under it. If the re-encryption is interrupted nothing is lost: the config already
  * lists the old keys, and `credstash rotate-key --reencrypt-only` finishes the job. Never prints a key.
+ *
+ * One lock (`credstash.toml.lock`, src/config/config-lock.ts) is held from before the config is read until
+ * the re-encryption has committed, so a second rotator waits and then extends the list the first one wrote.
+ * The keys encrypted under are those just read from the file on disk, and the store checks again, under its
+ * own write lock, that the file's first key is still the one it encrypts with; otherwise it writes nothing.
  */
 import type { CommandModule } from 'yargs';
 import { ConfigError } from '../../core/errors.js';
@@ -29,21 +34,40 @@ export const rotateKeyCommand: CommandModule<GlobalArgs, RotateKeyArgs> = {
           path: 'credential_store.type',
         });
       }
-      let keys = config.fernetKeys;
+      const fromEnv = argv.io.env.CREDSTASH_FERNET_KEY !== undefined && argv.io.env.CREDSTASH_FERNET_KEY.trim() !== '';
       if (argv.reencryptOnly !== true) {
-        if (argv.io.env.CREDSTASH_FERNET_KEY !== undefined && argv.io.env.CREDSTASH_FERNET_KEY.trim() !== '') {
+        if (fromEnv) {
           throw new ConfigError(
             'the Fernet keys come from CREDSTASH_FERNET_KEY, which rotate-key cannot edit; put a new key first in that list yourself, then run `credstash rotate-key --reencrypt-only`',
             { path: 'CREDSTASH_FERNET_KEY' },
           );
         }
         if (config.file === undefined) throw new ConfigError('no credstash.toml found; run `credstash init` first', { path: 'fernet.keys' });
-        const { addFirstFernetKey } = await import('../../config/rotate-key.js');
-        keys = addFirstFernetKey(config.file, generateFernetKey());
-        argv.io.stdout.write(`added a new first Fernet key to ${config.file} (now ${keys.length} keys; the older ones still decrypt)\n`);
       }
-      const result = await store.reencryptAll({ keys });
-      argv.io.stdout.write(`${result.message}\n`);
+      const file = config.file;
+      const { withConfigLock } = await import('../../config/config-lock.js');
+      const { addFirstFernetKey, readFernetKeysFromDisk } = await import('../../config/rotate-key.js');
+      const rotate = async (assertHeld: () => void): Promise<readonly string[]> => {
+        let keys: readonly string[] = config.fernetKeys;
+        let currentKeys: (() => readonly string[]) | undefined;
+        if (!fromEnv && file !== undefined) {
+          // The file as it is now, under the lock: never the copy loaded before the lock was taken.
+          currentKeys = () => {
+            assertHeld();
+            return readFernetKeysFromDisk(file);
+          };
+          if (argv.reencryptOnly === true) keys = currentKeys();
+          else {
+            keys = addFirstFernetKey(file, generateFernetKey(), assertHeld);
+            argv.io.stdout.write(`added a new first Fernet key to ${file} (now ${keys.length} keys; the older ones still decrypt)\n`);
+          }
+        }
+        const result = await store.reencryptAll(currentKeys === undefined ? { keys } : { keys, currentKeys });
+        argv.io.stdout.write(`${result.message}\n`);
+        return keys;
+      };
+      const keys =
+        file === undefined ? await rotate(() => undefined) : await withConfigLock(file, { purpose: 'rotate-key' }, (lock) => rotate(() => lock.assertHeld()));
       if (keys.length > 1) {
         argv.io.stdout.write(
           `the older key(s) can be removed from [fernet] keys once every copy of this store (and every other store using them) has been rotated\n`,

@@ -2,9 +2,9 @@ import { existsSync } from 'node:fs';
 import { VersionConflictError } from '../../core/errors.js';
 import { BaseStore, type ResolvedReadOptions, type ResolvedWriteOptions, type SetupCapable } from '../../core/store.js';
 import type { CredentialSummary, CredentialValue, SetupResult, StoreCapabilities, StoredCredential } from '../../core/types.js';
-import { displayVersion, padVersion, versionNumber } from '../../core/version.js';
+import { displayVersion, padVersion, versionMagnitude, versionNumber } from '../../core/version.js';
 import { FernetCodec } from '../fernet-codec.js';
-import type { KeyRotationCapable, ReencryptOptions, RotationResult } from '../fernet-rotation.js';
+import { confirmRotationKey, type KeyRotationCapable, type ReencryptOptions, type RotationResult } from '../fernet-rotation.js';
 import { LocalKeystoreFile, type KeystoreData, type KeystoreEntry, type LockOptions } from './local-keystore-file.js';
 
 export interface LocalStoreOptions {
@@ -123,14 +123,16 @@ export class LocalStore extends BaseStore implements SetupCapable, KeyRotationCa
   }
 
   /**
-   * Re-encrypt every version under the first key in one atomic rewrite of the file: a token no key opens
-   * stops the rotation before anything is written.
+   * Re-encrypt every version under the first key in one atomic rewrite of the file: a token no key opens,
+   * or a key list that changed (`opts.currentKeys`), stops the rotation before anything is written.
    */
   async reencryptAll(opts: ReencryptOptions = {}): Promise<RotationResult> {
     if (opts.keys !== undefined) this.#codec = new FernetCodec(opts.keys);
     const codec = this.#codec;
     return this.wrap(() =>
       this.#file.update((data) => {
+        // Under the keystore lock: the key list where it is kept must still start with our key.
+        confirmRotationKey(codec, opts);
         let alreadyCurrent = 0;
         const entries = flatten(data).map((e) => {
           if (codec.isCurrent(e.token)) alreadyCurrent++;
@@ -170,6 +172,7 @@ function newest(versions: ReadonlyMap<string, KeystoreEntry>): KeystoreEntry | u
 function highestNumber(versions: ReadonlyMap<string, KeystoreEntry>): number {
   let max = 0;
   for (const v of versions.keys()) {
+    // An integer beyond MAX_VERSION counts as Infinity, so `put -a` refuses instead of writing below it.
     const n = versionNumber(v);
     if (n !== undefined && n > max) max = n;
   }

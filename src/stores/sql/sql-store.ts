@@ -4,7 +4,7 @@ import { BaseStore, type ResolvedReadOptions, type ResolvedWriteOptions, type Se
 import type { CredentialSummary, CredentialValue, SetupResult, StoreCapabilities, StoredCredential } from '../../core/types.js';
 import { padVersion, versionNumber } from '../../core/version.js';
 import { FernetCodec } from '../fernet-codec.js';
-import type { KeyRotationCapable, ReencryptOptions, RotationResult } from '../fernet-rotation.js';
+import { confirmRotationKey, type KeyRotationCapable, type ReencryptOptions, type RotationResult } from '../fernet-rotation.js';
 import { classifyDriverError, createDialect, describeEngine, type EngineConfig } from './sql-dialects.js';
 import { createCredentialsTable, DEFAULT_TABLE, validateTableName, type CredentialsDB } from './sql-schema.js';
 
@@ -212,7 +212,9 @@ export class SqlStore extends BaseStore implements SetupCapable, KeyRotationCapa
 
   /**
    * Re-encrypt every row under the first key inside one transaction: per-row updates, committed together,
-   * so an interruption rolls back to tokens the old keys still open.
+   * so an interruption rolls back to tokens the old keys still open. Concurrent rotations are serialised by
+   * the database (SQLite's write lock, `SELECT … FOR UPDATE` elsewhere); a key list that changed
+   * (`opts.currentKeys`) stops the rotation before anything is written.
    */
   async reencryptAll(opts: ReencryptOptions = {}): Promise<RotationResult> {
     if (opts.keys !== undefined) this.#codec = new FernetCodec(opts.keys);
@@ -223,7 +225,12 @@ export class SqlStore extends BaseStore implements SetupCapable, KeyRotationCapa
           // Take SQLite's write lock first (waiting busy_timeout), so the read below cannot go stale.
           await trx.updateTable(this.table).set((eb) => ({ token: eb.ref('token') })).where(sql<boolean>`1 = 0`).execute();
         }
-        const rows = await trx.selectFrom(this.table).select(['id', 'version', 'token']).execute();
+        // PostgreSQL / MySQL: lock every row, so that a second rotation (another process, another config
+        // file over the same table) waits for this one to commit and then sees its tokens.
+        const select = trx.selectFrom(this.table).select(['id', 'version', 'token']);
+        const rows = await (this.#engine.name === 'sqlite' ? select : select.forUpdate()).execute();
+        // Under those locks: the key list where it is kept must still start with our key.
+        confirmRotationKey(codec, opts);
         let alreadyCurrent = 0;
         const updates = rows.map((r) => {
           const id = rowId(r.id);

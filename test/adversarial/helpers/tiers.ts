@@ -25,6 +25,8 @@ export interface CliProject {
   flags: string[];
   /** A library store over the same data, with the project's current keys. */
   open(): CredentialStore;
+  /** A library store over the same data with exactly these keys (Fernet tiers). */
+  openWith(keys: string[]): CredentialStore;
   /** The Fernet keys currently in credstash.toml (empty for DynamoDB). */
   keys(): string[];
 }
@@ -99,7 +101,7 @@ export function cliTiers(opts: { dynamodb?: boolean } = {}): CliTier[] {
         const lib = (): DynamoDBStore => new DynamoDBStore({ table, region: 'us-east-1', endpointUrl: ddb.endpoint, kmsEndpointUrl: kms.endpoint });
         await lib().setup();
         const env = childAwsEnv({ dynamodb: ddb.endpoint, kms: kms.endpoint }, { HOME: dir, NO_COLOR: '1', ...(process.env.ADV_DEBUG === '1' ? { CREDSTASH_DEBUG: '1' } : {}) });
-        return { dir, env, flags: ['-t', table], open: lib, keys: () => [] };
+        return { dir, env, flags: ['-t', table], open: lib, openWith: lib, keys: () => [] };
       },
     });
   }
@@ -114,6 +116,7 @@ export function cliTiers(opts: { dynamodb?: boolean } = {}): CliTier[] {
         env: cleanEnv({ HOME: dir, ...(process.env.ADV_DEBUG === '1' ? { CREDSTASH_DEBUG: '1' } : {}) }),
         flags: [],
         open: () => new LocalStore({ path: join(dir, '.credstash', 'keystore.json'), fernetKeys: configKeys(dir) }),
+        openWith: (keys) => new LocalStore({ path: join(dir, '.credstash', 'keystore.json'), fernetKeys: keys }),
         keys: () => configKeys(dir),
       };
     },
@@ -133,6 +136,7 @@ export function cliTiers(opts: { dynamodb?: boolean } = {}): CliTier[] {
           env: cleanEnv({ HOME: dir, ...(process.env.ADV_DEBUG === '1' ? { CREDSTASH_DEBUG: '1' } : {}) }),
           flags: [],
           open: () => new SqlStore({ engine, table, fernetKeys: configKeys(dir) }),
+          openWith: (keys) => new SqlStore({ engine, table, fernetKeys: keys }),
           keys: () => configKeys(dir),
         };
       },

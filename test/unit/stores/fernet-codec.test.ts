@@ -57,6 +57,25 @@ describe('FernetCodec', () => {
     expect(caught(() => new FernetCodec([generateFernetKey()]).open(token, where('a', V1, { env: 'prod' })))).toMatchObject({ code: 'ERR_INTEGRITY' });
   });
 
+  it('a well-formed token no configured key verifies says so in words (another key, or altered); a malformed one fails its integrity check', () => {
+    const token = codec.seal({ id: 'a', version: V1, value: CANARY, context: {} });
+    const other = generateFernetKey();
+    const unreadable = `credential "a" version 1 in test store is not readable with the configured Fernet key(s): it was written under a key that is not in the list, or it was altered`;
+    const wrongKey = caught(() => new FernetCodec([other]).open(token, where('a')));
+    expect(wrongKey).toMatchObject({ code: 'ERR_INTEGRITY', message: unreadable });
+    expect(caught(() => new FernetCodec([other]).rotate(token, { id: 'a', version: V1, store: 'test store' }))).toMatchObject({ code: 'ERR_INTEGRITY', message: unreadable });
+    // a flipped bit in the MAC: a MAC cannot tell it from another key, and the message says both
+    const flipped = `${token.slice(0, -3)}${token.at(-3) === 'A' ? 'B' : 'A'}${token.slice(-2)}`;
+    expect(caught(() => codec.open(flipped, where('a')))).toMatchObject({ code: 'ERR_INTEGRITY', message: unreadable });
+    // not a Fernet token at all (truncated to a partial block, or a foreign version byte): damaged
+    const damaged = 'credential "a" version 1 failed its integrity check in test store';
+    expect(caught(() => codec.open(token.slice(0, 80), where('a')))).toMatchObject({ code: 'ERR_INTEGRITY', message: damaged });
+    const raw = Buffer.from(token, 'base64url');
+    raw[0] = 0x81;
+    expect(caught(() => codec.open(raw.toString('base64url'), where('a')))).toMatchObject({ code: 'ERR_INTEGRITY', message: damaged });
+    for (const e of [wrongKey]) expectNoLeak(e, CANARY, KEY, other);
+  });
+
   it('a token whose plaintext is not the credential layout (valid MAC, foreign content) is an IntegrityError', () => {
     const f = new MultiFernet([KEY]);
     for (const p of [CANARY, `credstash-ts/fernet/v1\n{"id":"a"}\n${CANARY}`, 'credstash-ts/fernet/v1\nnot json\nx', 'credstash-ts/fernet/v1\n{"id":"a","version":"0000000000000000001","kind":"json","context":{}}\n[1]']) {
