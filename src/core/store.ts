@@ -30,6 +30,7 @@ import type {
   WriteOptions,
 } from './types.js';
 import { valueByteLength } from './value.js';
+import { nextAutoVersion } from './version.js';
 import { parseReadVersion, parseWriteVersion } from './version.js';
 
 /** Read options after validation: context canonical, version in its stored (padded) form. */
@@ -279,7 +280,7 @@ export abstract class BaseStore implements CredentialStore {
     // (another writer took that number) read again. Bounded, with jitter so racers spread out.
     for (let attempt = 1; ; attempt++) {
       const highest = await this.wrap(() => this._highestVersion(id), id);
-      const version = highest + 1;
+      const version = nextAutoVersion(highest, { credentialId: id, store: this.description });
       try {
         await this.wrap(() => this._put(id, value, { ...rest, version, context }), id);
         return { id, version };

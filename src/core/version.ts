@@ -39,6 +39,31 @@ export function versionNumber(stored: string): number | undefined {
 }
 
 /**
+ * For finding the highest version: the integer value of a stored version, `Infinity` for an integer beyond
+ * MAX_VERSION (written by another client: no JS number holds it exactly), undefined for a non-integer.
+ */
+export function versionMagnitude(stored: string): number | undefined {
+  if (!/^\d+$/.test(stored)) return undefined;
+  const n = Number(stored);
+  return Number.isSafeInteger(n) ? n : Number.POSITIVE_INFINITY;
+}
+
+/**
+ * The version an autoversioned write (`put -a`) creates after `highest`. Never a number that is not exact:
+ * after MAX_VERSION (or a foreign version beyond it) there is no next one.
+ * @throws ValidationError naming the credential, never a value
+ */
+export function nextAutoVersion(highest: number, where: { credentialId: string; store?: string }): number {
+  if (!Number.isSafeInteger(highest) || highest >= MAX_VERSION) {
+    throw new ValidationError(
+      `cannot add the next version of credential "${where.credentialId}": its highest version is at or beyond ${MAX_VERSION}, the largest credstash numbers exactly; pass -v with an unused lower version`,
+      { credentialId: where.credentialId, store: where.store },
+    );
+  }
+  return highest + 1;
+}
+
+/**
  * A version for a new write: a positive integer. Strings of digits are accepted (CLI input).
  * @throws ValidationError for anything else (`-v v5`, `0`, `-1`, `1.5`, too large).
  */

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { VersionConflictError } from '../../core/errors.js';
 import { BaseStore, type ResolvedReadOptions, type ResolvedWriteOptions, type SetupCapable } from '../../core/store.js';
 import type { CredentialSummary, CredentialValue, SetupResult, StoreCapabilities, StoredCredential } from '../../core/types.js';
-import { displayVersion, padVersion, versionMagnitude, versionNumber } from '../../core/version.js';
+import { displayVersion, padVersion, versionMagnitude } from '../../core/version.js';
 import { FernetCodec } from '../fernet-codec.js';
 import { confirmRotationKey, type KeyRotationCapable, type ReencryptOptions, type RotationResult } from '../fernet-rotation.js';
 import { LocalKeystoreFile, type KeystoreData, type KeystoreEntry, type LockOptions } from './local-keystore-file.js';
@@ -173,7 +173,7 @@ function highestNumber(versions: ReadonlyMap<string, KeystoreEntry>): number {
   let max = 0;
   for (const v of versions.keys()) {
     // An integer beyond MAX_VERSION counts as Infinity, so `put -a` refuses instead of writing below it.
-    const n = versionNumber(v);
+    const n = versionMagnitude(v);
     if (n !== undefined && n > max) max = n;
   }
   return max;
