@@ -189,7 +189,7 @@ export async function acquireConfigLock(configFile: string, opts: ConfigLockOpti
       const h = found.body;
       const who = h === undefined ? 'an unreadable lock' : `${h.purpose} (process ${h.pid}${h.host === hostname() ? '' : ` on ${h.host}`})`;
       throw new ConfigError(
-        `${configFile} is locked by ${who}; waited ${Math.round(timeoutMs / 1000)} s. ` +
+        `${configFile} is locked by ${who}; waited ${timeoutMs} ms. ` +
           `If no credstash process is running${h !== undefined && h.host !== hostname() ? ` on ${h.host}` : ''}, remove "${path}"`,
         { path },
       );
