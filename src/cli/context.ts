@@ -22,7 +22,7 @@ import { UsageError } from './errors.js';
 /** Where a command reads and writes. Injected by main() so that tests can run commands in-process. */
 export interface CliIO {
   stdout: { write(chunk: string | Uint8Array): unknown };
-  stderr: { write(chunk: string): unknown };
+  stderr: { write(chunk: string): unknown; isTTY?: boolean };
   stdin: NodeJS.ReadableStream & { isTTY?: boolean; setRawMode?: (mode: boolean) => unknown };
   env: NodeJS.ProcessEnv;
   cwd: string;
@@ -102,10 +102,40 @@ export async function openCliStore(argv: GlobalArgs): Promise<{ store: Credentia
   const config = await loadCliConfig(argv);
   const { openConfiguredStore } = await import('../config/load.js');
   try {
-    return { store: await openConfiguredStore(config, argv.io.env), config };
+    return { store: await openConfiguredStore(config, argv.io.env, storeHooks(argv.io)), config };
   } catch (err) {
     throw explainFlagError(err, config);
   }
+}
+
+/**
+ * What a store may tell or ask a person: notices (the us-east-1 region fall back, an `auto` legacy write) go
+ * to stderr only when it is a terminal, so scripts see the output Python credstash gives; an MFA code is
+ * prompted for (not echoed) only when stdin is a terminal.
+ */
+export function storeHooks(io: CliIO): {
+  notice: (message: string) => void;
+  onAuditIncomplete: (message: string) => void;
+  mfaCodeProvider?: (mfaSerial: string) => Promise<string>;
+} {
+  const hooks: { notice: (message: string) => void; onAuditIncomplete: (message: string) => void; mfaCodeProvider?: (mfaSerial: string) => Promise<string> } = {
+    notice: (message) => {
+      if (io.stderr.isTTY === true) io.stderr.write(`credstash: note: ${message.replace(/[\u0000-\u001f\u007f]/g, '?')}\n`);
+    },
+    // A write happened (or failed) as the command says, but the audit log lacks its outcome line: always said,
+    // and the exit code stays that of the write, so a script does not retry a put that was stored.
+    onAuditIncomplete: (message) => {
+      io.stderr.write(`credstash: warning: ${message.replace(/[\u0000-\u001f\u007f]/g, '?')}\n`);
+    },
+  };
+  if (io.stdin.isTTY === true) {
+    hooks.mfaCodeProvider = async (mfaSerial) => {
+      const { promptSecret } = await import('./input.js');
+      const code: string | Uint8Array = await promptSecret(`MFA code for ${mfaSerial.replace(/[\u0000-\u001f\u007f]/g, '?')}: `, io);
+      return (typeof code === 'string' ? code : Buffer.from(code).toString('utf8')).trim();
+    };
+  }
+  return hooks;
 }
 
 /** Open the store, run `fn`, always close the store (sockets and file handles must not keep the process alive). */

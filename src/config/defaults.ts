@@ -13,6 +13,8 @@ export const DEFAULT_REGION = 'us-east-1';
 /** Python credstash's default digest for legacy items. */
 export const DEFAULT_DIGEST = 'SHA256';
 export const LEGACY_DIGESTS = ['SHA', 'SHA224', 'SHA256', 'SHA384', 'SHA512', 'MD5'] as const;
+/** `--format` / CREDSTASH_FORMAT / `format` of a DynamoDB write (auto follows the table; see DynamoDBStoreOptions.format). */
+export const WRITE_FORMATS = ['auto', 'gcm', 'legacy'] as const;
 
 /** The project config file name, looked up in the working directory and in the user config folder. */
 export const CONFIG_FILE_NAME = 'credstash.toml';
@@ -29,6 +31,8 @@ export const ENV = {
   config: 'CREDSTASH_CONFIG',
   fernetKey: 'CREDSTASH_FERNET_KEY',
   defaultTable: 'CREDSTASH_DEFAULT_TABLE',
+  /** DynamoDB write format of new versions: auto (default), gcm or legacy. */
+  format: 'CREDSTASH_FORMAT',
   storeType: 'CREDSTASH_STORE_TYPE',
   auditLog: 'CREDSTASH_AUDIT_LOG',
   debug: 'CREDSTASH_DEBUG',

@@ -19,6 +19,10 @@ export interface StoreFactoryContext {
   env?: NodeJS.ProcessEnv;
   /** Open a nested store (chain members). */
   openStore(spec: StoreSpec): Promise<CredentialStore>;
+  /** Notices for a person (the CLI prints them on stderr when it is a terminal); never holds a value. */
+  notice?: (message: string) => void;
+  /** Asks for an MFA code (the CLI prompts when stdin is a terminal); tiers whose credentials may need one use it. */
+  mfaCodeProvider?: (mfaSerial: string) => Promise<string>;
 }
 
 /** Builds a store from its `[credential_store.config]` table; registered with {@link registerCredentialStore}. */
@@ -106,6 +110,8 @@ export async function openStore(spec: StoreSpec, ctx: Partial<StoreFactoryContex
     env: ctx.env ?? process.env,
     openStore: ctx.openStore ?? ((s) => openStore(s, full)),
   };
+  if (ctx.notice !== undefined) full.notice = ctx.notice;
+  if (ctx.mfaCodeProvider !== undefined) full.mfaCodeProvider = ctx.mfaCodeProvider;
   const builtin = Object.prototype.hasOwnProperty.call(BUILTIN, spec.type) ? BUILTIN[spec.type] : undefined;
   const factory = custom.get(spec.type) ?? (await builtin?.());
   if (factory === undefined) {

@@ -6,7 +6,7 @@
 import type { CommandModule } from 'yargs';
 import { ValidationError } from '../../core/errors.js';
 import { CREDENTIAL_TYPES, type CredentialDefinition, type CredentialType, type CredentialValue, type JsonObject, type WriteOptions } from '../../core/types.js';
-import { LEGACY_DIGESTS } from '../../config/defaults.js';
+import { LEGACY_DIGESTS, WRITE_FORMATS } from '../../config/defaults.js';
 import { contextFromArgs, isStdinArg, withStore, writeVersionArg, type GlobalArgs } from '../context.js';
 import { UsageError } from '../errors.js';
 import { promptSecret, readValueArg } from '../input.js';
@@ -23,6 +23,7 @@ interface PutArgs extends GlobalArgs {
   digest?: string;
   prompt?: boolean;
   legacy?: boolean;
+  format?: string;
   json?: string;
   type?: CredentialType;
   store?: string;
@@ -40,9 +41,10 @@ export const putCommand: CommandModule<GlobalArgs, PutArgs> = {
       .option('comment', { alias: 'c', type: 'string', describe: 'comment stored with this version', requiresArg: true })
       .option('version', { alias: 'v', type: 'string', describe: 'version to store (a positive integer; default 1)', requiresArg: true })
       .option('autoversion', { alias: 'a', type: 'boolean', describe: 'store the next version after the highest one' })
-      .option('digest', { alias: 'd', choices: LEGACY_DIGESTS, describe: 'HMAC digest of legacy items (default SHA256)' })
+      .option('digest', { alias: 'd', choices: LEGACY_DIGESTS, describe: 'HMAC digest of legacy items (default SHA256; implies --format legacy)' })
       .option('prompt', { alias: 'P', type: 'boolean', describe: 'prompt for the value (not echoed)' })
-      .option('legacy', { type: 'boolean', describe: 'write the Python credstash (AES-CTR + HMAC) item format' })
+      .option('format', FORMAT_OPTION)
+      .option('legacy', { type: 'boolean', describe: 'the same as --format legacy' })
       .option('json', { alias: 'data', type: 'string', describe: 'store a structured credential: a JSON object, @file or -', requiresArg: true })
       .option('type', { choices: CREDENTIAL_TYPES, describe: 'credential type of a structured value (checks its required fields)' })
       .option('store', STORE_OPTION) as never,
@@ -72,9 +74,16 @@ async function resolveValue(argv: PutArgs): Promise<CredentialValue> {
   return readValueArg(argv.value ?? '', argv.io);
 }
 
-/** The write options put and putall share: -a / -v, -c, -k, -d and --legacy. */
+/** `--format` of put and putall (also CREDSTASH_FORMAT and `format` in the store config). */
+export const FORMAT_OPTION = {
+  choices: WRITE_FORMATS,
+  describe: 'item format of a DynamoDB write: auto follows the table (legacy where Python credstash reads it), gcm, legacy (default: $CREDSTASH_FORMAT, the config, auto)',
+  requiresArg: true,
+} as const;
+
+/** The write options put and putall share: -a / -v, -c, -k, -d, --format and --legacy. */
 export function writeOptions(
-  argv: Pick<PutArgs, 'autoversion' | 'comment' | 'key' | 'digest' | 'legacy'>,
+  argv: Pick<PutArgs, 'autoversion' | 'comment' | 'key' | 'digest' | 'legacy' | 'format'>,
   context: WriteOptions['context'],
   version: number | undefined,
 ): WriteOptions {
@@ -83,8 +92,12 @@ export function writeOptions(
   else if (version !== undefined) opts.version = version;
   if (argv.comment !== undefined) opts.comment = argv.comment;
   if (argv.key !== undefined) opts.keyId = argv.key;
+  if (argv.legacy === true && argv.format !== undefined && argv.format !== 'legacy') throw new UsageError(`--legacy contradicts --format ${argv.format}`);
+  const format = argv.legacy === true ? 'legacy' : argv.format;
+  // A digest exists only in the legacy format: -d without a format means legacy (the store applies it).
+  if (argv.digest !== undefined && format !== undefined && format !== 'legacy') throw new UsageError(`-d/--digest applies only to the legacy format, not --format ${format}`);
   if (argv.digest !== undefined) opts.digest = argv.digest;
-  if (argv.legacy === true) opts.format = 'legacy';
+  if (format !== undefined) opts.format = format;
   return opts;
 }
 

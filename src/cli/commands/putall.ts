@@ -12,7 +12,7 @@ import { LEGACY_DIGESTS } from '../../config/defaults.js';
 import { contextFromArgs, withStore, writeVersionArg, type GlobalArgs } from '../context.js';
 import { UsageError } from '../errors.js';
 import { readValueArg } from '../input.js';
-import { parseJsonObject, writeOptions } from './put.js';
+import { FORMAT_OPTION, parseJsonObject, writeOptions } from './put.js';
 
 interface PutAllArgs extends GlobalArgs {
   credentials: string;
@@ -23,6 +23,7 @@ interface PutAllArgs extends GlobalArgs {
   autoversion?: boolean;
   digest?: string;
   legacy?: boolean;
+  format?: string;
 }
 
 export const putallCommand: CommandModule<GlobalArgs, PutAllArgs> = {
@@ -36,8 +37,9 @@ export const putallCommand: CommandModule<GlobalArgs, PutAllArgs> = {
       .option('comment', { alias: 'c', type: 'string', describe: 'comment stored with every item', requiresArg: true })
       .option('version', { alias: 'v', type: 'string', describe: 'version to store (a positive integer; default 1)', requiresArg: true })
       .option('autoversion', { alias: 'a', type: 'boolean', describe: 'store the next version of each credential' })
-      .option('digest', { alias: 'd', choices: LEGACY_DIGESTS, describe: 'HMAC digest of legacy items (default SHA256)' })
-      .option('legacy', { type: 'boolean', describe: 'write the Python credstash item format' }) as never,
+      .option('digest', { alias: 'd', choices: LEGACY_DIGESTS, describe: 'HMAC digest of legacy items (default SHA256; implies --format legacy)' })
+      .option('format', FORMAT_OPTION)
+      .option('legacy', { type: 'boolean', describe: 'the same as --format legacy' }) as never,
   handler: (argv) =>
     withStore(argv, async (store, config) => {
       const context = contextFromArgs(argv.context);

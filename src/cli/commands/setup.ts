@@ -3,10 +3,12 @@
  * with --provisioned / --read-capacity / --write-capacity; --tags K=V ...). Idempotent. A store with nothing
  * to create says so. `--save-kms-region R` writes Python credstash's ~/.credstash and then still sets up.
  */
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { CommandModule } from 'yargs';
+import { writeFileAtomic } from '../../core/atomic-file.js';
+import { ConfigError } from '../../core/errors.js';
 import { isSetupCapable } from '../../core/store.js';
 import type { SetupOptions } from '../../core/types.js';
 import { withStore, type GlobalArgs } from '../context.js';
@@ -51,9 +53,10 @@ export function setupOptions(argv: Pick<SetupArgs, 'tags' | 'provisioned' | 'rea
   const opts: SetupOptions = {};
   if (argv.tags !== undefined && argv.tags.length > 0) {
     const tags: Record<string, string> = {};
-    for (const t of argv.tags) {
+    for (const [n, t] of argv.tags.entries()) {
       const i = t.indexOf('=');
-      if (i <= 0) throw new UsageError(`--tags: "${t}" is not of the form Key=Value`);
+      // Which tag, never its text: a usage error does not quote what was typed.
+      if (i <= 0) throw new UsageError(`--tags: tag ${n + 1} is not of the form Key=Value`);
       tags[t.slice(0, i)] = t.slice(i + 1);
     }
     opts.tags = tags;
@@ -69,13 +72,40 @@ export function setupOptions(argv: Pick<SetupArgs, 'tags' | 'provisioned' | 'rea
   return opts;
 }
 
-/** Python credstash's `~/.credstash`: `{"kms-region": "<region>"}`, read back by the config loader. */
+/**
+ * Python credstash's `~/.credstash`: a JSON object whose `kms-region` the config loader reads back. Every other
+ * key in it is kept (merged, never dropped); written atomically, 0600 whatever the umask. A file that is not
+ * a JSON object is an error naming the file, never silently replaced.
+ */
 async function saveKmsRegion(region: string, env: NodeJS.ProcessEnv): Promise<void> {
   if (!/^[a-z0-9-]{1,64}$/.test(region)) throw new UsageError('--save-kms-region: not an AWS region name');
   const home = env.HOME !== undefined && env.HOME !== '' ? env.HOME : homedir();
   const file = join(home, '.credstash');
-  await mkdir(dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
-  await writeFile(tmp, `${JSON.stringify({ 'kms-region': region })}\n`, { mode: 0o600 });
-  await rename(tmp, file);
+  let saved: Record<string, unknown> = {};
+  let text: string | undefined;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+      throw new ConfigError(`cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'}); the KMS region was not saved`, { path: file });
+    }
+  }
+  if (text !== undefined && text.trim() !== '') {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      parsed = undefined;
+    }
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+      throw new ConfigError(`${file} is not a JSON object; fix or delete it (the KMS region was not saved)`, { path: file });
+    }
+    saved = parsed as Record<string, unknown>;
+  }
+  try {
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+    writeFileAtomic(file, `${JSON.stringify({ ...saved, 'kms-region': region })}\n`, { mode: 0o600 });
+  } catch (err) {
+    throw new ConfigError(`cannot write ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'}); the KMS region was not saved`, { path: file });
+  }
 }

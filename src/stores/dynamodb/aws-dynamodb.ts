@@ -10,3 +10,5 @@ export {
   ScanCommand,
   TagResourceCommand,
 } from '@aws-sdk/client-dynamodb';
+/** The SDK's own region chain (env, shared config profile), already loaded with the client: see dynamodb-clients.ts. */
+export { loadConfig, loadSharedConfigFiles, NODE_REGION_CONFIG_FILE_OPTIONS, NODE_REGION_CONFIG_OPTIONS } from '@smithy/core/config';

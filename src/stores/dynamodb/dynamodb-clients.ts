@@ -5,7 +5,8 @@
  */
 import type { DynamoDBClient, DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import type { KMSClient, KMSClientConfig } from '@aws-sdk/client-kms';
-import { mapAwsError } from './dynamodb-errors.js';
+import { AwsConfigError } from '../../core/errors.js';
+import { mapAwsError, sanitizeAwsText } from './dynamodb-errors.js';
 
 // The SDK through two re-export modules that name what the store uses: a dynamic import() of the whole
 // package kept every command, paginator, waiter and error class in the CLI bundle's chunk (esbuild cannot
@@ -19,6 +20,12 @@ export const ASSUME_ROLE_SESSION_NAME = 'AssumeRoleCredstashSession1';
 
 /** Default per-request timeout of both clients. */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
+
+/** The region Python credstash (boto) uses when none is configured anywhere. */
+export const FALLBACK_REGION = 'us-east-1';
+
+/** The SDK's region chain, re-exported by both client modules (loaded with the client, no extra chunk). */
+type RegionChain = Pick<DynamoDBModule, 'loadConfig' | 'loadSharedConfigFiles' | 'NODE_REGION_CONFIG_OPTIONS' | 'NODE_REGION_CONFIG_FILE_OPTIONS'>;
 
 export interface AwsClientOptions {
   region?: string;
@@ -34,6 +41,12 @@ export interface AwsClientOptions {
    * sets none, so a silent endpoint would hang `credstash get` at boot forever (test/adversarial/faults.test.ts).
    */
   requestTimeoutMs?: number;
+  /**
+   * Asked for the code of an MFA device (`mfa_serial` of an assume-role profile); the CLI prompts when stdin is
+   * a terminal. Without it such a profile fails with the SDK's reason. With it both clients share one
+   * credentials provider, so the code is asked for once.
+   */
+  mfaCodeProvider?: (mfaSerial: string) => Promise<string>;
   dynamodb?: DynamoDBClient;
   kms?: KMSClient;
 }
@@ -42,16 +55,19 @@ export class AwsClients {
   readonly #opts: AwsClientOptions;
   readonly #store: string;
   readonly #table: string;
+  readonly #notice: ((message: string) => void) | undefined;
+  #regionChain?: Promise<string>;
   #ddb?: Promise<{ client: DynamoDBClient; mod: DynamoDBModule }>;
   #kms?: Promise<{ client: KMSClient; mod: KMSModule }>;
   #credentials?: CredentialsOption;
   #callerArn?: string;
   readonly #built: Array<{ destroy(): void }> = [];
 
-  constructor(opts: AwsClientOptions, where: { store: string; table: string }) {
+  constructor(opts: AwsClientOptions, where: { store: string; table: string; notice?: (message: string) => void }) {
     this.#opts = opts;
     this.#store = where.store;
     this.#table = where.table;
+    this.#notice = where.notice;
   }
 
   dynamodb(): Promise<{ client: DynamoDBClient; mod: DynamoDBModule }> {
@@ -59,14 +75,14 @@ export class AwsClients {
       const mod = await import('./aws-dynamodb.js');
       if (this.#opts.dynamodb !== undefined) return { client: this.#opts.dynamodb, mod };
       const config: DynamoDBClientConfig = {};
-      const region = this.#region();
-      if (region !== undefined) config.region = region;
+      config.region = this.#region() ?? (() => this.#regionFromChain(mod));
       if (this.#opts.endpointUrl !== undefined) config.endpoint = this.#opts.endpointUrl;
       if (this.#opts.profile !== undefined) config.profile = this.#opts.profile;
       if (this.#opts.maxAttempts !== undefined) config.maxAttempts = this.#opts.maxAttempts;
       config.requestHandler = this.#timeouts();
       const credentials = this.#assumeRoleCredentials();
       if (credentials !== undefined) config.credentials = credentials;
+      else if (this.#opts.mfaCodeProvider !== undefined) Object.assign(config, { mfaCodeProvider: this.#opts.mfaCodeProvider });
       const client = new mod.DynamoDBClient(config);
       this.#built.push(client);
       return { client, mod };
@@ -79,14 +95,20 @@ export class AwsClients {
       if (this.#opts.kms !== undefined) return { client: this.#opts.kms, mod };
       const config: KMSClientConfig = {};
       // KMS region: --kms-region, else the table's region (credstash-format.md §7).
-      const region = this.#opts.kmsRegion ?? this.#region();
-      if (region !== undefined) config.region = region;
+      config.region = this.#opts.kmsRegion ?? this.#region() ?? (() => this.#regionFromChain(mod));
       if (this.#opts.kmsEndpointUrl !== undefined) config.endpoint = this.#opts.kmsEndpointUrl;
       if (this.#opts.profile !== undefined) config.profile = this.#opts.profile;
       if (this.#opts.maxAttempts !== undefined) config.maxAttempts = this.#opts.maxAttempts;
       config.requestHandler = this.#timeouts();
       const credentials = this.#assumeRoleCredentials();
       if (credentials !== undefined) config.credentials = credentials;
+      else if (this.#opts.mfaCodeProvider !== undefined && this.#opts.dynamodb === undefined) {
+        // One MFA prompt: the KMS client uses the DynamoDB client's (memoized) credentials provider.
+        config.credentials = async (props) => {
+          const shared = (await this.dynamodb()).client.config.credentials as (p?: unknown) => Promise<Awaited<ReturnType<NonNullable<KMSClient['config']['credentials']>>>>;
+          return shared(props);
+        };
+      }
       const client = new mod.KMSClient(config);
       this.#built.push(client);
       return { client, mod };
@@ -102,6 +124,36 @@ export class AwsClients {
     const env = process.env;
     if ((env.AWS_REGION ?? '') === '' && (env.AWS_DEFAULT_REGION ?? '') !== '') return env.AWS_DEFAULT_REGION;
     return undefined;
+  }
+
+  /**
+   * The SDK's own chain (AWS_REGION, then the profile's `region` in the shared config), else us-east-1 as
+   * Python credstash (boto) does, with a notice. A named profile that is in neither shared file is an error
+   * naming it (as the aws cli says), not a silent fall back. Resolved once for both clients.
+   */
+  #regionFromChain(chain: RegionChain): Promise<string> {
+    return (this.#regionChain ??= (async () => {
+      const profile = this.#opts.profile ?? nonEmpty(process.env.AWS_PROFILE);
+      try {
+        return await chain.loadConfig(chain.NODE_REGION_CONFIG_OPTIONS, { ...chain.NODE_REGION_CONFIG_FILE_OPTIONS, ...(profile === undefined ? {} : { profile }) })();
+      } catch (err) {
+        if (!/region is missing/i.test(err instanceof Error ? err.message : '')) throw err;
+      }
+      if (profile !== undefined) {
+        const files = await chain.loadSharedConfigFiles({ ignoreCache: false });
+        if (!Object.hasOwn(files.configFile, profile) && !Object.hasOwn(files.credentialsFile, profile)) {
+          throw new AwsConfigError(
+            `the AWS profile "${sanitizeAwsText(profile, 64)}" could not be found in the shared config or credentials file (AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE); check -p/--profile or AWS_PROFILE`,
+            { store: this.#store },
+          );
+        }
+      }
+      this.#notice?.(`no AWS region configured; using ${FALLBACK_REGION} as Python credstash does (pass -r/--region or set AWS_REGION to choose)`);
+      return FALLBACK_REGION;
+    })().catch((err: unknown) => {
+      this.#regionChain = undefined;
+      throw err;
+    }));
   }
 
   #timeouts(): { requestTimeout: number; connectionTimeout: number; throwOnRequestTimeout: boolean } {
@@ -151,7 +203,7 @@ export class AwsClients {
       const sts = await import('@aws-sdk/client-sts');
       const config: ConstructorParameters<typeof sts.STSClient>[0] = {};
       const region = this.#region() ?? this.#opts.kmsRegion;
-      if (region !== undefined) config.region = region;
+      config.region = region ?? (async () => this.#regionFromChain(await import('./aws-kms.js')));
       if (this.#opts.profile !== undefined) config.profile = this.#opts.profile;
       const client = new sts.STSClient(config);
       try {
@@ -162,7 +214,7 @@ export class AwsClients {
         if (typeof arn === 'string' && arn.length > 0) this.#callerArn = arn;
         return { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken, expiration: c.Expiration };
       } catch (err) {
-        throw mapAwsError(err, { service: 'sts', operation: 'AssumeRole', store: this.#store, table: this.#table });
+        throw mapAwsError(err, { service: 'sts', operation: 'AssumeRole', store: this.#store, table: this.#table, profile: this.#opts.profile });
       } finally {
         client.destroy();
       }
@@ -178,4 +230,8 @@ export class AwsClients {
     this.#credentials = provider;
     return provider;
   }
+}
+
+function nonEmpty(s: string | undefined): string | undefined {
+  return s === undefined || s === '' ? undefined : s;
 }

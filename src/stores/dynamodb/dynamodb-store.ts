@@ -1,11 +1,14 @@
 /**
  * The envelope tier: credentials in a DynamoDB table (Python credstash's layout), each version's value
- * encrypted under its own KMS data key. AES-256-GCM by default, Python credstash's AES-CTR + HMAC items
- * read always and written on request (docs/FORMAT.md).
+ * encrypted under its own KMS data key. AES-256-GCM and Python credstash's AES-CTR + HMAC items are both read
+ * always; new versions follow the table by default (`format = "auto"`, see {@link DynamoDBStoreOptions.format}),
+ * so a table Python credstash readers use keeps getting items they can read (docs/FORMAT.md).
  *
  * Requests per operation (design.md §4, measured in bench/dynamodb.mjs):
  * get latest = 1 Query + 1 Decrypt; get version = 1 GetItem + 1 Decrypt; put -a = 1 Query + 1 GenerateDataKey
- * + 1 PutItem; getall of N = Scan pages + N Decrypts (bounded concurrency), never a Query per name.
+ * + 1 PutItem; getall of N = Scan pages + N Decrypts (bounded concurrency), never a Query per name. With the
+ * `auto` write format, a write whose name has no version the store has just read (a new name under `put -a`,
+ * any `put -v N`) samples the table once with a `Scan` of `Limit 1`, remembered for the store's lifetime.
  */
 import type { DynamoDBClient, QueryCommandInput } from '@aws-sdk/client-dynamodb';
 import type { KMSClient } from '@aws-sdk/client-kms';
@@ -34,6 +37,7 @@ import {
   checkMetadata,
   GCM_DATA_KEY_BYTES,
   itemFormat,
+  type ItemFormat,
   LEGACY_DATA_KEY_BYTES,
   MAX_VALUE_BYTES,
   openItem,
@@ -46,7 +50,17 @@ export const DEFAULT_TABLE = 'credential-store';
 export const DEFAULT_KMS_KEY = 'alias/credstash';
 export const DEFAULT_DYNAMODB_GETALL_CONCURRENCY = 32;
 
-export type DynamoDBWriteFormat = 'aes-gcm' | 'legacy';
+/**
+ * Write format of new versions: `aes-gcm` (alias `gcm`), `legacy` (Python credstash's AES-CTR + HMAC,
+ * alias `aes-ctr-legacy`), or `auto`, which follows the table (see {@link DynamoDBStoreOptions.format}).
+ */
+export type DynamoDBWriteFormat = 'aes-gcm' | 'gcm' | 'legacy' | 'aes-ctr-legacy' | 'auto';
+
+/** Notices for a person (the CLI prints them on stderr when it is a terminal); never hold a value. */
+export type DynamoDBNotice = (message: string) => void;
+
+/** The upgrade path named in the notice an `auto` legacy write gives. */
+export const LEGACY_UPGRADE_HINT = 'once every reader (Python credstash, nodecredstash) is upgraded, set format = "gcm" and run `credstash migrate --reencrypt`';
 
 export interface DynamoDBStoreOptions {
   /** Table name (default `credential-store`). */
@@ -63,10 +77,32 @@ export interface DynamoDBStoreOptions {
   profile?: string;
   /** Role to assume (STS AssumeRole, session name AssumeRoleCredstashSession1). */
   roleArn?: string;
-  /** Write format (default `aes-gcm`); `legacy` writes items Python credstash reads. */
+  /**
+   * Write format of new versions (default `auto`).
+   * - `auto`: follow the table. A name whose newest version is legacy gets a legacy version (the Query of an
+   *   auto-versioned write reads that item anyway); any other write takes the format of the table, sampled once
+   *   per store with one `Scan` of `Limit 1`: legacy when that item is legacy, AES-GCM when it is AES-GCM or the
+   *   table is empty. A table Python credstash filled so stays readable by Python credstash and nodecredstash
+   *   (which cannot read AES-GCM items, and whose `getall` fails on the whole table once one exists), and a
+   *   table credstash-ts created is AES-GCM from the start. A binary or JSON value that would have to be legacy
+   *   is refused (legacy items hold text only): pass `gcm` for it.
+   * - `gcm` / `aes-gcm`: always AES-256-GCM; `legacy`: always Python credstash's format.
+   * With `digest` set and no format, `legacy` (a digest exists only there).
+   */
   format?: DynamoDBWriteFormat;
-  /** HMAC digest of legacy writes (default SHA256). */
+  /** HMAC digest of legacy writes (default SHA256). Without `format`, implies `legacy`. */
   digest?: LegacyDigest;
+  /**
+   * Told once per store when an `auto` write chose the legacy format (with the upgrade path) and when no AWS
+   * region is configured anywhere and us-east-1 is used, as Python credstash does. The CLI prints these on
+   * stderr when it is a terminal.
+   */
+  onNotice?: DynamoDBNotice;
+  /**
+   * Asked for the code of the MFA device of an assume-role profile (`mfa_serial`); the CLI prompts for it when
+   * stdin is a terminal. Asked once: both clients then share one credentials provider.
+   */
+  mfaCodeProvider?: (mfaSerial: string) => Promise<string>;
   /** Parallel Decrypts in getAll (default 32). */
   getallConcurrency?: number;
   /** SDK retry attempts (default: the SDK's). */
@@ -93,11 +129,18 @@ export class DynamoDBStore extends BaseStore implements SetupCapable {
 
   readonly table: string;
   readonly #kmsKey: string;
-  readonly #format: DynamoDBWriteFormat;
+  readonly #format: WriteFormat;
   readonly #digest: LegacyDigest;
+  readonly #notice: DynamoDBNotice | undefined;
+  #legacyNoticeGiven = false;
+  /** The table's sampled format (one Scan of Limit 1), for the store's lifetime. */
+  #tableFormat?: Promise<ItemFormat>;
+  /** Newest stored format of names whose auto-versioned write is in progress (read by _highestVersion's Query). */
+  readonly #newestFormat = new Map<string, ItemFormat | 'none'>();
   readonly #concurrency: number;
   readonly #clients: AwsClients;
   readonly #endpoints: { dynamodb?: string; kms?: string };
+  readonly #profile: string | undefined;
 
   constructor(opts: DynamoDBStoreOptions = {}) {
     super();
@@ -107,11 +150,13 @@ export class DynamoDBStore extends BaseStore implements SetupCapable {
     }
     this.description = `dynamodb table "${this.table}"`;
     this.#kmsKey = opts.kmsKey ?? DEFAULT_KMS_KEY;
-    this.#format = parseFormat(opts.format ?? 'aes-gcm');
+    this.#format = resolveFormat(opts.format, opts.digest);
     this.#digest = parseDigest(opts.digest ?? DEFAULT_LEGACY_DIGEST);
+    this.#notice = opts.onNotice;
     this.#concurrency = opts.getallConcurrency ?? DEFAULT_DYNAMODB_GETALL_CONCURRENCY;
     if (!Number.isSafeInteger(this.#concurrency) || this.#concurrency < 1) throw new ValidationError('getall concurrency must be a positive integer');
-    this.#clients = new AwsClients(opts, { store: this.description, table: this.table });
+    this.#profile = opts.profile;
+    this.#clients = new AwsClients(opts, { store: this.description, table: this.table, notice: opts.onNotice });
     // For messages only ("could not reach DynamoDB at <url>"): the option, else the SDK's own variables
     // (service-specific first), unless a client was injected (it carries its own endpoint).
     this.#endpoints = {
@@ -147,11 +192,15 @@ export class DynamoDBStore extends BaseStore implements SetupCapable {
   }
 
   protected async _put(id: string, value: CredentialValue, opts: ResolvedWriteOptions): Promise<void> {
-    const format = opts.format === undefined ? this.#format : parseFormat(opts.format);
+    // The newest format _highestVersion's Query just saw for this name (auto-versioned writes only).
+    const seen = this.#newestFormat.get(id);
+    this.#newestFormat.delete(id);
     const digest = opts.digest === undefined ? this.#digest : parseDigest(opts.digest);
     const paddedVersion = padVersion(opts.version);
     const version = String(opts.version);
     checkMetadata(id, this.description, opts.comment, opts.definition);
+    const wanted = opts.format === undefined && opts.digest === undefined ? this.#format : resolveFormat(opts.format, opts.digest);
+    const format = wanted === 'auto' ? await this.#autoFormat(id, value, seen) : wanted;
     if (format === 'legacy') assertLegacyText(id, value, this.description);
     const keyId = opts.keyId ?? this.#kmsKey;
     const kms = await this.#clients.kms();
@@ -192,10 +241,15 @@ export class DynamoDBStore extends BaseStore implements SetupCapable {
 
   protected async _highestVersion(id: string): Promise<number> {
     const { client, mod } = await this.#clients.dynamodb();
+    // The algorithm rides along (no extra request): an `auto` write follows the name's newest format.
     const out = await this.#call('dynamodb', 'Query', { credentialId: id }, () =>
-      client.send(new mod.QueryCommand({ ...this.#latestQuery(id), ProjectionExpression: '#v', ExpressionAttributeNames: { '#n': 'name', '#v': 'version' } })),
+      client.send(
+        new mod.QueryCommand({ ...this.#latestQuery(id), ProjectionExpression: '#v, #a', ExpressionAttributeNames: { '#n': 'name', '#v': 'version', '#a': 'algorithm' } }),
+      ),
     );
-    const stored = out.Items?.[0]?.version?.S;
+    const newest = out.Items?.[0];
+    const stored = newest?.version?.S;
+    this.#newestFormat.set(id, newest === undefined ? 'none' : sampledFormat(newest));
     if (stored === undefined) return 0;
     const n = versionNumber(stored);
     if (n === undefined) {
@@ -316,6 +370,52 @@ export class DynamoDBStore extends BaseStore implements SetupCapable {
     this.#clients.close();
   }
 
+  /**
+   * `auto`: the name's newest format when the auto-versioning Query saw one, else the table's (sampled once).
+   * A value legacy items cannot hold is refused rather than written as AES-GCM into a legacy table.
+   */
+  async #autoFormat(id: string, value: CredentialValue, seen: ItemFormat | 'none' | undefined): Promise<'aes-gcm' | 'legacy'> {
+    let why: string;
+    let format: ItemFormat;
+    if (seen !== undefined && seen !== 'none') {
+      format = seen;
+      why = `the newest version of credential "${id}" is in the legacy format`;
+    } else {
+      format = await this.#sampleTable();
+      why = `${this.description} holds legacy items`;
+    }
+    if (format === 'gcm') return 'aes-gcm';
+    if (typeof value !== 'string') {
+      throw new ValidationError(
+        `credential "${id}" has a ${value instanceof Uint8Array ? 'binary' : 'JSON'} value, which the legacy format cannot hold, and ${why} ` +
+          `(format "auto" keeps such tables readable by Python credstash); pass --format gcm (format = "gcm") to store it as AES-GCM`,
+        { credentialId: id, store: this.description },
+      );
+    }
+    if (!this.#legacyNoticeGiven) {
+      this.#legacyNoticeGiven = true;
+      this.#notice?.(`wrote the legacy (Python credstash) format because ${why}; ${LEGACY_UPGRADE_HINT}`);
+    }
+    return 'legacy';
+  }
+
+  /** One Scan of Limit 1: the format of the first item (legacy or AES-GCM), AES-GCM for an empty table. */
+  #sampleTable(): Promise<ItemFormat> {
+    return (this.#tableFormat ??= (async () => {
+      const { client, mod } = await this.#clients.dynamodb();
+      const out = await this.#call('dynamodb', 'Scan', {}, () =>
+        client.send(
+          new mod.ScanCommand({ TableName: this.table, Limit: 1, ProjectionExpression: '#n, #a', ExpressionAttributeNames: { '#n': 'name', '#a': 'algorithm' } }),
+        ),
+      );
+      const first = out.Items?.[0];
+      return first === undefined ? 'gcm' : sampledFormat(first);
+    })().catch((err: unknown) => {
+      this.#tableFormat = undefined;
+      throw err;
+    }));
+  }
+
   #latestQuery(id: string): QueryCommandInput {
     return {
       TableName: this.table,
@@ -379,6 +479,7 @@ export class DynamoDBStore extends BaseStore implements SetupCapable {
         region: await this.#clients.regionOf(service),
         endpoint: this.#endpoints[service],
         keyId: ctx.keyId,
+        profile: this.#profile,
       });
     }
   }
@@ -388,10 +489,30 @@ function key(id: string, paddedVersion: string): Item {
   return { name: { S: id }, version: { S: paddedVersion } };
 }
 
-function parseFormat(f: string): DynamoDBWriteFormat {
-  if (f === 'aes-gcm' || f === 'gcm' || f === 'aes-256-gcm') return 'aes-gcm';
-  if (f === 'legacy' || f === 'aes-ctr-legacy') return 'legacy';
-  throw new ValidationError(`dynamodb write format must be "aes-gcm" or "legacy"`);
+type WriteFormat = 'aes-gcm' | 'legacy' | 'auto';
+
+/** A format name → its canonical form; a digest without a format means legacy (a digest exists only there). */
+function resolveFormat(f: string | undefined, digest: string | undefined): WriteFormat {
+  if (f === undefined) return digest === undefined ? 'auto' : 'legacy';
+  const canonical = parseFormat(f);
+  if (canonical === 'aes-gcm' && digest !== undefined) {
+    throw new ValidationError('a digest applies only to the legacy format; drop the digest or use format "legacy"');
+  }
+  return canonical;
+}
+
+function parseFormat(f: string): WriteFormat {
+  const lower = f.toLowerCase();
+  if (lower === 'aes-gcm' || lower === 'gcm' || lower === 'aes-256-gcm') return 'aes-gcm';
+  if (lower === 'legacy' || lower === 'aes-ctr-legacy') return 'legacy';
+  if (lower === 'auto') return 'auto';
+  throw new ValidationError('dynamodb write format must be "gcm", "legacy" or "auto"');
+}
+
+/** Legacy when the item has no algorithm (or Python's own name for it), else AES-GCM. */
+function sampledFormat(item: Item): ItemFormat {
+  const alg = item.algorithm?.S;
+  return alg === undefined || alg === 'aes-ctr-legacy' ? 'legacy' : 'gcm';
 }
 
 function parseDigest(d: string): LegacyDigest {

@@ -7,7 +7,7 @@ import type { StoreFactoryContext } from '../registry.js';
 import { DynamoDBStore, type DynamoDBStoreOptions } from './dynamodb-store.js';
 
 export { DynamoDBStore, DEFAULT_TABLE, DEFAULT_KMS_KEY, DEFAULT_DYNAMODB_GETALL_CONCURRENCY } from './dynamodb-store.js';
-export type { DynamoDBStoreOptions, DynamoDBWriteFormat } from './dynamodb-store.js';
+export type { DynamoDBNotice, DynamoDBStoreOptions, DynamoDBWriteFormat } from './dynamodb-store.js';
 export { ASSUME_ROLE_SESSION_NAME } from './dynamodb-clients.js';
 
 const STRING_KEYS = {
@@ -27,11 +27,11 @@ const INT_KEYS = { getall_concurrency: 'getallConcurrency', max_attempts: 'maxAt
 /**
  * Registry factory: `[credential_store.config]` keys (snake_case) → DynamoDBStoreOptions.
  * Keys: table, region, kms_region, kms_key, endpoint_url, kms_endpoint_url, profile, role_arn, format
- * ("aes-gcm" | "legacy"), digest, getall_concurrency, max_attempts, request_timeout_ms (default 10000). Unset or empty-string keys fall back
+ * ("auto" default: follow the table | "gcm" | "legacy"; see DynamoDBStoreOptions.format), digest (implies legacy), getall_concurrency, max_attempts, request_timeout_ms (default 10000). Unset or empty-string keys fall back
  * to the SDK chain / defaults.
  * @throws ConfigError naming the key for an unknown key or a value of the wrong type
  */
-export function createDynamoDBStore(config: Record<string, unknown>, _ctx?: StoreFactoryContext): DynamoDBStore {
+export function createDynamoDBStore(config: Record<string, unknown>, ctx?: StoreFactoryContext): DynamoDBStore {
   const opts: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(config)) {
     const path = `credential_store.config.${k}`;
@@ -51,6 +51,8 @@ export function createDynamoDBStore(config: Record<string, unknown>, _ctx?: Stor
     }
   }
   try {
+    if (ctx?.notice !== undefined) opts.onNotice = ctx.notice;
+    if (ctx?.mfaCodeProvider !== undefined) opts.mfaCodeProvider = ctx.mfaCodeProvider;
     return new DynamoDBStore(opts as DynamoDBStoreOptions);
   } catch (err) {
     if (err instanceof ConfigError) throw err;

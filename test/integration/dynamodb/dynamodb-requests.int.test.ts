@@ -5,6 +5,9 @@
 import { DescribeTableCommand, DynamoDBClient, ListTagsOfResourceCommand } from '@aws-sdk/client-dynamodb';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DynamoDBStore, type DynamoDBStoreOptions } from '../../../src/stores/dynamodb/index.js';
 import { CANARY, expectNoLeak, rejectionOf } from '../../helpers/no-leak.js';
@@ -69,6 +72,24 @@ describe('requests per operation, counted at the endpoints', () => {
     expect(await store.storeCredential('app.db', 'v2', { autoVersion: true, context: { env: 'prod' } })).toEqual({ id: 'app.db', version: 2 });
     expect(counts()).toEqual({ ddb: { Query: 1, PutItem: 1 }, kms: { GenerateDataKey: 1 } });
     expect(kms.calls.at(-1)).toEqual({ operation: 'GenerateDataKey', keyId: 'alias/credstash', encryptionContext: { env: 'prod' } });
+  });
+
+  it('put of a new name (format auto) = 1 Scan of the table (once per store) + 1 GenerateDataKey + 1 PutItem; an explicit format reads nothing', async () => {
+    expect(await store.storeCredential('new.one', 'v')).toEqual({ id: 'new.one', version: 1 });
+    expect(counts()).toEqual({ ddb: { Scan: 1, PutItem: 1 }, kms: { GenerateDataKey: 1 } });
+    resetCounts();
+    await store.storeCredential('new.two', 'v', { version: 3 });
+    await store.storeCredential('new.three', 'v', { autoVersion: true });
+    expect(counts()).toEqual({ ddb: { Query: 1, PutItem: 2 }, kms: { GenerateDataKey: 2 } });
+    resetCounts();
+    await open({ format: 'gcm' }).storeCredential('new.four', 'v');
+    await open({ format: 'legacy' }).storeCredential('new.five', 'v', { autoVersion: true });
+    expect(counts()).toEqual({ ddb: { Query: 1, PutItem: 2 }, kms: { GenerateDataKey: 2 } });
+  });
+
+  it('put -a of a new name (format auto) = 1 Query + 1 Scan + 1 GenerateDataKey + 1 PutItem', async () => {
+    expect(await store.storeCredential('fresh', 'v', { autoVersion: true })).toEqual({ id: 'fresh', version: 1 });
+    expect(counts()).toEqual({ ddb: { Query: 1, Scan: 1, PutItem: 1 }, kms: { GenerateDataKey: 1 } });
   });
 
   it('getall of N = Scan pages + N Decrypts, never a Query per name', async () => {
@@ -192,12 +213,49 @@ describe('AWS configuration chain', () => {
     expect((await s.getCredential('env.ep'))?.value).toBe('v');
   });
 
-  it('reports a missing region as AwsConfigError', async () => {
+  it('uses us-east-1 when no region is configured anywhere, as Python credstash does, and says so once', async () => {
+    await store.storeCredential('no.region', 'v');
     delete process.env.AWS_REGION;
     delete process.env.AWS_DEFAULT_REGION;
-    const s = new DynamoDBStore({ table: store.table, endpointUrl: ddb.endpoint, kmsEndpointUrl: kms.endpoint });
+    const notices: string[] = [];
+    const s = new DynamoDBStore({ table: store.table, endpointUrl: ddb.endpoint, kmsEndpointUrl: kms.endpoint, onNotice: (m) => notices.push(m) });
     opened.push(s);
-    expect(await rejectionOf(s.getCredential('x'))).toMatchObject({ code: 'ERR_AWS_CONFIG', message: expect.stringContaining('no AWS region configured') });
+    expect((await s.getCredential('no.region'))?.value).toBe('v');
+    expect(notices).toEqual(['no AWS region configured; using us-east-1 as Python credstash does (pass -r/--region or set AWS_REGION to choose)']);
+    expect(kms.calls.at(-1)).toMatchObject({ operation: 'Decrypt' });
+  });
+
+  it('keeps the SDK chain first: AWS_REGION, then AWS_DEFAULT_REGION, then the profile region, before the fall back', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'credstash-region-'));
+    try {
+      const keys = `aws_access_key_id = ${FAKE_AWS_ENV.AWS_ACCESS_KEY_ID}\naws_secret_access_key = ${FAKE_AWS_ENV.AWS_SECRET_ACCESS_KEY}\n`;
+      writeFileSync(join(dir, 'config'), `[profile west]\nregion = eu-west-1\n${keys}[profile bare]\n${keys}`);
+      process.env.AWS_CONFIG_FILE = join(dir, 'config');
+      const regionOf = async (opts: DynamoDBStoreOptions, env: Record<string, string | undefined>): Promise<string | undefined> => {
+        for (const [k, v] of Object.entries(env)) if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+        const s = new DynamoDBStore({ table: store.table, endpointUrl: ddb.endpoint, kmsEndpointUrl: kms.endpoint, ...opts });
+        opened.push(s);
+        const err = await rejectionOf(s.getCredential('x', { required: true }));
+        return /does not exist in ([a-z0-9-]+)/.exec(err.message)?.[1] ?? err.message;
+      };
+      // A table that does not exist in the resolved region: the message names it.
+      const none = { table: 'no-such-table' } as const;
+      expect(await regionOf({ ...none, profile: 'west' }, { AWS_REGION: 'ap-south-1', AWS_DEFAULT_REGION: 'sa-east-1' })).toBe('ap-south-1');
+      expect(await regionOf({ ...none, profile: 'west' }, { AWS_REGION: undefined, AWS_DEFAULT_REGION: 'sa-east-1' })).toBe('sa-east-1');
+      expect(await regionOf({ ...none, profile: 'west' }, { AWS_REGION: undefined, AWS_DEFAULT_REGION: undefined })).toBe('eu-west-1');
+      expect(await regionOf({ ...none, profile: 'bare' }, { AWS_REGION: undefined, AWS_DEFAULT_REGION: undefined })).toBe('us-east-1');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('names an unknown profile instead of saying that no region is configured', async () => {
+    delete process.env.AWS_REGION;
+    delete process.env.AWS_DEFAULT_REGION;
+    const err = await rejectionOf(open({ region: undefined, profile: 'nosuch' }).getCredential('x'));
+    expect(err).toMatchObject({ code: 'ERR_AWS_CONFIG' });
+    expect(err.message).toMatch(/^the AWS profile "nosuch" could not be found in the shared config or credentials file/);
   });
 
   it('reports missing credentials as AwsConfigError', async () => {

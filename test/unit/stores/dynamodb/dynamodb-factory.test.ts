@@ -26,7 +26,7 @@ describe('createDynamoDBStore (registry type "dynamodb")', () => {
       [{ tabel: 'x' }, 'unknown dynamodb store setting "tabel"'],
       [{ region: 5 }, 'credential_store.config.region must be a string'],
       [{ getall_concurrency: 0 }, 'credential_store.config.getall_concurrency must be a positive integer'],
-      [{ format: 'rot13' }, 'write format must be "aes-gcm" or "legacy"'],
+      [{ format: 'rot13' }, 'write format must be "gcm", "legacy" or "auto"'],
       [{ digest: 'SHA1' }, 'digest must be one of SHA, SHA224, SHA256, SHA384, SHA512, MD5'],
       [{ table: 'a' }, 'table name must be 3 to 255 characters'],
     ];

@@ -31,7 +31,7 @@ describe('DynamoDBStore.storeCredential', () => {
     expect(res).toEqual({ id: 'app.db', version: 42 });
     const q = ddbMock.commandCalls(QueryCommand);
     expect(q).toHaveLength(1);
-    expect(q[0]?.args[0].input).toMatchObject({ Limit: 1, ScanIndexForward: false, ConsistentRead: true, ProjectionExpression: '#v', ExpressionAttributeNames: { '#n': 'name', '#v': 'version' } });
+    expect(q[0]?.args[0].input).toMatchObject({ Limit: 1, ScanIndexForward: false, ConsistentRead: true, ProjectionExpression: '#v, #a', ExpressionAttributeNames: { '#n': 'name', '#v': 'version', '#a': 'algorithm' } });
     const g = kmsMock.commandCalls(GenerateDataKeyCommand);
     expect(g).toHaveLength(1);
     expect(g[0]?.args[0].input).toEqual({ KeyId: 'alias/credstash', NumberOfBytes: 32, EncryptionContext: { env: 'prod' } });

@@ -51,8 +51,19 @@ export function awsError(name: string, message = `${name} happened`, attempts?: 
   return Object.assign(new Error(message), { name, $fault: 'client', $metadata: { httpStatusCode: 400, ...(attempts === undefined ? {} : { attempts }) } });
 }
 
+/**
+ * A store on mocked clients. The write format is `gcm` unless a test asks for another: the default, `auto`,
+ * samples the table first (its requests are counted against dynalite in dynamodb-requests.int.test.ts).
+ */
 export function makeStore(opts: DynamoDBStoreOptions = {}): DynamoDBStore {
-  return new DynamoDBStore({ region: 'us-east-1', dynamodb: new DynamoDBClient({ region: 'us-east-1' }), kms: new KMSClient({ region: 'us-east-1' }), ...opts });
+  const format = opts.format ?? (opts.digest === undefined ? 'gcm' : undefined);
+  return new DynamoDBStore({
+    region: 'us-east-1',
+    dynamodb: new DynamoDBClient({ region: 'us-east-1' }),
+    kms: new KMSClient({ region: 'us-east-1' }),
+    ...opts,
+    ...(format === undefined ? {} : { format }),
+  });
 }
 
 export const pad = (v: number | string): string => String(v).padStart(19, '0');
