@@ -186,6 +186,7 @@ describe('SSMStore contract (what SSM supports)', () => {
 
   it('refuses an encryption context with UnsupportedOperationError', async () => {
     expect(await rejectionOf(store.storeCredential('ctx', 'v', { context: { env: 'prod' } }))).toMatchObject({ code: 'ERR_UNSUPPORTED_OPERATION' });
+    expect(await rejectionOf(store.getCredential('ctx', { context: { env: 'prod' } }))).toMatchObject({ code: 'ERR_UNSUPPORTED_OPERATION' });
     expect(await rejectionOf(store.storeCredential('ctx', 'v', { autoVersion: true, context: { env: 'prod' } }))).toMatchObject({ code: 'ERR_UNSUPPORTED_OPERATION' });
     expect(ssm.commandCalls(PutParameterCommand)).toHaveLength(0);
   });
@@ -243,13 +244,73 @@ describe('SSMStore requests', () => {
     expect(await rejectionOf(store.storeCredential('d', 'v', { comment: 'c'.repeat(1025) }))).toMatchObject({ code: 'ERR_INVALID_INPUT' });
   });
 
-  it('reads text that is a JSON object as a structured credential, other JSON as text', async () => {
-    fake.params.set('/credstash/credentials/j', { versions: [{ value: '{"a":1}', version: 1 }], tags: [] });
-    fake.params.set('/credstash/credentials/k', { versions: [{ value: '[1]', version: 1 }], tags: [] });
-    fake.params.set('/credstash/credentials/l', { versions: [{ value: '{not json', version: 1 }], tags: [] });
+  it('reads parameters written before the text marker as they read then, except JSON-looking text reading as JSON would alter', async () => {
+    const raw: Record<string, string> = {
+      j: '{"a":1}', // what this tier wrote for a structured value: still structured
+      k: '[1]',
+      l: '{not json',
+      m: '{"a": 1}',
+      n: '{"n":12345678901234567891}',
+      o: '{"x":1.0}',
+      p: '{"a":1,"a":2}',
+      q: '{"b":1,"1":2}',
+      r: ' {"a":1}',
+      s: 'credstash:text:{"a":1}',
+    };
+    for (const [id, value] of Object.entries(raw)) fake.params.set(`/credstash/credentials/${id}`, { versions: [{ value, version: 1 }], tags: [] });
     expect((await store.getCredential('j'))?.value).toEqual({ a: 1 });
-    expect((await store.getCredential('k'))?.value).toBe('[1]');
-    expect((await store.getCredential('l'))?.value).toBe('{not json');
+    for (const id of ['k', 'l', 'm', 'n', 'o', 'p', 'q', 'r']) expect((await store.getCredential(id))?.value, id).toBe(raw[id]);
+    expect((await store.getCredential('s'))?.value).toBe('{"a":1}');
+    const all = await store.getAllCredentials();
+    expect(Object.fromEntries(all.credentials.map((c) => [c.id, c.value]))).toEqual({ ...raw, j: { a: 1 }, s: '{"a":1}' });
+  });
+
+  it('writes text as is, text that would read back as structured behind credstash:text:, and a JSON object as its compact JSON, one PutParameter each', async () => {
+    const cases: Array<[string, string | Record<string, unknown>, string]> = [
+      ['plain', 'hunter2', 'hunter2'],
+      ['spaced', '{"a": 1}', '{"a": 1}'],
+      ['big', '{"n":12345678901234567891}', '{"n":12345678901234567891}'],
+      ['compact', '{"a":1}', 'credstash:text:{"a":1}'],
+      ['empty.obj', '{}', 'credstash:text:{}'],
+      ['marker', 'credstash:text:x', 'credstash:text:credstash:text:x'],
+      ['object', { b: 1, a: [true, null] }, '{"b":1,"a":[true,null]}'],
+    ];
+    for (const [id, value] of cases) await store.storeCredential(id, value as string);
+    expect(ssm.commandCalls(PutParameterCommand).map((c) => [c.args[0].input.Name, c.args[0].input.Value])).toEqual(cases.map(([id, , stored]) => [`/credstash/credentials/${id}`, stored]));
+    ssm.resetHistory();
+    for (const [id, value] of cases) expect((await store.getCredential(id))?.value, id).toEqual(value);
+    expect(ssm.calls()).toHaveLength(cases.length);
+  });
+
+  it('counts the marker against the size limit: marked text of 4096 bytes is too large', async () => {
+    const text = `{"a":"${'x'.repeat(4096 - 8)}"}`;
+    expect(Buffer.byteLength(text)).toBe(4096);
+    expect(await rejectionOf(store.storeCredential('big.json', text))).toMatchObject({ code: 'ERR_VALUE_TOO_LARGE', message: expect.stringContaining(`is ${4096 + 'credstash:text:'.length} bytes;`) });
+    expect(ssm.commandCalls(PutParameterCommand)).toHaveLength(0);
+  });
+
+  it('sends a Description on every write, empty without a comment, so no version shows another version\'s comment', async () => {
+    await store.storeCredential('c', 'a', { comment: 'first' });
+    await store.storeCredential('c', 'b', { autoVersion: true });
+    await store.storeCredential('c', 'c', { version: 3 });
+    expect(ssm.commandCalls(PutParameterCommand).map((c) => c.args[0].input.Description)).toEqual(['first', '', '']);
+    expect((await store.listCredentials({ pattern: 'c' })).map((x) => x.comment)).toEqual(['first', undefined, undefined]);
+    expect((await store.listCredentials({ pattern: 'c', latestOnly: true })).map((x) => x.comment)).toEqual([undefined]);
+  });
+
+  it('refuses an encryption context on get, get -v, getall and put before any SSM call', async () => {
+    await store.storeCredential('x', 'v');
+    ssm.resetHistory();
+    const context = { env: 'prod' };
+    for (const p of [
+      store.getCredential('x', { context }),
+      store.getCredential('x', { version: 1, context }),
+      store.getAllCredentials({ context }),
+      store.storeCredential('x', CANARY, { autoVersion: true, context }),
+    ]) {
+      expect(await rejectionOf(p)).toMatchObject({ code: 'ERR_UNSUPPORTED_OPERATION', message: 'ssm parameters /credstash/credentials/* in eu-west-1 does not support encryption context' });
+    }
+    expect(ssm.calls()).toHaveLength(0);
   });
 
   it('builds its client once, lazily, from region and endpoint', async () => {
@@ -324,6 +385,27 @@ describe('SSMStore error mapping', () => {
     ssm.on(DescribeParametersCommand).resolves({ Parameters: [{ Name: '/credstash/credentials/x', Version: 1 }] });
     ssm.on(GetParameterHistoryCommand).rejects(awsError('AccessDeniedException'));
     expect(await rejectionOf(store.listCredentials())).toMatchObject({ code: 'ERR_ACCESS_DENIED' });
+  });
+
+  it('names SSM, the operation and the region in every message, and the region DNS could not find', async () => {
+    ssm.reset();
+    ssm.on(GetParameterCommand).rejects(awsError('AccessDeniedException', 'User: arn:aws:iam::1:user/u is not authorized to perform: ssm:GetParameter'));
+    expect((await rejectionOf(store.getCredential('x'))).message).toBe('SSM denied GetParameter for credential "x" in eu-west-1: User: arn:aws:iam::1:user/u is not authorized to perform: ssm:GetParameter');
+    ssm.on(GetParameterCommand).rejects(Object.assign(new Error('getaddrinfo ENOTFOUND ssm.eu-wst-1.amazonaws.com'), { code: 'ENOTFOUND', hostname: 'ssm.eu-wst-1.amazonaws.com', $metadata: { attempts: 3 } }));
+    const wrong = new SSMStore({ client: new SSMClient({ region: 'eu-wst-1' }), region: 'eu-wst-1' });
+    const dns = await rejectionOf(wrong.getCredential('x'));
+    expect(dns).toMatchObject({ code: 'ERR_STORE_UNAVAILABLE', store: 'ssm parameters /credstash/credentials/* in eu-wst-1' });
+    expect(dns.message).toBe('could not reach SSM in eu-wst-1: DNS cannot resolve "ssm.eu-wst-1.amazonaws.com" (ENOTFOUND); check that the region "eu-wst-1" exists and that DNS works');
+    ssm.on(GetParameterCommand).rejects(new InternalServerError({ message: 'x', $metadata: { httpStatusCode: 500, attempts: 3 } }));
+    expect((await rejectionOf(store.getCredential('x'))).message).toBe('SSM GetParameter failed for credential "x" in eu-west-1 (InternalServerError, HTTP 500) after 3 attempts');
+    // A response the SDK could not parse carries its raw body: it is never kept, not even as the cause.
+    const unparsable = Object.assign(new SyntaxError(`Unexpected token in JSON: "Value":"${CANARY}"`), { $metadata: { httpStatusCode: 200 }, $response: { body: `{"Parameter":{"Value":"${CANARY}"` } });
+    ssm.on(GetParameterCommand).rejects(unparsable);
+    const bad = await rejectionOf(store.getCredential('x'));
+    expect(bad).toMatchObject({ code: 'ERR_STORE_UNAVAILABLE' });
+    expect(bad.message).toBe('SSM GetParameter for credential "x": the answer in eu-west-1 (HTTP 200) is not an AWS SSM response (an HTML page or another service?); check the endpoint URL and the region');
+    expect(bad.cause).toBeUndefined();
+    expectNoLeak(bad, CANARY);
   });
 
   it('treats ParameterNotFound and ParameterVersionNotFound as not found everywhere', async () => {
