@@ -8,7 +8,7 @@
 // Runs from `npm ci` (prepare) and from the test global setup.
 import { spawnSync } from 'node:child_process';
 import { build } from 'esbuild';
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
@@ -17,6 +17,7 @@ const quiet = process.argv.includes('--quiet');
 const types = process.argv.includes('--types');
 process.chdir(root);
 
+const packageVersion = JSON.parse(readFileSync('package.json', 'utf8')).version;
 const external = ['better-sqlite3', 'pg', 'pg-native', 'mysql2', 'mysql2/promise', 'kysely'];
 const common = { bundle: true, platform: 'node', target: 'node20', format: 'esm', sourcemap: false, logLevel: quiet ? 'error' : 'info', legalComments: 'none' };
 // Some bundled CommonJS dependencies call require(); give the ESM bundle a real one.
@@ -44,6 +45,8 @@ if (cliEntries.length > 0) {
     mainFields: ['module', 'main'],
     // The chunk graph, for the "no AWS SDK on the local get path" test and the cold-start bench.
     metafile: true,
+    // `credstash --version`, fixed at build time: reading package.json at run time would cost every cold start.
+    define: { __CREDSTASH_VERSION__: JSON.stringify(packageVersion) },
   });
   writeFileSync(`${stage}/meta.json`, JSON.stringify(result.metafile).replaceAll(stage, "dist/cli"));
   mkdirSync('dist/cli/chunks', { recursive: true });

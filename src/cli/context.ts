@@ -212,8 +212,9 @@ export function readVersionArg(v: unknown): string | undefined {
 }
 
 /**
- * yargs turns a lone `-` positional into `''`; main.ts passes it as this token instead, and value readers
- * treat it (and a literal `-`) as "read stdin".
+ * A lone `-` as main.ts hands it to yargs (argv.ts shields every value that starts with `-`; yargs would
+ * turn a bare `-` into `''`). Handlers see `-` itself again (argv.ts unescapeArgv); this form is accepted
+ * too. `-` means "read stdin" only where a command reads a value (`put NAME -`, `putall -`, `--json -`).
  */
 export const STDIN_ARG = '\u0000-';
 

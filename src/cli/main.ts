@@ -5,32 +5,88 @@
  */
 import yargs, { type Argv } from 'yargs';
 import { commandName, commands, type AnyCommandModule, type CommandEntry } from './commands/index.js';
-import { globalOptions, STDIN_ARG, type CliIO, type GlobalArgs } from './context.js';
+import { canonicalArgs, declaredPositionals, optionTable, ordinal, parseSection, recordOptions, unescapeArgv, withSpelling, type OptionSpec } from './argv.js';
+import { globalOptions, type CliIO, type GlobalArgs } from './context.js';
 import { EXIT_OK, reportError, UsageError } from './errors.js';
-
-/** Global options that take a value, as spelled before the subcommand. */
-const GLOBAL_VALUE_FLAGS = new Set([
-  '-r', '--region', '-t', '--table', '-p', '--profile', '-n', '--arn', '--kms-region', '--endpoint-url',
-  '--kms-endpoint-url', '--config', '--store-type', '--log-level', '--log-file',
-]);
+import { guardStdio } from './stdio.js';
 
 /**
- * Python credstash's `-n` is `--arn` before the subcommand and `--noline` after `get`; `-p` is `--profile`
- * before it and `--prefix` after `exec` / `env`. Rewrite the global ones so yargs sees different options.
- * A lone `-` (stdin) becomes STDIN_ARG, because yargs would turn it into an empty string.
+ * The global options as argparse would read them before the subcommand: the declared ones, plus Python
+ * credstash's short `-n` (`--arn`) and `-p` (`--profile`), which mean those only before the subcommand
+ * (after `get`, `-n` is `--noline`; after `exec` / `env`, `-p` is `--prefix`), `-h/--help` and `--version`.
  */
-export function rewriteArgs(argv: readonly string[]): string[] {
-  const out = argv.map((a) => (a === '-' ? STDIN_ARG : a));
-  for (let i = 0; i < out.length; i++) {
-    const tok = out[i] ?? '';
-    if (tok === '--' || !tok.startsWith('-')) break;
-    if (tok === '-n') out[i] = '--arn';
-    else if (tok.startsWith('-n') && !tok.startsWith('--')) out[i] = `--arn=${tok.slice(2)}`;
-    else if (tok === '-p') out[i] = '--profile';
-    else if (tok.startsWith('-p') && !tok.startsWith('--')) out[i] = `--profile=${tok.slice(2)}`;
-    if (GLOBAL_VALUE_FLAGS.has(tok)) i++;
+const GLOBAL_SPECS = recordOptions((y) => globalOptions(y));
+const HELP_SPEC: OptionSpec = { key: 'help', takesValue: false, array: false, label: '-h/--help', names: ['-h', '--help'] };
+const VERSION_SPEC: OptionSpec = { key: 'version', takesValue: false, array: false, label: '--version', names: ['--version'] };
+const GLOBAL_TABLE = optionTable(GLOBAL_SPECS, [HELP_SPEC, VERSION_SPEC], GLOBAL_SPECS.flatMap((s) => {
+  if (s.key === 'arn') return [withSpelling(s, '-n')];
+  if (s.key === 'profile') return [withSpelling(s, '-p')];
+  return [];
+}));
+
+/** credstash-ts's version, put in by the build (esbuild `define`, vitest `define`) from package.json. */
+declare const __CREDSTASH_VERSION__: string | undefined;
+const VERSION = typeof __CREDSTASH_VERSION__ === 'string' ? __CREDSTASH_VERSION__ : 'unknown';
+
+/** What main() runs: the canonical argv for yargs and the command it names (undefined: help). */
+interface PreparedArgs {
+  args: string[];
+  entry?: CommandEntry;
+  version?: true;
+}
+
+/**
+ * Read argv as Python credstash's argparse would (src/cli/argv.ts) and return the argv yargs gets: the
+ * global options, the command word, its positionals and options, each value that starts with `-` shielded.
+ * Loads the one command module named, to know its options.
+ * @throws UsageError naming the problem and the argument's position, never its text
+ */
+export async function prepareArgs(argv: readonly string[], onCommand: (name: string) => void = () => {}): Promise<PreparedArgs> {
+  const global = parseSection(argv, GLOBAL_TABLE, { offset: 0, stopAtPositional: true });
+  const globals = canonicalArgs(global.tokens);
+  if (global.tokens.some((t) => t.kind === 'option' && t.spec === VERSION_SPEC)) return { args: [], version: true };
+  const word = argv[global.end];
+  if (word === undefined) return { args: globals };
+  const entry = commands.find((c) => commandName(c) === word);
+  if (entry === undefined) throw new UsageError(`unknown command (${ordinal(global.end + 1)} argument)`);
+  const name = commandName(entry);
+  onCommand(name);
+  const mod = await entry.load();
+  const builder = mod.builder;
+  const specs = typeof builder === 'function' ? recordOptions(builder as (y: never) => unknown) : [];
+  const table = optionTable(GLOBAL_SPECS, [HELP_SPEC], specs);
+  let rest = argv.slice(global.end + 1);
+  // exec: the first `--` starts the command to run, passed through untouched.
+  let passThrough: string[] = [];
+  if (name === 'exec') {
+    const dd = rest.indexOf('--');
+    if (dd >= 0) {
+      passThrough = rest.slice(dd);
+      rest = rest.slice(0, dd);
+    }
   }
-  return out;
+  const section = parseSection(rest, table, { offset: global.end + 1, where: name });
+  const help = section.tokens.some((t) => t.kind === 'option' && t.spec === HELP_SPEC);
+  if (!help) {
+    const positionals = section.tokens.filter((t) => t.kind === 'positional');
+    const declared = declaredPositionals(entry.command);
+    const extra = positionals[declared.max];
+    if (extra !== undefined) throw new UsageError(`${name}: unexpected extra argument (${ordinal(global.end + 2 + extra.at)} argument)`);
+    const missing = declared.required[positionals.length];
+    if (missing !== undefined) throw new UsageError(`${name}: missing <${missing}>`);
+  }
+  return { args: [...globals, name, ...canonicalArgs(section.tokens), ...passThrough], entry };
+}
+
+/**
+ * A yargs failure message, made safe to print: yargs quotes what was typed (`Unknown argument: <value>`,
+ * `Given: "<value>"`), which may be a secret pasted in the wrong place. Only messages that name nothing
+ * but our own option names pass through; anything else says which command's arguments are wrong.
+ */
+export function safeYargsMessage(msg: string, command: string | undefined): string {
+  if (/^Arguments [a-z-]+ and [a-z-]+ are mutually exclusive$/.test(msg)) return msg;
+  if (/^Missing required arguments?: [a-z, -]+$/.test(msg)) return msg;
+  return `${command ?? 'credstash'}: invalid arguments`;
 }
 
 function defaultIO(): CliIO {
@@ -45,8 +101,6 @@ function defaultIO(): CliIO {
     cwd: process.cwd(),
   };
 }
-
-const COMMAND_NAMES = new Set(commands.map(commandName));
 
 /**
  * Raised by the stand-in of a command whose module was not loaded, when yargs selects that command
@@ -90,7 +144,7 @@ function skipHelpCache(parser: Argv<GlobalArgs>): void {
   if (typeof usage?.cacheHelpMessage === 'function') usage.cacheHelpMessage = () => {};
 }
 
-async function parse(table: AnyCommandModule[], args: string[], io: CliIO): Promise<void> {
+async function parse(table: AnyCommandModule[], args: string[], io: CliIO, command: string | undefined): Promise<void> {
   const parser: Argv<GlobalArgs> = globalOptions(yargs().scriptName('credstash'))
     .command(table)
     .command({
@@ -106,10 +160,12 @@ async function parse(table: AnyCommandModule[], args: string[], io: CliIO): Prom
     .alias('help', 'h')
     .wrap(Math.min(100, process.stdout.columns ?? 80))
     .exitProcess(false)
+    // Values that start with `-` were shielded from yargs (prepareArgs); every handler sees them as typed.
+    .middleware((argv) => unescapeArgv(argv as Record<string, unknown>))
     .fail((msg, err) => {
       // A handler's error reaches here with no msg: let it through to the catch below.
       if (err !== undefined && err !== null && (msg === null || msg === undefined || msg === '')) throw err;
-      throw new UsageError(msg ?? err?.message ?? 'invalid arguments');
+      throw new UsageError(safeYargsMessage(msg ?? '', command));
     });
   skipHelpCache(parser);
   await parser.parseAsync(args, { io }, (_err, _argv, output) => {
@@ -126,15 +182,25 @@ export async function main(argv: readonly string[], io: CliIO = defaultIO()): Pr
   // stderr carries credstash's own one-line diagnostics only: the AWS SDK's multi-line "Node 20 support ends"
   // notice would print on every command on Node 20 (docs/cli.md).
   if (io.env === process.env) process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  const args = rewriteArgs(argv);
-  // The first word that names a command is, nearly always, the command yargs will run: load only that one.
-  const command = args.find((a) => COMMAND_NAMES.has(a));
+  // A failed write to stdout/stderr (EPIPE, ENOSPC) is an exit status, never a stack trace (stdio.ts).
+  const output = guardStdio(io.stdout, io.stderr);
+  let command: string | undefined;
   let code = EXIT_OK;
   try {
-    const load = new Set(commands.filter((c) => commandName(c) === command));
+    const prepared = await prepareArgs(argv, (name) => {
+      command = name;
+    });
+    if (prepared.version === true) {
+      io.stdout.write(`${VERSION}\n`);
+      process.exitCode = EXIT_OK;
+      return EXIT_OK;
+    }
+    const { args, entry } = prepared;
+    // Only the module of the command named is loaded; the others are stand-ins (see commandTable).
+    const load = new Set(entry === undefined ? [] : [entry]);
     for (;;) {
       try {
-        await parse(await commandTable(load), args, io);
+        await parse(await commandTable(load), args, io, command);
         break;
       } catch (err) {
         if (!(err instanceof CommandNotLoaded) || load.has(err.entry)) throw err;
@@ -144,6 +210,7 @@ export async function main(argv: readonly string[], io: CliIO = defaultIO()): Pr
   } catch (err) {
     code = reportError(err, io.stderr, io.env, command);
   }
+  if (code === EXIT_OK) code = output.failure() ?? code;
   process.exitCode = code;
   return code;
 }

@@ -16,31 +16,35 @@ export function validateId(id: unknown): string {
   return id;
 }
 
+/** The one wildcard character, as in Python credstash (`WILDCARD_CHAR = "*"`): `?`, `[` and `.` are literal. */
+export const WILDCARD_CHAR = '*';
+
 /**
- * Check a credential id for writing: the read rules, plus no glob characters (`*`, `?`), which would make
- * the credential unreachable by name from the CLI's wildcard `get`.
+ * Check a credential id for writing: the read rules, plus no `*`, which would make the credential
+ * unreachable by name from the CLI's wildcard `get`. Every other character is ordinary (`a?b` is a name).
  */
 export function validateWriteId(id: unknown): string {
   const ok = validateId(id);
-  if (/[*?]/.test(ok)) throw new ValidationError(`credential id "${ok}" must not contain * or ? (they are wildcards)`);
+  if (ok.includes(WILDCARD_CHAR)) throw new ValidationError('credential id must not contain * (it is the wildcard)');
   return ok;
 }
 
+/** Whether a name given to `get` is a pattern: it contains `*`, as in Python credstash. */
 export function isGlob(pattern: string): boolean {
-  return /[*?]/.test(pattern);
+  return pattern.includes(WILDCARD_CHAR);
 }
 
 /**
- * A real glob: `*` any run of characters, `?` exactly one, everything else literal (a `.` is a dot —
- * Python credstash turned `.` into "any character"). Anchored at both ends.
+ * A pattern: `*` any run of characters, everything else literal (a `.` is a dot — Python credstash turned
+ * `.` into "any character"; `?` and `[` are ordinary characters, as they are to Python credstash).
+ * Anchored at both ends.
  */
 export function globToRegExp(pattern: string): RegExp {
   let re = '^';
   for (const ch of pattern) {
-    if (ch === '*') re += '.*';
-    else if (ch === '?') re += '.';
+    if (ch === WILDCARD_CHAR) re += '.*';
     // Escape exactly the regex syntax characters: under the `u` flag any other escape (`\-`) is a SyntaxError.
-    else re += ch.replace(/[.+^${}()|[\]\\/]/g, '\\$&');
+    else re += ch.replace(/[.?+^${}()|[\]\\/]/g, '\\$&');
   }
   return new RegExp(`${re}$`, 'su');
 }

@@ -31,7 +31,7 @@ import type {
 } from './types.js';
 import { valueByteLength } from './value.js';
 import { nextAutoVersion } from './version.js';
-import { parseReadVersion, parseWriteVersion } from './version.js';
+import { displayVersion, parseReadVersion, parseWriteVersion } from './version.js';
 
 /** Read options after validation: context canonical, version in its stored (padded) form. */
 export interface ResolvedReadOptions {
@@ -199,8 +199,11 @@ export abstract class BaseStore implements CredentialStore {
   protected abstract _put(id: string, value: CredentialValue, opts: ResolvedWriteOptions): Promise<void>;
   /** Highest integer version of `id`, 0 when none. */
   protected abstract _highestVersion(id: string): Promise<number>;
-  /** Delete the given version (padded) or all; return the deleted versions (display form, oldest first). */
-  protected abstract _delete(id: string, version: string | undefined): Promise<string[]>;
+  /**
+   * Delete the given version (padded) or all; return the deleted versions (display form, oldest first), or,
+   * for a tier whose stored form may differ from the padded one, those and the stored forms.
+   */
+  protected abstract _delete(id: string, version: string | undefined): Promise<string[] | { deleted: string[]; stored: string[] }>;
   /** Every version of every credential (unsorted is fine). */
   protected abstract _list(): Promise<CredentialSummary[]>;
 
@@ -305,11 +308,12 @@ export abstract class BaseStore implements CredentialStore {
     if (!this.capabilities.delete) throw new UnsupportedOperationError(this.description, 'deletes');
     validateId(id);
     const version = opts.version === undefined ? undefined : parseReadVersion(opts.version);
-    const deleted = await this.wrap(() => this._delete(id, version), id);
+    const out = await this.wrap(() => this._delete(id, version), id);
+    const deleted = Array.isArray(out) ? out : out.deleted;
     if (deleted.length === 0) {
       throw new CredentialNotFoundError({ credentialId: id, store: this.description, version: opts.version });
     }
-    return { id, deleted };
+    return Array.isArray(out) ? { id, deleted } : { id, deleted, stored: out.stored };
   }
 
   /**
@@ -364,20 +368,31 @@ export abstract class BaseStore implements CredentialStore {
       .filter((id) => matchesGlob(opts.pattern, id))
       .sort(compareIds);
     const results = await this._getAll(ids, { ...resolved, concurrency });
-    return this.collectGetAll(ids, results, opts.skipErrors === true);
+    return this.collectGetAll(ids, results, opts.skipErrors === true, resolved.version);
   }
 
   /**
    * Turn per-id outcomes into a GetAllResult: errors become `skipped` entries (typed, value-free) and, unless
-   * the caller allowed skipping, one PartialResultError — never a silently partial result. `undefined` (no
-   * such version for `getall -v N`) is not an error: Python credstash skips those too.
+   * the caller allowed skipping, one PartialResultError — never a silently partial result. With a `version`
+   * (`getall -v N`), a credential that has no version N is such a failure too (`CredentialNotFoundError`
+   * naming it), where Python credstash failed the whole getall; without one, `undefined` is a credential
+   * deleted since the listing, and is left out.
+   * @param version the padded version every credential was read at, if any
    */
-  protected collectGetAll(ids: readonly string[], results: ReadonlyArray<StoredCredential | Error | undefined>, skipErrors: boolean): GetAllResult {
+  protected collectGetAll(
+    ids: readonly string[],
+    results: ReadonlyArray<StoredCredential | Error | undefined>,
+    skipErrors: boolean,
+    version?: string,
+  ): GetAllResult {
     const credentials: StoredCredential[] = [];
     const skipped: GetAllResult['skipped'] = [];
     results.forEach((r, i) => {
       const id = ids[i] as string;
-      if (r instanceof Error) {
+      if (r === undefined && version !== undefined) {
+        const e = new CredentialNotFoundError({ credentialId: id, store: this.description, version: displayVersion(version) });
+        skipped.push({ id, code: e.code, message: e.message });
+      } else if (r instanceof Error) {
         const e = this.toStoreError(r, id);
         skipped.push({ id, code: e.code, message: e.message });
       } else if (r !== undefined) {

@@ -46,6 +46,11 @@ export interface StoredCredential {
 export interface CredentialSummary {
   id: string;
   version: string;
+  /**
+   * The version exactly as the backend stores it, when that is not the 19-digit padded form of `version`
+   * (DynamoDB items of clients that did not pad: `1`, `10`, `v5`). `credstash list` prints this form.
+   */
+  storedVersion?: string;
   comment?: string;
 }
 
@@ -96,13 +101,18 @@ export interface DeleteResult {
   id: string;
   /** The versions that were deleted, oldest first. */
   deleted: string[];
+  /**
+   * The same versions exactly as the backend stored them, when a tier can hold other forms than the padded
+   * one (DynamoDB); `credstash delete` prints these, as Python credstash does.
+   */
+  stored?: string[];
 }
 
 /** Options of `listCredentials`. */
 export interface ListOptions {
   /** Only the newest version of each credential. */
   latestOnly?: boolean;
-  /** Glob over ids (`*` any run, `?` one character; everything else literal). */
+  /** Pattern over ids: `*` any run of characters; everything else literal (`?`, `[`, `.` included). */
   pattern?: string;
 }
 

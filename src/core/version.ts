@@ -31,6 +31,22 @@ export function displayVersion(stored: string): string {
   return stripped === '' ? '0' : stripped;
 }
 
+/**
+ * The stored range keys a read version may name, in the order a tier tries them: the padded form (how
+ * Python credstash and credstash-ts write versions), then the same version unpadded, as clients before
+ * Python credstash padded versions wrote it (`1`, `10`, `v5`). A tier that can hold both tries the second
+ * only when the first is not there, so reads of padded tables cost nothing more.
+ *
+ * @example
+ * ```ts
+ * storedVersionForms(parseReadVersion('1')); // ['0000000000000000001', '1']
+ * ```
+ */
+export function storedVersionForms(padded: string): string[] {
+  const unpadded = displayVersion(padded);
+  return unpadded === padded ? [padded] : [padded, unpadded];
+}
+
 /** Integer value of a stored version, or undefined when it is not an integer (legacy `v5`). */
 export function versionNumber(stored: string): number | undefined {
   if (!/^\d+$/.test(stored)) return undefined;

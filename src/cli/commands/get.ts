@@ -1,6 +1,6 @@
 /**
  * `credstash get <credential> [key=value ...]`: the value and a newline (`-n`: no newline). A credential
- * name with `*` or `?` is a glob: every match is printed in `-f json|yaml|csv|dotenv` (default json),
+ * name with `*` is a pattern (`*` only, as in Python; `?` and `.` are ordinary characters): every match is printed in `-f json|yaml|csv|dotenv` (default json),
  * without an added newline, as Python credstash does. `--field F` prints one field of a structured value.
  */
 import type { CommandModule } from 'yargs';
@@ -26,7 +26,7 @@ export const getCommand: CommandModule<GlobalArgs, GetArgs> = {
   describe: 'Get a credential from the store',
   builder: (y) =>
     y
-      .positional('credential', { type: 'string', describe: 'the name of the credential to get (* and ? are wildcards)', demandOption: true })
+      .positional('credential', { type: 'string', describe: 'the name of the credential to get (* is a wildcard)', demandOption: true })
       .positional('context', { type: 'string', array: true, describe: 'encryption context key/value pairs: key=value' })
       .option('noline', { alias: 'n', type: 'boolean', describe: "don't append a newline to the output" })
       .option('version', { alias: 'v', type: 'string', describe: 'get a specific version of the credential (default: the latest)', requiresArg: true })

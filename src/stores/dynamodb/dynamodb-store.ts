@@ -26,7 +26,7 @@ import type {
   StoreCapabilities,
   StoredCredential,
 } from '../../core/types.js';
-import { displayVersion, padVersion, versionNumber } from '../../core/version.js';
+import { displayVersion, padVersion, storedVersionForms, versionNumber } from '../../core/version.js';
 import { DEFAULT_LEGACY_DIGEST, isLegacyDigest, LEGACY_DIGESTS, type LegacyDigest } from '../../crypto/legacy-ctr-hmac.js';
 import { AwsClients } from './dynamodb-clients.js';
 import { mapAwsError, type AwsErrorContext } from './dynamodb-errors.js';
@@ -180,10 +180,15 @@ export class DynamoDBStore extends BaseStore implements SetupCapable {
     const { client, mod } = await this.#clients.dynamodb();
     let item: Item | undefined;
     if (opts.version !== undefined) {
-      const out = await this.#call('dynamodb', 'GetItem', { credentialId: id, version: displayVersion(opts.version) }, () =>
-        client.send(new mod.GetItemCommand({ TableName: this.table, Key: key(id, opts.version as string), ConsistentRead: true })),
-      );
-      item = out.Item;
+      // The padded key first (one GetItem, as Python credstash); only when it is not there, the version as an
+      // older client stored it unpadded (`1`, `v5`), so that what `list` prints can always be read back.
+      for (const stored of storedVersionForms(opts.version)) {
+        const out = await this.#call('dynamodb', 'GetItem', { credentialId: id, version: displayVersion(stored) }, () =>
+          client.send(new mod.GetItemCommand({ TableName: this.table, Key: key(id, stored), ConsistentRead: true })),
+        );
+        item = out.Item;
+        if (item !== undefined) break;
+      }
     } else {
       const out = await this.#call('dynamodb', 'Query', { credentialId: id }, () => client.send(new mod.QueryCommand(this.#latestQuery(id))));
       item = out.Items?.[0];
@@ -261,13 +266,17 @@ export class DynamoDBStore extends BaseStore implements SetupCapable {
     return n;
   }
 
-  protected async _delete(id: string, version: string | undefined): Promise<string[]> {
+  protected async _delete(id: string, version: string | undefined): Promise<{ deleted: string[]; stored: string[] }> {
     const { client, mod } = await this.#clients.dynamodb();
     if (version !== undefined) {
-      const out = await this.#call('dynamodb', 'DeleteItem', { credentialId: id, version: displayVersion(version) }, () =>
-        client.send(new mod.DeleteItemCommand({ TableName: this.table, Key: key(id, version), ReturnValues: 'ALL_OLD' })),
-      );
-      return out.Attributes === undefined ? [] : [displayVersion(version)];
+      // As _get: the padded key, then the unpadded form an older client may have stored.
+      for (const stored of storedVersionForms(version)) {
+        const out = await this.#call('dynamodb', 'DeleteItem', { credentialId: id, version: displayVersion(stored) }, () =>
+          client.send(new mod.DeleteItemCommand({ TableName: this.table, Key: key(id, stored), ReturnValues: 'ALL_OLD' })),
+        );
+        if (out.Attributes !== undefined) return { deleted: [displayVersion(stored)], stored: [stored] };
+      }
+      return { deleted: [], stored: [] };
     }
     const stored: string[] = [];
     let start: Item | undefined;
@@ -290,7 +299,7 @@ export class DynamoDBStore extends BaseStore implements SetupCapable {
         client.send(new mod.DeleteItemCommand({ TableName: this.table, Key: key(id, v) })),
       ),
     );
-    return stored.map(displayVersion);
+    return { deleted: stored.map(displayVersion), stored };
   }
 
   protected async _list(): Promise<CredentialSummary[]> {
@@ -301,6 +310,7 @@ export class DynamoDBStore extends BaseStore implements SetupCapable {
       const v = it.version?.S;
       if (id === undefined || v === undefined) continue;
       const s: CredentialSummary = { id, version: displayVersion(v) };
+      if (v !== padVersion(s.version)) s.storedVersion = v;
       if (it.comment?.S !== undefined) s.comment = it.comment.S;
       out.push(s);
     }
@@ -310,12 +320,15 @@ export class DynamoDBStore extends BaseStore implements SetupCapable {
   protected override async _exists(id: string, version: string | undefined): Promise<boolean> {
     const { client, mod } = await this.#clients.dynamodb();
     if (version !== undefined) {
-      const out = await this.#call('dynamodb', 'GetItem', { credentialId: id, version: displayVersion(version) }, () =>
-        client.send(
-          new mod.GetItemCommand({ TableName: this.table, Key: key(id, version), ConsistentRead: true, ProjectionExpression: '#v', ExpressionAttributeNames: { '#v': 'version' } }),
-        ),
-      );
-      return out.Item !== undefined;
+      for (const stored of storedVersionForms(version)) {
+        const out = await this.#call('dynamodb', 'GetItem', { credentialId: id, version: displayVersion(stored) }, () =>
+          client.send(
+            new mod.GetItemCommand({ TableName: this.table, Key: key(id, stored), ConsistentRead: true, ProjectionExpression: '#v', ExpressionAttributeNames: { '#v': 'version' } }),
+          ),
+        );
+        if (out.Item !== undefined) return true;
+      }
+      return false;
     }
     const out = await this.#call('dynamodb', 'Query', { credentialId: id }, () =>
       client.send(new mod.QueryCommand({ ...this.#latestQuery(id), ProjectionExpression: '#v', ExpressionAttributeNames: { '#n': 'name', '#v': 'version' } })),
@@ -333,27 +346,36 @@ export class DynamoDBStore extends BaseStore implements SetupCapable {
     if (!Number.isSafeInteger(concurrency) || concurrency < 1) throw new ValidationError('concurrency must be a positive integer');
     const items = await this.wrap(() => this.#scan(false));
     const chosen = new Map<string, Item>();
+    // With -v: every matching name must have that version (a missing one is reported, not left out); the
+    // padded key wins over an unpadded twin, as in _get.
+    const forms = resolved.version === undefined ? [] : storedVersionForms(resolved.version);
+    const names = new Set<string>();
     for (const it of items) {
       const id = it.name?.S;
       const v = it.version?.S;
       if (id === undefined || v === undefined || !matchesGlob(opts.pattern, id)) continue;
+      names.add(id);
       if (resolved.version !== undefined) {
-        if (v === resolved.version) chosen.set(id, it);
+        const rank = forms.indexOf(v);
+        const prevRank = forms.indexOf(chosen.get(id)?.version?.S ?? '');
+        if (rank >= 0 && (prevRank < 0 || rank < prevRank)) chosen.set(id, it);
         continue;
       }
       // Newest = the greatest range key, the same order `get` uses (DynamoDB sorts S keys by bytes).
       const prev = chosen.get(id)?.version?.S;
       if (prev === undefined || Buffer.compare(Buffer.from(v), Buffer.from(prev)) > 0) chosen.set(id, it);
     }
-    const ids = [...chosen.keys()].sort(compareIds);
-    const results = await mapConcurrent(ids, concurrency, async (id): Promise<StoredCredential | Error> => {
+    const ids = [...names].sort(compareIds);
+    const results = await mapConcurrent(ids, concurrency, async (id): Promise<StoredCredential | Error | undefined> => {
+      const item = chosen.get(id);
+      if (item === undefined) return undefined;
       try {
-        return await this.#open(id, chosen.get(id) as Item, resolved.context);
+        return await this.#open(id, item, resolved.context);
       } catch (err) {
         return err as Error;
       }
     });
-    return this.collectGetAll(ids, results, opts.skipErrors === true);
+    return this.collectGetAll(ids, results, opts.skipErrors === true, resolved.version);
   }
 
   /** Create the table (idempotent). See dynamodb-setup.ts. */

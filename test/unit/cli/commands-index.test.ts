@@ -73,6 +73,6 @@ describe('main loads the command yargs selects', () => {
     writeFileSync(join(dir, 'credstash.toml'), '[credential_store]\ntype = "lazytest"\n');
     const r = await run(['get', 'a', '--bogus']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toBe("credstash: Unknown argument: bogus\nrun 'credstash get --help' for usage\n");
+    expect(r.stderr).toBe("credstash: get: unknown option (3rd argument)\nrun 'credstash get --help' for usage\n");
   });
 });

@@ -2,8 +2,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { rewriteArgs } from '../../../src/cli/main.js';
-import { STDIN_ARG } from '../../../src/cli/context.js';
+import { prepareArgs } from '../../../src/cli/main.js';
+import { ESCAPE } from '../../../src/cli/argv.js';
 import { registerCredentialStore, unregisterCredentialStore } from '../../../src/stores/registry.js';
 import { MemoryStore } from '../../fixtures/memory-store.js';
 import { CANARY, expectNoLeak } from '../../helpers/no-leak.js';
@@ -42,15 +42,21 @@ describe('main exit codes', () => {
     expect(r.stderr).toBe('');
   });
 
-  it('exits 2 with the yargs message for an unknown command', async () => {
+  it('exits 2 for an unknown command, naming its position but not what was typed', async () => {
     const r = await run(['frobnicate']);
-    expect(r).toEqual({ code: 2, stdout: '', stderr: "credstash: Unknown argument: frobnicate\nrun 'credstash --help' for usage\n" });
+    expect(r).toEqual({ code: 2, stdout: '', stderr: "credstash: unknown command (1st argument)\nrun 'credstash --help' for usage\n" });
   });
 
-  it('exits 2 when a required positional is missing, naming the command in the hint', async () => {
+  it('exits 2 when a required positional is missing, naming it and the command', async () => {
     const r = await run(['get']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toBe("credstash: Not enough non-option arguments: got 0, need at least 1\nrun 'credstash get --help' for usage\n");
+    expect(r.stderr).toBe("credstash: get: missing <credential>\nrun 'credstash get --help' for usage\n");
+  });
+
+  it('--version prints the version of package.json and exits 0', async () => {
+    const { version } = JSON.parse(readFileSync(join(import.meta.dirname, '../../../package.json'), 'utf8')) as { version: string };
+    expect(await run(['--version'])).toEqual({ code: 0, stdout: `${version}\n`, stderr: '' });
+    expect(await run(['-t', 'x', '--version'])).toEqual({ code: 0, stdout: `${version}\n`, stderr: '' });
   });
 
   it('exits 2 for a non-integer -v on put and stores nothing', async () => {
@@ -165,18 +171,24 @@ describe('argument errors of put / get / putall / setup (each path: exit code, o
     expect(() => readFileSync(join(dir, '.credstash'))).toThrow();
     const tags = await run(['setup', '--tags', '=v']);
     expect(tags.code).toBe(2);
-    expect(tags.stderr.split('\n')[0]).toBe('credstash: --tags: "=v" is not of the form Key=Value');
+    expect(tags.stderr.split('\n')[0]).toBe('credstash: --tags: tag 1 is not of the form Key=Value');
   });
 });
 
-describe('rewriteArgs', () => {
-  it('turns -n before the subcommand into --arn and leaves get -n alone', () => {
-    expect(rewriteArgs(['-n', 'arn:x', 'get', '-n', 'a'])).toEqual(['--arn', 'arn:x', 'get', '-n', 'a']);
-    expect(rewriteArgs(['-narn:x', 'list'])).toEqual(['--arn=arn:x', 'list']);
-    expect(rewriteArgs(['-r', '-n', 'get', 'x'])).toEqual(['-r', '-n', 'get', 'x']);
+describe('prepareArgs (argv read as argparse does, then handed to yargs)', () => {
+  it('-n and -p before the subcommand are --arn and --profile; after get, -n is --noline', async () => {
+    expect((await prepareArgs(['-n', 'arn:x', 'get', '-n', 'a'])).args).toEqual(['--arn', 'arn:x', 'get', 'a', '--noline']);
+    expect((await prepareArgs(['-narn:x', 'list'])).args).toEqual(['--arn', 'arn:x', 'list']);
+    expect((await prepareArgs(['-p', 'prof', 'exec', '-p', 'app.', '--', 'env'])).args).toEqual(['--profile', 'prof', 'exec', '--prefix', 'app.', '--', 'env']);
   });
 
-  it('keeps a lone - (stdin) away from yargs, which would turn it into an empty string', () => {
-    expect(rewriteArgs(['put', 'a', '-'])).toEqual(['put', 'a', STDIN_ARG]);
+  it('a global option that takes a value does not take the next option as one (argparse: expected one argument)', async () => {
+    await expect(prepareArgs(['-r', '-n', 'get', 'x'])).rejects.toThrow('-r/--region expects a value (1st argument)');
+  });
+
+  it('shields every value that starts with - from yargs, and gives exec the command after -- untouched', async () => {
+    expect((await prepareArgs(['put', 'a', '-'])).args).toEqual(['put', 'a', `${ESCAPE}-`]);
+    expect((await prepareArgs(['put', 'a', 'v', '-c', '-x y'])).args).toEqual(['put', 'a', 'v', '--comment', `${ESCAPE}-x y`]);
+    expect((await prepareArgs(['exec', 'env=prod', '--', 'sh', '-c', 'x', '--', '-'])).args).toEqual(['exec', 'env=prod', '--', 'sh', '-c', 'x', '--', '-']);
   });
 });
