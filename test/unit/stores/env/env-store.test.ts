@@ -34,6 +34,26 @@ describe('EnvStore', () => {
     expect((await store.getCredential('array'))?.value).toBe('[1,2]');
   });
 
+  it('reads a value as structured only when it is exactly the compact JSON of an object; any other value, and credstash:text: + anything, is text byte for byte', async () => {
+    const raw = {
+      CREDSTASH_CREDENTIAL_SPACED: '{"user": "app"}',
+      CREDSTASH_CREDENTIAL_BIG: '{"n":12345678901234567891}',
+      CREDSTASH_CREDENTIAL_FLOAT: '{"port":5432.0}',
+      CREDSTASH_CREDENTIAL_DUP: '{"a":1,"a":2}',
+      CREDSTASH_CREDENTIAL_ORDER: '{"b":1,"1":2}',
+      CREDSTASH_CREDENTIAL_PRETTY: '{\n  "a": 1\n}\n',
+      CREDSTASH_CREDENTIAL_PADDED: ' {"a":1}',
+      CREDSTASH_CREDENTIAL_MARKED: 'credstash:text:{"a":1}',
+      CREDSTASH_CREDENTIAL_COMPACT: '{"b":1,"a":[true,null]}',
+    };
+    const store = new EnvStore({ env: raw });
+    for (const [name, value] of Object.entries(raw)) {
+      const id = name.slice('CREDSTASH_CREDENTIAL_'.length).toLowerCase();
+      const expected = id === 'marked' ? '{"a":1}' : id === 'compact' ? { b: 1, a: [true, null] } : value;
+      expect((await store.getCredential(id))?.value, id).toStrictEqual(expected);
+    }
+  });
+
   it('has only version 1: other versions are not found', async () => {
     const store = new EnvStore({ env });
     expect((await store.getCredential('api_key', { version: 1 }))?.value).toBe('k-1');
