@@ -41,7 +41,7 @@ describe('credstash init', () => {
     const before = readFileSync(join(dir, 'credstash.toml'), 'utf8');
     const r = await cli(['init']);
     expect(r).toMatchObject({ code: 1, stdout: '' });
-    expect(r.stderr).toBe(`credstash: ${join(dir, 'credstash.toml')} already exists; use --force to replace it (its Fernet key would be lost)\n`);
+    expect(r.stderr).toBe(`credstash: ${join(dir, 'credstash.toml')} already exists; use --force to replace it (its Fernet keys are kept after the new one, and the old file is backed up)\n`);
     expect(readFileSync(join(dir, 'credstash.toml'), 'utf8')).toBe(before);
     const other = join(dir, 'other');
     mkdirSync(other);
@@ -57,7 +57,7 @@ describe('credstash init', () => {
     const r1 = await runCli(['init'], { cwd: repo, env: cleanEnv(repo) });
     expect(r1.code).toBe(0);
     expect(r1.stderr).toBe(`credstash: warning: ${join(repo, 'credstash.toml')} holds a Fernet key and is inside a git work tree but not ignored; add "credstash.toml" to .gitignore\n`);
-    writeFileSync(join(repo, '.gitignore'), 'credstash.toml\n');
+    writeFileSync(join(repo, '.gitignore'), 'credstash.toml\ncredstash.toml.*.bak\n');
     const r2 = await runCli(['init', '--force'], { cwd: repo, env: cleanEnv(repo) });
     expect(r2).toMatchObject({ code: 0, stderr: '' });
     rmSync(repo, { recursive: true, force: true });
@@ -186,17 +186,17 @@ describe('credstash getall / get wildcard / list / keys / delete / putall / setu
 
   it('getall prints every latest value in each format, with Python\'s trailing newline', async () => {
     expect((await c(['getall', 'team=a'])).stdout).toBe('{\n    "other": "o",\n    "svc.a": "v2",\n    "svc.b": "two words"\n}\n');
-    expect((await c(['getall', 'team=a', '-f', 'dotenv'])).stdout).toBe("OTHER='o'\nSVC.A='v2'\nSVC.B='two words'\n\n");
+    expect((await c(['getall', 'team=a', '-f', 'dotenv'])).stdout).toBe("OTHER='o'\nSVC_A='v2'\nSVC_B='two words'\n\n");
     expect((await c(['getall', 'team=a', '-f', 'csv'])).stdout).toBe('other,o\nsvc.a,v2\nsvc.b,two words\n\n');
     expect((await c(['getall', 'team=a', '-f', 'yaml'])).stdout).toBe('other: o\nsvc.a: v2\nsvc.b: two words\n\n');
-    expect((await c(['getall', '-v', '1', 'team=a', '-f', 'dotenv'])).stdout).toBe("OTHER='o'\nSVC.A='it'\\''s'\nSVC.B='two words'\n\n");
+    expect((await c(['getall', '-v', '1', 'team=a', '-f', 'dotenv'])).stdout).toBe("OTHER='o'\nSVC_A='it'\\''s'\nSVC_B='two words'\n\n");
   });
 
   it('get with a glob prints matches without a trailing newline; a dot is a dot', async () => {
     expect((await c(['get', 'svc.*', 'team=a'])).stdout).toBe('{\n    "svc.a": "v2",\n    "svc.b": "two words"\n}');
     // csv, dotenv and yaml end their last row with the format's own line end, and nothing is added after it
     expect((await c(['get', 'svc.*', 'team=a', '-f', 'csv'])).stdout).toBe('svc.a,v2\nsvc.b,two words\n');
-    expect((await c(['get', 'svc.*', 'team=a', '-f', 'dotenv'])).stdout).toBe("SVC.A='v2'\nSVC.B='two words'\n");
+    expect((await c(['get', 'svc.*', 'team=a', '-f', 'dotenv'])).stdout).toBe("SVC_A='v2'\nSVC_B='two words'\n");
     expect((await c(['get', 'svc.*', 'team=a', '-f', 'yaml'])).stdout).toBe('svc.a: v2\nsvc.b: two words\n');
     expect((await c(['get', 'svc.*', 'team=a', '-v', '1', '-f', 'json'])).stdout).toBe('{\n    "svc.a": "it\'s",\n    "svc.b": "two words"\n}');
     expect((await c(['get', 'svc?a', 'team=a'])).stdout).toBe('{\n    "svc.a": "v2"\n}');
