@@ -5,10 +5,11 @@
  * sees the old or the new file.
  */
 import { closeSync, constants, fstatSync, openSync, readSync, statSync, type BigIntStats } from 'node:fs';
-import { mkdir, open, rename, unlink } from 'node:fs/promises';
+import { open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { fsyncDir } from '../../core/atomic-file.js';
+import { mkdirPrivate } from '../../core/private-dir.js';
 import { acquireFileLock, lockLeftoverPattern, removeDeadLeftovers, type HeldFileLock } from '../../core/file-lock.js';
 import { CorruptStoreError, StoreUnavailableError } from '../../core/errors.js';
 
@@ -171,7 +172,7 @@ export class LocalKeystoreFile {
   /** Create the folder (0700) if missing; the file itself appears with the first write. */
   async ensureDir(): Promise<void> {
     try {
-      await mkdir(dirname(this.path), { recursive: true, mode: 0o700 });
+      mkdirPrivate(dirname(this.path)); // every new folder exactly 0700, whatever the umask
     } catch (err) {
       throw this.#unavailable('create the folder of', err);
     }

@@ -111,9 +111,10 @@ export async function createDialect(e: EngineConfig): Promise<Dialect> {
   if (e.name === 'sqlite') {
     const { default: Database } = await import('better-sqlite3');
     if (e.path !== ':memory:') {
-      const { closeSync, mkdirSync, openSync } = await import('node:fs');
+      const { closeSync, openSync } = await import('node:fs');
       const { dirname } = await import('node:path');
-      mkdirSync(dirname(e.path as string), { recursive: true, mode: 0o700 });
+      const { mkdirPrivate } = await import('../../core/private-dir.js');
+      mkdirPrivate(dirname(e.path as string)); // every new folder exactly 0700, whatever the umask
       // Create the file 0600 before SQLite opens it: SQLite gives the -wal and -shm files the database's mode.
       closeSync(openSync(e.path as string, 'a', 0o600));
     }

@@ -35,10 +35,10 @@ const oneLine = (r: CliResult, pattern: RegExp): void => {
   expect(lines[0]).toMatch(pattern);
 };
 
-/** bin/credstash under `umask 000`. */
-function cliUmask0(dir: string, args: string[]): Promise<CliResult> {
+/** bin/credstash under `umask 000` (or another umask). */
+function cliUmask0(dir: string, args: string[], umask = '000'): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn('/bin/sh', ['-c', 'umask 000 && exec "$0" "$@"', process.execPath, BIN, ...args], { cwd: dir, env: cleanEnv(dir), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('/bin/sh', ['-c', `umask ${umask} && exec "$0" "$@"`, process.execPath, BIN, ...args], { cwd: dir, env: cleanEnv(dir), stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -61,6 +61,22 @@ describe('credstash init: folders', () => {
     const put = await cliUmask0(join(d, 'proj', 'sub'), ['put', 'a', CANARY]);
     expect(put.code, put.stderr).toBe(0);
     expect(mode(join(d, 'proj', 'sub', '.credstash', 'keystore.json'))).toBe(0o600);
+  });
+
+  it('the keystore folder and the SQLite folder a first put creates are exactly 0700, under umask 000 and under umask 0277', async () => {
+    for (const umask of ['000', '0277']) {
+      const d = project();
+      const key = generateFernetKey();
+      writeFileSync(join(d, 'credstash.toml'), `[fernet]\nkeys = ["${key}"]\n[credential_store]\ntype = "local"\n[credential_store.config]\npath = "deep/er/keystore.json"\n`, { mode: 0o600 });
+      const r = await cliUmask0(d, ['put', 'a', CANARY], umask);
+      expect(r.code, r.stderr).toBe(0);
+      for (const f of ['deep', 'deep/er']) expect(mode(join(d, f)), `${umask} ${f}`).toBe(0o700);
+      expect(mode(join(d, 'deep', 'er', 'keystore.json'))).toBe(0o600);
+      writeFileSync(join(d, 'credstash.toml'), `[fernet]\nkeys = ["${key}"]\n[credential_store]\ntype = "sql"\n[credential_store.config]\nengine = { name = "sqlite", config = { path = "db/sub/c.db" } }\n`, { mode: 0o600 });
+      const s = await cliUmask0(d, ['put', 'a', CANARY], umask);
+      expect(s.code, s.stderr).toBe(0);
+      for (const f of ['db', 'db/sub']) expect(mode(join(d, f)), `${umask} ${f}`).toBe(0o700);
+    }
   });
 
   it('a folder that already exists keeps its mode (it is not init\'s to change)', async () => {
