@@ -1,7 +1,15 @@
 /**
- * Audit: one record per access through a store, to a sink (a JSON-lines file or a callback). A record names
+ * Audit: records of every access through a store, to a sink (a JSON-lines file or a callback). A record names
  * the action, the credential id and version, the store, the outcome and who asked, and never holds a value
  * (it is built from ids, versions and error codes only, so no code path can put one there).
+ *
+ * - A write (put, delete) is recorded before it happens (`outcome: "started"`) and again with its outcome.
+ *   When the first record cannot be written the write is refused and nothing is written. When the second
+ *   cannot be written after the write succeeded, the call still returns what was stored (the truth, so that
+ *   nobody retries a put that happened) and the gap is reported through `onIncomplete` (default: a process
+ *   warning); the "started" record stays in the log.
+ * - A read (get, getall, list, exists) is recorded once, after the store answered and before anything is
+ *   returned; when that record cannot be written the result is withheld (nothing read reaches the caller).
  */
 import { hostname, userInfo } from 'node:os';
 import { CredentialNotFoundError, CredstashError, StoreUnavailableError } from '../core/errors.js';
@@ -12,8 +20,11 @@ import { parseReadVersion } from '../core/version.js';
 
 /** The store method an audit record is for (`put` = storeCredential, `getall` = getAllCredentials, ...). */
 export type AuditAction = 'put' | 'get' | 'delete' | 'list' | 'getall' | 'exists';
-/** `not_found` is a miss (undefined or CredentialNotFoundError); `error` carries the error's `code`. */
-export type AuditOutcome = 'ok' | 'not_found' | 'error';
+/**
+ * `started`: a write about to happen (its outcome follows in a second record). `not_found` is a miss
+ * (undefined or CredentialNotFoundError); `error` carries the error's `code`.
+ */
+export type AuditOutcome = 'started' | 'ok' | 'not_found' | 'error';
 
 /** One line of the audit log. Every field is a name, a number or a code: there is no field for a value. */
 export interface AuditRecord {
@@ -65,6 +76,12 @@ export interface AuditOptions {
   sinkDescription?: string;
   /** Injected clock (tests). */
   now?: () => Date;
+  /**
+   * Called when the outcome record of a write cannot be written after its "started" record was (the write
+   * itself has happened or failed as the call says). Default: `process.emitWarning` with the message, type
+   * `CredstashAuditWarning`. The message names the credential and the version stored, never a value.
+   */
+  onIncomplete?: (message: string, record: AuditRecord) => void;
 }
 
 const AUDITED = new Set(['getCredential', 'storeCredential', 'deleteCredential', 'listCredentials', 'credentialExists', 'getAllCredentials']);
@@ -78,8 +95,8 @@ const AUDITED = new Set(['getCredential', 'storeCredential', 'deleteCredential',
  * const store = withAudit(await openStore(spec), fileAuditSink('/var/log/credstash/audit.jsonl'));
  * await store.getCredential('myapp.db', { required: true }); // appends {"action":"get","id":"myapp.db",...}
  * ```
- * @throws StoreUnavailableError (from the wrapped calls) when the sink cannot record an access; the result
- *   of that access is withheld
+ * @throws StoreUnavailableError (from the wrapped calls) when the sink cannot record an access: a write is
+ *   then refused before it happens, a read's result is withheld
  */
 export function withAudit<S extends CredentialStore>(store: S, sink: AuditSink, opts: AuditOptions = {}): S {
   const user = opts.user ?? osUser();
@@ -90,36 +107,86 @@ export function withAudit<S extends CredentialStore>(store: S, sink: AuditSink, 
     return typeof c === 'string' && c.length > 0 ? c : undefined;
   });
   const sinkName = opts.sinkDescription ?? 'audit sink';
+  const onIncomplete =
+    opts.onIncomplete ?? ((message: string) => process.emitWarning(message, { type: 'CredstashAuditWarning', code: 'ERR_AUDIT_INCOMPLETE' }));
 
-  const emit = async (partial: Omit<AuditRecord, 'time' | 'store' | 'user' | 'caller' | 'host' | 'pid'>): Promise<void> => {
+  type Partial0 = Omit<AuditRecord, 'time' | 'store' | 'user' | 'caller' | 'host' | 'pid'>;
+  const build = (partial: Partial0): AuditRecord => {
     const record: AuditRecord = { time: now().toISOString(), ...partial, store: store.description, pid: process.pid };
     if (user !== undefined) record.user = user;
     const c = safe(caller);
     if (c !== undefined) record.caller = c;
     if (host !== undefined) record.host = host;
+    return record;
+  };
+  const subject = (p: Partial0): string => `${p.action}${p.id === undefined ? '' : ` of credential "${p.id}"`}`;
+  /**
+   * "<sink> could not record <what> (<why>)". Only our own errors' messages are quoted (the file sink refusing
+   * a symlink, ...); another error shows its code or name (its message is not ours and may quote anything).
+   */
+  const couldNot = (what: string, err: unknown): string =>
+    err instanceof CredstashError
+      ? `${err.message}; could not record ${what}`
+      : `${sinkName} could not record ${what} (${err instanceof Error ? ((err as NodeJS.ErrnoException).code ?? err.name) : typeof err})`;
+  /** Write one record; a failure is a StoreUnavailableError ending with `consequence`. */
+  const emit = async (partial: Partial0, consequence: string): Promise<void> => {
     try {
-      await sink(record);
+      await sink(build(partial));
     } catch (err) {
-      const what = err instanceof Error ? ((err as NodeJS.ErrnoException).code ?? err.name) : typeof err;
-      throw new StoreUnavailableError(
-        `${sinkName} could not record ${partial.action}${partial.id === undefined ? '' : ` of credential "${partial.id}"`} (${what}); the result was withheld`,
-        { store: store.description, credentialId: partial.id, cause: err },
-      );
+      throw new StoreUnavailableError(`${couldNot(subject(partial), err)}; ${consequence}`, {
+        store: store.description,
+        credentialId: partial.id,
+        cause: err,
+      });
     }
   };
 
-  /** Run the call; record ok / not_found / error; rethrow the original error after recording it. */
+  /** A read: run the call; record ok / not_found / error; rethrow the original error after recording it. */
   async function audited<T>(base: Omit<AuditRecord, 'time' | 'store' | 'outcome' | 'pid'>, call: () => Promise<T>, describe: (r: T) => Partial<AuditRecord>): Promise<T> {
     let result: T;
     try {
       result = await call();
     } catch (err) {
       const notFound = err instanceof CredentialNotFoundError;
-      await emit({ ...base, outcome: notFound ? 'not_found' : 'error', ...(notFound ? {} : { code: errorCode(err) }) });
+      await emit({ ...base, outcome: notFound ? 'not_found' : 'error', ...(notFound ? {} : { code: errorCode(err) }) }, 'the result was withheld');
       throw err;
     }
     const extra = describe(result);
-    await emit({ ...base, outcome: 'ok', ...extra });
+    await emit({ ...base, outcome: 'ok', ...extra }, 'the result was withheld');
+    return result;
+  }
+
+  /**
+   * A write: record "started" (refuse the write when that fails), run it, record the outcome. The call's own
+   * result or error is always what the caller gets: a missing outcome record is reported to `onIncomplete`.
+   */
+  async function auditedWrite<T>(
+    base: Omit<AuditRecord, 'time' | 'store' | 'outcome' | 'pid'>,
+    call: () => Promise<T>,
+    describe: (r: T) => Partial<AuditRecord>,
+    stored: (r: T) => string,
+  ): Promise<T> {
+    await emit({ ...base, outcome: 'started' }, `the ${base.action} was refused and nothing was written`);
+    const after = async (partial: Partial0, happened: string): Promise<void> => {
+      try {
+        await sink(build(partial));
+      } catch (err) {
+        const record = build(partial);
+        safe(() => onIncomplete(`${couldNot(`the outcome of ${subject(partial)}`, err)}; ${happened}`, record));
+      }
+    };
+    let result: T;
+    try {
+      result = await call();
+    } catch (err) {
+      const notFound = err instanceof CredentialNotFoundError;
+      await after(
+        { ...base, outcome: notFound ? 'not_found' : 'error', ...(notFound ? {} : { code: errorCode(err) }) },
+        `the ${base.action} failed (${errorCode(err)}); its "started" record is in the log`,
+      );
+      throw err;
+    }
+    await after({ ...base, outcome: 'ok', ...describe(result) }, `${stored(result)}; its "started" record is in the log. Do not retry it`);
     return result;
   }
 
@@ -128,9 +195,19 @@ export function withAudit<S extends CredentialStore>(store: S, sink: AuditSink, 
       audited({ action: 'get', ...idField(id), ...ver(o.version) }, () => store.getCredential(id, o as never), (r: StoredCredential | undefined) =>
         r === undefined ? { outcome: 'not_found' } : { version: r.version }),
     storeCredential: (id: string, value: never, o: { version?: number } = {}) =>
-      audited({ action: 'put', ...idField(id), ...ver(o.version) }, () => store.storeCredential(id, value, o), (r) => ({ version: String(r.version) })),
+      auditedWrite(
+        { action: 'put', ...idField(id), ...ver(o.version) },
+        () => store.storeCredential(id, value, o),
+        (r) => ({ version: String(r.version) }),
+        (r) => `version ${r.version} WAS stored`,
+      ),
     deleteCredential: (id: string, o: { version?: number | string } = {}) =>
-      audited({ action: 'delete', ...idField(id), ...ver(o.version) }, () => store.deleteCredential(id, o), (r) => ({ deleted: r.deleted })),
+      auditedWrite(
+        { action: 'delete', ...idField(id), ...ver(o.version) },
+        () => store.deleteCredential(id, o),
+        (r) => ({ deleted: r.deleted }),
+        (r) => `version(s) ${r.deleted.join(', ')} WERE deleted`,
+      ),
     listCredentials: (o: { pattern?: string } = {}) =>
       audited({ action: 'list', ...(o.pattern === undefined ? {} : { pattern: o.pattern }) }, () => store.listCredentials(o), (r) => ({ count: r.length })),
     credentialExists: (id: string, o: { version?: number | string } = {}) =>

@@ -5,9 +5,14 @@
  * interleave whole lines, never parts of lines. (PIPE_BUF, 4096 bytes on Linux, bounds atomicity only for
  * pipes and FIFOs; records are far smaller anyway. NFS does not honour O_APPEND across clients: keep the log
  * on a local disk.)
+ *
+ * The log is opened with O_NOFOLLOW: a symlink at its path (planted, or left by a tool) is refused, never
+ * followed. What is opened must be a regular file with one link, owned by the user running credstash, and is
+ * made 0600 whatever mode it had (fchmod on the open descriptor).
  */
 import { constants, promises as fsp } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { ConfigError } from '../core/errors.js';
 import type { AuditRecord, AuditSink } from './audit-store.js';
 
 /** An AuditSink appending JSON lines to a file; `path` is absolute. */
@@ -18,8 +23,9 @@ export interface FileAuditSink extends AuditSink {
 }
 
 /**
- * An audit sink appending one JSON line per record to `path` (created 0600, its folder 0700); the file is
- * opened on the first record.
+ * An audit sink appending one JSON line per record to `path` (created 0600, its folder 0700; an existing
+ * file is made 0600; a symlink, a non-file, another user's file or a file with other hard links is refused
+ * with a ConfigError); the file is opened on the first record.
  *
  * @example
  * ```ts
@@ -31,10 +37,30 @@ export interface FileAuditSink extends AuditSink {
 export function fileAuditSink(path: string): FileAuditSink {
   const abs = resolve(path);
   let handle: Promise<fsp.FileHandle> | undefined;
+  const refuse = (why: string): ConfigError => new ConfigError(`audit log "${abs}" ${why}`, { path: abs });
   const open = async (): Promise<fsp.FileHandle> => {
     await fsp.mkdir(dirname(abs), { recursive: true, mode: 0o700 });
-    // Mode applies only when the file is created (and umask can only narrow it).
-    return fsp.open(abs, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT, 0o600);
+    let fh: fsp.FileHandle;
+    try {
+      // O_NONBLOCK: a FIFO planted at the path fails or opens at once instead of hanging (and is refused below).
+      fh = await fsp.open(abs, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW | constants.O_NONBLOCK, 0o600);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ELOOP') throw refuse('is a symbolic link; credstash does not follow one (set audit_log to the file itself)');
+      throw err;
+    }
+    try {
+      const st = await fh.stat();
+      if (!st.isFile()) throw refuse('is not a regular file');
+      const uid = process.getuid?.();
+      if (uid !== undefined && st.uid !== uid) throw refuse(`belongs to another user (uid ${st.uid}); credstash appends only to a log of its own user`);
+      if (st.nlink > 1) throw refuse(`has ${st.nlink} hard links; credstash appends only to a log with one (another name could be any file)`);
+      // Mode applies only when the file is created: make an existing log private too.
+      if ((st.mode & 0o777) !== 0o600) await fh.chmod(0o600);
+      return fh;
+    } catch (err) {
+      await fh.close().catch(() => undefined);
+      throw err;
+    }
   };
   const sink = (async (record: AuditRecord): Promise<void> => {
     const line = Buffer.from(`${JSON.stringify(record)}\n`, 'utf8');

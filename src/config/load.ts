@@ -213,9 +213,11 @@ export function loadConfig(opts: LoadConfigOptions = {}): ResolvedConfig {
 export async function openConfiguredStore(
   config: ResolvedConfig,
   env: NodeJS.ProcessEnv = process.env,
-  hooks: Pick<StoreFactoryContext, 'notice' | 'mfaCodeProvider'> = {},
+  hooks: Pick<StoreFactoryContext, 'notice' | 'mfaCodeProvider'> & AuditHooks = {},
 ): Promise<CredentialStore> {
-  const ctx = { baseDir: config.baseDir, fernetKeys: config.fernetKeys, env, ...hooks };
+  const { onAuditIncomplete, ...storeHooks } = hooks;
+  const audit: AuditHooks = onAuditIncomplete === undefined ? {} : { onAuditIncomplete };
+  const ctx = { baseDir: config.baseDir, fernetKeys: config.fernetKeys, env, ...storeHooks };
   if (config.storeModule !== undefined) await importStoreModule(config.storeModule, config.store.type, config.file);
   // `${credential:...}` in the store config (e.g. a database password held in the local keystore). The
   // resolver (and the reference parser) load only when some string in the config could hold one. The store
@@ -223,9 +225,14 @@ export async function openConfiguredStore(
   let spec = config.store;
   if (mayHoldReference(spec.config)) {
     const { resolveStoreConfigReferences } = await import('./store-references.js');
-    spec = await resolveStoreConfigReferences(spec, config.referencesFrom, ctx, async (s) => decorateStore(await openStore(s, ctx), config));
+    spec = await resolveStoreConfigReferences(spec, config.referencesFrom, ctx, async (s) => decorateStore(await openStore(s, ctx), config, audit));
   }
-  return decorateStore(await openStore(spec, ctx), config);
+  return decorateStore(await openStore(spec, ctx), config, audit);
+}
+
+/** How the opener hears of a write whose outcome the audit log could not record (the write's own result stands). */
+export interface AuditHooks {
+  onAuditIncomplete?: (message: string) => void;
 }
 
 /**
@@ -233,11 +240,11 @@ export async function openConfiguredStore(
  * a `migrate --from/--to` spec, the `references_from` store): today the audit log. Every path that opens a
  * store for the CLI goes through {@link openConfiguredStore}, and so through this.
  */
-async function decorateStore(store: CredentialStore, config: ResolvedConfig): Promise<CredentialStore> {
+async function decorateStore(store: CredentialStore, config: ResolvedConfig, audit: AuditHooks = {}): Promise<CredentialStore> {
   if (config.auditLog === undefined) return store;
   // `audit_log` / CREDSTASH_AUDIT_LOG: one JSON line per access (src/audit), loaded only when configured.
   const { withAuditLog } = await import('../audit/index.js');
-  return withAuditLog(store, config.auditLog);
+  return withAuditLog(store, config.auditLog, audit.onAuditIncomplete === undefined ? {} : { onIncomplete: audit.onAuditIncomplete });
 }
 
 /**

@@ -394,8 +394,9 @@ describe('docs: operator tools', () => {
     await store.storeCredential('myapp.db.prod', newPassword, { autoVersion: true });
     await store.close();
     const lines = readFileSync(path, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as AuditRecord);
-    expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatchObject({ action: 'put', id: 'myapp.db.prod', version: '1', outcome: 'ok', user: 'deploy-bot' });
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatchObject({ action: 'put', id: 'myapp.db.prod', outcome: 'started', user: 'deploy-bot' });
+    expect(lines[1]).toMatchObject({ action: 'put', id: 'myapp.db.prod', version: '1', outcome: 'ok', user: 'deploy-bot' });
     expect(readFileSync(path, 'utf8')).not.toContain(newPassword);
   });
 });

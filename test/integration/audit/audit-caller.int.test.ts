@@ -76,6 +76,7 @@ describe('audit caller identity on the DynamoDB tier', () => {
     await store.close();
     const recs = records(log);
     expect(recs.map((r) => [r.action, r.outcome, r.caller])).toEqual([
+      ['put', 'started', undefined], // before the put, STS has not been asked yet
       ['put', 'ok', ASSUMED],
       ['get', 'ok', ASSUMED],
     ]);
@@ -89,7 +90,7 @@ describe('audit caller identity on the DynamoDB tier', () => {
     await store.storeCredential('caller.c', 'v', { autoVersion: true });
     await store.getCredential('caller.c', { required: true });
     await store.close();
-    expect(records(log).map((r) => r.caller)).toEqual([undefined, undefined]);
+    expect(records(log).map((r) => r.caller)).toEqual([undefined, undefined, undefined]);
     expect(sts.commandCalls(AssumeRoleCommand)).toHaveLength(0);
     expect(sts.commandCalls(GetCallerIdentityCommand)).toHaveLength(0);
   });
@@ -116,6 +117,7 @@ describe('audit caller identity on the DynamoDB tier', () => {
     expect(await cli(['get', 'caller.cli'])).toMatchObject({ code: 0 });
     const recs = records(log);
     expect(recs.map((r) => [r.action, r.id, r.outcome, r.caller])).toEqual([
+      ['put', 'caller.cli', 'started', undefined],
       ['put', 'caller.cli', 'ok', ASSUMED],
       ['get', 'caller.cli', 'ok', ASSUMED],
       ['get', 'caller.cli', 'ok', undefined],

@@ -268,7 +268,7 @@ describe('audit log through the CLI (CREDSTASH_AUDIT_LOG)', () => {
     await cli(['get', 'au.x'], undefined, a);
     await cli(['get', 'au.missing'], undefined, a);
     const lines = readFileSync(log, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
-    expect(lines.map((l) => [l.action, l.id, l.outcome])).toEqual([['put', 'au.x', 'ok'], ['get', 'au.x', 'ok'], ['get', 'au.missing', 'not_found']]);
+    expect(lines.map((l) => [l.action, l.id, l.outcome])).toEqual([['put', 'au.x', 'started'], ['put', 'au.x', 'ok'], ['get', 'au.x', 'ok'], ['get', 'au.missing', 'not_found']]);
     expect(statSync(log).mode & 0o777).toBe(0o600);
     expectNoLeak(readFileSync(log, 'utf8'), CANARY);
   });
