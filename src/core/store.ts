@@ -508,8 +508,11 @@ export function compareSummaries(a: CredentialSummary, b: CredentialSummary): nu
   if (byId !== 0) return byId;
   const na = /^\d+$/.test(a.version) ? Number(a.version) : Number.NaN;
   const nb = /^\d+$/.test(b.version) ? Number(b.version) : Number.NaN;
-  if (!Number.isNaN(na) && !Number.isNaN(nb)) return na - nb;
-  return compareIds(a.version, b.version);
+  if (!Number.isNaN(na) && !Number.isNaN(nb) && na !== nb) return na - nb;
+  const byVersion = compareIds(a.version, b.version);
+  if (byVersion !== 0) return byVersion;
+  // The same version stored twice, padded and unpadded (DynamoDB, old clients): the padded one first.
+  return compareIds(a.storedVersion ?? '', b.storedVersion ?? '');
 }
 
 function padEq(display: string, padded: string): boolean {

@@ -25,6 +25,7 @@ export const deleteCommand: CommandModule<GlobalArgs, DeleteArgs> = {
     withStore(argv, async (store) => {
       const version = readVersionArg(argv.version);
       const result = await store.deleteCredential(argv.credential, { ...(version === undefined ? {} : { version }), ...chainTarget(store, argv.store) });
-      argv.io.stdout.write(result.deleted.map((v) => `Deleting ${result.id} -- version ${padVersion(v)}\n`).join(''));
+      // Each version as stored (as Python prints it): an older client's unpadded `1` stays `1`.
+      argv.io.stdout.write(result.deleted.map((v, i) => `Deleting ${result.id} -- version ${result.stored?.[i] ?? padVersion(v)}\n`).join(''));
     }),
 };

@@ -31,6 +31,7 @@ export const listCommand: CommandModule<GlobalArgs, ListArgs> = {
         return;
       }
       const width = Math.max(0, ...list.map((s) => s.id.length));
-      argv.io.stdout.write(list.map((s) => `${s.id.padEnd(width)} -- version ${padVersion(s.version)} -- comment ${s.comment ?? ''}\n`).join(''));
+      // Each version as stored (Python prints the range key), so `get -v` of it reads that version.
+      argv.io.stdout.write(list.map((s) => `${s.id.padEnd(width)} -- version ${s.storedVersion ?? padVersion(s.version)} -- comment ${s.comment ?? ''}\n`).join(''));
     }),
 };
