@@ -1,5 +1,5 @@
 /**
- * Issue 3: "interrupted rotation loses nothing". `credstash rotate-key` (a real process) is killed with
+ * An interrupted rotation loses nothing. `credstash rotate-key` (a real process) is killed with
  * SIGKILL at moments spread over its run — before the config is touched, between writing the new first key
  * into credstash.toml and re-encrypting, during the re-encryption, after it — on the local keystore and on
  * SQLite. After every kill, the keys the config lists open every stored version with its value, and
