@@ -102,10 +102,9 @@ export class VaultStore extends BaseStore {
       throw new ConfigError('vault store needs an address such as https://vault.example:8200 (config "address" or VAULT_ADDR)', { path: 'credential_store.config.address' });
     }
     this.#address = address.replace(/\/+$/, '');
-    this.#mount = (opts.mount ?? 'secret').replace(/^\/+|\/+$/g, '');
-    if (this.#mount === '' || /(^|\/)\.\.?(\/|$)/.test(this.#mount)) throw new ConfigError('vault "mount" must be a path such as "secret"', { path: 'credential_store.config.mount' });
-    const prefix = (opts.prefix ?? '').replace(/^\/+/, '');
-    this.#prefix = prefix === '' || prefix.endsWith('/') ? prefix : `${prefix}/`;
+    this.#mount = vaultMount(opts.mount ?? 'secret', 'mount');
+    if (opts.appRole?.mount !== undefined) vaultMount(opts.appRole.mount, 'approle.mount');
+    this.#prefix = vaultPrefix(opts.prefix ?? '');
     this.#opts = { ...opts, namespace: opts.namespace ?? env.VAULT_NAMESPACE, token: opts.token ?? (opts.tokenFile === undefined && opts.appRole === undefined ? env.VAULT_TOKEN : undefined) };
     if (this.#opts.token === undefined && opts.tokenFile === undefined && opts.appRole === undefined) {
       throw new ConfigError('vault store needs a token: config "token", "token_file", "approle", or VAULT_TOKEN', { path: 'credential_store.config.token' });
@@ -157,7 +156,7 @@ export class VaultStore extends BaseStore {
 
   async #login(): Promise<string> {
     const ar = this.#opts.appRole as VaultAppRole;
-    const res = await this.#raw('POST', `${this.#address}/v1/auth/${(ar.mount ?? 'approle').replace(/^\/+|\/+$/g, '')}/login`, { role_id: ar.roleId, secret_id: ar.secretId }, undefined);
+    const res = await this.#raw('POST', `${this.#address}/v1/auth/${vaultMount(ar.mount ?? 'approle', 'approle.mount')}/login`, { role_id: ar.roleId, secret_id: ar.secretId }, undefined);
     if (res.status !== 200) {
       throw new AccessDeniedError(`vault approle login at ${this.#address} failed (${res.status}${errorsOf(res)}); check role_id and secret_id`, { store: this.description });
     }
@@ -352,6 +351,41 @@ export class VaultStore extends BaseStore {
     const meta = await this.wrap(() => this.#metadata(id), id);
     return definitionFrom(id, meta?.custom_metadata ?? null);
   }
+}
+
+/**
+ * A KV or auth mount as it goes into the URL unencoded: surrounding slashes trimmed, then segments of
+ * `A-Z a-z 0-9 . _ ~ -`, none of them empty, `.` or `..`.
+ * @throws ConfigError naming the key (never quoting the value)
+ */
+function vaultMount(raw: string, key: string): string {
+  const mount = raw.replace(/^\/+|\/+$/g, '');
+  const segments = mount.split('/');
+  if (mount === '' || segments.some((seg) => seg === '.' || seg === '..' || !/^[A-Za-z0-9._~-]+$/.test(seg))) {
+    throw new ConfigError(`vault "${key}" must be a path such as "secret" or "team/kv" (letters, digits, . _ ~ -; no empty, "." or ".." segment)`, {
+      path: `credential_store.config.${key}`,
+    });
+  }
+  return mount;
+}
+
+/**
+ * The scope prefix: empty, or relative segments each followed by `/` (one is added at the end). Refused: a
+ * leading `/`, an empty (`a//b`), `.` or `..` segment, and `\`, `%` (an encoded `..` such as `%2e%2e`) or a
+ * control character anywhere, so that no prefix can reach outside the mount or name a path Vault reads
+ * differently from what credstash shows.
+ * @throws ConfigError (never quoting the value)
+ */
+function vaultPrefix(raw: string): string {
+  if (raw === '') return '';
+  const body = raw.endsWith('/') ? raw.slice(0, -1) : raw;
+  if (raw.startsWith('/') || /[\\%\u0000-\u001f\u007f]/.test(raw) || body.split('/').some((seg) => seg === '' || seg === '.' || seg === '..' || seg.trim() === '')) {
+    throw new ConfigError(
+      'vault "prefix" must be relative folders such as "prod/" or "team/app/": no leading "/", no empty, "." or ".." segment, no "\\", "%" or control character',
+      { path: 'credential_store.config.prefix' },
+    );
+  }
+  return `${body}/`;
 }
 
 function causeCode(err: Error): string {
