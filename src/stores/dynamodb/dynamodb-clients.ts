@@ -139,15 +139,8 @@ export class AwsClients {
       } catch (err) {
         if (!/region is missing/i.test(err instanceof Error ? err.message : '')) throw err;
       }
-      if (profile !== undefined) {
-        const files = await chain.loadSharedConfigFiles({ ignoreCache: false });
-        if (!Object.hasOwn(files.configFile, profile) && !Object.hasOwn(files.credentialsFile, profile)) {
-          throw new AwsConfigError(
-            `the AWS profile "${sanitizeAwsText(profile, 64)}" could not be found in the shared config or credentials file (AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE); check -p/--profile or AWS_PROFILE`,
-            { store: this.#store },
-          );
-        }
-      }
+      const missing = await this.#missingProfile(chain);
+      if (missing !== undefined) throw missing;
       this.#notice?.(`no AWS region configured; using ${FALLBACK_REGION} as Python credstash does (pass -r/--region or set AWS_REGION to choose)`);
       return FALLBACK_REGION;
     })().catch((err: unknown) => {
@@ -160,6 +153,30 @@ export class AwsClients {
     const ms = this.#opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     // Without throwOnRequestTimeout this @smithy/node-http-handler only logs a warning when requestTimeout passes.
     return { requestTimeout: ms, connectionTimeout: Math.min(ms, 3_000), throwOnRequestTimeout: true };
+  }
+
+  /**
+   * When the credentials could not be resolved: the named profile (option or AWS_PROFILE) that is in neither
+   * shared file, as the aws cli reports it ("The config profile (x) could not be found"), instead of the SDK
+   * chain's generic "could not load credentials". Reads the files through the SDK's own cache.
+   */
+  async missingProfile(): Promise<AwsConfigError | undefined> {
+    try {
+      return await this.#missingProfile(await import('./aws-dynamodb.js'));
+    } catch {
+      return undefined;
+    }
+  }
+
+  async #missingProfile(chain: RegionChain): Promise<AwsConfigError | undefined> {
+    const profile = this.#opts.profile ?? nonEmpty(process.env.AWS_PROFILE);
+    if (profile === undefined || this.#opts.roleArn !== undefined) return undefined;
+    const files = await chain.loadSharedConfigFiles({ ignoreCache: false });
+    if (Object.hasOwn(files.configFile, profile) || Object.hasOwn(files.credentialsFile, profile)) return undefined;
+    return new AwsConfigError(
+      `the AWS profile "${sanitizeAwsText(profile, 64)}" could not be found in the shared config or credentials file (AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE); check -p/--profile or AWS_PROFILE`,
+      { store: this.#store },
+    );
   }
 
   /** The resolved region of a client, for messages; undefined when it cannot be resolved. */

@@ -151,7 +151,8 @@ function credentialsMessage(awsMessage: string, profile: string | undefined): st
   const generic = awsMessage === '' || /^could not load credentials from any providers\.?$/i.test(awsMessage);
   const reason = generic ? '' : ` (${sanitizeAwsText(awsMessage.replace(/\s*Should not be thrown.*$/i, ''), 300)})`;
   if (profile !== undefined) {
-    return `no AWS credentials found for profile "${sanitizeAwsText(profile, 64)}"${reason}; fix that profile (aws configure / aws sso login), or pass another -p/--profile or -n/--arn`;
+    const mfa = /multi-factor authentication/i.test(awsMessage) ? '; run credstash on a terminal to be asked for the MFA code' : '';
+    return `no AWS credentials found for profile "${sanitizeAwsText(profile, 64)}"${reason}${mfa}; fix that profile (aws configure / aws sso login), or pass another -p/--profile or -n/--arn`;
   }
   return `no AWS credentials found${reason}; set AWS_PROFILE or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or pass -p/--profile or -n/--arn`;
 }

@@ -12,7 +12,7 @@
  */
 import type { DynamoDBClient, QueryCommandInput } from '@aws-sdk/client-dynamodb';
 import type { KMSClient } from '@aws-sdk/client-kms';
-import { CredstashError, ValidationError } from '../../core/errors.js';
+import { AwsConfigError, CredstashError, ValidationError } from '../../core/errors.js';
 import { BaseStore, compareIds, mapConcurrent, type ResolvedReadOptions, type ResolvedWriteOptions, type SetupCapable } from '../../core/store.js';
 import { matchesGlob } from '../../core/names.js';
 import type {
@@ -492,7 +492,7 @@ export class DynamoDBStore extends BaseStore implements SetupCapable {
     try {
       return await fn();
     } catch (err) {
-      throw mapAwsError(err, {
+      const mapped = mapAwsError(err, {
         ...ctx,
         service,
         operation,
@@ -503,6 +503,9 @@ export class DynamoDBStore extends BaseStore implements SetupCapable {
         keyId: ctx.keyId,
         profile: this.#profile,
       });
+      // No credentials because the named profile does not exist: say that (as the aws cli does).
+      if (mapped instanceof AwsConfigError && /^no AWS credentials found/.test(mapped.message)) throw (await this.#clients.missingProfile()) ?? mapped;
+      throw mapped;
     }
   }
 }

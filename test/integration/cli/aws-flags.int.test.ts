@@ -191,9 +191,51 @@ describe('-p PROFILE', () => {
     expect(none.stderr).toMatch(/^credstash: no AWS credentials found/);
     const unknown = await cli(['-r', 'eu-west-1', '-p', 'nosuch', 'get', 'app.key', 'env=prod'], files, noEnvCreds);
     expect(unknown.code).toBe(1);
-    expect(unknown.stderr).toMatch(/^credstash: no AWS credentials found; .*-p\/--profile/);
+    expect(unknown.stderr).toMatch(/^credstash: the AWS profile "nosuch" could not be found in the shared config or credentials file .*-p\/--profile/);
     expectCleanStderr(none.stderr + unknown.stderr);
     expectNoLeak(none.stderr + unknown.stderr, CANARY, 'profile-secret');
+  });
+
+  it('explains profile problems as the aws cli does: the unknown profile, the SSO session to log in to, the MFA code it needs', async () => {
+    const aws = join(home, 'aws-problems');
+    mkdirSync(aws, { recursive: true });
+    writeFileSync(
+      join(aws, 'config'),
+      [
+        '[profile sso]',
+        'sso_session = corp',
+        'sso_account_id = 111122223333',
+        'sso_role_name = Reader',
+        'region = eu-west-1',
+        '[sso-session corp]',
+        'sso_start_url = https://corp.awsapps.com/start',
+        'sso_region = eu-west-1',
+        '[profile mfa]',
+        'role_arn = arn:aws:iam::111122223333:role/admin',
+        'source_profile = base',
+        'mfa_serial = arn:aws:iam::111122223333:mfa/alice',
+        'region = eu-west-1',
+        '[profile base]',
+        'aws_access_key_id = AKIABASEBASEBASEBASE',
+        'aws_secret_access_key = base-secret-never-shown',
+        '',
+      ].join('\n'),
+    );
+    const files = { AWS_CONFIG_FILE: join(aws, 'config'), AWS_SHARED_CREDENTIALS_FILE: join(aws, 'credentials'), AWS_SSO_CACHE_DIR: join(aws, 'cache') };
+    const noEnvCreds = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_REGION', 'AWS_DEFAULT_REGION'];
+    const unknown = await cli(['-p', 'nosuch', 'get', 'app.key', 'env=prod'], files, noEnvCreds);
+    expect(unknown).toMatchObject({ code: 1, stdout: '' });
+    expect(unknown.stderr).toMatch(/^credstash: the AWS profile "nosuch" could not be found in the shared config or credentials file/);
+    const sso = await cli(['get', 'app.key', 'env=prod'], { ...files, AWS_PROFILE: 'sso' }, noEnvCreds);
+    expect(sso).toMatchObject({ code: 1, stdout: '' });
+    expect(sso.stderr).toMatch(/^credstash: no AWS credentials found for profile "sso" \(.*(sso login|SSO).*\)/);
+    expect(sso.stderr).not.toContain('set AWS_PROFILE');
+    const mfa = await cli(['-p', 'mfa', 'get', 'app.key', 'env=prod'], files, noEnvCreds);
+    expect(mfa).toMatchObject({ code: 1, stdout: '' });
+    expect(mfa.stderr).toMatch(/^credstash: no AWS credentials found for profile "mfa" \(.*multi-factor authentication.*\); run credstash on a terminal to be asked for the MFA code/);
+    for (const r of [unknown, sso, mfa]) expect(r.stderr.split('\n')).toHaveLength(2);
+    expectCleanStderr(unknown.stderr + sso.stderr + mfa.stderr);
+    expectNoLeak(unknown.stderr + sso.stderr + mfa.stderr, CANARY, 'base-secret-never-shown');
   });
 });
 
