@@ -3,10 +3,13 @@
  *   0  success
  *   1  a CredstashError (`credstash: <message>`), or an unexpected error (`credstash: unexpected error (<name>)`)
  *   2  usage: yargs validation failures and UsageError thrown by a command
- * Stacks are printed only with CREDSTASH_DEBUG=1; an unexpected error's message is never printed, because
- * it was not written by us and may quote input (JSON.parse does).
+ *   141  a write to stdout or stderr hit a closed pipe (stdio.ts); other write failures are 1
+ * Stacks are printed only with CREDSTASH_DEBUG=1, with every `cause` under the error (debugTrace); an
+ * unexpected error's message is never printed, even then, because it was not written by us and may quote
+ * input (JSON.parse does). Messages are escaped for the terminal (output/terminal.ts).
  */
 import { isCredstashError } from '../core/errors.js';
+import { displayText } from './output/terminal.js';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
@@ -46,16 +49,50 @@ export function reportError(err: unknown, stderr: ErrorSink, env: NodeJS.Process
   }
   if (isCredstashError(err)) {
     stderr.write(`credstash: ${oneLine(err.message)}\n`);
-    if (debug && err.stack !== undefined) stderr.write(`${err.stack}\n`);
+    if (debug) stderr.write(debugTrace(err));
     return EXIT_FAILURE;
   }
   const name = err instanceof Error ? err.name : typeof err;
   stderr.write(`credstash: unexpected error (${oneLine(name)})\n`);
-  if (debug && err instanceof Error && err.stack !== undefined) stderr.write(`${err.stack}\n`);
+  if (debug) stderr.write(debugTrace(err));
   return EXIT_FAILURE;
 }
 
-/** Messages are one line by contract; keep it so even if one is not. */
+/**
+ * Messages are one line by contract, and they may quote a name or comment that a table writer chose: control
+ * characters (newlines included), C1 and bidi controls are escaped (output/terminal.ts).
+ */
 function oneLine(s: string): string {
-  return s.replace(/\r?\n/g, ' ').replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '?');
+  return displayText(s);
+}
+
+/** How many causes CREDSTASH_DEBUG follows (a cycle or a runaway chain stops there). */
+const MAX_CAUSES = 16;
+
+/**
+ * CREDSTASH_DEBUG=1: the error and every `cause` under it, each as a header and its stack frames. A
+ * CredstashError's message is ours and never holds a value, so it is shown; any other error's message is
+ * withheld (a parser's or a driver's message may quote its input), and only its name, its `code` and its
+ * frames are printed.
+ */
+export function debugTrace(err: unknown): string {
+  let out = '';
+  const seen = new Set<unknown>();
+  let e: unknown = err;
+  for (let depth = 0; e !== undefined && e !== null && !seen.has(e) && depth <= MAX_CAUSES; depth++) {
+    seen.add(e);
+    out += `${depth === 0 ? '' : 'caused by: '}${describeForDebug(e)}\n`;
+    if (!(e instanceof Error)) break;
+    for (const line of (e.stack ?? '').split('\n')) if (/^\s+at /.test(line)) out += `${displayText(line)}\n`;
+    e = (e as Error & { cause?: unknown }).cause;
+  }
+  return out;
+}
+
+function describeForDebug(e: unknown): string {
+  if (!(e instanceof Error)) return `(a thrown ${typeof e})`;
+  const code = (e as { code?: unknown }).code;
+  const codeText = typeof code === 'string' || typeof code === 'number' ? ` [${String(code)}]` : '';
+  if (isCredstashError(e)) return `${displayText(e.name)}: ${displayText(e.message)}`;
+  return `${displayText(e.name)}${codeText} (message withheld: it may quote input)`;
 }

@@ -2,12 +2,15 @@
  * The one way credstash-ts writes a file that holds secrets (config with a Fernet key, rendered templates,
  * exports): a temp file in the same folder created with O_EXCL and the final mode, every byte written,
  * fsync, then rename over the target (or link, when an existing target must not be replaced), then fsync the
- * folder. A reader sees the old file or the new one, never half of one; a crash leaves at most a temp file.
+ * folder. A reader sees the old file or the new one, never half of one. A failed write removes its temp file;
+ * a writer killed outright (SIGKILL, power loss) leaves one, named `.<target>.<pid>.<12 hex>.tmp`, and the
+ * next write of the same target removes every such file whose pid is no longer alive on this host.
  * Throws the fs error as it is (callers wrap it in their own typed error, naming the path).
  */
 import { randomBytes } from 'node:crypto';
 import { chmodSync, closeSync, fsyncSync, linkSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { removeDeadLeftovers } from './file-lock.js';
 
 export interface AtomicWriteOptions {
   /** File mode of the result (default 0600). */
@@ -18,6 +21,7 @@ export interface AtomicWriteOptions {
 
 export function writeFileAtomic(target: string, data: string | Uint8Array, opts: AtomicWriteOptions = {}): void {
   const mode = opts.mode ?? 0o600;
+  removeDeadLeftovers(dirname(target), atomicTempPattern(target), Date.now());
   const tmp = join(dirname(target), `.${basename(target)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
   let fd: number | undefined;
   try {
@@ -45,6 +49,12 @@ export function writeFileAtomic(target: string, data: string | Uint8Array, opts:
     throw err;
   }
   fsyncDir(dirname(target));
+}
+
+/** The names writeFileAtomic gives the temp files of `target` (group 1: the writer's pid). */
+export function atomicTempPattern(target: string): RegExp {
+  const b = basename(target).replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+  return new RegExp(`^\\.${b}\\.(\\d+)\\.[0-9a-f]{12}\\.tmp$`);
 }
 
 /** Make a rename durable. Some filesystems refuse to fsync a folder; the rename is atomic regardless. */

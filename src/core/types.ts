@@ -40,6 +40,23 @@ export interface StoredCredential {
   value: CredentialValue;
   comment?: string;
   definition?: CredentialDefinition;
+  /**
+   * How this version was found encrypted at rest, as decrypting it established (never a stored label, which
+   * a table writer could set without any key). Set by the tiers that encrypt themselves (DynamoDB, local,
+   * SQL); absent elsewhere. Not enumerable: it is not part of the credential (JSON output, spreads, equality).
+   */
+  readonly atRest?: AtRestFormat;
+}
+
+/** How one stored version is encrypted (see StoredCredential.atRest). */
+export interface AtRestFormat {
+  /** `aes-gcm` or `legacy` (DynamoDB); `fernet` under the first key, `fernet-old-key` under another (local, SQL). */
+  readonly format: string;
+  /**
+   * The format this store re-encrypts into (`migrate --reencrypt`): DynamoDB `aes-gcm` unless its config
+   * says `legacy`; the Fernet tiers `fernet` (the first key). A version in this format needs no re-encryption.
+   */
+  readonly preferred: string;
 }
 
 /** One version in a listing: no value, nothing decrypted. */

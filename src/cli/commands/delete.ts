@@ -6,6 +6,7 @@ import type { CommandModule } from 'yargs';
 import { padVersion } from '../../core/version.js';
 import { chainTarget, STORE_OPTION } from '../chain-target.js';
 import { readVersionArg, withStore, type GlobalArgs } from '../context.js';
+import { displayText } from '../output/terminal.js';
 
 interface DeleteArgs extends GlobalArgs {
   credential: string;
@@ -26,6 +27,6 @@ export const deleteCommand: CommandModule<GlobalArgs, DeleteArgs> = {
       const version = readVersionArg(argv.version);
       const result = await store.deleteCredential(argv.credential, { ...(version === undefined ? {} : { version }), ...chainTarget(store, argv.store) });
       // Each version as stored (as Python prints it): an older client's unpadded `1` stays `1`.
-      argv.io.stdout.write(result.deleted.map((v, i) => `Deleting ${result.id} -- version ${result.stored?.[i] ?? padVersion(v)}\n`).join(''));
+      argv.io.stdout.write(result.deleted.map((v, i) => `Deleting ${displayText(result.id)} -- version ${displayText(result.stored?.[i] ?? padVersion(v))}\n`).join(''));
     }),
 };

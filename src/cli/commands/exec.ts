@@ -3,7 +3,10 @@
  * credentials as environment variables (docs/operations.md).
  *
  * Names: the id less PREFIX, upper-cased, every non-alphanumeric turned into `_`; two ids giving one name
- * are an error. The store is read and closed before the child starts. The child's exit code becomes
+ * are an error, and so is a name that changes how the command starts or what it loads (LD_PRELOAD,
+ * NODE_OPTIONS, PATH, ...: src/ops/env-names.ts) unless named with `--allow-env`. The command does not
+ * inherit credstash's own settings and secrets (every CREDSTASH_* variable, VAULT_TOKEN) unless
+ * `--pass-credstash-env`. The store is read and closed before the child starts. The child's exit code becomes
  * credstash's; a signal sent to credstash is forwarded to the child, and if the child dies of a signal,
  * credstash dies of the same signal, so a supervisor sees what it would have seen without credstash.
  */
@@ -18,13 +21,17 @@ import type { CredentialStore } from '../../core/store.js';
 import type { EncryptionContext } from '../../core/types.js';
 import { credentialsToEnv } from '../../ops/env-names.js';
 import { contextFromArgs, STDIN_ARG, withStore, type CliIO, type GlobalArgs } from '../context.js';
+import { ALLOW_ENV_OPTION, allowEnvArg } from '../env-options.js';
 import { ChildExit, UsageError } from '../errors.js';
+import { displayText } from '../output/terminal.js';
 
 interface ExecArgs extends GlobalArgs {
   context?: string[];
   pristine?: boolean;
   strict?: boolean;
   prefix?: string;
+  allowEnv?: string[];
+  passCredstashEnv?: boolean;
   _: Array<string | number>;
 }
 
@@ -40,6 +47,17 @@ export interface EnvSelection {
   prefix?: string;
   context: EncryptionContext;
   strict: boolean;
+  /** Protected variable names a credential may set all the same (`--allow-env`). */
+  allow?: readonly string[];
+}
+
+/**
+ * credstash's own configuration and secrets, kept from the command unless `--pass-credstash-env`: the
+ * Fernet key, the env tier's credentials and every other CREDSTASH_* setting, and the Vault token. (Role
+ * credentials assumed with `--arn` live only inside credstash and are never in any environment.)
+ */
+export function isCredstashOwnEnv(name: string): boolean {
+  return name.startsWith('CREDSTASH_') || name === 'VAULT_TOKEN';
 }
 
 /**
@@ -51,10 +69,10 @@ export async function envFromStore(store: CredentialStore, sel: EnvSelection, io
   const pattern = sel.prefix !== undefined && sel.prefix !== '' && !isGlob(sel.prefix) ? `${sel.prefix}*` : undefined;
   const result = await store.getAllCredentials({ context: sel.context, ...(pattern === undefined ? {} : { pattern }), skipErrors: !sel.strict });
   if (result.skipped.length > 0) {
-    const list = result.skipped.map((s) => `${s.id} (${s.code})`).join(', ');
+    const list = result.skipped.map((s) => `${displayText(s.id)} (${s.code})`).join(', ');
     io.stderr.write(`credstash: warning: skipped ${result.skipped.length} credential(s) that could not be read: ${list}\n`);
   }
-  return credentialsToEnv(result.credentials, sel.prefix === undefined ? {} : { prefix: sel.prefix });
+  return credentialsToEnv(result.credentials, { ...(sel.prefix === undefined ? {} : { prefix: sel.prefix }), ...(sel.allow === undefined ? {} : { allow: sel.allow }) });
 }
 
 export const execCommand: CommandModule<GlobalArgs, ExecArgs> = {
@@ -66,17 +84,21 @@ export const execCommand: CommandModule<GlobalArgs, ExecArgs> = {
       .option('pristine', { type: 'boolean', describe: 'give the command only the credentials (and PATH, HOME, USER, LANG, TERM, TZ), not the rest of this environment' })
       .option('strict', { type: 'boolean', describe: 'fail if any credential cannot be read, or would replace a variable already in the environment' })
       .option('prefix', { alias: 'p', type: 'string', describe: 'only credentials whose id starts with PREFIX; PREFIX is removed from the names', requiresArg: true })
+      .option('allow-env', ALLOW_ENV_OPTION)
+      .option('pass-credstash-env', { type: 'boolean', describe: "also pass credstash's own variables (CREDSTASH_*, VAULT_TOKEN) to the command" })
       .example('credstash exec -p myapp.prod. env=prod -- ./server --port 8080', 'myapp.prod.db_password -> $DB_PASSWORD') as never,
   handler: async (argv) => {
     const cmd = argv._.slice(1).map((a) => (String(a) === STDIN_ARG ? '-' : String(a)));
     if (cmd.length === 0) throw new UsageError('no command given; put it after --, e.g. credstash exec -- ./server');
     const context = contextFromArgs(argv.context);
     const strict = argv.strict === true;
+    const allow = allowEnvArg(argv.allowEnv);
     // Before any decryption: a typo in the command costs no KMS calls.
     const file = resolveCommand(cmd[0] as string, argv.io.env.PATH ?? '', argv.io.cwd);
-    const creds = await withStore(argv, (store) => envFromStore(store, { context, strict, ...(argv.prefix === undefined ? {} : { prefix: argv.prefix }) }, argv.io));
+    const creds = await withStore(argv, (store) => envFromStore(store, { context, strict, allow, ...(argv.prefix === undefined ? {} : { prefix: argv.prefix }) }, argv.io));
 
     const base: NodeJS.ProcessEnv = argv.pristine === true ? pick(argv.io.env, ['PATH', 'HOME', 'USER', 'LOGNAME', 'LANG', 'TERM', 'TZ']) : { ...argv.io.env };
+    if (argv.passCredstashEnv !== true) for (const k of Object.keys(base)) if (isCredstashOwnEnv(k)) delete base[k];
     if (strict) {
       const clash = [...creds.keys()].filter((k) => base[k] !== undefined).sort();
       if (clash.length > 0) throw new ValidationError(`--strict: ${clash.join(', ')} already set in the environment; the credential would replace it`);

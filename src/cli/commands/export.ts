@@ -8,6 +8,8 @@ import type { CommandModule } from 'yargs';
 import { ValidationError } from '../../core/errors.js';
 import { exportCredentials } from '../../ops/import-export.js';
 import { contextFromArgs, withStore, type GlobalArgs } from '../context.js';
+import { ALLOW_ENV_OPTION, allowEnvArg } from '../env-options.js';
+import { displayText } from '../output/terminal.js';
 import { formatCredentials, OUTPUT_FORMATS, type OutputFormat } from '../output/index.js';
 import { writeSecretFile } from '../secret-file.js';
 
@@ -18,6 +20,7 @@ interface ExportArgs extends GlobalArgs {
   force?: boolean;
   pattern?: string;
   skipErrors?: boolean;
+  allowEnv?: string[];
 }
 
 export const exportCommand: CommandModule<GlobalArgs, ExportArgs> = {
@@ -30,8 +33,10 @@ export const exportCommand: CommandModule<GlobalArgs, ExportArgs> = {
       .option('output', { alias: 'o', type: 'string', describe: 'write to FILE (created 0600, atomically) instead of stdout', requiresArg: true })
       .option('force', { type: 'boolean', describe: 'replace FILE if it exists' })
       .option('pattern', { type: 'string', describe: 'only ids matching this glob (* and ?)', requiresArg: true })
-      .option('skip-errors', { type: 'boolean', describe: 'export what can be read and list the rest on stderr' }) as never,
+      .option('skip-errors', { type: 'boolean', describe: 'export what can be read and list the rest on stderr' })
+      .option('allow-env', { ...ALLOW_ENV_OPTION, describe: `-f dotenv: ${ALLOW_ENV_OPTION.describe ?? ''}` }) as never,
   handler: (argv) => {
+    const allowEnv = allowEnvArg(argv.allowEnv);
     const target = argv.output === undefined ? undefined : resolveFrom(argv.io.cwd, argv.output);
     // Refuse before reading anything (writeSecretFile checks again, atomically enough for a CLI).
     if (target !== undefined && argv.force !== true && existsSync(target)) throw new ValidationError(`${target} already exists; use --force to replace it`, { path: target });
@@ -41,15 +46,15 @@ export const exportCommand: CommandModule<GlobalArgs, ExportArgs> = {
         ...(argv.pattern === undefined ? {} : { pattern: argv.pattern }),
         ...(argv.skipErrors === true ? { skipErrors: true } : {}),
       });
-      const text = `${formatCredentials(result.credentials, argv.format)}${argv.format === 'json' ? '\n' : ''}`;
-      for (const s of result.skipped) argv.io.stderr.write(`credstash: skipped ${s.id}: ${s.message}\n`);
+      const text = `${formatCredentials(result.credentials, argv.format, { allowEnv })}${argv.format === 'json' ? '\n' : ''}`;
+      for (const s of result.skipped) argv.io.stderr.write(`credstash: skipped ${displayText(s.id)}: ${displayText(s.message)}\n`);
       if (target === undefined) {
         argv.io.stdout.write(text);
         return;
       }
-      const path = writeSecretFile(target as string, text, { overwrite: argv.force === true });
+      const path = await writeSecretFile(target as string, text, { overwrite: argv.force === true });
       const binary = result.credentials.filter((c) => c.value instanceof Uint8Array).length;
-      argv.io.stdout.write(`exported ${result.credentials.length} credential(s) to ${path}${binary > 0 ? ` (${binary} binary value(s) as base64)` : ''}\n`);
+      argv.io.stdout.write(`exported ${result.credentials.length} credential(s) to ${displayText(path)}${binary > 0 ? ` (${binary} binary value(s) as base64)` : ''}\n`);
     });
   },
 };

@@ -9,6 +9,7 @@ import { isGlob } from '../../core/names.js';
 import type { CredentialValue, JsonValue } from '../../core/types.js';
 import { valueToText } from '../../core/value.js';
 import { contextFromArgs, readVersionArg, withStore, type GlobalArgs } from '../context.js';
+import { ALLOW_ENV_OPTION, allowEnvArg } from '../env-options.js';
 import { UsageError } from '../errors.js';
 import { formatCredentials, OUTPUT_FORMATS, type OutputFormat } from '../output/index.js';
 
@@ -19,6 +20,7 @@ interface GetArgs extends GlobalArgs {
   version?: string;
   format: OutputFormat;
   field?: string;
+  allowEnv?: string[];
 }
 
 export const getCommand: CommandModule<GlobalArgs, GetArgs> = {
@@ -31,15 +33,17 @@ export const getCommand: CommandModule<GlobalArgs, GetArgs> = {
       .option('noline', { alias: 'n', type: 'boolean', describe: "don't append a newline to the output" })
       .option('version', { alias: 'v', type: 'string', describe: 'get a specific version of the credential (default: the latest)', requiresArg: true })
       .option('format', { alias: 'f', choices: OUTPUT_FORMATS, default: 'json' as OutputFormat, describe: 'output format for wildcard gets' })
-      .option('field', { type: 'string', describe: 'print one field of a structured (JSON) credential', requiresArg: true }) as never,
+      .option('field', { type: 'string', describe: 'print one field of a structured (JSON) credential', requiresArg: true })
+      .option('allow-env', { ...ALLOW_ENV_OPTION, describe: `-f dotenv: ${ALLOW_ENV_OPTION.describe ?? ''}` }) as never,
   handler: (argv) =>
     withStore(argv, async (store) => {
       const context = contextFromArgs(argv.context);
       const version = readVersionArg(argv.version);
       if (isGlob(argv.credential)) {
         if (argv.field !== undefined) throw new UsageError('--field cannot be used with a wildcard');
+        const allowEnv = allowEnvArg(argv.allowEnv);
         const { credentials } = await store.getAllCredentials({ pattern: argv.credential, version, context });
-        argv.io.stdout.write(formatCredentials(credentials, argv.format));
+        argv.io.stdout.write(formatCredentials(credentials, argv.format, { allowEnv }));
         return;
       }
       const cred = await store.getCredential(argv.credential, { version, context, required: true });

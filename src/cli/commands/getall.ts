@@ -6,6 +6,8 @@
  */
 import type { CommandModule } from 'yargs';
 import { contextFromArgs, readVersionArg, withStore, type GlobalArgs } from '../context.js';
+import { ALLOW_ENV_OPTION, allowEnvArg } from '../env-options.js';
+import { displayText } from '../output/terminal.js';
 import { formatCredentials, OUTPUT_FORMATS, type OutputFormat } from '../output/index.js';
 
 interface GetAllArgs extends GlobalArgs {
@@ -13,6 +15,7 @@ interface GetAllArgs extends GlobalArgs {
   version?: string;
   format: OutputFormat;
   skipErrors?: boolean;
+  allowEnv?: string[];
 }
 
 export const getallCommand: CommandModule<GlobalArgs, GetAllArgs> = {
@@ -23,13 +26,16 @@ export const getallCommand: CommandModule<GlobalArgs, GetAllArgs> = {
       .positional('context', { type: 'string', array: true, describe: 'encryption context key/value pairs: key=value' })
       .option('version', { alias: 'v', type: 'string', describe: 'get this version of every credential (default: the latest)', requiresArg: true })
       .option('format', { alias: 'f', choices: OUTPUT_FORMATS, default: 'json' as OutputFormat, describe: 'output format' })
-      .option('skip-errors', { type: 'boolean', describe: 'print what can be read; name the credentials that cannot on stderr' }) as never,
+      .option('skip-errors', { type: 'boolean', describe: 'print what can be read; name the credentials that cannot on stderr' })
+      .option('allow-env', { ...ALLOW_ENV_OPTION, describe: `-f dotenv: ${ALLOW_ENV_OPTION.describe ?? ''}` }) as never,
   handler: (argv) =>
     withStore(argv, async (store) => {
       const context = contextFromArgs(argv.context);
       const version = readVersionArg(argv.version);
+      const allowEnv = allowEnvArg(argv.allowEnv);
       const result = await store.getAllCredentials({ context, version, skipErrors: argv.skipErrors === true });
-      for (const s of result.skipped) argv.io.stderr.write(`credstash: skipped "${s.id}": ${s.message}\n`);
-      argv.io.stdout.write(`${formatCredentials(result.credentials, argv.format)}\n`);
+      const text = formatCredentials(result.credentials, argv.format, { allowEnv });
+      for (const s of result.skipped) argv.io.stderr.write(`credstash: skipped "${displayText(s.id)}": ${displayText(s.message)}\n`);
+      argv.io.stdout.write(`${text}\n`);
     }),
 };

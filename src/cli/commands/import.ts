@@ -11,6 +11,7 @@ import { ValidationError } from '../../core/errors.js';
 import { formatFromFileName, IMPORT_FORMATS, importCredentials, parseImportFile, type ImportFormat } from '../../ops/import-export.js';
 import { contextFromArgs, isStdinArg, readStdin, withStore, type GlobalArgs } from '../context.js';
 import { UsageError } from '../errors.js';
+import { displayText } from '../output/terminal.js';
 
 interface ImportArgs extends GlobalArgs {
   file: string;
@@ -53,9 +54,9 @@ export const importCommand: CommandModule<GlobalArgs, ImportArgs> = {
         ...(argv.comment === undefined ? {} : { comment: argv.comment }),
       });
       const out = argv.io.stdout;
-      for (const w of report.written) out.write(`stored ${w.id} version ${w.version}\n`);
-      for (const s of report.skipped) out.write(`skipped ${s.id}${s.line === undefined ? '' : ` (line ${s.line})`}: ${s.reason}\n`);
-      out.write(`imported ${report.written.length} of ${records.length} credential(s) from ${name}; skipped ${report.skipped.length}\n`);
+      for (const w of report.written) out.write(`stored ${displayText(w.id)} version ${w.version}\n`);
+      for (const s of report.skipped) out.write(`skipped ${displayText(s.id)}${s.line === undefined ? '' : ` (line ${s.line})`}: ${displayText(s.reason)}\n`);
+      out.write(`imported ${report.written.length} of ${records.length} credential(s) from ${displayText(name)}; skipped ${report.skipped.length}\n`);
       const failed = report.skipped.filter((s) => s.code !== undefined).length;
       if (failed > 0) throw new ValidationError(`${failed} credential(s) from ${name} could not be imported (listed above)`);
     });

@@ -1,6 +1,7 @@
-/** `credstash keys`: unique credential names, sorted, one per line. */
+/** `credstash keys`: unique credential names, sorted, one per line, control characters escaped (output/terminal.ts). */
 import type { CommandModule } from 'yargs';
 import { withStore, type GlobalArgs } from '../context.js';
+import { displayText } from '../output/terminal.js';
 
 export const keysCommand: CommandModule<GlobalArgs, GlobalArgs> = {
   command: 'keys',
@@ -8,6 +9,6 @@ export const keysCommand: CommandModule<GlobalArgs, GlobalArgs> = {
   handler: (argv) =>
     withStore(argv, async (store) => {
       const names = [...new Set((await store.listCredentials({ latestOnly: true })).map((s) => s.id))];
-      argv.io.stdout.write(names.map((n) => `${n}\n`).join(''));
+      argv.io.stdout.write(names.map((n) => `${displayText(n)}\n`).join(''));
     }),
 };

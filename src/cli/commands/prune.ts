@@ -6,6 +6,7 @@ import type { CommandModule } from 'yargs';
 import { prune } from '../../ops/prune.js';
 import { withStore, type GlobalArgs } from '../context.js';
 import { UsageError } from '../errors.js';
+import { displayText } from '../output/terminal.js';
 
 interface PruneArgs extends GlobalArgs {
   credential: string;
@@ -26,8 +27,8 @@ export const pruneCommand: CommandModule<GlobalArgs, PruneArgs> = {
     await withStore(argv, async (store) => {
       const r = await prune(store, argv.credential, argv.keep, { dryRun: argv.dryRun === true });
       const verb = argv.dryRun === true ? 'Would delete' : 'Deleting';
-      argv.io.stdout.write(r.deleted.map((v) => `${verb} ${r.id} -- version ${v}\n`).join(''));
-      argv.io.stdout.write(`kept ${r.kept.length} version(s) of ${r.id}: ${r.kept.join(', ')}\n`);
+      argv.io.stdout.write(r.deleted.map((v) => `${verb} ${displayText(r.id)} -- version ${v}\n`).join(''));
+      argv.io.stdout.write(`kept ${r.kept.length} version(s) of ${displayText(r.id)}: ${r.kept.join(', ')}\n`);
     });
   },
 };

@@ -11,6 +11,7 @@ import { contextFromArgs, isStdinArg, withStore, writeVersionArg, type GlobalArg
 import { UsageError } from '../errors.js';
 import { promptSecret, readValueArg } from '../input.js';
 import { chainTarget, STORE_OPTION } from '../chain-target.js';
+import { displayText } from '../output/terminal.js';
 
 interface PutArgs extends GlobalArgs {
   credential: string;
@@ -63,7 +64,7 @@ export const putCommand: CommandModule<GlobalArgs, PutArgs> = {
       const definition = definitionFor(argv.credential, config.credentials.get(argv.credential), argv.type);
       if (definition !== undefined) opts.definition = definition;
       await store.storeCredential(argv.credential, value, { ...opts, ...chainTarget(store, argv.store) });
-      argv.io.stdout.write(`${argv.credential} has been stored\n`);
+      argv.io.stdout.write(`${displayText(argv.credential)} has been stored\n`);
     }),
 };
 

@@ -13,6 +13,7 @@ import { contextFromArgs, withStore, writeVersionArg, type GlobalArgs } from '..
 import { UsageError } from '../errors.js';
 import { readValueArg } from '../input.js';
 import { FORMAT_OPTION, parseJsonObject, writeOptions } from './put.js';
+import { displayText } from '../output/terminal.js';
 
 interface PutAllArgs extends GlobalArgs {
   credentials: string;
@@ -54,7 +55,7 @@ export const putallCommand: CommandModule<GlobalArgs, PutAllArgs> = {
         else if (raw !== null && typeof raw === 'object' && !Array.isArray(raw)) value = raw;
         else {
           failed++;
-          argv.io.stderr.write(`credstash: "${name}" was not stored: its value must be a string or a JSON object\n`);
+          argv.io.stderr.write(`credstash: "${displayText(name)}" was not stored: its value must be a string or a JSON object\n`);
           continue;
         }
         const opts = writeOptions(argv, context, version);
@@ -62,12 +63,12 @@ export const putallCommand: CommandModule<GlobalArgs, PutAllArgs> = {
         if (def !== undefined) opts.definition = def;
         try {
           await store.storeCredential(name, value, opts);
-          argv.io.stdout.write(`${name} has been stored\n`);
+          argv.io.stdout.write(`${displayText(name)} has been stored\n`);
         } catch (err) {
           if (err instanceof UsageError) throw err;
           failed++;
           const msg = isCredstashError(err) ? err.message : `unexpected error (${err instanceof Error ? err.name : typeof err})`;
-          argv.io.stderr.write(`credstash: "${name}" was not stored: ${msg}\n`);
+          argv.io.stderr.write(`credstash: "${displayText(name)}" was not stored: ${displayText(msg)}\n`);
         }
       }
       if (failed > 0) {

@@ -45,7 +45,7 @@ export const renderCommand: CommandModule<GlobalArgs, RenderArgs> = {
       const resolved = await resolveCredentialReferences(tree, store, { context, recursive: argv.recursive === true });
       const text = await serialize(resolved, argv.format ?? from, file);
       if (argv.output === undefined) argv.io.stdout.write(text);
-      else writeSecretFile(resolve(argv.io.cwd, argv.output), text, { overwrite: true });
+      else await writeSecretFile(resolve(argv.io.cwd, argv.output), text, { overwrite: true });
     });
   },
 };

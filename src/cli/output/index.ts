@@ -1,11 +1,13 @@
 /**
- * Formats for `get <wildcard>` and `getall` (credstash-format.md §9). Each returns what Python credstash's
+ * Formats for `get <wildcard>`, `getall` and `export` (docs/cli.md "Formats"). Each returns what Python credstash's
  * dump function returns: the caller adds the trailing newline Python's `print` adds (getall) or not
  * (wildcard get). Text values print as they are, binary values as base64, structured (JSON) values as
- * nested objects in json/yaml and as compact JSON text in csv/dotenv.
+ * nested objects in json/yaml and as compact JSON text in csv/dotenv. dotenv names are shell identifiers built
+ * as `credstash exec` builds them (dotenv.ts).
  */
 import type { JsonValue, StoredCredential } from '../../core/types.js';
 import { valueToText } from '../../core/value.js';
+import { credentialsToEnv } from '../../ops/env-names.js';
 import { csvDump } from './csv.js';
 import { dotenvDump } from './dotenv.js';
 import { pythonJson } from './json.js';
@@ -14,7 +16,17 @@ import { yamlDump } from './yaml.js';
 export const OUTPUT_FORMATS = ['json', 'yaml', 'csv', 'dotenv'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 
-export function formatCredentials(creds: readonly StoredCredential[], format: OutputFormat): string {
+export interface FormatOptions {
+  /** dotenv: protected variable names (src/ops/env-names.ts) that may be written all the same (`--allow-env`). */
+  allowEnv?: readonly string[];
+}
+
+/**
+ * @throws ValidationError for dotenv when two ids give one variable name, a name is protected, or a value
+ *   holds NUL (a shell variable cannot)
+ */
+export function formatCredentials(creds: readonly StoredCredential[], format: OutputFormat, opts: FormatOptions = {}): string {
+  if (format === 'dotenv') return dotenvDump(credentialsToEnv(creds, opts.allowEnv === undefined ? {} : { allow: opts.allowEnv }));
   if (format === 'json' || format === 'yaml') {
     const obj: Record<string, JsonValue> = {};
     for (const c of creds) obj[c.id] = typeof c.value === 'string' || c.value instanceof Uint8Array ? valueToText(c.value) : c.value;
@@ -22,5 +34,5 @@ export function formatCredentials(creds: readonly StoredCredential[], format: Ou
   }
   const rows: Record<string, string> = {};
   for (const c of creds) rows[c.id] = valueToText(c.value);
-  return format === 'csv' ? csvDump(rows) : dotenvDump(rows);
+  return csvDump(rows);
 }

@@ -142,9 +142,9 @@ describe('credstash export / import', () => {
     expect(readdirSync(dir).filter((n) => n.endsWith('.tmp'))).toEqual([]);
     const back = await cli(['import', file]);
     if (format === 'dotenv') {
-      // dotenv names are upper-cased (Python credstash's getall -f dotenv): they import as new ids
-      expect(back.stdout).toBe(`stored APP.API version 1\nstored APP.DB-PASSWORD version 1\nimported 2 of 2 credential(s) from ${file}; skipped 0\n`);
-      expect((await cli(['get', 'APP.DB-PASSWORD', '-n'])).stdout).toBe(TRICKY);
+      // dotenv names are shell variable names, built as exec builds them: they import as new ids
+      expect(back.stdout).toBe(`stored APP_API version 1\nstored APP_DB_PASSWORD version 1\nimported 2 of 2 credential(s) from ${file}; skipped 0\n`);
+      expect((await cli(['get', 'APP_DB_PASSWORD', '-n'])).stdout).toBe(TRICKY);
     } else {
       expect(back).toEqual({
         code: 0,

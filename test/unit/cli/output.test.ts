@@ -42,8 +42,20 @@ describe('csvDump', () => {
 });
 
 describe('dotenvDump', () => {
-  it('upper-cases names only and single-quotes values', () => {
-    expect(dotenvDump({ 'app.db-pass': 'x y', plain: 'v' })).toBe("APP.DB-PASS='x y'\nPLAIN='v'\n");
+  it('writes sorted NAME=value lines with single-quoted values', () => {
+    expect(dotenvDump(new Map([['PLAIN', 'v'], ['APP_DB_PASS', 'x y']]))).toBe("APP_DB_PASS='x y'\nPLAIN='v'\n");
+  });
+
+  it('refuses a name that is not a shell identifier (names come from credentialsToEnv)', () => {
+    for (const bad of ['A.B', 'x;touch y', '1A', '', 'A B', "A'"]) expect(() => dotenvDump(new Map([[bad, 'v']]))).toThrow('not a shell identifier');
+  });
+
+  it('builds names as exec and env do: dots and dashes become _, and two ids giving one name are an error', () => {
+    const c = (id: string): StoredCredential => ({ id, version: '1', value: 'v' });
+    expect(formatCredentials([c('app.db-pass'), c('x;touch y')], 'dotenv')).toBe("APP_DB_PASS='v'\nX_TOUCH_Y='v'\n");
+    expect(() => formatCredentials([c('a.b'), c('a-b')], 'dotenv')).toThrow('credentials "a.b" and "a-b" both map to the environment variable A_B');
+    expect(() => formatCredentials([c('ld_preload')], 'dotenv')).toThrow('would set LD_PRELOAD');
+    expect(formatCredentials([c('ld_preload')], 'dotenv', { allowEnv: ['LD_PRELOAD'] })).toBe("LD_PRELOAD='v'\n");
   });
 
   it("escapes an embedded ' as '\\'' so that a shell reads the value back exactly", () => {
