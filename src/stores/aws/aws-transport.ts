@@ -10,7 +10,7 @@
  *   (`$response`), and its message quotes part of it; for a decrypting call that body holds plaintext. Such
  *   an error becomes a message of our own with no `cause`.
  */
-import { AccessDeniedError, AwsConfigError, type CredstashError, StoreUnavailableError, ThrottlingError } from '../../core/errors.js';
+import { AwsConfigError, type CredstashError, StoreUnavailableError } from '../../core/errors.js';
 
 /** Default per-request timeout of every AWS client. */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
@@ -76,7 +76,6 @@ export const THROTTLING_ERRORS: ReadonlySet<string> = new Set([
   'ThrottledException',
 ]);
 
-const ACCESS_DENIED = new Set(['AccessDeniedException', 'AccessDenied', 'UnrecognizedClientException', 'InvalidSignatureException']);
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'EPIPE', 'ENETUNREACH', 'ECONNABORTED', 'EPROTO', 'CERT_HAS_EXPIRED', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'SELF_SIGNED_CERT_IN_CHAIN', 'ERR_TLS_CERT_ALTNAME_INVALID']);
 
 interface SdkErrorShape {
@@ -174,23 +173,6 @@ export function mapAwsNetworkError(err: unknown, ctx: AwsTransportContext): Cred
   }
   if (code !== undefined && NETWORK_CODES.has(code)) {
     return new StoreUnavailableError(`could not reach ${ctx.service}${where} (${code})`, fields);
-  }
-  return undefined;
-}
-
-/**
- * Access denied and throttling, which every AWS service answers with the same names. Undefined otherwise.
- * `extra` ends the throttling message (e.g. `raise the table capacity`).
- */
-export function mapAwsCommonError(err: unknown, ctx: AwsTransportContext, extra: string): CredstashError | undefined {
-  const name = awsErrorName(err);
-  const fields = { credentialId: ctx.credentialId, store: ctx.store, version: ctx.version, cause: err };
-  const on = ctx.subject === undefined ? '' : ` for ${ctx.subject}`;
-  if (ACCESS_DENIED.has(name)) {
-    return new AccessDeniedError(`${ctx.service} denied ${ctx.operation}${on}: ${awsMessageOf(err) || name}`, fields);
-  }
-  if (THROTTLING_ERRORS.has(name)) {
-    return new ThrottlingError(`${ctx.service} throttled ${ctx.operation}${on} and the SDK's retries ran out${attemptsText(err)}; try again later or ${extra}`, fields);
   }
   return undefined;
 }

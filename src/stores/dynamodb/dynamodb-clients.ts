@@ -6,6 +6,7 @@
 import type { DynamoDBClient, DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import type { KMSClient, KMSClientConfig } from '@aws-sdk/client-kms';
 import { AwsConfigError } from '../../core/errors.js';
+import { configuredRegion, DEFAULT_REQUEST_TIMEOUT_MS, requestHandlerOptions } from '../aws/aws-transport.js';
 import { mapAwsError, sanitizeAwsText } from './dynamodb-errors.js';
 
 // The SDK through two re-export modules that name what the store uses: a dynamic import() of the whole
@@ -18,8 +19,8 @@ type CredentialsOption = DynamoDBClientConfig['credentials'];
 /** Python credstash's session name for `-n/--arn` (credstash-format.md §7). */
 export const ASSUME_ROLE_SESSION_NAME = 'AssumeRoleCredstashSession1';
 
-/** Default per-request timeout of both clients. */
-export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
+/** Default per-request timeout of both clients (the one every AWS tier uses). */
+export { DEFAULT_REQUEST_TIMEOUT_MS };
 
 /** The region Python credstash (boto) uses when none is configured anywhere. */
 export const FALLBACK_REGION = 'us-east-1';
@@ -120,10 +121,7 @@ export class AwsClients {
    * credstash users set and the JS SDK does not read. Undefined leaves the SDK's own chain (AWS_REGION, profile).
    */
   #region(): string | undefined {
-    if (this.#opts.region !== undefined) return this.#opts.region;
-    const env = process.env;
-    if ((env.AWS_REGION ?? '') === '' && (env.AWS_DEFAULT_REGION ?? '') !== '') return env.AWS_DEFAULT_REGION;
-    return undefined;
+    return configuredRegion(this.#opts.region);
   }
 
   /**
@@ -149,10 +147,8 @@ export class AwsClients {
     }));
   }
 
-  #timeouts(): { requestTimeout: number; connectionTimeout: number; throwOnRequestTimeout: boolean } {
-    const ms = this.#opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
-    // Without throwOnRequestTimeout this @smithy/node-http-handler only logs a warning when requestTimeout passes.
-    return { requestTimeout: ms, connectionTimeout: Math.min(ms, 3_000), throwOnRequestTimeout: true };
+  #timeouts(): ReturnType<typeof requestHandlerOptions> {
+    return requestHandlerOptions(this.#opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS);
   }
 
   /**

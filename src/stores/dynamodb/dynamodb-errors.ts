@@ -1,6 +1,9 @@
 /**
  * AWS SDK errors → typed credstash errors, by `name`, at the tier edge (style.md §7). SDK errors keep their
- * `cause` (they never hold plaintext); the messages say what happened and what to do next.
+ * `cause` (they never hold plaintext); the messages say what happened and what to do next. Failures that got
+ * no AWS answer (timeout, DNS, refused connection, an answer that is not AWS JSON) are mapped as every AWS
+ * tier maps them (stores/aws/aws-transport.ts); an unparsable answer keeps no cause, since the SDK attaches
+ * its raw body (a Decrypt answer holds a data key).
  */
 import {
   AccessDeniedError,
@@ -13,6 +16,7 @@ import {
   VersionConflictError,
   describeCredential,
 } from '../../core/errors.js';
+import { mapAwsNetworkError, THROTTLING_ERRORS } from '../aws/aws-transport.js';
 
 export interface AwsErrorContext {
   service: 'dynamodb' | 'kms' | 'sts';
@@ -32,16 +36,6 @@ export interface AwsErrorContext {
   profile?: string;
 }
 
-const THROTTLING = new Set([
-  'ThrottlingException',
-  'ProvisionedThroughputExceededException',
-  'RequestLimitExceeded',
-  'TooManyRequestsException',
-  'LimitExceededException',
-  'ThrottledException',
-]);
-
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'EPIPE', 'ENETUNREACH']);
 
 /** Map any error thrown by an SDK `send` to a CredstashError. CredstashErrors pass through. */
 export function mapAwsError(err: unknown, ctx: AwsErrorContext): CredstashError {
@@ -53,6 +47,17 @@ export function mapAwsError(err: unknown, ctx: AwsErrorContext): CredstashError 
   const fields = { credentialId: ctx.credentialId, store: ctx.store, version: ctx.version, cause: err };
   const regionText = ctx.region === undefined ? '' : ` in ${ctx.region}`;
   const what = ctx.service === 'kms' ? 'KMS' : ctx.service === 'sts' ? 'STS' : 'DynamoDB';
+  const network = mapAwsNetworkError(err, {
+    service: what,
+    operation: ctx.operation,
+    store: ctx.store,
+    credentialId: ctx.credentialId,
+    version: ctx.version,
+    ...(subject === undefined ? {} : { subject }),
+    ...(ctx.region === undefined ? {} : { region: ctx.region }),
+    ...(ctx.endpoint === undefined ? {} : { endpoint: ctx.endpoint }),
+  });
+  if (network !== undefined) return network;
 
   if (name === 'InvalidCiphertextException' && ctx.service === 'kms') {
     return new EncryptionContextMismatchError({
@@ -87,7 +92,7 @@ export function mapAwsError(err: unknown, ctx: AwsErrorContext): CredstashError 
       fields,
     );
   }
-  if (THROTTLING.has(name)) {
+  if (THROTTLING_ERRORS.has(name)) {
     const attempts = e.$metadata?.attempts;
     return new ThrottlingError(
       `${what} throttled ${ctx.operation}${subject === undefined ? '' : ` for ${subject}`} and the SDK's retries ran out` +
@@ -117,18 +122,6 @@ export function mapAwsError(err: unknown, ctx: AwsErrorContext): CredstashError 
       store: ctx.store,
       cause: err,
     });
-  }
-  const code = typeof e.code === 'string' ? e.code : undefined;
-  if (name === 'TimeoutError') {
-    const attempts = e.$metadata?.attempts;
-    return new StoreUnavailableError(
-      `${what} ${ctx.operation}${subject === undefined ? '' : ` for ${subject}`} timed out${ctx.endpoint === undefined ? regionText : ` at ${ctx.endpoint}`}` +
-        `${attempts === undefined ? '' : ` after ${attempts} attempts`}; check the network path to ${what}`,
-      fields,
-    );
-  }
-  if (code !== undefined && NETWORK_CODES.has(code)) {
-    return new StoreUnavailableError(`could not reach ${what}${ctx.endpoint === undefined ? regionText : ` at ${ctx.endpoint}`} (${code})`, fields);
   }
   // A retried server error (5xx) says that the SDK's retries ran out, as throttling and timeouts do.
   const retried = typeof e.$metadata?.attempts === 'number' && e.$metadata.attempts > 1 ? `; the SDK's retries ran out after ${e.$metadata.attempts} attempts` : '';

@@ -1,4 +1,4 @@
-import { PutItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, PutItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { DecryptCommand, GenerateDataKeyCommand } from '@aws-sdk/client-kms';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { mapAwsError } from '../../../../src/stores/dynamodb/dynamodb-errors.js';
@@ -50,6 +50,28 @@ describe('DynamoDB errors at the tier edge', () => {
     const err = await rejectionOf(makeStore({ endpointUrl: 'http://127.0.0.1:1' }).getCredential('app'));
     expect(err).toMatchObject({ code: 'ERR_STORE_UNAVAILABLE' });
     expect(err.message).toBe('could not reach DynamoDB at http://127.0.0.1:1 (ECONNREFUSED)');
+  });
+
+  it('maps an answer that is not AWS JSON (a wrong endpoint, a proxy page) to StoreUnavailableError naming the service, keeping neither the body nor the cause', async () => {
+    serveOneItem();
+    // The SDK attaches the raw body to the parser's error; for a Decrypt answer that body holds the data key.
+    const body = `{"KeyId":"k","Plaintext":"${CANARY}`;
+    kmsMock.on(DecryptCommand).rejects(Object.assign(new SyntaxError(`Unterminated string in JSON at position 40 ("${CANARY}")`), { $metadata: { httpStatusCode: 200 }, $response: { body } }));
+    const err = await rejectionOf(makeStore({ kmsEndpointUrl: 'http://127.0.0.1:8081' }).getCredential('app'));
+    expect(err).toMatchObject({ code: 'ERR_STORE_UNAVAILABLE', credentialId: 'app' });
+    expect(err.message).toBe('KMS Decrypt for credential "app" version 3: the answer at http://127.0.0.1:8081 (HTTP 200) is not an AWS KMS response (an HTML page or another service?); check the endpoint URL and the region');
+    expect(err.cause).toBeUndefined();
+    expectNoLeak(err, CANARY);
+    ddbMock.on(QueryCommand).rejects(Object.assign(new SyntaxError('Unexpected token \'<\', "<html>"... is not valid JSON\n  Deserialization error: to see the raw response, inspect the hidden field {error}.$response on this object.'), { $metadata: { httpStatusCode: 404 } }));
+    const html = await rejectionOf(makeStore({ endpointUrl: 'http://127.0.0.1:8000' }).getCredential('app'));
+    expect(html.message).toBe('DynamoDB Query for credential "app": the answer at http://127.0.0.1:8000 (HTTP 404) is not an AWS DynamoDB response (an HTML page or another service?); check the endpoint URL and the region');
+  });
+
+  it('maps a host DNS cannot resolve to StoreUnavailableError naming the host and what to check', async () => {
+    ddbMock.on(QueryCommand).rejects(Object.assign(new Error('getaddrinfo ENOTFOUND dynamodb.eu-wst-1.amazonaws.com'), { code: 'ENOTFOUND', hostname: 'dynamodb.eu-wst-1.amazonaws.com' }));
+    const err = await rejectionOf(makeStore({ region: 'eu-wst-1', dynamodb: new DynamoDBClient({ region: 'eu-wst-1' }) }).getCredential('app'));
+    expect(err).toMatchObject({ code: 'ERR_STORE_UNAVAILABLE' });
+    expect(err.message).toBe('could not reach DynamoDB in eu-wst-1: DNS cannot resolve "dynamodb.eu-wst-1.amazonaws.com" (ENOTFOUND); check that the region "eu-wst-1" exists and that DNS works');
   });
 
   it('maps CredentialsProviderError to AwsConfigError with the next step', async () => {
