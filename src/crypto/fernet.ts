@@ -184,6 +184,16 @@ export class MultiFernet {
     return this.#open(token, opts).plaintext;
   }
 
+  /**
+   * {@link decrypt}, and the index of the key that verified the token (0 = the key that encrypts), found by
+   * the same single pass over the keys.
+   * @throws InvalidFernetTokenError as decrypt
+   */
+  decryptWithKeyIndex(token: string, opts: FernetDecryptOptions = {}): { plaintext: Buffer; keyIndex: number } {
+    const { plaintext, index } = this.#open(token, opts);
+    return { plaintext, keyIndex: index };
+  }
+
   /** Index of the key that verifies the token (0 = already under the current key). */
   keyIndexOf(token: string): number {
     return this.#open(token, {}).index;

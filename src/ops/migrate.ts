@@ -7,13 +7,18 @@
  *    with the same value it was copied before (skipped as `already present`); if it is there with another
  *    value it is a conflict (reported, never overwritten). A crashed run is resumed by running it again.
  *    Non-integer versions (old credstash tables may hold `v5`) cannot keep their number and are reported.
- *  - Re-encrypt (one store, `reencrypt`): the newest version of each id is read and written again as a new
- *    version (`autoVersion`) in the store's default format (AES-GCM for DynamoDB: pass `format`), with the
- *    marker `[re-encrypted from version N]` appended to its comment. A newest version that carries the
- *    marker has been done and is skipped, so running it twice writes nothing twice; a version written later
- *    by someone else (without the marker) is re-encrypted on the next run.
+ *  - Re-encrypt (one store, `reencrypt`): the newest version of each id is read and, unless it is already
+ *    in the format a write would use now, written again as a new version (`autoVersion`) in the store's
+ *    default format (AES-GCM for DynamoDB; the first key for the Fernet tiers; or `format`), with the note
+ *    `[re-encrypted from version N]` appended to its comment. "Already done" is decided from the format the
+ *    decryption itself established (StoredCredential.atRest), never from the note, the comment or any other
+ *    stored label: a table writer without any key can copy a legacy item, or a comment, but cannot make a
+ *    legacy item decrypt as AES-GCM. Running it twice writes nothing twice; a version written later in an
+ *    old format is re-encrypted on the next run. A store that does not report the format is refused.
+ *  - In both, when `format` is given, a destination version that already exists in another format than
+ *    `format` is reported as a failure, not counted as done.
  */
-import { CredentialNotFoundError, CredstashError, ValidationError } from '../core/errors.js';
+import { CredentialNotFoundError, CredstashError, UnsupportedOperationError, ValidationError } from '../core/errors.js';
 import { compareSummaries, mapConcurrent, type CredentialStore } from '../core/store.js';
 import type { CredentialSummary, EncryptionContext, StoredCredential } from '../core/types.js';
 import { parseWriteVersion } from '../core/version.js';
@@ -29,7 +34,10 @@ export interface MigrateOptions {
   context?: EncryptionContext;
   /** Only ids matching this glob. */
   pattern?: string;
-  /** Write format passed to the destination (`aes-gcm` to re-encrypt legacy DynamoDB items). */
+  /**
+   * Write format passed to the destination (`aes-gcm` or `legacy` for DynamoDB), compared with the format a
+   * version was found in (StoredCredential.atRest) to tell what is done. Default: the destination's own.
+   */
   format?: string;
   /** Ids processed in parallel (versions of one id are always in order). Default 4. */
   concurrency?: number;
@@ -58,6 +66,7 @@ export interface MigrateReport {
   total: number;
 }
 
+/** The note appended to a re-encrypted version's comment. Informational only: nothing is decided from it. */
 export const REENCRYPT_MARKER = /\[re-encrypted from version ([^\]]+)\]$/;
 
 /**
@@ -100,7 +109,7 @@ export async function migrate(from: CredentialStore, to: CredentialStore, opts: 
     opts.onProgress?.({ done, total: report.total, id, version, outcome });
   };
   const fail = (id: string, version: string, err: unknown): void => {
-    if (!(err instanceof CredstashError)) throw err;
+    if (!(err instanceof CredstashError) || ABORTS_RUN.has(err)) throw err;
     report.failed.push({ id, version, reason: err.message, code: err.code });
     progress(id, version, 'failed');
   };
@@ -138,6 +147,13 @@ async function copyOne(
   const src = await readVersion(from, s, context);
   if (await to.credentialExists(s.id, { version })) {
     const there = await to.getCredential(s.id, { version, context, required: true });
+    const found = there.atRest?.format;
+    if (opts.format !== undefined && found !== undefined && found !== opts.format) {
+      throw new ValidationError(
+        `credential "${s.id}" version ${s.version} already exists in ${to.description} in the ${found} format, not ${opts.format}; it was left as it is`,
+        { credentialId: s.id, version: s.version },
+      );
+    }
     if (valuesEqual(there.value, src.value)) {
       report.present.push({ id: s.id, version: s.version });
       return 'present';
@@ -158,19 +174,34 @@ async function copyOne(
   return 'copied';
 }
 
+/** Errors that end a whole run instead of being reported for one version. */
+const ABORTS_RUN = new WeakSet<object>();
+
 async function reencryptOne(store: CredentialStore, s: CredentialSummary, context: EncryptionContext, opts: MigrateOptions, report: MigrateReport): Promise<MigrateOutcome> {
-  if (s.comment !== undefined && REENCRYPT_MARKER.test(s.comment)) {
+  const src = await readVersion(store, s, context);
+  const atRest = src.atRest;
+  if (atRest === undefined) {
+    // Ends the whole run (see `fail`): the same holds for every version.
+    const err = new UnsupportedOperationError(
+      store.description,
+      '--reencrypt: it does not report how each version is encrypted, so which ones are done cannot be told (dynamodb, local and sql do)',
+    );
+    ABORTS_RUN.add(err);
+    throw err;
+  }
+  const target = opts.format ?? atRest.preferred;
+  if (atRest.format === target) {
     report.present.push({ id: s.id, version: s.version });
     return 'present';
   }
-  const src = await readVersion(store, s, context);
   const marker = `[re-encrypted from version ${s.version}]`;
   const put = await store.storeCredential(s.id, src.value, {
     autoVersion: true,
     context,
     comment: src.comment === undefined || src.comment === '' ? marker : `${src.comment} ${marker}`,
     ...(src.definition === undefined ? {} : { definition: src.definition }),
-    ...(opts.format === undefined ? {} : { format: opts.format }),
+    // The store's preferred format, named: its default write format may differ (DynamoDB's `auto`).
+    format: target,
   });
   report.copied.push({ id: s.id, version: s.version, to: String(put.version) });
   return 'copied';

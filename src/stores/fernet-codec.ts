@@ -11,6 +11,7 @@
  * context is told apart from tampering and reported as EncryptionContextMismatchError, as KMS would.
  */
 import { canonicalContext, contextsEqual } from '../core/context.js';
+import { withAtRest } from '../core/at-rest.js';
 import { ConfigError, EncryptionContextMismatchError, IntegrityError } from '../core/errors.js';
 import type { CredentialDefinition, CredentialValue, EncryptionContext, StoredCredential, ValueKind } from '../core/types.js';
 import { decodeValue, encodeValue, isValueKind } from '../core/value.js';
@@ -99,8 +100,9 @@ export class FernetCodec {
     const display = displayVersion(expect.version);
     const integrity = (): IntegrityError => new IntegrityError({ credentialId: expect.id, version: display, store: expect.store });
     let plaintext: Buffer;
+    let keyIndex: number;
     try {
-      plaintext = fernet.decrypt(token);
+      ({ plaintext, keyIndex } = fernet.decryptWithKeyIndex(token));
     } catch {
       throw unreadable(token, expect.id, display, expect.store); // no cause: a token error must not carry one
     }
@@ -114,7 +116,8 @@ export class FernetCodec {
       const out: StoredCredential = { id: expect.id, version: display, value };
       if (header.comment !== undefined) out.comment = header.comment;
       if (header.definition !== undefined) out.definition = header.definition;
-      return out;
+      // The key whose MAC verified the token: the first one is the one every write uses.
+      return withAtRest(out, { format: keyIndex === 0 ? 'fernet' : 'fernet-old-key', preferred: 'fernet' });
     } catch (err) {
       if (err instanceof IntegrityError || err instanceof EncryptionContextMismatchError) throw err;
       throw integrity();

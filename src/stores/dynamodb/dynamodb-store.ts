@@ -12,6 +12,7 @@
  */
 import type { DynamoDBClient, QueryCommandInput } from '@aws-sdk/client-dynamodb';
 import type { KMSClient } from '@aws-sdk/client-kms';
+import { withAtRest } from '../../core/at-rest.js';
 import { AwsConfigError, CredstashError, ValidationError } from '../../core/errors.js';
 import { BaseStore, compareIds, mapConcurrent, type ResolvedReadOptions, type ResolvedWriteOptions, type SetupCapable } from '../../core/store.js';
 import { matchesGlob } from '../../core/names.js';
@@ -474,7 +475,7 @@ export class DynamoDBStore extends BaseStore implements SetupCapable {
   /** KMS Decrypt of the item's data key with the caller's context, then the format's decryption. */
   async #open(id: string, item: Item, context: EncryptionContext): Promise<StoredCredential> {
     const where = { credentialId: id, store: this.description };
-    itemFormat(item, where); // an unreadable algorithm fails before KMS is asked
+    const format = itemFormat(item, where); // an unreadable algorithm fails before KMS is asked
     const blob = wrappedKey(item, where);
     const version = displayVersion(item.version?.S ?? '');
     const kms = await this.#clients.kms();
@@ -484,7 +485,11 @@ export class DynamoDBStore extends BaseStore implements SetupCapable {
     if (out.Plaintext === undefined) {
       throw new CredstashError('ERR_KMS', `KMS Decrypt returned no data key for credential "${id}" version ${version}`, where);
     }
-    return openItem(item, out.Plaintext, where);
+    // openItem decrypts by `format`, so its success establishes it: a GCM tag, or a legacy HMAC under a data
+    // key of that format's size, verified. The `algorithm` attribute alone proves nothing.
+    const atRest = format === 'gcm' ? 'aes-gcm' : 'legacy';
+    // Re-encryption targets AES-GCM unless the config asks for legacy (`auto` keeps legacy only for plain writes).
+    return withAtRest(openItem(item, out.Plaintext, where), { format: atRest, preferred: this.#format === 'legacy' ? 'legacy' : 'aes-gcm' });
   }
 
   /** Run one SDK call; map its error at the edge (style.md §7). */

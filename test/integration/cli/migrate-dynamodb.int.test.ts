@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, ScanCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDBStore } from '../../../src/stores/dynamodb/dynamodb-store.js';
 import { childAwsEnv, useFakeAwsEnv } from '../../fixtures/aws-env.js';
@@ -77,5 +77,35 @@ describe('credstash migrate with a Python credstash table', () => {
     expect(kms.requests.get('GenerateDataKey') - before).toBe(2);
     const got = await cli(['--store-type', 'dynamodb', '-t', TABLE, 'get', 'api.key', '-n']);
     expect(got).toEqual({ code: 0, stdout: VALUE, stderr: '' });
+  });
+});
+
+describe('credstash migrate --reencrypt against a table writer without KMS access', () => {
+  const FROM = `dynamodb:table=${TABLE}`;
+
+  it('decides what is done by decrypting: a legacy item with the re-encrypted note, or relabeled as AES-GCM, is never counted as done', async () => {
+    const legacy = new DynamoDBStore({ table: TABLE, region: 'us-east-1', endpointUrl: ddb.endpoint, kmsEndpointUrl: kms.endpoint, format: 'legacy' });
+    // The note a re-encrypted version carries, on an item still in the legacy format.
+    await legacy.storeCredential('planted', 'still-legacy', { version: 2, comment: 'rotated [re-encrypted from version 1]' });
+    await legacy.storeCredential('relabeled', 'legacy-too', { version: 1 });
+    await legacy.close();
+    // The `algorithm` attribute says AES-GCM; the item is still a legacy one.
+    const client = new DynamoDBClient({ endpoint: ddb.endpoint, region: 'us-east-1' });
+    await client.send(new UpdateItemCommand({
+      TableName: TABLE,
+      Key: { name: { S: 'relabeled' }, version: { S: '0000000000000000001' } },
+      UpdateExpression: 'SET #a = :a',
+      ExpressionAttributeNames: { '#a': 'algorithm' },
+      ExpressionAttributeValues: { ':a': { S: 'aes-256-gcm' } },
+    }));
+    client.destroy();
+
+    const r = await cli(['migrate', '--reencrypt', '--from', FROM]);
+    expect(r.stdout).toBe(`re-encrypted 1 credential(s) in dynamodb table "${TABLE}"; 2 already done; 1 failed (of 4)\n`);
+    expect(r.stderr.split('\n')[0]).toMatch(/^credstash: relabeled version 1: /);
+    expect(r.code).toBe(1);
+    expect((await algorithms()).filter((a) => a.startsWith('planted@'))).toEqual(['planted@2:legacy', 'planted@3:aes-256-gcm']);
+    expect((await cli(['--store-type', 'dynamodb', '-t', TABLE, 'get', 'planted', '-n'])).stdout).toBe('still-legacy');
+    expectNoLeak(r.stdout + r.stderr, 'still-legacy');
   });
 });

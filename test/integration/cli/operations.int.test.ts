@@ -1,4 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -177,7 +178,7 @@ describe('credstash export / import', () => {
     writeFileSync(bad, JSON.stringify({ 'ok.one': 'x', 'bad*id': CANARY }));
     const r = await cli(['import', bad]);
     expect(r.code).toBe(1);
-    expect(r.stdout).toBe(`stored ok.one version 1\nskipped bad*id: credential id "bad*id" must not contain * or ? (they are wildcards)\nimported 1 of 2 credential(s) from ${bad}; skipped 1\n`);
+    expect(r.stdout).toBe(`stored ok.one version 1\nskipped bad*id: credential id must not contain * (it is the wildcard)\nimported 1 of 2 credential(s) from ${bad}; skipped 1\n`);
     expect(r.stderr).toBe(`credstash: 1 credential(s) from ${bad} could not be imported (listed above)\n`);
     const broken = join(dir, 'broken.env');
     writeFileSync(broken, `A=1\nB='${CANARY}\n`);
@@ -219,17 +220,25 @@ describe('credstash migrate', () => {
     expect(ok.stdout).toMatch(/^copied 2 version\(s\)/);
   });
 
-  it('re-encrypts in place once', async () => {
+  it('re-encrypts in place, once, what is not under the first key, whatever its comment says', async () => {
     const d = mkdtempSync(join(tmpdir(), 'credstash-reenc-'));
     const e = cleanEnv(d);
     await runCli(['init'], { cwd: d, env: e });
     await runCli(['put', 'x', CANARY], { cwd: d, env: e });
+    // The note a re-encrypted version carries decides nothing: y is under the old key like x.
+    await runCli(['put', 'y', 'yv', '-c', 'set by hand [re-encrypted from version 1]'], { cwd: d, env: e });
+    // A new first key (what rotate-key does before re-encrypting): x and y are now under an older key.
+    const toml = join(d, 'credstash.toml');
+    writeFileSync(toml, readFileSync(toml, 'utf8').replace(/keys = \["/, `keys = ["${randomBytes(32).toString('base64url')}=", "`));
+    await runCli(['put', 'z', 'zv'], { cwd: d, env: e });
     const r1 = await runCli(['migrate', '--reencrypt'], { cwd: d, env: e });
-    expect(r1.stdout).toMatch(/^re-encrypted 1 credential\(s\) in local keystore .*; 0 already done; 0 failed \(of 1\)\n$/);
+    expect(r1.stdout).toMatch(/^re-encrypted 2 credential\(s\) in local keystore .*; 1 already done; 0 failed \(of 3\)\n$/);
     const r2 = await runCli(['migrate', '--reencrypt'], { cwd: d, env: e });
-    expect(r2.stdout).toMatch(/^re-encrypted 0 credential\(s\) .*; 1 already done/);
+    expect(r2.stdout).toMatch(/^re-encrypted 0 credential\(s\) .*; 3 already done/);
     const list = await runCli(['list'], { cwd: d, env: e });
-    expect(list.stdout).toContain('-- comment [re-encrypted from version 1]');
+    expect(list.stdout).toMatch(/x +-- version 0+2 -- comment \[re-encrypted from version 1\]/);
+    expect(list.stdout).toMatch(/y +-- version 0+2 -- comment set by hand \[re-encrypted from version 1\] \[re-encrypted from version 1\]/);
+    expect((await runCli(['get', 'x'], { cwd: d, env: e })).stdout).toBe(`${CANARY}\n`);
     expectNoLeak(r1.stdout + r1.stderr + r2.stdout + list.stdout, CANARY);
     rmSync(d, { recursive: true, force: true });
   });

@@ -1,4 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { withAtRest } from '../../../src/core/at-rest.js';
+import type { ResolvedReadOptions, ResolvedWriteOptions } from '../../../src/core/store.js';
+import type { CredentialValue, StoredCredential } from '../../../src/core/types.js';
 import { padVersion } from '../../../src/core/version.js';
 import { migrate, type MigrateProgress } from '../../../src/ops/migrate.js';
 import { MemoryStore } from '../../fixtures/memory-store.js';
@@ -104,9 +107,46 @@ describe('migrate (copy)', () => {
   });
 });
 
+/**
+ * A memory store that reports each version's at-rest format as a tier does after decrypting it: versions
+ * written through it are in `preferred` (or in the `format` a write asked for); `seedOld` plants versions in
+ * an old format, as a table writer copying legacy items would.
+ */
+class FormatStore extends MemoryStore {
+  readonly formats = new Map<string, string>();
+  constructor(label: string, readonly preferred = 'new') {
+    super(label);
+  }
+  protected override async _get(id: string, opts: ResolvedReadOptions): Promise<StoredCredential | undefined> {
+    const found = await super._get(id, opts);
+    if (found === undefined) return undefined;
+    const format = this.formats.get(`${id}@${found.version}`) ?? 'old';
+    return withAtRest(found, { format, preferred: this.preferred });
+  }
+  protected override async _put(id: string, value: CredentialValue, opts: ResolvedWriteOptions): Promise<void> {
+    await super._put(id, value, opts);
+    this.formats.set(`${id}@${opts.version}`, opts.format ?? this.preferred);
+  }
+  seedOld(id: string, version: number, value: CredentialValue, comment?: string): void {
+    const versions = this.items.get(id) ?? new Map();
+    versions.set(padVersion(version), { value, context: {}, ...(comment === undefined ? {} : { comment }) });
+    this.items.set(id, versions);
+    this.formats.delete(`${id}@${version}`);
+  }
+}
+
+async function seededOld(): Promise<FormatStore> {
+  const s = new FormatStore('src');
+  s.seedOld('app.db', 1, 'v1', 'first');
+  s.seedOld('app.db', 2, 'v2');
+  s.seedOld('app.db', 3, 'v3', 'third');
+  s.seedOld('app.api', 5, { key: CANARY });
+  return s;
+}
+
 describe('migrate (reencrypt in place)', () => {
-  it('writes the newest version again as a new version with a marker, once', async () => {
-    const s = await seeded();
+  it('writes each newest version in an old format again as a new version with a note, once', async () => {
+    const s = await seededOld();
     const first = await migrate(s, s, { reencrypt: true });
     expect(first.copied.map((c) => [c.id, c.version, c.to])).toEqual([['app.api', '5', '6'], ['app.db', '3', '4']]);
     expect(await s.getCredential('app.db', { required: true })).toMatchObject({ version: '4', value: 'v3', comment: 'third [re-encrypted from version 3]' });
@@ -116,23 +156,62 @@ describe('migrate (reencrypt in place)', () => {
     expect(second.present.map((p) => `${p.id}@${p.version}`)).toEqual(['app.api@6', 'app.db@4']);
   });
 
-  it('re-encrypts again when someone wrote a newer version after the last run', async () => {
-    const s = await seeded();
+  it('decides what is done from the format decryption established, never from the comment', async () => {
+    const s = new FormatStore('src');
+    // A table writer keeps an item in the old format by giving it the note a re-encrypted version carries.
+    s.seedOld('planted', 2, 'still-old', 'x [re-encrypted from version 1]');
+    // A version already in the preferred format, written without any note, needs nothing.
+    await s.storeCredential('fresh', 'new-format', { version: 1 });
+    const report = await migrate(s, s, { reencrypt: true });
+    expect(report.copied.map((c) => `${c.id}@${c.version}->${c.to}`)).toEqual(['planted@2->3']);
+    expect(report.present.map((p) => `${p.id}@${p.version}`)).toEqual(['fresh@1']);
+    expect((await s.getCredential('planted', { required: true })).atRest).toEqual({ format: 'new', preferred: 'new' });
+  });
+
+  it('re-encrypts again when someone wrote a newer version in an old format after the last run', async () => {
+    const s = await seededOld();
     await migrate(s, s, { reencrypt: true });
-    await s.storeCredential('app.db', 'v5', { autoVersion: true });
+    s.seedOld('app.db', 5, 'v5');
     const again = await migrate(s, s, { reencrypt: true });
     expect(again.copied.map((c) => `${c.id}@${c.version}->${c.to}`)).toEqual(['app.db@5->6']);
   });
 
-  it('passes the write format through to the store', async () => {
-    const s = await seeded();
+  it('with a format, compares with that format and passes it through to the store', async () => {
+    const s = await seededOld();
+    await s.storeCredential('app.gcm', 'g', { version: 1, format: 'aes-gcm' });
     const formats: Array<string | undefined> = [];
     const orig = s.storeCredential.bind(s);
     s.storeCredential = async (id, value, opts) => {
       formats.push(opts?.format);
       return orig(id, value, opts);
     };
-    await migrate(s, s, { reencrypt: true, format: 'aes-gcm' });
+    const report = await migrate(s, s, { reencrypt: true, format: 'aes-gcm' });
     expect(formats).toEqual(['aes-gcm', 'aes-gcm']);
+    expect(report.present.map((p) => p.id)).toEqual(['app.gcm']);
+  });
+
+  it('refuses a store that does not report how its versions are encrypted, writing nothing', async () => {
+    const s = await seeded();
+    const before = versions(s);
+    const err = await rejectionOf(migrate(s, s, { reencrypt: true }));
+    expect(err.message).toBe('memory store "src" does not support --reencrypt: it does not report how each version is encrypted, so which ones are done cannot be told (dynamodb, local and sql do)');
+    expect(versions(s)).toEqual(before);
+  });
+});
+
+describe('migrate (copy) with a format', () => {
+  it('reports a destination version that exists in another format instead of counting it as done', async () => {
+    const from = await seeded();
+    const to = new FormatStore('dst', 'aes-gcm');
+    // Someone put the same value there in the old format (e.g. a copied legacy item).
+    to.seedOld('app.db', 3, 'v3');
+    const report = await migrate(from, to, { format: 'aes-gcm' });
+    expect(report.failed.map((f) => [f.id, f.reason])).toEqual([
+      ['app.db', 'credential "app.db" version 3 already exists in memory store "dst" in the old format, not aes-gcm; it was left as it is'],
+    ]);
+    expect(report.copied.map((c) => c.id)).toEqual(['app.api']);
+    // Without a format asked for, the same value there is simply present.
+    const plain = await migrate(from, to);
+    expect(plain.present.map((p) => p.id)).toEqual(['app.api', 'app.db']);
   });
 });
