@@ -208,10 +208,21 @@ export class VaultStore extends BaseStore {
     let parsed: Record<string, unknown> | undefined;
     if (text.length > 0) {
       try {
-        parsed = JSON.parse(text) as Record<string, unknown>;
+        const json: unknown = JSON.parse(text);
+        parsed = json !== null && typeof json === 'object' && !Array.isArray(json) ? (json as Record<string, unknown>) : undefined;
       } catch {
-        parsed = undefined; // a proxy's HTML page; the status says enough
+        parsed = undefined; // a proxy's HTML page; never quoted (it could echo anything)
       }
+    }
+    // Success and "not found" are acted on, so they must come from Vault: its API answers them with a JSON
+    // object (or 204 and no body). Another server at the address (a web page, a proxy's login page) answering
+    // 200 or 404 would otherwise read as a missing credential, or as a write that stored nothing.
+    const acted = (res.status >= 200 && res.status < 300) || res.status === 404;
+    if (acted && parsed === undefined && !(res.status === 204 && text.length === 0)) {
+      throw new StoreUnavailableError(
+        `the answer of ${this.#address} (HTTP ${res.status}) is not a Vault API response (an HTML page or another service?); check the vault address`,
+        { store: this.description },
+      );
     }
     return { status: res.status, body: parsed };
   }

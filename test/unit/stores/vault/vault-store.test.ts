@@ -205,6 +205,27 @@ describe('VaultStore errors', () => {
     expectNoLeak(err, CANARY);
   });
 
+  it('an answer that is not Vault JSON (a web page at the address) is StoreUnavailableError, never a miss or a write that stored nothing', async () => {
+    for (const [status, body] of [[200, '<html>portal</html>'], [404, '<html>Not Found</html>'], [200, ''], [200, '[1]'], [201, 'ok']] as const) {
+      let calls = 0;
+      const store = new VaultStore({
+        address: 'http://vault.example:8200',
+        token: 't',
+        env: {},
+        fetch: async () => {
+          calls++;
+          return new Response(body, { status, headers: { 'content-type': 'text/html' } });
+        },
+      });
+      for (const p of [store.getCredential('x'), store.storeCredential('x', CANARY), store.credentialExists('x'), store.listCredentials()]) {
+        const err = await rejectionOf(p);
+        expect(err, `${status} ${body}`).toMatchObject({ code: 'ERR_STORE_UNAVAILABLE', message: `the answer of http://vault.example:8200 (HTTP ${status}) is not a Vault API response (an HTML page or another service?); check the vault address` });
+        expectNoLeak(err, CANARY, 'portal');
+      }
+      expect(calls).toBe(4);
+    }
+  });
+
   it('rejects bad config with ConfigError', async () => {
     for (const [config, path] of [
       [{ address: vault.address, token: 't', bogus: 1 }, 'credential_store.config.bogus'],
