@@ -111,12 +111,20 @@ export async function createDialect(e: EngineConfig): Promise<Dialect> {
   if (e.name === 'sqlite') {
     const { default: Database } = await import('better-sqlite3');
     if (e.path !== ':memory:') {
-      const { closeSync, openSync } = await import('node:fs');
+      const { closeSync, constants, openSync } = await import('node:fs');
       const { dirname } = await import('node:path');
       const { mkdirPrivate } = await import('../../core/private-dir.js');
       mkdirPrivate(dirname(e.path as string)); // every new folder exactly 0700, whatever the umask
       // Create the file 0600 before SQLite opens it: SQLite gives the -wal and -shm files the database's mode.
-      closeSync(openSync(e.path as string, 'a', 0o600));
+      // O_NOFOLLOW: a symlink planted at the path (dangling or not) is refused, never followed or created.
+      try {
+        closeSync(openSync(e.path as string, constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND | constants.O_NOFOLLOW, 0o600));
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ELOOP') throw err;
+        throw new ConfigError(`sqlite database "${e.path as string}" is a symbolic link; credstash does not follow one (set the path to the file itself)`, {
+          path: 'credential_store.config.path',
+        });
+      }
     }
     const db = new Database(e.path as string, { timeout: timeoutMs });
     // WAL: readers never block the writer; busy_timeout: several processes may write, each waits its turn.
