@@ -12,8 +12,9 @@
  * folder or a symlink is refused at once (it is not a lock this code wrote, and would block forever).
  */
 import { randomBytes } from 'node:crypto';
-import { linkSync, lstatSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { linkSync, lstatSync, readFileSync, realpathSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { basename, dirname, join } from 'node:path';
 import { ConfigError } from '../core/errors.js';
 
 /** How long a second rotator waits for the first before failing (a rotation is usually well under a second). */
@@ -136,11 +137,27 @@ function sleep(ms: number): Promise<void> {
 }
 
 /**
- * Take the key-list lock of `configFile`, waiting for a live holder.
+ * The file a config path really is (symlinks resolved), so that every path to one file shares one lock and
+ * an edit lands in that file (not over the symlink). A file that does not exist yet: its real folder.
+ */
+export function realConfigPath(configFile: string): string {
+  try {
+    return realpathSync(configFile);
+  } catch {
+    try {
+      return join(realpathSync(dirname(configFile)), basename(configFile));
+    } catch {
+      return configFile;
+    }
+  }
+}
+
+/**
+ * Take the key-list lock of `configFile` (beside the real file, symlinks resolved), waiting for a live holder.
  * @throws ConfigError when a live holder keeps it past the timeout, or the lock path is not a regular file
  */
 export async function acquireConfigLock(configFile: string, opts: ConfigLockOptions = {}): Promise<ConfigLock> {
-  const path = `${configFile}.lock`;
+  const path = `${realConfigPath(configFile)}.lock`;
   const timeoutMs = opts.timeoutMs ?? CONFIG_LOCK_TIMEOUT_MS;
   const purpose = opts.purpose ?? 'rotate-key';
   const nonce = randomBytes(12).toString('hex');

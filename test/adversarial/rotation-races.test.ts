@@ -9,7 +9,7 @@
  * after a final `rotate-key` the first key alone opens everything.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -174,6 +174,20 @@ for (const tier of cliTiers({ dynamodb: false })) {
       } finally {
         await onlyFirst.close();
       }
+    });
+
+    it('2 rotate-key at once through two paths to one config file (a symlink): one lock, both keys kept, the symlink stays a symlink', async () => {
+      const p = await tier.project();
+      const before = p.keys();
+      expect((await runCli([...p.flags, 'put', 'via', `${CANARY}-via`], { cwd: p.dir, env: p.env })).code).toBe(0);
+      symlinkSync(join(p.dir, 'credstash.toml'), join(p.dir, 'alt.toml'));
+      const rotations = [[], ['--config', 'alt.toml']].map((extra) => runHooked(p, [...extra, 'rotate-key'], { ROTATION_TEST_RENAME_DELAY_MS: '300' }));
+      for (const r of await Promise.all(rotations)) expect(r.code, r.stderr).toBe(0);
+      expect(lstatSync(join(p.dir, 'alt.toml')).isSymbolicLink()).toBe(true);
+      const after = p.keys();
+      expect(after).toHaveLength(before.length + 2);
+      expect(after.slice(2)).toEqual(before);
+      await expectAllReadable(p, [`${CANARY}-via`]);
     });
 
     it('a lock path that is a folder fails at once with one clean line, changing nothing', async () => {

@@ -44,8 +44,10 @@ export const rotateKeyCommand: CommandModule<GlobalArgs, RotateKeyArgs> = {
         }
         if (config.file === undefined) throw new ConfigError('no credstash.toml found; run `credstash init` first', { path: 'fernet.keys' });
       }
-      const file = config.file;
-      const { withConfigLock } = await import('../../config/config-lock.js');
+      const { realConfigPath, withConfigLock } = await import('../../config/config-lock.js');
+      // Edit the file itself: a credstash.toml that is a symlink to a shared file stays a symlink, and the
+      // shared file (which other projects read) gets the new key.
+      const file = config.file === undefined ? undefined : realConfigPath(config.file);
       const { addFirstFernetKey, readFernetKeysFromDisk } = await import('../../config/rotate-key.js');
       const rotate = async (assertHeld: () => void): Promise<readonly string[]> => {
         let keys: readonly string[] = config.fernetKeys;
