@@ -3,6 +3,7 @@
  *   0  success
  *   1  a CredstashError (`credstash: <message>`), or an unexpected error (`credstash: unexpected error (<name>)`)
  *   2  usage: yargs validation failures and UsageError thrown by a command
+ *   130  Ctrl-C at a prompt (Interrupted)
  *   141  a write to stdout or stderr hit a closed pipe (stdio.ts); other write failures are 1
  * Stacks are printed only with CREDSTASH_DEBUG=1, with every `cause` under the error (debugTrace); an
  * unexpected error's message is never printed, even then, because it was not written by us and may quote
@@ -34,6 +35,17 @@ export class ChildExit extends Error {
   }
 }
 
+/** Ctrl-C at a prompt (the terminal is in raw mode, so no SIGINT arrives): exit 130, as a shell reports SIGINT. */
+export class Interrupted extends Error {
+  constructor() {
+    super('interrupted');
+    this.name = 'Interrupted';
+  }
+}
+
+/** The exit status of a run stopped by Ctrl-C (128 + SIGINT). */
+export const EXIT_INTERRUPTED = 130;
+
 export interface ErrorSink {
   write(chunk: string): unknown;
 }
@@ -42,6 +54,10 @@ export interface ErrorSink {
 export function reportError(err: unknown, stderr: ErrorSink, env: NodeJS.ProcessEnv, command?: string): number {
   const debug = env.CREDSTASH_DEBUG === '1';
   if (err instanceof ChildExit) return err.exitCode;
+  if (err instanceof Interrupted) {
+    stderr.write('credstash: interrupted\n');
+    return EXIT_INTERRUPTED;
+  }
   if (err instanceof UsageError) {
     stderr.write(`credstash: ${oneLine(err.message)}\n`);
     stderr.write(`run 'credstash ${command === undefined ? '' : `${command} `}--help' for usage\n`);

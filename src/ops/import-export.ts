@@ -9,6 +9,7 @@ import { CredstashError, ValidationError } from '../core/errors.js';
 import { validateWriteId } from '../core/names.js';
 import type { CredentialStore } from '../core/store.js';
 import type { CredentialValue, EncryptionContext, GetAllResult, JsonObject, StoredCredential } from '../core/types.js';
+import { assertJsonDepth, MAX_YAML_ALIASES } from '../core/value.js';
 import { valuesEqual } from './values.js';
 
 export const IMPORT_FORMATS = ['json', 'yaml', 'csv', 'dotenv'] as const;
@@ -90,6 +91,7 @@ export async function parseImportFile(text: string, format: ImportFormat, file =
         // JSON.parse's message quotes the input
         throw new ValidationError(`${file} is not valid JSON`, { path: file });
       }
+      assertTreeDepth(data, file);
       return fromMapping(data, file, 'a JSON object of id -> value');
     }
     case 'yaml': {
@@ -104,7 +106,16 @@ export async function parseImportFile(text: string, format: ImportFormat, file =
         const line = first.linePos?.[0]?.line ?? (Number.isSafeInteger(at) ? text.slice(0, at).split('\n').length : undefined);
         throw new ValidationError(`${file} is not valid YAML${line === undefined ? '' : ` (line ${line})`}`, { path: file });
       }
-      return fromMapping(doc.toJS({ maxAliasCount: 100 }), file, 'a YAML mapping of id -> value');
+      let data: unknown;
+      try {
+        data = doc.toJS({ maxAliasCount: MAX_YAML_ALIASES });
+      } catch (err) {
+        // yaml throws a ReferenceError for an alias bomb ("billion laughs"); its message is not ours to print.
+        const why = err instanceof ReferenceError ? `more than ${MAX_YAML_ALIASES} alias expansions` : 'nested too deep';
+        throw new ValidationError(`${file} is not valid YAML (${why})`, { path: file });
+      }
+      assertTreeDepth(data, file);
+      return fromMapping(data, file, 'a YAML mapping of id -> value');
     }
     case 'csv':
       return parseCsv(text, file);
@@ -112,6 +123,15 @@ export async function parseImportFile(text: string, format: ImportFormat, file =
       return parseDotenv(text, file);
     default:
       throw new ValidationError(`unknown import format; use one of ${IMPORT_FORMATS.join(', ')}`);
+  }
+}
+
+function assertTreeDepth(data: unknown, file: string): void {
+  try {
+    assertJsonDepth(data, file);
+  } catch (err) {
+    if (err instanceof ValidationError) throw new ValidationError(err.message, { path: file });
+    throw err;
   }
 }
 

@@ -93,7 +93,9 @@ export function parseReferences(input: string, where = '$'): Segment[] {
 }
 
 function parseContext(query: string, head: string, where: string): EncryptionContext {
-  const pairs: Record<string, string> = {};
+  // A Map, not `pairs[key] = value`: that would drop a `__proto__=a` pair (it sets the prototype) and the
+  // reference would read the credential under a weaker context than written.
+  const pairs = new Map<string, string>();
   if (query.length === 0) return canonicalContext(undefined);
   for (const part of query.split('&')) {
     const eq = part.indexOf('=');
@@ -108,12 +110,12 @@ function parseContext(query: string, head: string, where: string): EncryptionCon
     } catch {
       throw new CredentialReferenceError(`credential reference ${quoteRef(head)} at ${where}: bad %-escape in the context`, { path: where });
     }
-    if (Object.prototype.hasOwnProperty.call(pairs, key)) {
+    if (pairs.has(key)) {
       throw new CredentialReferenceError(`credential reference ${quoteRef(head)} at ${where}: context key "${key}" is given twice`, { path: where });
     }
-    pairs[key] = value;
+    pairs.set(key, value);
   }
-  return canonicalContext(pairs);
+  return canonicalContext(Object.fromEntries(pairs));
 }
 
 /** References are config text, not secrets; still keep messages one line and bounded. */

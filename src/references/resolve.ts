@@ -12,6 +12,7 @@
 import { CredentialNotFoundError, CredentialReferenceError, CredstashError } from '../core/errors.js';
 import type { CredentialStore } from '../core/store.js';
 import type { CredentialValue, EncryptionContext, JsonValue } from '../core/types.js';
+import { assertJsonDepth } from '../core/value.js';
 import { parseReferences, quoteRef, type ParsedReference, type Segment } from './parse.js';
 
 /** Options of {@link resolveCredentialReferences}. */
@@ -45,9 +46,10 @@ type Fetch = (ref: ParsedReference, where: string) => Promise<CredentialValue>;
  * // [{ path: 'db.password', reference: '${credential:db_prod?env=prod}.password', id: 'db_prod', context: { env: 'prod' }, field: ['password'] }]
  * ```
  * @throws CredentialReferenceError for a malformed reference, naming its path; ValidationError for an empty
- *   context value (`?env=`)
+ *   context value (`?env=`) or a tree nested deeper than MAX_JSON_DEPTH
  */
 export function findCredentialReferences(tree: unknown): FoundReference[] {
+  assertJsonDepth(tree, 'the config tree');
   const out: FoundReference[] = [];
   walk(tree, '', (s, path) => {
     for (const seg of parseReferences(s, path || '$')) {
@@ -85,9 +87,12 @@ export function getCredentialsForConfig(tree: unknown): string[] {
  * ```
  * @throws CredentialReferenceError naming the reference and its path: unknown id, missing field, a non-text
  *   value inside a longer string, a binary credential, a cycle (recursive), or a failed read (with the store's
- *   error as `cause`); ValidationError for an empty context value in a reference (`?env=`)
+ *   error as `cause`); ValidationError for an empty context value in a reference (`?env=`) or a tree nested
+ *   deeper than MAX_JSON_DEPTH
  */
 export async function resolveCredentialReferences<T>(tree: T, store: CredentialStore, opts: ResolveOptions = {}): Promise<T> {
+  // The walks below recurse: a tree nested past MAX_JSON_DEPTH is refused before it could overflow the stack.
+  assertJsonDepth(tree, 'the config tree');
   const memo = new Map<string, Promise<CredentialValue>>();
   const fetch: Fetch = (ref, where) => {
     const context = ref.explicitContext ? ref.context : (opts.context ?? ref.context);
@@ -153,9 +158,11 @@ async function resolveNode(node: unknown, path: string, ctx: ResolveCtx, stack: 
     return out;
   }
   if (isPlainObject(node)) {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(node)) out[k] = await resolveNode(v, joinPath(path, k), ctx, stack);
-    return out;
+    // Entries, not `out[k] = ...`: a `__proto__` key (JSON and YAML keep it as an own key) would set the
+    // prototype instead and vanish from the rendered tree.
+    const entries: Array<[string, unknown]> = [];
+    for (const [k, v] of Object.entries(node)) entries.push([k, await resolveNode(v, joinPath(path, k), ctx, stack)]);
+    return Object.fromEntries(entries);
   }
   return node;
 }

@@ -1,5 +1,6 @@
 /**
- * `credstash get <credential> [key=value ...]`: the value and a newline (`-n`: no newline). A credential
+ * `credstash get <credential> [key=value ...]`: the value and a newline (`-n`: no newline); a binary value
+ * is written byte for byte with nothing added. A credential
  * name with `*` is a pattern (`*` only, as in Python; `?` and `.` are ordinary characters): every match is printed in `-f json|yaml|csv|dotenv` (default json),
  * without an added newline, as Python credstash does. `--field F` prints one field of a structured value.
  */
@@ -47,6 +48,11 @@ export const getCommand: CommandModule<GlobalArgs, GetArgs> = {
         return;
       }
       const cred = await store.getCredential(argv.credential, { version, context, required: true });
+      if (cred.value instanceof Uint8Array && argv.field === undefined) {
+        // Bytes in, bytes out: a binary value is written exactly, with no newline added (`get x > file`).
+        argv.io.stdout.write(cred.value);
+        return;
+      }
       const text = argv.field === undefined ? valueToText(cred.value) : fieldText(argv.credential, cred.value, argv.field);
       argv.io.stdout.write(argv.noline === true ? text : `${text}\n`);
     }),

@@ -8,6 +8,7 @@
 import { readFileSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
 import { ValidationError } from '../../core/errors.js';
+import { decodeUtf8Exact } from '../../core/value.js';
 import { formatFromFileName, IMPORT_FORMATS, importCredentials, parseImportFile, type ImportFormat } from '../../ops/import-export.js';
 import { contextFromArgs, isStdinArg, readStdin, withStore, type GlobalArgs } from '../context.js';
 import { UsageError } from '../errors.js';
@@ -37,15 +38,18 @@ export const importCommand: CommandModule<GlobalArgs, ImportArgs> = {
     if (format === undefined) throw new UsageError(`cannot tell the format of ${stdin ? 'stdin' : argv.file}; use -f ${IMPORT_FORMATS.join('|')}`);
     const context = contextFromArgs(argv.context);
     const name = stdin ? 'stdin' : argv.file;
-    let text: string;
-    if (stdin) text = (await readStdin(argv.io)).toString('utf8');
+    let bytes: Buffer;
+    if (stdin) bytes = await readStdin(argv.io);
     else {
       try {
-        text = readFileSync(argv.file.startsWith('/') ? argv.file : `${argv.io.cwd}/${argv.file}`, 'utf8');
+        bytes = readFileSync(argv.file.startsWith('/') ? argv.file : `${argv.io.cwd}/${argv.file}`);
       } catch (err) {
         throw new UsageError(`cannot read ${argv.file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
       }
     }
+    // An import file is text: bytes that are not UTF-8 are refused, never read with replacement characters.
+    const text = decodeUtf8Exact(bytes);
+    if (text === undefined) throw new ValidationError(`${name} is not valid UTF-8 text (binary values go one at a time: put NAME @file)`, { path: name });
     const records = await parseImportFile(text, format, name);
     await withStore(argv, async (store) => {
       const report = await importCredentials(store, records, {

@@ -6,10 +6,11 @@
 import type { CommandModule } from 'yargs';
 import { ValidationError } from '../../core/errors.js';
 import { CREDENTIAL_TYPES, type CredentialDefinition, type CredentialType, type CredentialValue, type JsonObject, type WriteOptions } from '../../core/types.js';
+import { assertJsonDepth } from '../../core/value.js';
 import { LEGACY_DIGESTS, WRITE_FORMATS } from '../../config/defaults.js';
 import { contextFromArgs, isStdinArg, withStore, writeVersionArg, type GlobalArgs } from '../context.js';
 import { UsageError } from '../errors.js';
-import { promptSecret, readValueArg } from '../input.js';
+import { promptSecret, readTextArg, readValueArg } from '../input.js';
 import { chainTarget, STORE_OPTION } from '../chain-target.js';
 import { displayText } from '../output/terminal.js';
 
@@ -30,6 +31,15 @@ interface PutArgs extends GlobalArgs {
   store?: string;
 }
 
+/**
+ * Why `-P`, `-` and `@file` exist (`put --help`, README): an argument is visible to every user of the machine
+ * in `ps` and /proc/<pid>/cmdline while credstash runs, and stays in the shell's history.
+ */
+export const PUT_EPILOG =
+  'A value typed on the command line can be read by other users in `ps` while credstash runs, and stays in ' +
+  'your shell history. Give secrets with -P (prompt, not echoed), - (stdin: `pass show x | credstash put NAME -`) ' +
+  'or @file (a file only you can read) instead.';
+
 export const putCommand: CommandModule<GlobalArgs, PutArgs> = {
   command: 'put <credential> [value] [context..]',
   describe: 'Put a credential into the store',
@@ -48,7 +58,8 @@ export const putCommand: CommandModule<GlobalArgs, PutArgs> = {
       .option('legacy', { type: 'boolean', describe: 'the same as --format legacy' })
       .option('json', { alias: 'data', type: 'string', describe: 'store a structured credential: a JSON object, @file or -', requiresArg: true })
       .option('type', { choices: CREDENTIAL_TYPES, describe: 'credential type of a structured value (checks its required fields)' })
-      .option('store', STORE_OPTION) as never,
+      .option('store', STORE_OPTION)
+      .epilog(PUT_EPILOG) as never,
   handler: (argv) =>
     withStore(argv, async (store, config) => {
       const context = contextFromArgs(argv.context);
@@ -69,7 +80,7 @@ export const putCommand: CommandModule<GlobalArgs, PutArgs> = {
 };
 
 async function resolveValue(argv: PutArgs): Promise<CredentialValue> {
-  if (argv.json !== undefined) return parseJsonObject(await readValueArg(argv.json, argv.io), '--json');
+  if (argv.json !== undefined) return parseJsonObject(await readTextArg(argv.json, argv.io, '--json value'), '--json');
   if (argv.type !== undefined && argv.type !== 'custom') throw new UsageError('--type needs a structured value given with --json');
   if (argv.prompt === true) return promptSecret(`${argv.credential}: `, argv.io);
   return readValueArg(argv.value ?? '', argv.io);
@@ -102,7 +113,7 @@ export function writeOptions(
   return opts;
 }
 
-/** Parse a JSON object given on the command line; the message never quotes it (JSON.parse's would). */
+/** Parse a JSON object given on the command line (depth bounded); the message never quotes it (JSON.parse's would). */
 export function parseJsonObject(text: string, what: string): JsonObject {
   let parsed: unknown;
   try {
@@ -111,6 +122,7 @@ export function parseJsonObject(text: string, what: string): JsonObject {
     throw new ValidationError(`${what} value is not valid JSON`);
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new ValidationError(`${what} value must be a JSON object`);
+  assertJsonDepth(parsed, `${what} value`);
   return parsed as JsonObject;
 }
 

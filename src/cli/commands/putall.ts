@@ -11,7 +11,7 @@ import type { CredentialValue } from '../../core/types.js';
 import { LEGACY_DIGESTS } from '../../config/defaults.js';
 import { contextFromArgs, withStore, writeVersionArg, type GlobalArgs } from '../context.js';
 import { UsageError } from '../errors.js';
-import { readValueArg } from '../input.js';
+import { readTextArg } from '../input.js';
 import { FORMAT_OPTION, parseJsonObject, writeOptions } from './put.js';
 import { displayText } from '../output/terminal.js';
 
@@ -45,7 +45,7 @@ export const putallCommand: CommandModule<GlobalArgs, PutAllArgs> = {
     withStore(argv, async (store, config) => {
       const context = contextFromArgs(argv.context);
       const version = argv.autoversion === true ? undefined : writeVersionArg(argv.version);
-      const items = parseJsonObject(await readValueArg(argv.credentials, argv.io), 'credentials');
+      const items = parseJsonObject(await readTextArg(argv.credentials, argv.io, 'the putall JSON (binary values go one at a time: put NAME @file)'), 'credentials');
       let failed = 0;
       const names = Object.keys(items);
       for (const name of names) {

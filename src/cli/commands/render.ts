@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { basename, extname, resolve } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { ConfigError, CredstashError, ValidationError } from '../../core/errors.js';
+import { assertJsonDepth, decodeUtf8Exact, MAX_YAML_ALIASES } from '../../core/value.js';
 import { contextFromArgs, withStore, type GlobalArgs } from '../context.js';
 import { UsageError } from '../errors.js';
 import { writeSecretFile } from '../secret-file.js';
@@ -60,21 +61,33 @@ function formatOf(file: string): Format {
 
 /** Parse errors give the line where the parser knows it, never the content (a template may hold secrets). */
 async function parseFile(file: string, format: Format): Promise<unknown> {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = readFileSync(file, 'utf8');
+    bytes = readFileSync(file);
   } catch (err) {
     throw new ConfigError(`cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`, { path: file, cause: err });
   }
+  // A template is text: bytes that are not UTF-8 are refused, never rendered with replacement characters.
+  const text = decodeUtf8Exact(bytes);
+  if (text === undefined) throw new ValidationError(`${file}: not valid UTF-8 text`, { path: file });
+  let tree: unknown;
   try {
-    if (format === 'json') return JSON.parse(text) as unknown;
-    if (format === 'toml') return (await import('smol-toml')).parse(text);
-    return (await loadYaml()).parse(text) as unknown;
+    if (format === 'json') tree = JSON.parse(text) as unknown;
+    else if (format === 'toml') tree = (await import('smol-toml')).parse(text);
+    else tree = (await loadYaml()).parse(text, { maxAliasCount: MAX_YAML_ALIASES }) as unknown;
   } catch (err) {
     const e = err as { line?: unknown; linePos?: Array<{ line?: unknown }> };
     const line = typeof e.line === 'number' ? e.line : typeof e.linePos?.[0]?.line === 'number' ? e.linePos[0].line : undefined;
     throw new ValidationError(`${file}${line === undefined ? '' : ` line ${String(line)}`}: not valid ${format.toUpperCase()}`, { path: file });
   }
+  // Resolution and output walk the tree recursively: refuse a deeper one here, with a one-line error.
+  try {
+    assertJsonDepth(tree, file);
+  } catch (err) {
+    if (err instanceof ValidationError) throw new ValidationError(err.message, { path: file });
+    throw err;
+  }
+  return tree;
 }
 
 /** yaml ships CommonJS; in the code-split bundle its namespace may carry only `default`. */

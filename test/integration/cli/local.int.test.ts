@@ -83,9 +83,13 @@ describe('credstash put / get on the local keystore', () => {
     const r = await cli(['put', '-P', 'prompted', 'ignored-positional', 'env=dev'], `${CANARY}\nsecond line\n`);
     expect(r).toEqual({ code: 0, stdout: 'prompted has been stored\n', stderr: 'prompted: \n' });
     expect(await cli(['get', 'prompted', 'env=dev', '--noline'])).toEqual({ code: 0, stdout: CANARY, stderr: '' });
-    const empty = await cli(['put', '--prompt', 'prompted.empty'], '');
+    // an empty line is an empty value; end of input before a newline is an error (Python's EOFError)
+    const empty = await cli(['put', '--prompt', 'prompted.empty'], '\n');
     expect(empty).toEqual({ code: 0, stdout: 'prompted.empty has been stored\n', stderr: 'prompted.empty: \n' });
     expect((await cli(['get', 'prompted.empty'])).stdout).toBe('\n');
+    const eof = await cli(['put', '--prompt', 'prompted.eof'], '');
+    expect(eof.code).toBe(1);
+    expect(eof.stderr).toMatch(/^prompted\.eof: \ncredstash: no value entered/);
   });
 
   it('accepts Python\'s --log-level / --log-file and writes no log file', async () => {
