@@ -8,7 +8,7 @@
  * Throws the fs error as it is (callers wrap it in their own typed error, naming the path).
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, fsyncSync, linkSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fchmodSync, fsyncSync, linkSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { removeDeadLeftovers } from './file-lock.js';
 
@@ -29,10 +29,11 @@ export function writeFileAtomic(target: string, data: string | Uint8Array, opts:
     const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.from(data);
     let off = 0;
     while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
+    // On the descriptor, not the name: a chmod by name would follow a symlink swapped in for the temp file.
+    fchmodSync(fd, mode); // the umask may have narrowed or (for other modes) changed it
     fsyncSync(fd);
     closeSync(fd);
     fd = undefined;
-    chmodSync(tmp, mode); // the umask may have narrowed or (for other modes) changed it
     if (opts.replace === false) {
       linkSync(tmp, target); // EEXIST when the target appeared meanwhile: never overwritten
       unlinkSync(tmp);
