@@ -3,6 +3,7 @@
  * mid-write, mid-rename, holding the lock), several times in a row, on the local keystore and on SQLite.
  * After every kill the store still opens, lists and reads, the next writer gets past the dead writer's lock,
  * and every put that had returned success (the writer prints a line only then) is readable with its value.
+ * On the local keystore the next writer also removes what the killed ones left (temp files, lock drafts).
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
@@ -83,6 +84,13 @@ for (const t of tiers) {
         }
       }
       expect(acked.size, 'the writers acknowledged some puts').toBeGreaterThan(0);
+      if (t.tier === 'local') {
+        // The next writer removes what the killed ones left: temp files, lock drafts, moved-aside locks.
+        const store = t.open(path, key);
+        await store.storeCredential('crash.secret', 'after', { autoVersion: true });
+        await store.close();
+        expect(readdirSync(join(path, '..')).filter((f) => f !== 'keystore.json')).toEqual([]);
+      }
       // what is left beside the store: no file readable by others
       for (const f of readdirSync(join(path, '..'))) expect(statSync(join(path, '..', f)).mode & 0o077, f).toBe(0);
     });
