@@ -19,7 +19,7 @@ import type { GetAllResult, StoredCredential } from '../core/types.js';
 import { parseReadVersion } from '../core/version.js';
 
 /** The store method an audit record is for (`put` = storeCredential, `getall` = getAllCredentials, ...). */
-export type AuditAction = 'put' | 'get' | 'delete' | 'list' | 'getall' | 'exists';
+export type AuditAction = 'put' | 'get' | 'delete' | 'list' | 'getall' | 'exists' | 'reencrypt';
 /**
  * `started`: a write about to happen (its outcome follows in a second record). `not_found` is a miss
  * (undefined or CredentialNotFoundError); `error` carries the error's `code`.
@@ -42,7 +42,10 @@ export interface AuditRecord {
   deleted?: string[];
   /** list/getall: the glob given, if any. */
   pattern?: string;
-  /** list/getall: how many entries were returned; getall also names them in `ids`. */
+  /**
+   * list/getall: how many entries were returned; getall also names them in `ids`. reencrypt: how many
+   * versions were rewritten under the first key.
+   */
   count?: number;
   ids?: string[];
   /** getall with skipErrors: the ids that could not be read. */
@@ -224,9 +227,23 @@ export function withAudit<S extends CredentialStore>(store: S, sink: AuditSink, 
       ),
   };
 
+  // `rotate-key`'s re-encryption decrypts every stored version: a write like any other (Fernet tiers only).
+  // (Typed by shape: audit depends on core only, not on the Fernet tiers' rotation module.)
+  type Reencrypt = (opts?: unknown) => Promise<{ reencrypted: number; alreadyCurrent: number }>;
+  const own = (store as unknown as { reencryptAll?: unknown }).reencryptAll;
+  const reencryptAll = typeof own === 'function' ? (own as Reencrypt).bind(store) : undefined;
+  const reencryptHandler = (o?: unknown): ReturnType<Reencrypt> =>
+    auditedWrite(
+      { action: 'reencrypt' },
+      () => (reencryptAll as Reencrypt)(o),
+      (r) => ({ count: r.reencrypted + r.alreadyCurrent }),
+      (r) => `${r.reencrypted + r.alreadyCurrent} version(s) WERE re-encrypted`,
+    );
+
   return new Proxy(store, {
     get(target, prop) {
       if (typeof prop === 'string' && AUDITED.has(prop)) return handlers[prop];
+      if (prop === 'reencryptAll' && reencryptAll !== undefined) return reencryptHandler;
       const v: unknown = Reflect.get(target, prop, target);
       // Bind to the real store: tier classes keep `#private` state that a Proxy receiver cannot reach.
       return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
