@@ -30,6 +30,7 @@ import type {
 import { displayVersion, padVersion, storedVersionForms, versionNumber } from '../../core/version.js';
 import { DEFAULT_LEGACY_DIGEST, isLegacyDigest, LEGACY_DIGESTS, type LegacyDigest } from '../../crypto/legacy-ctr-hmac.js';
 import { AwsClients } from './dynamodb-clients.js';
+import { envEndpoint } from '../aws/aws-transport.js';
 import { mapAwsError, type AwsErrorContext } from './dynamodb-errors.js';
 import {
   assertLegacyText,
@@ -549,11 +550,4 @@ function parseDigest(d: string): LegacyDigest {
   const up = d.toUpperCase();
   if (!isLegacyDigest(up)) throw new ValidationError(`digest must be one of ${LEGACY_DIGESTS.join(', ')}`);
   return up;
-}
-
-/** AWS_ENDPOINT_URL_<SERVICE>, else AWS_ENDPOINT_URL, as the SDK reads them; none when AWS_IGNORE_CONFIGURED_ENDPOINT_URLS is set. */
-function envEndpoint(service: 'DYNAMODB' | 'KMS', env: NodeJS.ProcessEnv = process.env): string | undefined {
-  if (env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS === 'true') return undefined;
-  const v = env[`AWS_ENDPOINT_URL_${service}`] ?? env.AWS_ENDPOINT_URL;
-  return v === undefined || v === '' ? undefined : v;
 }
