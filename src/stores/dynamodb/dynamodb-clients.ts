@@ -7,6 +7,7 @@ import type { DynamoDBClient, DynamoDBClientConfig } from '@aws-sdk/client-dynam
 import type { KMSClient, KMSClientConfig } from '@aws-sdk/client-kms';
 import { AwsConfigError } from '../../core/errors.js';
 import { configuredRegion, DEFAULT_REQUEST_TIMEOUT_MS, requestHandlerOptions } from '../aws/aws-transport.js';
+import { withNetworkAgents } from '../aws/aws-network-env.js';
 import { mapAwsError, sanitizeAwsText } from './dynamodb-errors.js';
 
 // The SDK through two re-export modules that name what the store uses: a dynamic import() of the whole
@@ -80,7 +81,7 @@ export class AwsClients {
       if (this.#opts.endpointUrl !== undefined) config.endpoint = this.#opts.endpointUrl;
       if (this.#opts.profile !== undefined) config.profile = this.#opts.profile;
       if (this.#opts.maxAttempts !== undefined) config.maxAttempts = this.#opts.maxAttempts;
-      config.requestHandler = this.#timeouts();
+      config.requestHandler = withNetworkAgents(this.#timeouts()) as DynamoDBClientConfig['requestHandler'];
       const credentials = this.#assumeRoleCredentials();
       if (credentials !== undefined) config.credentials = credentials;
       else if (this.#opts.mfaCodeProvider !== undefined) Object.assign(config, { mfaCodeProvider: this.#opts.mfaCodeProvider });
@@ -100,7 +101,7 @@ export class AwsClients {
       if (this.#opts.kmsEndpointUrl !== undefined) config.endpoint = this.#opts.kmsEndpointUrl;
       if (this.#opts.profile !== undefined) config.profile = this.#opts.profile;
       if (this.#opts.maxAttempts !== undefined) config.maxAttempts = this.#opts.maxAttempts;
-      config.requestHandler = this.#timeouts();
+      config.requestHandler = withNetworkAgents(this.#timeouts()) as KMSClientConfig['requestHandler'];
       const credentials = this.#assumeRoleCredentials();
       if (credentials !== undefined) config.credentials = credentials;
       else if (this.#opts.mfaCodeProvider !== undefined && this.#opts.dynamodb === undefined) {
@@ -218,6 +219,8 @@ export class AwsClients {
       const region = this.#region() ?? this.#opts.kmsRegion;
       config.region = region ?? (async () => this.#regionFromChain(await import('./aws-kms.js')));
       if (this.#opts.profile !== undefined) config.profile = this.#opts.profile;
+      // The same timeouts, proxy and CA bundle as the DynamoDB and KMS clients.
+      config.requestHandler = withNetworkAgents(this.#timeouts()) as typeof config.requestHandler;
       const client = new sts.STSClient(config);
       try {
         const out = await client.send(new sts.AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: ASSUME_ROLE_SESSION_NAME }));

@@ -77,6 +77,7 @@ import {
   requestHandlerOptions,
   THROTTLING_ERRORS,
 } from '../aws/aws-transport.js';
+import { withNetworkAgents } from '../aws/aws-network-env.js';
 
 export const DEFAULT_SSM_PREFIX = '/credstash/credentials/';
 export type SSMTier = 'Standard' | 'Advanced' | 'Intelligent-Tiering';
@@ -139,7 +140,8 @@ export class SSMStore extends BaseStore {
       ...(this.#opts.endpoint === undefined ? {} : { endpoint: this.#opts.endpoint }),
       ...(this.#opts.maxAttempts === undefined ? {} : { maxAttempts: this.#opts.maxAttempts }),
       // The SDK sets no timeout: without one a silent endpoint hangs every call forever.
-      requestHandler: requestHandlerOptions(this.#opts.requestTimeoutMs),
+      // ... and HTTPS_PROXY / HTTP_PROXY / NO_PROXY / AWS_CA_BUNDLE, as the aws cli applies them.
+      requestHandler: withNetworkAgents(requestHandlerOptions(this.#opts.requestTimeoutMs)) as SSMClientConfig['requestHandler'],
       ...this.#opts.clientConfig,
     });
     return this.#client;
