@@ -277,6 +277,7 @@ describe('SSMStore requests', () => {
     ];
     for (const [id, value] of cases) await store.storeCredential(id, value as string);
     expect(ssm.commandCalls(PutParameterCommand).map((c) => [c.args[0].input.Name, c.args[0].input.Value])).toEqual(cases.map(([id, , stored]) => [`/credstash/credentials/${id}`, stored]));
+    expect(ssm.calls()).toHaveLength(cases.length);
     ssm.resetHistory();
     for (const [id, value] of cases) expect((await store.getCredential(id))?.value, id).toEqual(value);
     expect(ssm.calls()).toHaveLength(cases.length);
@@ -294,6 +295,8 @@ describe('SSMStore requests', () => {
     await store.storeCredential('c', 'b', { autoVersion: true });
     await store.storeCredential('c', 'c', { version: 3 });
     expect(ssm.commandCalls(PutParameterCommand).map((c) => c.args[0].input.Description)).toEqual(['first', '', '']);
+    // One PutParameter per write, plus the one GetParameter an explicit version N > 1 always made: nothing added.
+    expect(ssm.calls().map((c) => c.args[0].constructor.name)).toEqual(['PutParameterCommand', 'PutParameterCommand', 'GetParameterCommand', 'PutParameterCommand']);
     expect((await store.listCredentials({ pattern: 'c' })).map((x) => x.comment)).toEqual(['first', undefined, undefined]);
     expect((await store.listCredentials({ pattern: 'c', latestOnly: true })).map((x) => x.comment)).toEqual([undefined]);
   });
