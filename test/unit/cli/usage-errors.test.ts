@@ -4,7 +4,7 @@
  * choice, an option without its value each name the problem, the command and the argument's position.
  * Also: only `*` is a wildcard, and `getall -v N` / `get 'x*' -v N` report the names that have no version N.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -134,5 +134,33 @@ describe('getall -v N and get PATTERN -v N: a name without version N is reported
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('credential "b" version 2 not found');
     expect(await run(['get', '*', '-v', '1'])).toEqual({ code: 0, stdout: '{\n    "a": "a1",\n    "b": "b1"\n}', stderr: '' });
+  });
+});
+
+describe('values on argv show in ps: put --help and the docs say so, and the docs\' own examples keep values off argv', () => {
+  it('put --help says why -P, - and @file exist', async () => {
+    const r = await run(['put', '--help']);
+    expect(r.code).toBe(0);
+    const text = r.stdout.replace(/\s+/g, ' ');
+    for (const word of ['`ps`', 'shell history', '-P (prompt', '- (stdin', '@file']) expect(text).toContain(word);
+  });
+
+  it('every `credstash put` in a shell block of README.md and docs/cli.md reads its value from stdin, a prompt or a file', () => {
+    const root = join(import.meta.dirname, '../../..');
+    let puts = 0;
+    for (const file of ['README.md', 'docs/cli.md']) {
+      const text = readFileSync(join(root, file), 'utf8');
+      for (const block of text.matchAll(/```sh\n([\s\S]*?)```/g)) {
+        for (const line of (block[1] ?? '').split('\n')) {
+          for (const m of line.matchAll(/credstash put (\S+(?: \S+)*?)(?=\s+&&|\s+#|\s*$)/g)) {
+            puts++;
+            const args = (m[1] ?? '').split(' ').filter((a) => a !== '-a' && !a.includes('='));
+            // NAME and then `-`, `-P` or `@file`: never the value itself
+            expect(args.slice(1), `${file}: ${line}`).toSatisfy((rest: string[]) => rest.length === 1 && (rest[0] === '-' || rest[0] === '-P' || (rest[0] ?? '').startsWith('@')));
+          }
+        }
+      }
+    }
+    expect(puts).toBeGreaterThanOrEqual(3);
   });
 });
