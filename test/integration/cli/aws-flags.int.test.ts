@@ -12,7 +12,9 @@ import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { main } from '../../../src/cli/main.js';
 import { startAwsStack, type AwsStack } from '../../fixtures/aws-stack.js';
 import { FAKE_AWS_ENV } from '../../fixtures/aws-env.js';
 import { CANARY, expectNoLeak } from '../../helpers/no-leak.js';
@@ -236,6 +238,47 @@ describe('-p PROFILE', () => {
     for (const r of [unknown, sso, mfa]) expect(r.stderr.split('\n')).toHaveLength(2);
     expectCleanStderr(unknown.stderr + sso.stderr + mfa.stderr);
     expectNoLeak(unknown.stderr + sso.stderr + mfa.stderr, CANARY, 'base-secret-never-shown');
+  });
+});
+
+describe('an MFA profile on a terminal', () => {
+  it('asks once for the code (not echoed) and signs DynamoDB and KMS with the role it assumed', async () => {
+    const aws = join(home, 'aws-mfa');
+    mkdirSync(aws, { recursive: true });
+    writeFileSync(
+      join(aws, 'config'),
+      `[profile mfa]\nrole_arn = ${ROLE_ARN}\nsource_profile = base\nmfa_serial = arn:aws:iam::111122223333:mfa/alice\nregion = us-east-1\n` +
+        '[profile base]\naws_access_key_id = AKIABASEBASEBASEBASE\naws_secret_access_key = base-secret-never-shown\n',
+    );
+    const saved = { ...process.env };
+    const vars = { ...env, AWS_CONFIG_FILE: join(aws, 'config'), AWS_SHARED_CREDENTIALS_FILE: join(aws, 'credentials') };
+    for (const k of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY']) delete vars[k];
+    for (const k of Object.keys(process.env)) if (k.startsWith('AWS_')) delete process.env[k];
+    Object.assign(process.env, Object.fromEntries(Object.entries(vars).filter(([k]) => k.startsWith('AWS_'))));
+    let stdout = '';
+    let stderr = '';
+    const stdin = Object.assign(new PassThrough(), { isTTY: true, setRawMode: () => undefined });
+    const typed = setInterval(() => stdin.write('123456\r'), 50);
+    try {
+      const io = {
+        stdout: { write: (c: string | Uint8Array) => (stdout += String(c)) },
+        stderr: { write: (c: string) => (stderr += c) },
+        stdin,
+        env: { ...vars, HOME: home },
+        cwd: home,
+      };
+      const code = await main(['-p', 'mfa', 'get', 'app.key', 'env=prod'], io);
+      expect({ code, stdout }).toEqual({ code: 0, stdout: `${CANARY}\n` });
+    } finally {
+      clearInterval(typed);
+      for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
+      Object.assign(process.env, saved);
+    }
+    expect(stderr).toBe('MFA code for arn:aws:iam::111122223333:mfa/alice: \n');
+    expect(sts.calls).toHaveLength(1);
+    expect(sts.calls[0]?.params).toMatchObject({ RoleArn: ROLE_ARN, SerialNumber: 'arn:aws:iam::111122223333:mfa/alice', TokenCode: '123456' });
+    expect(services(ddbRec)).toEqual([`dynamodb us-east-1 ${ROLE_KEY_ID}`]);
+    expect(services(kmsRec)).toEqual([`kms us-east-1 ${ROLE_KEY_ID}`]);
   });
 });
 
