@@ -208,13 +208,14 @@ export async function acquireFileLock(lockPath: string, opts: FileLockOptions = 
 }
 
 /**
- * Remove what killed processes left in `dir`: files whose name matches `pattern` (group 1 = the pid that
- * made it), whose pid is not a live process on this host, and that were last changed before `before` (ms).
+ * Remove what killed processes left in `dir`: files whose name matches `pattern` (or one of them; group 1 =
+ * the pid that made it), whose pid is not a live process on this host, and that were last changed before `before` (ms).
  * Only regular files and symlinks are removed (the name, never a symlink's target); a file of a live process
  * is never touched. Call it while holding the lock that the makers of those files held. Never throws.
  * @returns the names removed
  */
-export function removeDeadLeftovers(dir: string, pattern: RegExp, before: number): string[] {
+export function removeDeadLeftovers(dir: string, pattern: RegExp | readonly RegExp[], before: number): string[] {
+  const patterns = Array.isArray(pattern) ? (pattern as readonly RegExp[]) : [pattern as RegExp];
   const removed: string[] = [];
   let names: string[];
   try {
@@ -223,7 +224,8 @@ export function removeDeadLeftovers(dir: string, pattern: RegExp, before: number
     return removed;
   }
   for (const name of names) {
-    const m = pattern.exec(name);
+    let m: RegExpExecArray | null = null;
+    for (const p of patterns) if ((m = p.exec(name)) !== null) break;
     if (m === null) continue;
     const pid = Number(m[1]);
     if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid || pidAlive(pid)) continue;

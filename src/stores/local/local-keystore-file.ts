@@ -191,8 +191,7 @@ export class LocalKeystoreFile {
    */
   #removeLeftovers(lock: HeldFileLock): void {
     const dir = dirname(this.path);
-    removeDeadLeftovers(dir, keystoreTempPattern(this.path), lock.acquiredAt);
-    removeDeadLeftovers(dir, lockLeftoverPattern(this.lockPath), lock.acquiredAt);
+    removeDeadLeftovers(dir, [keystoreTempPattern(this.path), lockLeftoverPattern(this.lockPath)], lock.acquiredAt);
   }
 
   #unavailable(action: string, err: unknown): StoreUnavailableError {
