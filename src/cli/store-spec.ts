@@ -45,7 +45,9 @@ export function parseStoreSpec(spec: string, cwd: string, knownTypes: Iterable<s
   }
   if (m === null) throw new UsageError('a store is a config file path or TYPE:key=value,... (e.g. local:path=./ks.json)');
   const type = m[1] as string;
-  const config: Record<string, string> = {};
+  // A Map, not `config[key] = ...`: a `__proto__=x` pair would set the prototype and vanish instead of
+  // reaching the tier, which rejects it as an unknown key.
+  const config = new Map<string, string>();
   const rest = m[2] ?? '';
   if (rest !== '') {
     for (const pair of rest.split(',')) {
@@ -53,11 +55,11 @@ export function parseStoreSpec(spec: string, cwd: string, knownTypes: Iterable<s
       // The pair is not quoted: without its `=` it may be a value typed in the wrong place.
       if (i <= 0) throw new UsageError(`store ${type}: "${/^[a-z][a-z0-9_]{0,39}$/.test(pair) ? pair : '...'}" is not key=value`);
       const key = pair.slice(0, i);
-      if (Object.prototype.hasOwnProperty.call(config, key)) throw new UsageError(`store ${type}: key "${key}" is given twice`);
-      config[key] = pair.slice(i + 1);
+      if (config.has(key)) throw new UsageError(`store ${type}: key "${key}" is given twice`);
+      config.set(key, pair.slice(i + 1));
     }
   }
-  return { kind: 'type', type, config };
+  return { kind: 'type', type, config: Object.fromEntries(config) };
 }
 
 /**

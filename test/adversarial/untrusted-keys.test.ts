@@ -6,7 +6,12 @@
  * a rendered file loses a key). Each case here keeps the pair as an own property.
  */
 import { describe, expect, it } from 'vitest';
+import { setupOptions } from '../../src/cli/commands/setup.js';
+import { formatCredentials } from '../../src/cli/output/index.js';
+import { parseStoreSpec } from '../../src/cli/store-spec.js';
 import { parseContextArgs } from '../../src/core/context.js';
+import { VaultStore } from '../../src/stores/vault/index.js';
+import { startVaultServer } from '../fixtures/vault-server.js';
 import { parseImportFile } from '../../src/ops/import-export.js';
 import { parseReferences } from '../../src/references/parse.js';
 import { findCredentialReferences, resolveCredentialReferences } from '../../src/references/resolve.js';
@@ -76,5 +81,37 @@ describe('`__proto__`, `constructor`, `prototype` as keys of untrusted input', (
   it('context arguments keep the three keys as pairs', () => {
     const ctx = parseContextArgs(PROTO_KEYS.map((k) => `${k}=v`));
     expect(Object.keys(ctx).sort()).toEqual([...PROTO_KEYS].sort());
+  });
+
+  it.each(['json', 'yaml', 'csv'] as const)('getall/export -f %s keeps a credential named `__proto__` (it vanished from the output)', (format) => {
+    const creds = [
+      { id: '__proto__', version: '1', value: 'p-value' },
+      { id: 'constructor', version: '1', value: { prototype: 'c-value' } },
+    ];
+    const out = formatCredentials(creds, format);
+    expect(out).toContain('__proto__');
+    expect(out).toContain('p-value');
+    expect(out).toContain('c-value');
+  });
+
+  it('a `TYPE:__proto__=x` store spec and a `--tags __proto__=x` tag keep the pair (the tier then judges the key)', () => {
+    const spec = parseStoreSpec('local:__proto__=x,path=ks.json', '/tmp', ['local']);
+    expect(Object.keys(spec.config ?? {})).toEqual(['__proto__', 'path']);
+    expect(() => parseStoreSpec('local:__proto__=x,__proto__=y', '/tmp', ['local'])).toThrow(/given twice/);
+    const tags = setupOptions({ tags: ['__proto__=x', 'constructor=y'] }).tags ?? {};
+    expect(Object.keys(tags)).toEqual(['__proto__', 'constructor']);
+    expect(Object.getOwnPropertyDescriptor(tags, '__proto__')?.value).toBe('x');
+  });
+
+  it('vault: definition metadata keyed `__proto__` reads back as that key', async () => {
+    const vault = await startVaultServer();
+    try {
+      const store = new VaultStore({ address: vault.address, token: vault.rootToken, prefix: 'keys/', env: {} });
+      await store.storeCredential('v', 'x', { definition: { id: 'v', metadata: own('__proto__', 'm') } });
+      const def = await store.getDefinition('v');
+      expect(Object.getOwnPropertyDescriptor(def?.metadata ?? {}, '__proto__')?.value).toBe('m');
+    } finally {
+      await vault.close();
+    }
   });
 });

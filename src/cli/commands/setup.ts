@@ -52,14 +52,15 @@ export const setupCommand: CommandModule<GlobalArgs, SetupArgs> = {
 export function setupOptions(argv: Pick<SetupArgs, 'tags' | 'provisioned' | 'readCapacity' | 'writeCapacity'>): SetupOptions {
   const opts: SetupOptions = {};
   if (argv.tags !== undefined && argv.tags.length > 0) {
-    const tags: Record<string, string> = {};
+    // Entries, not `tags[key] = ...`: a `__proto__=x` tag would set the prototype and be dropped silently.
+    const tags: Array<[string, string]> = [];
     for (const [n, t] of argv.tags.entries()) {
       const i = t.indexOf('=');
       // Which tag, never its text: a usage error does not quote what was typed.
       if (i <= 0) throw new UsageError(`--tags: tag ${n + 1} is not of the form Key=Value`);
-      tags[t.slice(0, i)] = t.slice(i + 1);
+      tags.push([t.slice(0, i), t.slice(i + 1)]);
     }
-    opts.tags = tags;
+    opts.tags = Object.fromEntries(tags);
   }
   for (const [flag, v] of [['--read-capacity', argv.readCapacity], ['--write-capacity', argv.writeCapacity]] as const) {
     if (v !== undefined && (!Number.isSafeInteger(v) || v < 1)) throw new UsageError(`${flag} must be a positive integer`);

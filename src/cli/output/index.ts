@@ -27,12 +27,14 @@ export interface FormatOptions {
  */
 export function formatCredentials(creds: readonly StoredCredential[], format: OutputFormat, opts: FormatOptions = {}): string {
   if (format === 'dotenv') return dotenvDump(credentialsToEnv(creds, opts.allowEnv === undefined ? {} : { allow: opts.allowEnv }));
+  // Object.fromEntries, not `obj[c.id] = ...`: a credential named `__proto__` would set the prototype and
+  // silently vanish from the output.
   if (format === 'json' || format === 'yaml') {
-    const obj: Record<string, JsonValue> = {};
-    for (const c of creds) obj[c.id] = typeof c.value === 'string' || c.value instanceof Uint8Array ? valueToText(c.value) : c.value;
+    const obj: Record<string, JsonValue> = Object.fromEntries(
+      creds.map((c) => [c.id, typeof c.value === 'string' || c.value instanceof Uint8Array ? valueToText(c.value) : c.value]),
+    );
     return format === 'json' ? pythonJson(obj) : yamlDump(obj);
   }
-  const rows: Record<string, string> = {};
-  for (const c of creds) rows[c.id] = valueToText(c.value);
+  const rows: Record<string, string> = Object.fromEntries(creds.map((c) => [c.id, valueToText(c.value)]));
   return csvDump(rows);
 }

@@ -464,16 +464,17 @@ function definitionFrom(id: string, cm: Record<string, string> | null): Credenti
   if (cm === null) return undefined;
   const def: CredentialDefinition = { id };
   let any = false;
-  const metadata: Record<string, string> = {};
+  // Entries, not `metadata[key] = ...`: a `credstash_meta___proto__` key would set the prototype and vanish.
+  const metadata: Array<[string, string]> = [];
   for (const [k, v] of Object.entries(cm)) {
     if (k === 'credstash_name') def.name = v;
     else if (k === 'credstash_description') def.description = v;
     else if (k === 'credstash_credential_type' && (CREDENTIAL_TYPES as readonly string[]).includes(v)) def.credential_type = v as CredentialDefinition['credential_type'];
-    else if (k.startsWith('credstash_meta_')) metadata[k.slice('credstash_meta_'.length)] = v;
+    else if (k.startsWith('credstash_meta_')) metadata.push([k.slice('credstash_meta_'.length), v]);
     else continue;
     any = true;
   }
-  if (Object.keys(metadata).length > 0) def.metadata = metadata;
+  if (metadata.length > 0) def.metadata = Object.fromEntries(metadata);
   return any ? def : undefined;
 }
 
