@@ -404,7 +404,8 @@ export function runReadOnlyStoreContract(
       const all = await store.listCredentials();
       expect(all.map((s) => s.id)).toEqual(['app_db', 'app_empty', 'app_json', 'other']);
       expect(JSON.stringify(all)).not.toContain(CANARY);
-      expect((await store.listCredentials({ pattern: 'app_?son' })).map((s) => s.id)).toEqual(['app_json']);
+      expect((await store.listCredentials({ pattern: 'app_j*n' })).map((s) => s.id)).toEqual(['app_json']);
+      expect(await store.listCredentials({ pattern: 'app_?son' })).toEqual([]); // only * is a wildcard
       const got = await store.getAllCredentials({ pattern: 'app_*' });
       expect(got.credentials.map((c) => [c.id, c.value])).toEqual([
         ['app_db', 'one'],
