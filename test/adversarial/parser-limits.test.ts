@@ -12,6 +12,7 @@ import { ValidationError } from '../../src/core/errors.js';
 import { assertJsonDepth, decodeValue, encodeValue, MAX_JSON_DEPTH } from '../../src/core/value.js';
 import { parseImportFile } from '../../src/ops/import-export.js';
 import { resolveCredentialReferences } from '../../src/references/resolve.js';
+import { decodeKv } from '../../src/stores/vault/index.js';
 import { MemoryStore } from '../fixtures/memory-store.js';
 import { CANARY, rejectionOf } from '../helpers/no-leak.js';
 import { cliBuilt, expectCleanFailure, runCli } from './helpers/cli.js';
@@ -114,6 +115,11 @@ describe('depth bounds in the library', () => {
     const cyclic: Record<string, unknown> = { a: 'x' };
     cyclic.self = cyclic;
     await expect(resolveCredentialReferences(cyclic, store)).rejects.toBeInstanceOf(ValidationError);
+  });
+
+  it('a Vault secret nested 200k deep is a ValidationError when read, not a RangeError when printed', () => {
+    expect(() => decodeKv(JSON.parse(`{"k": ${deepObject(DEEP)}}`) as Record<string, unknown>)).toThrow(/structured vault secret nests deeper than 100 levels/);
+    expect(decodeKv(JSON.parse(`{"k": ${deepObject(10)}}`) as Record<string, unknown>)).toHaveProperty('k');
   });
 
   it('assertJsonDepth counts a shared (aliased) node at its deepest use', () => {

@@ -29,6 +29,7 @@ import {
 import { BaseStore, mapConcurrent, type ResolvedReadOptions, type ResolvedWriteOptions } from '../../core/store.js';
 import type { CredentialDefinition, CredentialSummary, CredentialValue, JsonObject, StoreCapabilities, StoredCredential } from '../../core/types.js';
 import { CREDENTIAL_TYPES } from '../../core/types.js';
+import { assertJsonDepth } from '../../core/value.js';
 import { versionNumber } from '../../core/version.js';
 
 export interface VaultAppRole {
@@ -308,7 +309,12 @@ export class VaultStore extends BaseStore {
     if (custom !== undefined) {
       // Not atomic with the data write (KV v2 has no such call); a failure here leaves the value stored.
       const meta = await this.#request('PATCH', this.#url('metadata', path), { custom_metadata: custom }, 'application/merge-patch+json');
-      if (meta.status !== 204 && meta.status !== 200) throw this.#fail(meta, `writing the comment or definition of credential "${id}"`, id);
+      if (meta.status !== 204 && meta.status !== 200) {
+        // Say what was stored: a caller told only "failed" would retry, and a retry adds another version.
+        const err = this.#fail(meta, `writing the comment or definition of credential "${id}"`, id);
+        err.message = `${err.message}; the value WAS stored as version ${opts.version}, without that comment or definition: do not retry the put`;
+        throw err;
+      }
     }
   }
 
@@ -433,11 +439,17 @@ export function encodeKv(value: CredentialValue): Record<string, unknown> {
 export function decodeKv(data: Record<string, unknown>): CredentialValue {
   if (data._credstash_json === true) {
     const { _credstash_json: _m, ...rest } = data;
-    return rest as JsonObject;
+    return structured(rest);
   }
   const keys = Object.keys(data);
   if (keys.length === 1 && typeof data.value === 'string') return data.value;
   if (keys.length === 2 && typeof data.value === 'string' && data.encoding === 'base64') return Buffer.from(data.value, 'base64');
+  return structured(data);
+}
+
+/** A secret's data as a structured value, depth-bounded: every later walk (get, render) recurses. */
+function structured(data: Record<string, unknown>): JsonObject {
+  assertJsonDepth(data, 'a structured vault secret');
   return data as JsonObject;
 }
 
