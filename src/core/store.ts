@@ -30,8 +30,7 @@ import type {
   WriteOptions,
 } from './types.js';
 import { valueByteLength } from './value.js';
-import { nextAutoVersion } from './version.js';
-import { displayVersion, parseReadVersion, parseWriteVersion } from './version.js';
+import { displayVersion, nextAutoVersion, parseReadVersion, parseWriteVersion } from './version.js';
 
 /** Read options after validation: context canonical, version in its stored (padded) form. */
 export interface ResolvedReadOptions {
