@@ -42,3 +42,24 @@ describe('vault prefix and mount checks', () => {
     expect(createVaultStore({ address: base.address, token: 't', mount: '/kv/', prefix: 'a/' }, { baseDir: '/', env: {} }).description).toBe('vault kv "kv/a/" at http://127.0.0.1:1');
   });
 });
+
+describe('a put whose metadata write fails after the value was stored', () => {
+  it('says the version WAS stored (so that nobody retries it and adds one)', async () => {
+    const { startVaultServer } = await import('../../../fixtures/vault-server.js');
+    const vault = await startVaultServer({ mounts: ['secret'] });
+    try {
+      const store = new VaultStore({ address: vault.address, token: vault.rootToken, prefix: 'meta-fail/', env: {} });
+      vault.failNext(/\/metadata\//, 500);
+      let err: (Error & { code?: string }) | undefined;
+      try {
+        await store.storeCredential('app.db', 'v', { version: 1, comment: 'note' }); // explicit version: no metadata read before
+      } catch (e) {
+        err = e as Error & { code?: string };
+      }
+      expect(err?.message).toMatch(/writing the comment or definition of credential "app\.db".*; the value WAS stored as version 1, without that comment or definition: do not retry the put$/);
+      expect((await store.getCredential('app.db', { required: true })).version).toBe('1');
+    } finally {
+      await vault.close();
+    }
+  });
+});
