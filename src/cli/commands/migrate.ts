@@ -35,7 +35,7 @@ export const migrateCommand: CommandModule<GlobalArgs, MigrateArgs> = {
       .option('all-versions', { type: 'boolean', describe: 'copy every version, not only the newest' })
       .option('reencrypt', { type: 'boolean', describe: "write each credential's newest version again as a new version in the store's current format" })
       .option('pattern', { type: 'string', describe: 'only ids matching this glob (* and ?)', requiresArg: true })
-      .option('format', { type: 'string', describe: 'write format for the destination (dynamodb: aes-gcm or legacy)', requiresArg: true })
+      .option('format', { type: 'string', describe: 'write format for the destination (dynamodb: gcm or legacy; default: the store\'s format, auto)', requiresArg: true })
       .example('credstash migrate --from dynamodb:table=credential-store --to local:path=.credstash/keystore.json --all-versions', '')
       .example('credstash migrate --reencrypt --from dynamodb:table=credential-store', 're-encrypt legacy items as AES-GCM') as never,
   handler: async (argv) => {

@@ -79,7 +79,7 @@ export function buildGcmItem(input: {
 export function assertLegacyText(id: string, value: CredentialValue, store?: string): asserts value is string {
   if (typeof value === 'string') return;
   throw new ValidationError(
-    `the legacy credstash format holds only text; credential "${id}" has a ${value instanceof Uint8Array ? 'binary' : 'JSON'} value (use the default aes-gcm format)`,
+    `the legacy credstash format holds only text; credential "${id}" has a ${value instanceof Uint8Array ? 'binary' : 'JSON'} value (use --format gcm)`,
     { credentialId: id, store },
   );
 }
