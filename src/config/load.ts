@@ -242,7 +242,7 @@ export interface AuditHooks {
  */
 async function decorateStore(store: CredentialStore, config: ResolvedConfig, audit: AuditHooks = {}): Promise<CredentialStore> {
   if (config.auditLog === undefined) return store;
-  // `audit_log` / CREDSTASH_AUDIT_LOG: one JSON line per access (src/audit), loaded only when configured.
+  // `audit_log` / CREDSTASH_AUDIT_LOG: JSON lines of every access (src/audit), loaded only when configured.
   const { withAuditLog } = await import('../audit/index.js');
   return withAuditLog(store, config.auditLog, audit.onAuditIncomplete === undefined ? {} : { onIncomplete: audit.onAuditIncomplete });
 }
