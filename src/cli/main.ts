@@ -8,6 +8,7 @@ import { commandName, commands, type AnyCommandModule, type CommandEntry } from 
 import { canonicalArgs, declaredPositionals, optionTable, ordinal, parseSection, recordOptions, unescapeArgv, withSpelling, type OptionSpec } from './argv.js';
 import { globalOptions, type CliIO, type GlobalArgs } from './context.js';
 import { EXIT_OK, reportError, UsageError } from './errors.js';
+import { holdTerminationSignals } from './signals.js';
 import { guardStdio } from './stdio.js';
 
 /**
@@ -196,6 +197,9 @@ export async function main(argv: readonly string[], io: CliIO = defaultIO()): Pr
       return EXIT_OK;
     }
     const { args, entry } = prepared;
+    // SIGINT/SIGTERM/SIGHUP wait for a synchronous atomic write to finish, so that none leaves its temp file
+    // (signals.ts); exec relays them to its child instead.
+    if (io.env === process.env && entry !== undefined && commandName(entry) !== 'exec') holdTerminationSignals();
     // Only the module of the command named is loaded; the others are stand-ins (see commandTable).
     const load = new Set(entry === undefined ? [] : [entry]);
     for (;;) {

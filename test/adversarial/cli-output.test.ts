@@ -344,9 +344,9 @@ describe('interrupted export -o and render -o leave no plaintext temp file', () 
   const temps = (dir: string, target: string): string[] => readdirSync(dir).filter((f) => f.startsWith(`.${target}.`) && f.endsWith('.tmp'));
 
   /** Run a writer with the slow-fsync preload; once its temp file exists, send `sig`. */
-  function interrupt(args: string[], sig: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
-    const marker = join(p.dir, `fsync-${sig}-${Math.random().toString(16).slice(2)}`);
-    return spawnCli(args, { cwd: p.dir, env: { ...p.env, SLOW_FSYNC_MARKER: marker, SLOW_FSYNC_MS: '2000' }, nodeArgs: ['--import', SLOW_FSYNC] }, (child) => {
+  function interrupt(args: string[], sig: NodeJS.Signals, at: { dir: string; env: NodeJS.ProcessEnv } = p): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
+    const marker = join(at.dir, `fsync-${sig}-${Math.random().toString(16).slice(2)}`);
+    return spawnCli(args, { cwd: at.dir, env: { ...at.env, SLOW_FSYNC_MARKER: marker, SLOW_FSYNC_MS: '2000' }, nodeArgs: ['--import', SLOW_FSYNC] }, (child) => {
       const poll = setInterval(() => {
         if (existsSync(marker)) {
           clearInterval(poll);
@@ -373,6 +373,14 @@ describe('interrupted export -o and render -o leave no plaintext temp file', () 
     const r = await interrupt(['render', 'tpl.json', '-o', 'rendered.json'], 'SIGTERM');
     expect(r.signal).toBe('SIGTERM');
     expect(temps(p.dir, 'rendered.json')).toEqual([]);
+  });
+
+  it('SIGTERM while init writes credstash.toml (it holds the Fernet key): no temp file is left', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'credstash-out-init-'));
+    projects.push(dir);
+    const r = await interrupt(['init'], 'SIGTERM', { dir, env: cleanEnv({ HOME: dir }) });
+    expect(r.signal).toBe('SIGTERM');
+    expect(temps(dir, 'credstash.toml')).toEqual([]);
   });
 
   it("after a SIGKILL mid-write, the next export to the same file removes the dead writer's temp file, and only that", async () => {

@@ -55,7 +55,9 @@ function scalar(v: JsonValue): string {
   if (typeof v === 'number') return String(v);
   if (typeof v !== 'string') return "''";
   if (v === '') return "''";
-  if (/[^\x20-\x7e]/.test(v)) return JSON.stringify(v);
+  // JSON escapes are valid YAML, but JSON leaves DEL and C1 raw, which YAML does not allow in a document
+  // (PyYAML refuses them) and which a terminal would act on: escape those too.
+  if (/[^\x20-\x7e]/.test(v)) return JSON.stringify(v).replace(/[\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
   if (isPlain(v)) return v;
   return `'${v.replace(/'/g, "''")}'`;
 }

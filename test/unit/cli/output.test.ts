@@ -93,6 +93,13 @@ describe('yamlDump', () => {
     const v = { db: { user: 'u', port: 5432, hosts: ['a', { x: '1' }], e: {}, n: null } };
     expect(parseYaml(yamlDump(v))).toEqual(v);
   });
+  it('escapes DEL and C1 characters, which YAML does not allow raw (PyYAML refuses them) and a terminal acts on', () => {
+    const v = { 'k\u009b31m': 'a\u007fb\u0085c\u009f', plain: 'x' };
+    const out = yamlDump(v);
+    expect(out).not.toMatch(/[\u007f-\u009f]/);
+    expect(out).toBe('"k\\u009b31m": "a\\u007fb\\u0085c\\u009f"\nplain: x\n');
+    expect(parseYaml(out)).toEqual(v);
+  });
 });
 
 describe('formatCredentials', () => {
