@@ -144,6 +144,22 @@ describe('a custom type of the current config in a TYPE spec', () => {
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
+  it('the references_from store that a store config reads its ${credential:...} values from is audited too', async () => {
+    const env = { HOME: dir };
+    expect((await runCliInProcess(['init'], { cwd: dir, env })).code).toBe(0);
+    expect((await runCliInProcess(['put', 'pw', CANARY], { cwd: dir, env })).code).toBe(0);
+    const keys = /keys = \[[^\]]*\]/.exec(readFileSync(join(dir, 'credstash.toml'), 'utf8'))?.[0] ?? '';
+    writeFileSync(
+      join(dir, 'credstash.toml'),
+      `audit_log = "audit.jsonl"\n[fernet]\n${keys}\n[credential_store]\ntype = "specmem"\n[credential_store.config]\nlabel = "\${credential:pw}"\n[credential_store.references_from]\ntype = "local"\nconfig = { path = ".credstash/keystore.json" }\n`,
+      { mode: 0o600 },
+    );
+    expect((await runCliInProcess(['keys'], { cwd: dir, env })).stdout).toBe('x\n');
+    const lines = readFileSync(join(dir, 'audit.jsonl'), 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as { action: string; id?: string; store: string });
+    expect(lines.map((l) => [l.action, l.id, l.store.startsWith('local keystore')])).toEqual([['get', 'pw', true], ['list', undefined, false]]);
+    expectNoLeak(readFileSync(join(dir, 'audit.jsonl'), 'utf8'), CANARY);
+  });
+
   it('is read as TYPE:key=value even with a "/" in a value', async () => {
     writeFileSync(join(dir, 'credstash.toml'), '[credential_store]\ntype = "specmem"\n');
     const r = await runCliInProcess(['migrate', '--from', 'specmem:label=a/b', '--to', 'local:path=./ks.json'], { cwd: dir, env: { HOME: dir, CREDSTASH_FERNET_KEY: `${'A'.repeat(43)}=` } });
