@@ -4,7 +4,9 @@
  * Precedence, highest first: flags > env (CREDSTASH_*) > file (--config / CREDSTASH_CONFIG, else
  * ./credstash.toml, else $XDG_CONFIG_HOME/credstash/credstash.toml) > defaults (Python credstash's
  * DynamoDB table and KMS key). Error messages name the file, the line (where known) and the key path;
- * they never quote file content, because a config file holds Fernet keys (style.md §c.5).
+ * they never quote file content, because a config file holds Fernet keys (style.md §c.5). A config file,
+ * and a store module it names, is used only when nobody but the user (or root) owns or may change it
+ * (./file-trust.ts).
  */
 import { closeSync, fstatSync, openSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
