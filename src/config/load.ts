@@ -1,10 +1,10 @@
 /**
- * credstash.toml + environment + flags -> one validated configuration (design.md §5, issue 3).
+ * credstash.toml + environment + flags -> one validated configuration (docs/config.md).
  *
  * Precedence, highest first: flags > env (CREDSTASH_*) > file (--config / CREDSTASH_CONFIG, else
  * ./credstash.toml, else $XDG_CONFIG_HOME/credstash/credstash.toml) > defaults (Python credstash's
  * DynamoDB table and KMS key). Error messages name the file, the line (where known) and the key path;
- * they never quote file content, because a config file holds Fernet keys (style.md §c.5). A config file,
+ * they never quote file content, because a config file holds Fernet keys. A config file,
  * and a store module it names, is used only when nobody but the user (or root) owns or may change it
  * (./file-trust.ts).
  */
@@ -13,7 +13,7 @@ import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parse as parseToml, TomlError } from 'smol-toml';
-// zod/mini: the same validation as `zod` at 1/20 of the bundle size (cold start of every command, issue 3).
+// zod/mini: the same validation as `zod` at 1/20 of the bundle size (cold start of every command).
 import * as z from 'zod/mini';
 import { ConfigError } from '../core/errors.js';
 import { CREDENTIAL_TYPES, type CredentialDefinition } from '../core/types.js';
@@ -152,7 +152,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): ResolvedConfig {
 
   if (store.type === 'dynamodb') {
     // Python credstash compatibility, both specific to its table: CREDSTASH_DEFAULT_TABLE, and the
-    // `kms-region` saved in ~/.credstash by `setup --save-kms-region` (credstash-format.md §7).
+    // `kms-region` saved in ~/.credstash by `setup --save-kms-region`, as Python credstash reads it.
     const table = nonEmpty(env[ENV.defaultTable]);
     if (table !== undefined) {
       config.table = table;
