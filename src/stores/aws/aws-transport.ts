@@ -62,8 +62,12 @@ export interface AwsTransportContext {
   region?: string;
   /** Configured endpoint URL when there is one. */
   endpoint?: string;
-  /** Messages for a missing region, an invalid region and missing credentials (defaults: for a store config). */
-  hints?: { regionMissing?: string; regionInvalid?: string; credentials?: string };
+  /** Messages for a missing and an invalid region (defaults: for a store config). */
+  hints?: { regionMissing?: string; regionInvalid?: string };
+  /** How to choose other credentials, ending the credentials message (default: none beyond the AWS variables). */
+  credentialsAdvice?: { profile: string; none: string };
+  /** The shared-config profile in use, for the credentials message (default: AWS_PROFILE). */
+  profile?: string;
 }
 
 /** AWS throttling error names across services. */
@@ -98,12 +102,38 @@ export function attemptsText(err: unknown): string {
   return typeof a === 'number' && a > 1 ? ` after ${a} attempts` : '';
 }
 
-/** The error's message on one line, bounded (AWS service messages name principals and resources, not values). */
+/** The error's message made safe for one line (AWS service messages name principals and resources, not values). */
 export function awsMessageOf(err: unknown): string {
   const m = (err as SdkErrorShape | null | undefined)?.message;
-  if (typeof m !== 'string') return '';
-  const t = m.replace(/[\r\n\t]+/g, ' ').trim();
-  return t.length > 500 ? `${t.slice(0, 497)}...` : t;
+  return typeof m === 'string' ? sanitizeAwsText(m, 500) : '';
+}
+
+/**
+ * SDK text made safe for a one-line message: control characters removed, anything shaped like an access key
+ * id, a secret or a session token replaced by `***`, cut to `max` characters.
+ */
+export function sanitizeAwsText(s: string, max: number): string {
+  const clean = s
+    .replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ')
+    .replace(/\b(?:AKIA|ASIA|AROA|AIDA)[A-Z0-9]{12,}\b/g, '***')
+    .replace(/[A-Za-z0-9+/=_-]{32,}/g, '***')
+    .trim();
+  return clean.length > max ? `${clean.slice(0, max - 3)}...` : clean;
+}
+
+/**
+ * The credentials message, keeping the SDK's own reason when it says more than "none found" (the profile that
+ * is missing, the SSO session to log in to, the MFA code to give), as the aws cli does. With a profile in use
+ * it names that profile instead of advising to set AWS_PROFILE. `advice` ends it (how to pick other credentials).
+ */
+export function credentialsMessage(awsMessage: string, profile: string | undefined, advice?: { profile: string; none: string }): string {
+  const generic = awsMessage === '' || /^could not load credentials from any providers\.?$/i.test(awsMessage);
+  const reason = generic ? '' : ` (${sanitizeAwsText(awsMessage.replace(/\s*Should not be thrown.*$/i, ''), 300)})`;
+  if (profile !== undefined) {
+    const mfa = /multi-factor authentication/i.test(awsMessage) ? '; run credstash on a terminal to be asked for the MFA code' : '';
+    return `no AWS credentials found for profile "${sanitizeAwsText(profile, 64)}"${reason}${mfa}; fix that profile (aws configure / aws sso login)${advice === undefined ? '' : `, or ${advice.profile}`}`;
+  }
+  return `no AWS credentials found${reason}; set AWS_PROFILE or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY${advice === undefined ? '' : `, ${advice.none}`}`;
 }
 
 /**
@@ -126,10 +156,12 @@ export function mapAwsConfigError(err: unknown, ctx: AwsTransportContext): Creds
   const hints = {
     regionMissing: 'no AWS region configured; set region in the store config, or set AWS_REGION',
     regionInvalid: 'the AWS region is empty or not a valid region name; fix region in the store config or AWS_REGION',
-    credentials: 'no AWS credentials found; set AWS_PROFILE or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY',
     ...ctx.hints,
   };
-  if (name === 'CredentialsProviderError' || /could not load credentials/i.test(message)) return new AwsConfigError(hints.credentials, { store: ctx.store, cause: err });
+  if (name === 'CredentialsProviderError' || name === 'TokenProviderError' || /could not load credentials/i.test(message)) {
+    const profile = ctx.profile ?? (process.env.AWS_PROFILE === '' ? undefined : process.env.AWS_PROFILE);
+    return new AwsConfigError(credentialsMessage(message, profile, ctx.credentialsAdvice), { store: ctx.store, cause: err });
+  }
   if (/region is missing/i.test(message) || name === 'RegionMissingError') return new AwsConfigError(hints.regionMissing, { store: ctx.store, cause: err });
   // An empty or malformed region (e.g. AWS_REGION set to ""): the SDK says "Region not accepted".
   if (/region not accepted|invalid region/i.test(message)) return new AwsConfigError(hints.regionInvalid, { store: ctx.store, cause: err });

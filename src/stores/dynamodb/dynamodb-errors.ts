@@ -16,7 +16,12 @@ import {
   VersionConflictError,
   describeCredential,
 } from '../../core/errors.js';
-import { mapAwsNetworkError, THROTTLING_ERRORS } from '../aws/aws-transport.js';
+import { credentialsMessage, mapAwsNetworkError, sanitizeAwsText, THROTTLING_ERRORS } from '../aws/aws-transport.js';
+
+export { sanitizeAwsText };
+
+/** How a DynamoDB user chooses other credentials (the CLI's flags for this tier). */
+const CLI_CREDENTIALS_ADVICE = { profile: 'pass another -p/--profile or -n/--arn', none: 'or pass -p/--profile or -n/--arn' };
 
 export interface AwsErrorContext {
   service: 'dynamodb' | 'kms' | 'sts';
@@ -102,7 +107,7 @@ export function mapAwsError(err: unknown, ctx: AwsErrorContext): CredstashError 
     );
   }
   if (name === 'CredentialsProviderError' || name === 'TokenProviderError' || /could not load credentials/i.test(awsMessage)) {
-    return new AwsConfigError(credentialsMessage(awsMessage, ctx.profile ?? nonEmpty(process.env.AWS_PROFILE)), { store: ctx.store, cause: err });
+    return new AwsConfigError(credentialsMessage(awsMessage, ctx.profile ?? nonEmpty(process.env.AWS_PROFILE), CLI_CREDENTIALS_ADVICE), { store: ctx.store, cause: err });
   }
   if (/region is missing/i.test(awsMessage) || name === 'RegionMissingError') {
     return new AwsConfigError('no AWS region configured; pass -r/--region, set region in the store config, or set AWS_REGION', {
@@ -133,34 +138,6 @@ export function mapAwsError(err: unknown, ctx: AwsErrorContext): CredstashError 
     `dynamodb table "${ctx.table}"${regionText}: ${ctx.operation} failed${subject === undefined ? '' : ` for ${subject}`} (${name}${status === undefined ? '' : `, HTTP ${status}`})${retried}`,
     fields,
   );
-}
-
-/**
- * The credentials message, keeping the SDK's own reason when it says more than "none found" (the profile that
- * is missing, the SSO session to log in to, the MFA code to give), as the aws cli does. With a profile in use
- * it names that profile instead of advising to set AWS_PROFILE.
- */
-function credentialsMessage(awsMessage: string, profile: string | undefined): string {
-  const generic = awsMessage === '' || /^could not load credentials from any providers\.?$/i.test(awsMessage);
-  const reason = generic ? '' : ` (${sanitizeAwsText(awsMessage.replace(/\s*Should not be thrown.*$/i, ''), 300)})`;
-  if (profile !== undefined) {
-    const mfa = /multi-factor authentication/i.test(awsMessage) ? '; run credstash on a terminal to be asked for the MFA code' : '';
-    return `no AWS credentials found for profile "${sanitizeAwsText(profile, 64)}"${reason}${mfa}; fix that profile (aws configure / aws sso login), or pass another -p/--profile or -n/--arn`;
-  }
-  return `no AWS credentials found${reason}; set AWS_PROFILE or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or pass -p/--profile or -n/--arn`;
-}
-
-/**
- * SDK text made safe for a one-line message: control characters removed, anything shaped like an access key
- * id, a secret or a session token replaced by `***`, cut to `max` characters.
- */
-export function sanitizeAwsText(s: string, max: number): string {
-  const clean = s
-    .replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ')
-    .replace(/\b(?:AKIA|ASIA|AROA|AIDA)[A-Z0-9]{12,}\b/g, '***')
-    .replace(/[A-Za-z0-9+/=_-]{32,}/g, '***')
-    .trim();
-  return clean.length > max ? `${clean.slice(0, max - 3)}...` : clean;
 }
 
 function nonEmpty(s: string | undefined): string | undefined {

@@ -411,6 +411,16 @@ describe('SSMStore error mapping', () => {
     expectNoLeak(bad, CANARY);
   });
 
+  it('says which AWS credentials are missing, keeping the SDK\'s reason and hiding anything shaped like a key', async () => {
+    ssm.reset();
+    ssm.on(GetParameterCommand).rejects(awsError('CredentialsProviderError', 'Could not load credentials from any providers'));
+    expect(await rejectionOf(store.getCredential('x'))).toMatchObject({ code: 'ERR_AWS_CONFIG', message: 'no AWS credentials found; set AWS_PROFILE or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY' });
+    ssm.on(GetParameterCommand).rejects(awsError('CredentialsProviderError', 'The SSO session associated with this profile has expired. To refresh this SSO session run aws sso login'));
+    expect((await rejectionOf(store.getCredential('x'))).message).toBe('no AWS credentials found (The SSO session associated with this profile has expired. To refresh this SSO session run aws sso login); set AWS_PROFILE or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY');
+    ssm.on(GetParameterCommand).rejects(awsError('AccessDeniedException', 'token AKIAABCDEFGHIJKLMNOP or wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY is not authorized'));
+    expect((await rejectionOf(store.getCredential('x'))).message).toBe('SSM denied GetParameter for credential "x" in eu-west-1: token *** or *** is not authorized');
+  });
+
   it('treats ParameterNotFound and ParameterVersionNotFound as not found everywhere', async () => {
     expect(await store.getCredential('none', { version: 4 })).toBeUndefined();
     expect(await store.credentialExists('none')).toBe(false);
