@@ -37,7 +37,8 @@ export function assertTrustedFile(st: Pick<Stats, 'uid' | 'mode'>, path: string,
       { path },
     );
   }
-  if ((st.mode & 0o022) !== 0) {
+  // A symlink's own mode is always 0777 and means nothing; only its owner can change where it points.
+  if ((st.mode & 0o170000) !== 0o120000 && (st.mode & 0o022) !== 0) {
     throw new ConfigError(`${what} ${path} is writable by ${writers(st.mode)} (mode ${mode(st.mode)}); refusing to use it (chmod go-w ${quote(path)})`, { path });
   }
 }

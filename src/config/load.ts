@@ -8,7 +8,7 @@
  * and a store module it names, is used only when nobody but the user (or root) owns or may change it
  * (./file-trust.ts).
  */
-import { closeSync, fstatSync, openSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, fstatSync, lstatSync, openSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -332,6 +332,10 @@ export function readConfigFile(file: string): ConfigFile {
   let text: string;
   let fd: number | undefined;
   try {
+    // A symlink is followed, but only one of ours (or root's): in a shared folder, someone else's link could
+    // point at another of our own config files.
+    const link = lstatSync(file);
+    if (link.isSymbolicLink()) assertTrustedFile(link, file, 'config file (a symbolic link)');
     fd = openSync(file, 'r');
     // Checked on the descriptor that is then read: the file cannot be swapped between check and read.
     assertTrustedFile(fstatSync(fd), file, 'config file');

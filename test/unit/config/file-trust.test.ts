@@ -88,6 +88,16 @@ describe('config files', () => {
     expect(() => loadConfig({ cwd: join(dir, '.config'), env: { HOME: dir } })).toThrow(/^config file .*\.config\/credstash\/credstash\.toml belongs to uid 65534/);
   });
 
+  it.skipIf(!ROOT)('refuses ./credstash.toml that is someone else’s symlink, even to a config file of ours (needs root to chown)', () => {
+    const ours = configFile(join(dir, 'ours.toml'));
+    symlinkSync(ours, join(dir, 'credstash.toml'));
+    expect(loadConfig({ cwd: dir, env: { HOME: dir } }).file).toBe(join(dir, 'credstash.toml'));
+    lchownSync(join(dir, 'credstash.toml'), NOBODY, NOBODY);
+    expect(() => loadConfig({ cwd: dir, env: { HOME: dir } })).toThrow(
+      `config file (a symbolic link) ${join(dir, 'credstash.toml')} belongs to uid ${NOBODY}, not to you (uid 0) or root; refusing to use it`,
+    );
+  });
+
   it('refuses a config file its group or others may write, naming the mode and the fix', () => {
     const file = configFile(join(dir, 'credstash.toml'));
     for (const [mode, who] of [[0o620, 'its group'], [0o602, 'others'], [0o666, 'group and others']] as const) {
