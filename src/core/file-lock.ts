@@ -6,10 +6,12 @@
  *   (O_EXCL, 0600) that is then hard-linked into place: `link()` fails with EEXIST when a lock exists, and a
  *   lock never appears empty or half-written. The holder keeps the draft open and refreshes the inode's
  *   timestamps while it holds the lock (a heartbeat another host can see).
- * - **A lock held by a live process is never broken.** A lock from this host is abandoned only when its pid is
- *   gone, or is now another process (its start time differs; Linux), or was taken before the last boot.
+ * - **A lock held by a live process is never broken.** A lock from this host (same boot, same pid namespace)
+ *   is abandoned only when its pid is gone, or is now another process (its start time differs; Linux), or is
+ *   this process's pid on a lock this process does not hold.
  *   However long a live holder takes (stopped with SIGSTOP, swapped out, a long re-encryption), it keeps it.
- * - **Another host's lock** cannot be checked by pid: it counts as abandoned once its inode has not been
+ * - **Another host's lock** (or one from before this host's last boot, or from another pid namespace)
+ *   cannot be checked by pid: it counts as abandoned once its inode has not been
  *   refreshed for `staleMs` plus `clockSkewMs`, judged by the inode's change time, which the filesystem sets
  *   (a timestamp written in the body, even one in the future, and `touch -d` cannot keep it alive). The error
  *   while waiting says so.
@@ -24,7 +26,7 @@
  *   is refused at once with an error naming the path.
  */
 import { randomBytes } from 'node:crypto';
-import { constants, lstatSync, readFileSync, readdirSync, unlinkSync, type BigIntStats } from 'node:fs';
+import { constants, lstatSync, readFileSync, readdirSync, readlinkSync, unlinkSync, type BigIntStats } from 'node:fs';
 import { link, lstat, open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { basename, join } from 'node:path';
@@ -73,8 +75,12 @@ interface LockBody {
   host: string;
   created: number;
   nonce: string;
-  /** Linux boot id, and the process start time in clock ticks since boot (pid reuse detection). */
+  /**
+   * Linux boot id and pid namespace (a lock whose pid this process can check), and the process start time in
+   * clock ticks since boot (pid reuse detection).
+   */
   boot?: string;
+  pidns?: string;
   start?: string;
 }
 
@@ -114,8 +120,10 @@ export async function acquireFileLock(lockPath: string, opts: FileLockOptions = 
   const nonce = randomBytes(8).toString('hex');
   const body: LockBody = { pid: process.pid, host: hostname(), created: Date.now(), nonce };
   const boot = bootId();
+  const ns = pidNamespace();
   const start = startTimeOf(process.pid);
   if (boot !== undefined) body.boot = boot;
+  if (ns !== undefined) body.pidns = ns;
   if (start !== undefined) body.start = start;
   const text = JSON.stringify(body);
   const draft = `${lockPath}.${process.pid}.${nonce}.tmp`;
@@ -141,6 +149,8 @@ export async function acquireFileLock(lockPath: string, opts: FileLockOptions = 
     throw cannot(err);
   }
   let last: Verdict | undefined;
+  // Known before the link: a lock naming this pid and this nonce is ours from the moment it exists.
+  HELD_NONCES.add(nonce);
   try {
     for (let attempt = 0; ; attempt++) {
       try {
@@ -172,6 +182,7 @@ export async function acquireFileLock(lockPath: string, opts: FileLockOptions = 
       await sleep(Math.min(50, 2 + attempt) + Math.random() * 5);
     }
   } catch (err) {
+    HELD_NONCES.delete(nonce);
     await fh?.close().catch(() => undefined);
     await unlink(draft).catch(() => undefined);
     throw err;
@@ -200,6 +211,7 @@ export async function acquireFileLock(lockPath: string, opts: FileLockOptions = 
       if (released) return;
       released = true;
       clearInterval(beat);
+      HELD_NONCES.delete(nonce);
       const st = await lstat(lockPath, { bigint: true }).catch(() => undefined);
       if (st !== undefined && st.dev === id.dev && st.ino === id.ino) await unlink(lockPath).catch(() => undefined);
       await held.close().catch(() => undefined);
@@ -286,6 +298,7 @@ function parseBody(raw: string): { body?: LockBody } {
     if (typeof j.pid === 'number' && Number.isSafeInteger(j.pid) && j.pid > 0 && typeof j.nonce === 'string') {
       const body: LockBody = { pid: j.pid, host: typeof j.host === 'string' ? j.host : '', created: typeof j.created === 'number' ? j.created : 0, nonce: j.nonce };
       if (typeof j.boot === 'string') body.boot = j.boot;
+      if (typeof j.pidns === 'string') body.pidns = j.pidns;
       if (typeof j.start === 'string') body.start = j.start;
       return { body };
     }
@@ -305,10 +318,17 @@ function judge(seen: Inspected, o: { staleMs: number; clockSkewMs: number }): Ve
   }
   const ahead = b.created - now;
   const skewNote = ahead > o.clockSkewMs ? `its timestamp is ${Math.round(ahead / 1000)} s ahead of this host's clock and is not trusted` : undefined;
-  if (b.host === hostname()) {
+  const myBoot = bootId();
+  const myNs = pidNamespace();
+  // Its pid can be checked here only on this host, under this kernel (boot) and in this pid namespace: a
+  // lock from before a reboot, from another machine of the same name or from another container is judged
+  // like another host's (by its refreshed change time), never broken at once.
+  const checkable =
+    b.host === hostname() && (b.boot === undefined || myBoot === undefined || b.boot === myBoot) && (b.pidns === undefined || myNs === undefined || b.pidns === myNs);
+  if (checkable) {
     const holder = `process ${b.pid}`;
-    const myBoot = bootId();
-    if (b.boot !== undefined && myBoot !== undefined && b.boot !== myBoot) return { stale: true, holder };
+    // This process's own pid but none of the locks it holds: left by an earlier process that had this pid.
+    if (b.pid === process.pid && !HELD_NONCES.has(b.nonce)) return { stale: true, holder };
     if (!pidAlive(b.pid)) return { stale: true, holder };
     if (b.start !== undefined) {
       const start = startTimeOf(b.pid);
@@ -322,7 +342,8 @@ function judge(seen: Inspected, o: { staleMs: number; clockSkewMs: number }): Ve
       `(${o.staleMs} ms plus ${o.clockSkewMs} ms of allowed clock skew), and was last refreshed ${Math.max(0, Math.round(age / 1000))} s ago by this host's clock`,
   ];
   if (skewNote !== undefined) notes.push(skewNote);
-  return { stale: age > limit, holder: `process ${b.pid} on ${b.host === '' ? 'an unnamed host' : b.host}`, note: notes.join('; ') };
+  const where = b.host === hostname() ? 'this host before its last boot, or in another container' : b.host === '' ? 'an unnamed host' : b.host;
+  return { stale: age > limit, holder: `process ${b.pid} on ${where}`, note: notes.join('; ') };
 }
 
 /**
@@ -400,6 +421,22 @@ export function pidAlive(pid: number): boolean {
   } catch (err) {
     return (err as NodeJS.ErrnoException).code !== 'ESRCH';
   }
+}
+
+/** Nonces of the locks this process holds now (a lock naming this pid with another nonce is not ours). */
+const HELD_NONCES = new Set<string>();
+
+let nsCache: string | null | undefined;
+/** This process's pid namespace (`pid:[4026531836]`), where the OS tells it. */
+function pidNamespace(): string | undefined {
+  if (nsCache === undefined) {
+    try {
+      nsCache = readlinkSync('/proc/self/ns/pid');
+    } catch {
+      nsCache = null;
+    }
+  }
+  return nsCache ?? undefined;
 }
 
 let bootCache: string | null | undefined;

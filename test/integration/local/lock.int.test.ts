@@ -131,16 +131,32 @@ describe('a live lock holder is never broken', () => {
     }
   });
 
-  it('a lock whose pid now names another process (start time differs) or that predates the last boot is broken', async () => {
+  it("a lock whose pid now names another process (start time differs), or names this process's pid but is not one it holds, is broken", async () => {
     const path = fresh();
     const store = new LocalStore({ path, fernetKeys: [KEY], lock: { timeoutMs: 2000 } });
     writeFileSync(`${path}.lock`, JSON.stringify({ pid: process.ppid, host: hostname(), created: Date.now(), nonce: 'reused', start: '1' }));
     await store.storeCredential('a', '1');
-    writeFileSync(`${path}.lock`, JSON.stringify({ pid: process.ppid, host: hostname(), created: Date.now(), nonce: 'boot', boot: 'another-boot' }));
+    writeFileSync(`${path}.lock`, JSON.stringify({ pid: process.pid, host: hostname(), created: Date.now(), nonce: 'an-earlier-process' }));
     await store.storeCredential('a', '2', { autoVersion: true });
     expect((await store.listCredentials()).map((s) => s.version)).toEqual(['1', '2']);
     expect(existsSync(`${path}.lock`)).toBe(false);
   });
+
+  for (const [what, extra] of [
+    ['from before the last boot (or another machine of the same name)', { boot: 'another-boot' }],
+    ['from another pid namespace (another container)', { pidns: 'pid:[1]' }],
+  ] as const) {
+    it(`a lock of this host name ${what} whose pid looks dead here is judged by age, not broken at once`, async () => {
+      const path = fresh();
+      writeFileSync(`${path}.lock`, JSON.stringify({ pid: deadPid(), host: hostname(), created: Date.now(), nonce: 'elsewhere', ...extra }));
+      const impatient = new LocalStore({ path, fernetKeys: [KEY], lock: { timeoutMs: 200, staleMs: 60_000 } });
+      const err = await rejectionOf(impatient.storeCredential('a', 'v'));
+      expect(err.message).toContain('on this host before its last boot, or in another container (its pid cannot be checked from this host');
+      const patient = new LocalStore({ path, fernetKeys: [KEY], lock: { timeoutMs: 3000, staleMs: 300, clockSkewMs: 0 } });
+      await patient.storeCredential('a', 'v');
+      expect(existsSync(`${path}.lock`)).toBe(false);
+    });
+  }
 });
 
 describe('breaking an abandoned lock under races', () => {
