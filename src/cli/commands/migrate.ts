@@ -2,7 +2,8 @@
  * `credstash migrate --from STORE --to STORE [--all-versions] [--reencrypt] [--pattern G] [key=value ...]`
  * (STORE: see ../store-spec.ts; either side defaults to the configured store). Copies keep version numbers,
  * so running the same command again copies nothing twice and resumes an interrupted run; `--reencrypt`
- * rewrites the newest version of each credential in one store as a new version (src/ops/migrate.ts).
+ * rewrites the newest version of each credential in one store as a new version, unless decrypting it shows it
+ * is already in the store's preferred format (src/ops/migrate.ts).
  * A progress bar goes to stderr only when stderr is a terminal; the summary always goes to stdout.
  */
 import type { CommandModule } from 'yargs';
@@ -33,7 +34,7 @@ export const migrateCommand: CommandModule<GlobalArgs, MigrateArgs> = {
       .option('from', { type: 'string', describe: 'source: a config file, or TYPE:key=value,... (default: the configured store)', requiresArg: true })
       .option('to', { type: 'string', describe: 'destination, same forms (default: the configured store)', requiresArg: true })
       .option('all-versions', { type: 'boolean', describe: 'copy every version, not only the newest' })
-      .option('reencrypt', { type: 'boolean', describe: "write each credential's newest version again as a new version in the store's current format" })
+      .option('reencrypt', { type: 'boolean', describe: "write each credential's newest version again, as a new version, when decrypting it shows it is not in the store's preferred format" })
       .option('pattern', { type: 'string', describe: 'only ids matching this glob (* and ?)', requiresArg: true })
       .option('format', { type: 'string', describe: 'write format for the destination (dynamodb: gcm or legacy; default: the store\'s format, auto)', requiresArg: true })
       .example('credstash migrate --from dynamodb:table=credential-store --to local:path=.credstash/keystore.json --all-versions', '')
