@@ -72,5 +72,5 @@ export {
 export type { ResolveOptions, FoundReference } from './references/index.js';
 export { withAudit, withAuditLog, fileAuditSink } from './audit/index.js';
 export type { AuditAction, AuditOptions, AuditOutcome, AuditRecord, AuditSink, FileAuditSink } from './audit/index.js';
-export { exportCredentials, importCredentials, parseImportFile, formatFromFileName, migrate, prune, credentialsToEnv, envName } from './ops/index.js';
+export { exportCredentials, importCredentials, parseImportFile, formatFromFileName, migrate, prune, credentialsToEnv, envName, isProtectedEnvName, PROTECTED_ENV_NAMES, PROTECTED_ENV_PREFIXES } from './ops/index.js';
 export type { ExportOptions, ImportFormat, ImportOptions, ImportRecord, ImportReport, MigrateOptions, MigrateProgress, MigrateReport, PruneOptions, PruneResult } from './ops/index.js';

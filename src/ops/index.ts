@@ -1,5 +1,5 @@
-/** Library-level operator tools (issue 5): they use only the CredentialStore interface. */
-export { credentialsToEnv, envName } from './env-names.js';
+/** Library-level operator tools: they use only the CredentialStore interface. */
+export { credentialsToEnv, envName, isProtectedEnvName, PROTECTED_ENV_NAMES, PROTECTED_ENV_PREFIXES } from './env-names.js';
 export type { EnvOptions } from './env-names.js';
 export { exportCredentials, formatFromFileName, importCredentials, parseImportFile, IMPORT_FORMATS } from './import-export.js';
 export type { ExportOptions, ImportFormat, ImportOptions, ImportRecord, ImportReport } from './import-export.js';
