@@ -1,9 +1,15 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { generateFernetKey } from '../../../src/config/init.js';
 import { withAtRest } from '../../../src/core/at-rest.js';
-import type { ResolvedReadOptions, ResolvedWriteOptions } from '../../../src/core/store.js';
+import type { CredentialStore, ResolvedReadOptions, ResolvedWriteOptions } from '../../../src/core/store.js';
 import type { CredentialValue, StoredCredential } from '../../../src/core/types.js';
 import { padVersion } from '../../../src/core/version.js';
 import { migrate, type MigrateProgress } from '../../../src/ops/migrate.js';
+import { LocalStore } from '../../../src/stores/local/local-store.js';
+import { SqlStore } from '../../../src/stores/sql/sql-store.js';
 import { MemoryStore } from '../../fixtures/memory-store.js';
 import { CANARY, expectNoLeak, rejectionOf } from '../../helpers/no-leak.js';
 
@@ -213,5 +219,35 @@ describe('migrate (copy) with a format', () => {
     // Without a format asked for, the same value there is simply present.
     const plain = await migrate(from, to);
     expect(plain.present.map((p) => p.id)).toEqual(['app.api', 'app.db']);
+  });
+});
+
+describe('migrate (reencrypt) on the Fernet tiers', () => {
+  const tiers: Array<[string, (dir: string, keys: string[]) => CredentialStore]> = [
+    ['local keystore', (dir, keys) => new LocalStore({ path: join(dir, 'ks.json'), fernetKeys: keys })],
+    ['SQLite', (dir, keys) => new SqlStore({ engine: { name: 'sqlite', path: join(dir, 'c.db') }, fernetKeys: keys })],
+  ];
+
+  it.each(tiers)('%s: re-encrypts what is under an older key, whatever its comment, once', async (_name, open) => {
+    const dir = mkdtempSync(join(tmpdir(), 'credstash-mig-fernet-'));
+    try {
+      const oldKey = generateFernetKey();
+      const before = open(dir, [oldKey]);
+      await before.storeCredential('noted', CANARY, { comment: 'by hand [re-encrypted from version 1]' });
+      await before.storeCredential('plain', 'p');
+      await before.close();
+      const s = open(dir, [generateFernetKey(), oldKey]);
+      await s.storeCredential('fresh', 'f');
+      const first = await migrate(s, s, { reencrypt: true });
+      expect(first.copied.map((c) => `${c.id}@${c.version}->${c.to}`)).toEqual(['noted@1->2', 'plain@1->2']);
+      expect(first.present.map((p) => p.id)).toEqual(['fresh']);
+      expect((await s.getCredential('noted', { required: true })).atRest).toEqual({ format: 'fernet', preferred: 'fernet' });
+      expect((await s.getCredential('noted', { version: 1, required: true })).atRest).toEqual({ format: 'fernet-old-key', preferred: 'fernet' });
+      expect((await migrate(s, s, { reencrypt: true })).copied).toEqual([]);
+      expectNoLeak(first, CANARY);
+      await s.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
