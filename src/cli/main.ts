@@ -87,7 +87,7 @@ export async function prepareArgs(argv: readonly string[], onCommand: (name: str
 export function safeYargsMessage(msg: string, command: string | undefined): string {
   if (/^Arguments [a-z-]+ and [a-z-]+ are mutually exclusive$/.test(msg)) return msg;
   if (/^Missing required arguments?: [a-z, -]+$/.test(msg)) return msg;
-  return `${command ?? 'credstash'}: invalid arguments`;
+  return command === undefined ? 'invalid arguments' : `${command}: invalid arguments`;
 }
 
 function defaultIO(): CliIO {

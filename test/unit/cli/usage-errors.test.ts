@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { safeYargsMessage } from '../../../src/cli/main.js';
 import { registerCredentialStore, unregisterCredentialStore } from '../../../src/stores/registry.js';
 import { MemoryStore } from '../../fixtures/memory-store.js';
 import { CANARY } from '../../helpers/no-leak.js';
@@ -88,6 +89,17 @@ describe('usage errors never quote an argument', () => {
     const r = await run(argv);
     expect(r).toEqual({ code: 2, stdout: '', stderr: `credstash: ${message}\nrun 'credstash ${hint}--help' for usage\n` });
     expect(store.items.size).toBe(0);
+  });
+});
+
+describe('yargs messages that reach the user', () => {
+  it('pass through only when they name nothing but option names; anything else is replaced', () => {
+    expect(safeYargsMessage('Arguments profile and arn are mutually exclusive', undefined)).toBe('Arguments profile and arn are mutually exclusive');
+    expect(safeYargsMessage('Missing required argument: keep', 'prune')).toBe('Missing required argument: keep');
+    for (const msg of [`Unknown argument: ${CANARY}`, `Unknown arguments: a, ${CANARY}`, `Invalid values:\n  Argument: format, Given: "${CANARY}", Choices: "json"`, `Not enough arguments following: ${CANARY}`, `Missing required argument: ${CANARY}`]) {
+      expect(safeYargsMessage(msg, 'put')).toBe('put: invalid arguments');
+    }
+    expect(safeYargsMessage(`Unknown argument: ${CANARY}`, undefined)).toBe('invalid arguments');
   });
 });
 
