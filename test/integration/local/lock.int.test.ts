@@ -325,7 +325,7 @@ describe('odd things at the lock path', () => {
     writeFileSync(lockPath, JSON.stringify({ pid: 4242, host: 'build-7', created: Date.now() - 3_600_000, nonce: 'remote' }));
     const beat = setInterval(() => utimesSync(lockPath, new Date(), new Date()), 50); // its holder's heartbeat
     try {
-      const store = new LocalStore({ path, fernetKeys: [KEY], lock: { timeoutMs: 1000, staleMs: 200, clockSkewMs: 0 } });
+      const store = new LocalStore({ path, fernetKeys: [KEY], lock: { timeoutMs: 1500, staleMs: 500, clockSkewMs: 0 } });
       const err = await rejectionOf(store.storeCredential('a', 'v'));
       expect(err.message).toContain('locked by process 4242 on build-7');
       expect(lockBody(lockPath)?.nonce).toBe('remote');
@@ -339,7 +339,7 @@ describe('odd things at the lock path', () => {
     const lockPath = join(dir, 'z.lock');
     const lock = await acquireFileLock(lockPath, { staleMs: 400 });
     const c0 = lstatSync(lockPath, { bigint: true }).ctimeNs;
-    await sleep(350);
+    await sleep(800); // a refresh every 250 ms (a quarter of the stale age, at least 250 ms)
     const c1 = lstatSync(lockPath, { bigint: true }).ctimeNs;
     await lock.release();
     expect(c1).toBeGreaterThan(c0);
