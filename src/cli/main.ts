@@ -156,6 +156,8 @@ async function parse(table: AnyCommandModule[], args: string[], io: CliIO, comma
       },
     })
     .strict()
+    // Positionals are text as typed: yargs would turn `exec -- cmd 1e3 0x10` into 1000 and 16.
+    .parserConfiguration({ 'parse-positional-numbers': false })
     .version(false)
     .help()
     .alias('help', 'h')
