@@ -13,6 +13,8 @@ export const MAX_JSON_DEPTH = 100;
 export const MAX_YAML_ALIASES = 100;
 
 const LONE_SURROGATE = /\p{Cs}/u;
+/** Reusable: a non-streaming decode starts afresh every call, and a fatal error leaves no state behind. */
+const UTF8_EXACT = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /**
  * UTF-8 bytes as text, byte for byte: a leading BOM is kept and nothing is replaced. Undefined when the
@@ -20,7 +22,7 @@ const LONE_SURROGATE = /\p{Cs}/u;
  */
 export function decodeUtf8Exact(bytes: Uint8Array): string | undefined {
   try {
-    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
+    return UTF8_EXACT.decode(bytes);
   } catch {
     return undefined;
   }
