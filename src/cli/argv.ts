@@ -243,11 +243,19 @@ export function shield(text: string): string {
   return text.startsWith('-') ? `${ESCAPE}${text}` : text;
 }
 
-/** Turn parsed tokens back into argv for yargs: positionals first, then `--key value...` per option. */
+/**
+ * Turn parsed tokens back into argv for yargs: positionals first, then `--key value...` per option. An
+ * option given twice is the last one given, as in argparse (yargs would make `-c a -c b` an array, which
+ * reached the store as a comment that is not a string); options that take a list (`--tags`) add up.
+ */
 export function canonicalArgs(tokens: readonly Token[]): string[] {
   const out: string[] = [];
   for (const t of tokens) if (t.kind === 'positional') out.push(shield(t.text));
-  for (const t of tokens) if (t.kind === 'option') out.push(`--${t.spec.key}`, ...t.values.map(shield));
+  const options = tokens.filter((t): t is Extract<Token, { kind: 'option' }> => t.kind === 'option');
+  options.forEach((t, i) => {
+    if (!t.spec.array && options.slice(i + 1).some((later) => later.spec.key === t.spec.key)) return;
+    out.push(`--${t.spec.key}`, ...t.values.map(shield));
+  });
   return out;
 }
 

@@ -176,3 +176,13 @@ describe('values on argv show in ps: put --help and the docs say so, and the doc
     expect(puts).toBeGreaterThanOrEqual(3);
   });
 });
+
+describe('an option given twice is the last one given, as in argparse', () => {
+  it('put -c a -c b stores the comment b (was: an array, a comment that is not a string); -a -a and -v 1 -v 2 likewise', async () => {
+    expect(await run(['put', 'x', 'v', '-c', 'a', '-c', 'b', '-v', '1', '-v', '2', '-a', '-a'])).toEqual({ code: 0, stdout: 'x has been stored\n', stderr: '' });
+    const got = await store.getCredential('x', { required: true });
+    expect(got.comment).toBe('b');
+    expect(got.version).toBe('1'); // -a wins over -v, as in Python credstash
+    expect(await run(['get', 'x', '-f', 'yaml', '-f', 'json', '-n', '-n'])).toEqual({ code: 0, stdout: 'v', stderr: '' });
+  });
+});
