@@ -9,7 +9,7 @@
  * after a final `rotate-key` the first key alone opens everything.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -138,6 +138,8 @@ for (const tier of cliTiers({ dynamodb: false })) {
         expect(next.code, next.stderr).toBe(0);
         expect(Date.now() - started).toBeLessThan(15_000);
         expect(existsSync(join(p.dir, 'credstash.toml.lock'))).toBe(false);
+        // nothing the killed process left stays behind: no lock draft, no temp config (it would hold keys)
+        expect(readdirSync(p.dir).filter((f) => f.startsWith('credstash.toml.lock') || f.startsWith('.credstash.toml.'))).toEqual([]);
         const now = p.keys();
         expect(now).toHaveLength(keys.length + 1);
         expect(now.slice(1)).toEqual(keys);
@@ -195,7 +197,7 @@ for (const tier of cliTiers({ dynamodb: false })) {
       const before = readFileSync(join(p.dir, 'credstash.toml'), 'utf8');
       mkdirSync(join(p.dir, 'credstash.toml.lock'));
       const r = await runCli([...p.flags, 'rotate-key'], { cwd: p.dir, env: p.env });
-      expectCleanFailure(r, /credstash\.toml\.lock is not a lock file \(a folder\); remove it and retry$/);
+      expectCleanFailure(r, /credstash\.toml \(rotate-key\): its lock ".*credstash\.toml\.lock" is a directory, not a lock file \(credstash never makes one\); remove it$/);
       expect(readFileSync(join(p.dir, 'credstash.toml'), 'utf8')).toBe(before);
     });
   });
