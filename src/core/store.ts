@@ -264,6 +264,9 @@ export abstract class BaseStore implements CredentialStore {
   async storeCredential(id: string, value: CredentialValue, opts: WriteOptions = {}): Promise<PutResult> {
     if (!this.capabilities.write) throw new UnsupportedOperationError(this.description, 'writes');
     validateWriteId(id);
+    // A comment is stored beside the version on every tier: anything but a string would be written as is
+    // and read back as a damaged entry.
+    if (opts.comment !== undefined && typeof opts.comment !== 'string') throw new ValidationError('comment must be a string');
     // [[credentials]] definitions: a typed value must carry its type's fields, on every tier.
     const definition = checkCredentialValue(id, value, opts.definition);
     if (definition !== undefined) opts = { ...opts, definition };

@@ -186,3 +186,10 @@ describe('an option given twice is the last one given, as in argparse', () => {
     expect(await run(['get', 'x', '-f', 'yaml', '-f', 'json', '-n', '-n'])).toEqual({ code: 0, stdout: 'v', stderr: '' });
   });
 });
+
+describe('the library refuses a comment that is not a string', () => {
+  it('storeCredential with an array comment is a ValidationError and stores nothing', async () => {
+    await expect(store.storeCredential('x', 'v', { comment: ['a', 'b'] as unknown as string })).rejects.toThrow('comment must be a string');
+    expect(store.items.size).toBe(0);
+  });
+});
