@@ -11,6 +11,9 @@ import { EXIT_OK, reportError, UsageError } from './errors.js';
 import { holdTerminationSignals } from './signals.js';
 import { guardStdio } from './stdio.js';
 
+/** Commands that rewrite the config file (writeFileAtomic) and so hold termination signals while they run. */
+const CONFIG_WRITERS = new Set(['init', 'rotate-key', 'setup']);
+
 /**
  * The global options as argparse would read them before the subcommand: the declared ones, plus Python
  * credstash's short `-n` (`--arn`) and `-p` (`--profile`), which mean those only before the subcommand
@@ -199,9 +202,10 @@ export async function main(argv: readonly string[], io: CliIO = defaultIO()): Pr
       return EXIT_OK;
     }
     const { args, entry } = prepared;
-    // SIGINT/SIGTERM/SIGHUP wait for a synchronous atomic write to finish, so that none leaves its temp file
-    // (signals.ts); exec relays them to its child instead.
-    if (io.env === process.env && entry !== undefined && commandName(entry) !== 'exec') holdTerminationSignals();
+    // The commands that write credstash.toml (it holds the Fernet key): SIGINT/SIGTERM/SIGHUP wait for the
+    // synchronous atomic write to finish, so that none leaves its temp file (signals.ts). export -o and
+    // render -o do the same in writeSecretFile; the read commands pay nothing.
+    if (io.env === process.env && entry !== undefined && CONFIG_WRITERS.has(commandName(entry))) holdTerminationSignals();
     // Only the module of the command named is loaded; the others are stand-ins (see commandTable).
     const load = new Set(entry === undefined ? [] : [entry]);
     for (;;) {

@@ -4,8 +4,9 @@
  * atomic-file.ts), which left a 0600 file holding a whole plaintext export or a Fernet key. Once
  * holdTerminationSignals() has run, a signal is handled by a listener instead, which makes the process die of
  * that same signal; a listener runs only between two pieces of synchronous code, so a write that had begun
- * completes (or cleans up) first. main() calls it for every command but `exec`, which relays these signals to
- * its child instead.
+ * completes (or cleans up) first. main() calls it for the commands that rewrite credstash.toml (init,
+ * rotate-key, setup), writeSecretFile for `export -o` and `render -o`. Never for `exec`, which relays these
+ * signals to its child.
  */
 
 const TERMINATING: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
