@@ -72,7 +72,8 @@ export const rotateKeyCommand: CommandModule<GlobalArgs, RotateKeyArgs> = {
         file === undefined ? await rotate(() => undefined) : await withConfigLock(file, { purpose: 'rotate-key' }, (lock) => rotate(() => lock.assertHeld()));
       if (keys.length > 1) {
         argv.io.stdout.write(
-          `the older key(s) can be removed from [fernet] keys once every copy of this store (and every other store using them) has been rotated\n`,
+          `the older key(s) can be removed from [fernet] keys once every copy of this store (and every other store using them) has been rotated; ` +
+            `a put that was running meanwhile may have used an older key, so first run \`credstash rotate-key --reencrypt-only\` and check it reports 0 under an older key\n`,
         );
       }
     } finally {

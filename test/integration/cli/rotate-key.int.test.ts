@@ -45,6 +45,7 @@ describe('credstash rotate-key', () => {
     expect(r.stdout).toContain(`added a new first Fernet key to ${file} (now 2 keys; the older ones still decrypt)`);
     expect(r.stdout).toMatch(/re-encrypted 2 version\(s\) in local keystore ".*" under the first key \(2 were under an older key\)/);
     expect(r.stdout).toContain('the older key(s) can be removed from [fernet] keys once every copy');
+    expect(r.stdout).toContain('a put that was running meanwhile may have used an older key, so first run `credstash rotate-key --reencrypt-only` and check it reports 0 under an older key');
     const after = readFileSync(file, 'utf8');
     const keys = parseConfigText(after, file).fernet?.keys as string[];
     expect(keys).toHaveLength(2);
