@@ -6,7 +6,7 @@
  * `mode: 0o700` is masked by the umask. So each missing component is created on its own and chmod-ed to 0700.
  * Folders that already exist are left as they are (they are not ours to change).
  */
-import { chmodSync, mkdirSync, statSync } from 'node:fs';
+import { closeSync, constants, fchmodSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 
 /**
@@ -37,7 +37,14 @@ export function mkdirPrivate(dir: string): string[] {
       if ((err as NodeJS.ErrnoException).code === 'EEXIST' && statSync(d, { throwIfNoEntry: false })?.isDirectory() === true) continue;
       throw err;
     }
-    chmodSync(d, 0o700); // exactly 0700: the umask may have narrowed the mode given to mkdir
+    // Exactly 0700: the umask may have narrowed the mode given to mkdir. On a descriptor opened without
+    // following a symlink, so a folder swapped for a symlink meanwhile never lends its mode change to the target.
+    const fd = openSync(d, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
+    try {
+      fchmodSync(fd, 0o700);
+    } finally {
+      closeSync(fd);
+    }
     created.push(d);
   }
   return created;
