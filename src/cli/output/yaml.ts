@@ -56,8 +56,9 @@ function scalar(v: JsonValue): string {
   if (typeof v !== 'string') return "''";
   if (v === '') return "''";
   // JSON escapes are valid YAML, but JSON leaves DEL and C1 raw, which YAML does not allow in a document
-  // (PyYAML refuses them) and which a terminal would act on: escape those too.
-  if (/[^\x20-\x7e]/.test(v)) return JSON.stringify(v).replace(/[\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  // (PyYAML refuses them) and which a terminal would act on: escape those too, and the bidi controls and
+  // line separators, which a terminal would also act on (the parsed value is the same).
+  if (/[^\x20-\x7e]/.test(v)) return JSON.stringify(v).replace(/[\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
   if (isPlain(v)) return v;
   return `'${v.replace(/'/g, "''")}'`;
 }

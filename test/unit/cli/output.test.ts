@@ -94,10 +94,10 @@ describe('yamlDump', () => {
     expect(parseYaml(yamlDump(v))).toEqual(v);
   });
   it('escapes DEL and C1 characters, which YAML does not allow raw (PyYAML refuses them) and a terminal acts on', () => {
-    const v = { 'k\u009b31m': 'a\u007fb\u0085c\u009f', plain: 'x' };
+    const v = { 'k\u009b31m': 'a\u007fb\u0085c\u009f', plain: 'x', z: 'bidi \u202e\u2066 \u2028' };
     const out = yamlDump(v);
-    expect(out).not.toMatch(/[\u007f-\u009f]/);
-    expect(out).toBe('"k\\u009b31m": "a\\u007fb\\u0085c\\u009f"\nplain: x\n');
+    expect(out).not.toMatch(/[\u007f-\u009f\u202e\u2066\u2028]/);
+    expect(out).toBe('"k\\u009b31m": "a\\u007fb\\u0085c\\u009f"\nplain: x\nz: "bidi \\u202e\\u2066 \\u2028"\n');
     expect(parseYaml(out)).toEqual(v);
   });
 });
