@@ -9,6 +9,12 @@ import type { CredentialValue, JsonObject, ValueKind } from './types.js';
  */
 export const MAX_JSON_DEPTH = 100;
 
+/**
+ * The bound for a structured value read back from a store: looser, so that a value stored before the write
+ * bound existed still reads, and still far from where the recursive walks overflow (thousands of levels).
+ */
+export const MAX_STORED_JSON_DEPTH = 1000;
+
 /** How many alias expansions a YAML document from untrusted input may make before it is taken for an alias bomb. */
 export const MAX_YAML_ALIASES = 100;
 
@@ -75,11 +81,11 @@ export function decodeValue(kind: ValueKind, bytes: Uint8Array, credentialId: st
   try {
     const parsed: unknown = text === undefined ? undefined : JSON.parse(text);
     if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) {
-      assertJsonDepth(parsed, `value of credential "${credentialId}"`);
+      assertJsonDepth(parsed, `value of credential "${credentialId}"`, MAX_STORED_JSON_DEPTH);
       return parsed as JsonObject;
     }
   } catch (err) {
-    if (err instanceof ValidationError) throw err;
+    if (err instanceof ValidationError) throw new ValidationError(err.message, { credentialId });
     // fall through: the parse message quotes the secret
   }
   throw new ValidationError(`value of credential "${credentialId}" is not a JSON object`, { credentialId });

@@ -12,7 +12,7 @@
  */
 import { canonicalContext, contextsEqual } from '../core/context.js';
 import { withAtRest } from '../core/at-rest.js';
-import { ConfigError, EncryptionContextMismatchError, IntegrityError } from '../core/errors.js';
+import { ConfigError, EncryptionContextMismatchError, IntegrityError, ValidationError } from '../core/errors.js';
 import type { CredentialDefinition, CredentialValue, EncryptionContext, StoredCredential, ValueKind } from '../core/types.js';
 import { decodeValue, encodeValue, isValueKind } from '../core/value.js';
 import { displayVersion } from '../core/version.js';
@@ -119,7 +119,9 @@ export class FernetCodec {
       // The key whose MAC verified the token: the first one is the one every write uses.
       return withAtRest(out, { format: keyIndex === 0 ? 'fernet' : 'fernet-old-key', preferred: 'fernet' });
     } catch (err) {
-      if (err instanceof IntegrityError || err instanceof EncryptionContextMismatchError) throw err;
+      // A ValidationError comes from decoding the value of an authentic token (not a JSON object, nested too
+      // deep): a writer's fault, not tampering, so it is not reported as an integrity failure.
+      if (err instanceof IntegrityError || err instanceof EncryptionContextMismatchError || err instanceof ValidationError) throw err;
       throw integrity();
     } finally {
       plaintext.fill(0);

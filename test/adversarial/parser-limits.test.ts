@@ -5,7 +5,7 @@
  * TOML. Covered: import (json, yaml), putall, put --json, render (json, yaml, toml), credstash.toml, and
  * structured values read back.
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../src/core/errors.js';
@@ -13,6 +13,7 @@ import { assertJsonDepth, decodeValue, encodeValue, MAX_JSON_DEPTH } from '../..
 import { parseImportFile } from '../../src/ops/import-export.js';
 import { resolveCredentialReferences } from '../../src/references/resolve.js';
 import { decodeKv } from '../../src/stores/vault/index.js';
+import { fernetEncrypt, parseFernetKey } from '../../src/crypto/fernet.js';
 import { MemoryStore } from '../fixtures/memory-store.js';
 import { CANARY, rejectionOf } from '../helpers/no-leak.js';
 import { cliBuilt, expectCleanFailure, runCli } from './helpers/cli.js';
@@ -96,10 +97,11 @@ describe('depth bounds in the library', () => {
   it('a structured value deeper than the bound is refused on write and on read (a foreign writer), never a RangeError', () => {
     const deep = JSON.parse(deepObject(DEEP)) as Record<string, unknown>;
     expect(() => encodeValue(deep as never)).toThrow(ValidationError);
-    expect(() => decodeValue('json', Buffer.from(deepObject(DEEP)), 'app.cfg')).toThrow(/value of credential "app\.cfg" nests deeper than 100 levels/);
-    // at the bound it still works
+    expect(() => decodeValue('json', Buffer.from(deepObject(DEEP)), 'app.cfg')).toThrow(/value of credential "app\.cfg" nests deeper than 1000 levels/);
+    // at the bound it still works; a value stored before the write bound existed (deeper than 100) still reads
     const ok = JSON.parse(deepObject(MAX_JSON_DEPTH - 1)) as Record<string, unknown>;
     expect(decodeValue('json', encodeValue(ok as never).bytes, 'x')).toEqual(ok);
+    expect(decodeValue('json', Buffer.from(deepObject(500)), 'old')).toHaveProperty('a');
   });
 
   it('storeCredential of a too-deep structured value is a ValidationError on a store, and nothing is written', async () => {
@@ -117,8 +119,26 @@ describe('depth bounds in the library', () => {
     await expect(resolveCredentialReferences(cyclic, store)).rejects.toBeInstanceOf(ValidationError);
   });
 
+  it('local keystore: an authentic token whose structured value nests past the read bound is a ValidationError naming the credential, not tampering', async () => {
+    const p = await local();
+    const store = p.open();
+    await store.storeCredential('deep.v', { a: 'small' });
+    const path = join(p.dir, '.credstash', 'keystore.json');
+    const doc = JSON.parse(readFileSync(path, 'utf8')) as { credentials: Array<{ id: string; version: string; token: string }> };
+    const entry = doc.credentials.find((c) => c.id === 'deep.v') as { id: string; version: string; token: string };
+    // what an unbounded writer would have sealed: the codec's header and a value 2000 levels deep
+    const header = JSON.stringify({ id: 'deep.v', version: entry.version, kind: 'json', context: {} });
+    const plaintext = Buffer.concat([Buffer.from(`credstash-ts/fernet/v1\n${header}\n`), Buffer.from(deepObject(2000))]);
+    entry.token = fernetEncrypt(parseFernetKey(p.keys()[0] as string), plaintext);
+    writeFileSync(path, JSON.stringify(doc));
+    const err = await rejectionOf(p.open().getCredential('deep.v'));
+    expect(err).toMatchObject({ code: 'ERR_INVALID_INPUT', credentialId: 'deep.v' });
+    expect(err.message).toMatch(/nests deeper than 1000 levels/);
+    expectTypedLine(await runCli(['get', 'deep.v'], { cwd: p.dir, env: p.env }), /value of credential "deep\.v" nests deeper than 1000 levels/);
+  });
+
   it('a Vault secret nested 200k deep is a ValidationError when read, not a RangeError when printed', () => {
-    expect(() => decodeKv(JSON.parse(`{"k": ${deepObject(DEEP)}}`) as Record<string, unknown>)).toThrow(/structured vault secret nests deeper than 100 levels/);
+    expect(() => decodeKv(JSON.parse(`{"k": ${deepObject(DEEP)}}`) as Record<string, unknown>)).toThrow(/structured vault secret nests deeper than 1000 levels/);
     expect(decodeKv(JSON.parse(`{"k": ${deepObject(10)}}`) as Record<string, unknown>)).toHaveProperty('k');
   });
 

@@ -29,7 +29,7 @@ import {
 import { BaseStore, mapConcurrent, type ResolvedReadOptions, type ResolvedWriteOptions } from '../../core/store.js';
 import type { CredentialDefinition, CredentialSummary, CredentialValue, JsonObject, StoreCapabilities, StoredCredential } from '../../core/types.js';
 import { CREDENTIAL_TYPES } from '../../core/types.js';
-import { assertJsonDepth } from '../../core/value.js';
+import { assertJsonDepth, MAX_STORED_JSON_DEPTH } from '../../core/value.js';
 import { versionNumber } from '../../core/version.js';
 
 export interface VaultAppRole {
@@ -449,7 +449,7 @@ export function decodeKv(data: Record<string, unknown>): CredentialValue {
 
 /** A secret's data as a structured value, depth-bounded: every later walk (get, render) recurses. */
 function structured(data: Record<string, unknown>): JsonObject {
-  assertJsonDepth(data, 'a structured vault secret');
+  assertJsonDepth(data, 'a structured vault secret', MAX_STORED_JSON_DEPTH);
   return data as JsonObject;
 }
 
