@@ -170,7 +170,8 @@ export async function acquireFileLock(lockPath: string, opts: FileLockOptions = 
         last = judge(seen, o);
         if (last.stale) {
           await breakStale(lockPath, seen, draft, mine as { dev: bigint; ino: bigint }, o, fail);
-          continue;
+          // Try again at once; but a lock that cannot be removed (a folder we may not write) still times out.
+          if (Date.now() < deadline) continue;
         }
       }
       if (Date.now() >= deadline) {
