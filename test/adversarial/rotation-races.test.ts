@@ -157,7 +157,7 @@ for (const tier of cliTiers({ dynamodb: false })) {
       expect((await runCli([...p.flags, 'put', 'w', `${CANARY}-wait`], { cwd: p.dir, env: p.env })).code).toBe(0);
       const lock = join(p.dir, 'credstash.toml.lock');
       // this test process is alive: its lock must never be broken
-      writeFileSync(lock, JSON.stringify({ pid: process.pid, host: hostname(), started: null, created: Date.now() - 3_600_000, nonce: 'held-by-test', purpose: 'rotate-key' }), { mode: 0o600 });
+      writeFileSync(lock, JSON.stringify({ pid: process.pid, host: hostname(), started: null, created: Date.now() - 600_000, nonce: 'held-by-test', purpose: 'rotate-key' }), { mode: 0o600 });
       const waiting = runCli([...p.flags, 'rotate-key'], { cwd: p.dir, env: p.env, timeoutMs: 60_000 });
       await new Promise((r) => setTimeout(r, 1500));
       expect(existsSync(lock)).toBe(true);

@@ -2,7 +2,7 @@
  * The credstash.toml key-list lock: a thin layer over src/core/file-lock.ts (whose own tests cover breaking
  * under every interleaving), checked here for what rotate-key and init rely on.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,7 +10,14 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { acquireConfigLock, realConfigPath, withConfigLock } from '../../../src/config/config-lock.js';
 
 const root = realpathSync(mkdtempSync(join(tmpdir(), 'credstash-config-lock-')));
-afterAll(() => rmSync(root, { recursive: true, force: true }));
+// A live process other than this one, to hold planted locks (a lock naming this process's own pid that it
+// does not hold is an earlier process's, and is broken).
+const holder: ChildProcess = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+afterAll(() => {
+  holder.kill('SIGKILL');
+  rmSync(root, { recursive: true, force: true });
+});
+const livePid = (): number => holder.pid as number;
 let n = 0;
 const fresh = (): string => {
   const d = join(root, `d${++n}`);
@@ -48,12 +55,12 @@ describe('the credstash.toml key-list lock', () => {
 
   it('a live holder is never broken, however old its lock: the waiter fails after its timeout naming the file and the lock', async () => {
     const file = fresh();
-    const raw = plant(file, { pid: process.pid, host: hostname(), created: 0, nonce: 'live' });
+    const raw = plant(file, { pid: livePid(), host: hostname(), created: Date.now() - 600_000, nonce: 'live' });
     const started = Date.now();
     const err = await failure(acquireConfigLock(file, { timeoutMs: 400 }));
     expect(Date.now() - started).toBeGreaterThanOrEqual(390);
     expect(err.code).toBe('ERR_STORE_UNAVAILABLE');
-    expect(err.message).toMatch(new RegExp(`^${esc(file)} \\(rotate-key\\) is locked by .*${process.pid}.*; waited 400 ms\\. If no credstash process is running, remove "${esc(file)}\\.lock"$`));
+    expect(err.message).toMatch(new RegExp(`^${esc(file)} \\(rotate-key\\) is locked by .*${livePid()}.*; waited 400 ms\\. If no credstash process is running, remove "${esc(file)}\\.lock"$`));
     expect(readFileSync(`${file}.lock`, 'utf8')).toBe(raw);
   });
 
@@ -89,7 +96,7 @@ describe('the credstash.toml key-list lock', () => {
 
   it.skipIf(!linux)('a recycled pid (alive, but started at another time than the holder) is broken at once (skipped without /proc)', async () => {
     const file = fresh();
-    plant(file, { pid: process.pid, host: hostname(), created: Date.now(), nonce: 'recycled', start: '1' });
+    plant(file, { pid: livePid(), host: hostname(), created: Date.now(), nonce: 'recycled', start: '1' });
     const started = Date.now();
     const lock = await acquireConfigLock(file, { timeoutMs: 5000 });
     expect(Date.now() - started).toBeLessThan(2000);
@@ -135,7 +142,7 @@ describe('the credstash.toml key-list lock', () => {
     const file = fresh();
     const lock = await acquireConfigLock(file);
     rmSync(lock.path);
-    const other = plant(file, { pid: process.pid, host: hostname(), created: Date.now(), nonce: 'someone-else' });
+    const other = plant(file, { pid: livePid(), host: hostname(), created: Date.now(), nonce: 'someone-else' });
     expect(() => lock.assertHeld()).toThrow(/removed or replaced/);
     await lock.release();
     expect(readFileSync(`${file}.lock`, 'utf8')).toBe(other);
