@@ -288,6 +288,10 @@ describe('names, comments and error text on the terminal', () => {
     expect(put).toMatchObject({ code: 0, stdout: 'y\\x9b2J\\u202e has been stored\n' });
     const del = await q.cli(['delete', 'y\u009b2J\u202e']);
     expect(del).toMatchObject({ code: 0, stdout: 'Deleting y\\x9b2J\\u202e -- version 0000000000000000001\n' });
+    const prompted = await runCli(['put', '-P', 'z\u009b2J'], { cwd: q.dir, env: q.env, input: 'v\n' });
+    expect(prompted).toMatchObject({ code: 0, stdout: 'z\\x9b2J has been stored\n' });
+    expect(prompted.stderr).toMatch(/^z\\x9b2J: /);
+    expect(prompted.stderr).not.toMatch(RAW_CONTROL);
   });
 });
 

@@ -62,6 +62,7 @@ export const putCommand: CommandModule<GlobalArgs, PutArgs> = {
       .epilog(PUT_EPILOG) as never,
   handler: (argv) =>
     withStore(argv, async (store, config) => {
+      assertFormatApplies(store, argv);
       const context = contextFromArgs(argv.context);
       const version = argv.autoversion === true ? undefined : writeVersionArg(argv.version);
       if (argv.json !== undefined && argv.value !== undefined && argv.value !== '') {
@@ -82,8 +83,19 @@ export const putCommand: CommandModule<GlobalArgs, PutArgs> = {
 async function resolveValue(argv: PutArgs): Promise<CredentialValue> {
   if (argv.json !== undefined) return parseJsonObject(await readTextArg(argv.json, argv.io, '--json value'), '--json');
   if (argv.type !== undefined && argv.type !== 'custom') throw new UsageError('--type needs a structured value given with --json');
-  if (argv.prompt === true) return promptSecret(`${argv.credential}: `, argv.io);
+  if (argv.prompt === true) return promptSecret(`${displayText(argv.credential)}: `, argv.io);
   return readValueArg(argv.value ?? '', argv.io);
+}
+
+/**
+ * `--format`, `--legacy` and `-d` choose between the DynamoDB item formats; any other store has one format, so
+ * they would be silently ignored there: a usage error instead. (A chain passes them to its DynamoDB member.)
+ */
+export function assertFormatApplies(store: { kind: string; description: string }, argv: Pick<PutArgs, 'digest' | 'legacy' | 'format'>): void {
+  if (argv.format === undefined && argv.legacy !== true && argv.digest === undefined) return;
+  if (store.kind === 'dynamodb' || store.kind === 'chain') return;
+  const flag = argv.format !== undefined ? '--format' : argv.legacy === true ? '--legacy' : '-d/--digest';
+  throw new UsageError(`${flag} chooses a DynamoDB item format; ${store.description} has only one (drop the option)`);
 }
 
 /** `--format` of put and putall (also CREDSTASH_FORMAT and `format` in the store config). */
