@@ -8,6 +8,7 @@ import { canonicalContext } from '../../core/context.js';
 import {
   CredentialNotFoundError,
   CredstashError,
+  PartialResultError,
   StoreUnavailableError,
   UnsupportedOperationError,
   ValidationError,
@@ -232,23 +233,39 @@ export class ChainStore implements CredentialStore {
     const byId = new Map<string, StoredCredential>();
     const skipped: GetAllResult['skipped'] = [];
     const claimed = new Set<string>();
+    // `getall -v N`: a member where an id has no version N has not got it; the search goes on to the next
+    // member, as it does for `get` ("not found" falls through). Asked of each member with skipErrors, so
+    // that such a miss does not fail the whole call there; any other failure stops it as before.
+    const notFound = new Map<string, GetAllResult['skipped'][number]>();
+    const versioned = opts.version !== undefined;
     for (const m of this.members) {
       if (withContext && !m.store.capabilities.context) continue;
       let res: GetAllResult;
       try {
-        res = await m.store.getAllCredentials(opts);
+        res = await m.store.getAllCredentials(versioned ? { ...opts, skipErrors: true } : opts);
       } catch (err) {
         throw this.#fail(m, err);
+      }
+      const misses = res.skipped.filter((s) => versioned && s.code === 'ERR_CREDENTIAL_NOT_FOUND');
+      const failures = res.skipped.filter((s) => !misses.includes(s));
+      if (versioned && opts.skipErrors !== true && failures.some((s) => !claimed.has(s.id))) {
+        throw this.#fail(m, new PartialResultError(m.store.description, failures.map((s) => ({ credentialId: s.id, code: s.code as PartialResultError['failures'][number]['code'], message: s.message }))));
       }
       for (const c of res.credentials) {
         if (!claimed.has(c.id)) byId.set(c.id, c);
       }
-      for (const s of res.skipped) {
+      for (const s of failures) {
         if (!claimed.has(s.id)) skipped.push(s);
       }
+      for (const s of misses) if (!claimed.has(s.id) && !notFound.has(s.id)) notFound.set(s.id, s);
       for (const c of res.credentials) claimed.add(c.id);
-      for (const s of res.skipped) claimed.add(s.id);
+      for (const s of failures) claimed.add(s.id);
     }
+    const missing = [...notFound.values()].filter((s) => !claimed.has(s.id));
+    if (missing.length > 0 && opts.skipErrors !== true) {
+      throw new PartialResultError(this.description, missing.map((s) => ({ credentialId: s.id, code: 'ERR_CREDENTIAL_NOT_FOUND', message: s.message })));
+    }
+    skipped.push(...missing);
     const credentials = [...byId.values()].sort((a, b) => compareIds(a.id, b.id));
     return { credentials, skipped };
   }

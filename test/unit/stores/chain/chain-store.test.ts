@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AccessDeniedError } from '../../../../src/core/errors.js';
+import { AccessDeniedError, type PartialResultError } from '../../../../src/core/errors.js';
 import type { ResolvedReadOptions } from '../../../../src/core/store.js';
 import type { StoredCredential } from '../../../../src/core/types.js';
 import { ChainStore } from '../../../../src/stores/chain/index.js';
@@ -159,6 +159,20 @@ describe('ChainStore list, exists, getAll', () => {
     expect(await chain.credentialExists('none')).toBe(false);
     const all = await chain.getAllCredentials();
     expect(all.credentials.map((c) => [c.id, c.value])).toEqual([['only_a', 'x'], ['only_b', 'y'], ['shared', 'a']]);
+  });
+
+  it('getAll -v N: an id without version N in one store falls through to the next; one found nowhere is a failure naming it', async () => {
+    const a = await mem('a', { x: 'a1', y: 'y1' });
+    const b = await mem('b', { x: 'b1' });
+    await b.storeCredential('x', 'b2', { version: 2 });
+    const chain = new ChainStore([a, b]);
+    const err = await rejectionOf(chain.getAllCredentials({ version: 2 }));
+    expect(err).toMatchObject({ code: 'ERR_PARTIAL_RESULT' });
+    expect((err as PartialResultError).failures.map((f) => [f.credentialId, f.code])).toEqual([['y', 'ERR_CREDENTIAL_NOT_FOUND']]);
+    const some = await chain.getAllCredentials({ version: 2, skipErrors: true });
+    expect(some.credentials.map((c) => [c.id, c.value])).toEqual([['x', 'b2']]);
+    expect(some.skipped.map((s) => s.id)).toEqual(['y']);
+    expect((await chain.getAllCredentials({ version: 1 })).credentials.map((c) => [c.id, c.value])).toEqual([['x', 'a1'], ['y', 'y1']]);
   });
 
   it('stops getAll and list at a failing store', async () => {
