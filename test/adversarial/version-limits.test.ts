@@ -9,7 +9,8 @@ import { describe, expect, it } from 'vitest';
 import { MAX_VERSION, nextAutoVersion, padVersion, versionMagnitude } from '../../src/core/version.js';
 import { LocalStore } from '../../src/stores/local/index.js';
 import { cliBuilt, expectCleanFailure, runCli } from './helpers/cli.js';
-import { cliTiers } from './helpers/tiers.js';
+import { awsFixtures, cliTiers, type CliTier } from './helpers/tiers.js';
+import { DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { generateFernetKey } from '../../src/crypto/fernet.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -84,4 +85,25 @@ describe('version arithmetic', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('dynamodb: an item numbered beyond the maximum by another client makes put -a refuse, not write below it', async () => {
+    const tier = cliTiers().find((t) => t.name.startsWith('dynamodb')) as CliTier;
+    const p = await tier.project();
+    const table = p.flags[1] as string;
+    const store = p.open();
+    await store.storeCredential('x', 'v1', { version: 1 });
+    const { ddb } = await awsFixtures();
+    const raw = new DynamoDBClient({ region: 'us-east-1', endpoint: ddb.endpoint });
+    try {
+      const item = (await raw.send(new GetItemCommand({ TableName: table, Key: { name: { S: 'x' }, version: { S: padVersion(1) } } }))).Item ?? {};
+      await raw.send(new PutItemCommand({ TableName: table, Item: { ...item, version: { S: '0009007199254740993' } } }));
+    } finally {
+      raw.destroy();
+    }
+    const err = await store.storeCredential('x', 'v2', { autoVersion: true }).then(() => undefined, (e: unknown) => e as Error & { code?: string });
+    expect(err).toMatchObject({ code: 'ERR_INVALID_INPUT', credentialId: 'x' });
+    // it says why (the version is past the maximum), not that an integer is not one
+    expect(err?.message).toMatch(/at or beyond 9007199254740991/);
+    expect((await store.listCredentials()).map((s) => s.version).sort()).toEqual(['1', '9007199254740993']);
+  }, 60_000);
 });

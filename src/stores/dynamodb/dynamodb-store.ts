@@ -27,7 +27,7 @@ import type {
   StoreCapabilities,
   StoredCredential,
 } from '../../core/types.js';
-import { displayVersion, padVersion, storedVersionForms, versionNumber } from '../../core/version.js';
+import { displayVersion, padVersion, storedVersionForms, versionMagnitude } from '../../core/version.js';
 import { DEFAULT_LEGACY_DIGEST, isLegacyDigest, LEGACY_DIGESTS, type LegacyDigest } from '../../crypto/legacy-ctr-hmac.js';
 import { AwsClients } from './dynamodb-clients.js';
 import { envEndpoint } from '../aws/aws-transport.js';
@@ -258,7 +258,8 @@ export class DynamoDBStore extends BaseStore implements SetupCapable {
     const stored = newest?.version?.S;
     this.#newestFormat.set(id, newest === undefined ? 'none' : sampledFormat(newest));
     if (stored === undefined) return 0;
-    const n = versionNumber(stored);
+    // An integer beyond MAX_VERSION (another client's) is Infinity: put -a then refuses instead of writing below it.
+    const n = versionMagnitude(stored);
     if (n === undefined) {
       throw new ValidationError(
         `cannot add the next version of credential "${id}": its newest stored version "${displayVersion(stored)}" is not an integer; pass -v with a new integer version`,
