@@ -92,17 +92,20 @@ const MAX_CAUSES = 16;
  * frames are printed.
  */
 export function debugTrace(err: unknown): string {
-  let out = '';
+  const lines: string[] = [];
   const seen = new Set<unknown>();
-  let e: unknown = err;
-  for (let depth = 0; e !== undefined && e !== null && !seen.has(e) && depth <= MAX_CAUSES; depth++) {
+  const walk = (e: unknown, label: string): void => {
+    if (e === undefined || e === null || seen.has(e) || seen.size > MAX_CAUSES) return;
     seen.add(e);
-    out += `${depth === 0 ? '' : 'caused by: '}${describeForDebug(e)}\n`;
-    if (!(e instanceof Error)) break;
-    for (const line of (e.stack ?? '').split('\n')) if (/^\s+at /.test(line)) out += `${displayText(line)}\n`;
-    e = (e as Error & { cause?: unknown }).cause;
-  }
-  return out;
+    lines.push(`${label}${describeForDebug(e)}`);
+    if (!(e instanceof Error)) return;
+    for (const line of (e.stack ?? '').split('\n')) if (/^\s+at /.test(line)) lines.push(displayText(line));
+    // An AggregateError (Promise.any, a driver's failed connection attempts) carries its causes in `errors`.
+    if (e instanceof AggregateError && Array.isArray(e.errors)) e.errors.forEach((x: unknown, i, all) => walk(x, `caused by (${i + 1} of ${all.length}): `));
+    walk((e as Error & { cause?: unknown }).cause, 'caused by: ');
+  };
+  walk(err, '');
+  return lines.map((l) => `${l}\n`).join('');
 }
 
 function describeForDebug(e: unknown): string {

@@ -46,6 +46,16 @@ describe('reportError', () => {
     expectNoLeak(out, CANARY);
   });
 
+  it('walks the errors of an AggregateError (e.g. every failed connection attempt)', () => {
+    const agg = new AggregateError([Object.assign(new Error(CANARY), { code: 'ECONNREFUSED' }), new RangeError(CANARY)], CANARY);
+    const top = new StoreUnavailableError('cannot reach the store', { store: 's', cause: agg });
+    const out = debugTrace(top);
+    expect(out).toContain('caused by: AggregateError (message withheld: it may quote input)\n');
+    expect(out).toContain('caused by (1 of 2): Error [ECONNREFUSED] (message withheld: it may quote input)\n');
+    expect(out).toContain('caused by (2 of 2): RangeError (message withheld: it may quote input)\n');
+    expectNoLeak(out, CANARY);
+  });
+
   it('stops at a cycle in the cause chain', () => {
     const a = new Error('a');
     const b = new Error('b', { cause: a });
