@@ -12,7 +12,7 @@ import { LEGACY_DIGESTS } from '../../config/defaults.js';
 import { contextFromArgs, withStore, writeVersionArg, type GlobalArgs } from '../context.js';
 import { UsageError } from '../errors.js';
 import { readTextArg } from '../input.js';
-import { FORMAT_OPTION, parseJsonObject, writeOptions } from './put.js';
+import { assertFormatApplies, FORMAT_OPTION, parseJsonObject, writeOptions } from './put.js';
 import { displayText } from '../output/terminal.js';
 
 interface PutAllArgs extends GlobalArgs {
@@ -43,6 +43,7 @@ export const putallCommand: CommandModule<GlobalArgs, PutAllArgs> = {
       .option('legacy', { type: 'boolean', describe: 'the same as --format legacy' }) as never,
   handler: (argv) =>
     withStore(argv, async (store, config) => {
+      assertFormatApplies(store, argv);
       const context = contextFromArgs(argv.context);
       const version = argv.autoversion === true ? undefined : writeVersionArg(argv.version);
       const items = parseJsonObject(await readTextArg(argv.credentials, argv.io, 'the putall JSON (binary values go one at a time: put NAME @file)'), 'credentials');

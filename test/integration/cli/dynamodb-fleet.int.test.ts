@@ -122,6 +122,25 @@ describe('put / putall write format', () => {
   });
 });
 
+describe('format options on a store with one format', () => {
+  it('refuses --format, --legacy and -d on the local keystore (exit 2) instead of ignoring them', async () => {
+    const local = mkdtempSync(join(tmpdir(), 'credstash-cli-fleet-local-'));
+    try {
+      const run = (args: string[]) => runCli(args, { cwd: local, env: { PATH: process.env.PATH, HOME: local, LANG: 'C.UTF-8' } });
+      expect((await run(['init'])).code).toBe(0);
+      for (const args of [['put', 'x', 'v', '--format', 'gcm'], ['put', 'x', 'v', '--legacy'], ['put', 'x', 'v', '-d', 'SHA512'], ['putall', '{"x":"v"}', '--legacy']]) {
+        const r = await run(args);
+        expect(r).toMatchObject({ code: 2, stdout: '' });
+        expect(r.stderr).toMatch(/^credstash: (--format|--legacy|-d\/--digest) chooses a DynamoDB item format; local keystore .* has only one/);
+      }
+      expect((await run(['get', 'x'])).code).toBe(1);
+      expect(await run(['put', 'x', 'v'])).toMatchObject({ code: 0 });
+    } finally {
+      rmSync(local, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('no AWS region anywhere', () => {
   it('uses us-east-1 as Python credstash does, with a note on a terminal only', async () => {
     expect((await cli(['put', 'r.one', 'v'])).code).toBe(0);
