@@ -149,6 +149,7 @@ export async function acquireFileLock(lockPath: string, opts: FileLockOptions = 
     throw cannot(err);
   }
   let last: Verdict | undefined;
+  let lastTry = false;
   // Known before the link: a lock naming this pid and this nonce is ours from the moment it exists.
   HELD_NONCES.add(nonce);
   try {
@@ -170,8 +171,12 @@ export async function acquireFileLock(lockPath: string, opts: FileLockOptions = 
         last = judge(seen, o);
         if (last.stale) {
           await breakStale(lockPath, seen, draft, mine as { dev: bigint; ino: bigint }, o, fail);
-          // Try again at once; but a lock that cannot be removed (a folder we may not write) still times out.
-          if (Date.now() < deadline) continue;
+          // Try again at once (at least once, even with no time left); but a lock that cannot be removed (a
+          // folder this process may not write) still ends in the timeout error.
+          if (Date.now() < deadline || !lastTry) {
+            lastTry = Date.now() >= deadline;
+            continue;
+          }
         }
       }
       if (Date.now() >= deadline) {

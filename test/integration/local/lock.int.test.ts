@@ -374,3 +374,15 @@ describe('leftovers of killed writers', () => {
     expect(existsSync(leftover)).toBe(true);
   });
 });
+
+describe('lock_timeout_ms = 0', () => {
+  it('still breaks an abandoned lock and takes it, and fails at once on a live one', async () => {
+    const path = fresh();
+    writeFileSync(`${path}.lock`, JSON.stringify({ pid: deadPid(), host: hostname(), created: Date.now(), nonce: 'dead' }));
+    const store = new LocalStore({ path, fernetKeys: [KEY], lock: { timeoutMs: 0 } });
+    await store.storeCredential('a', 'v');
+    writeFileSync(`${path}.lock`, JSON.stringify({ pid: process.ppid, host: hostname(), created: Date.now(), nonce: 'live' }));
+    const err = await rejectionOf(store.storeCredential('a', 'w', { autoVersion: true }));
+    expect(err.message).toContain(`locked by process ${process.ppid}; waited 0 ms`);
+  });
+});
