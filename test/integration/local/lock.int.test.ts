@@ -386,3 +386,20 @@ describe('lock_timeout_ms = 0', () => {
     expect(err.message).toContain(`locked by process ${process.ppid}; waited 0 ms`);
   });
 });
+
+describe('file lock error paths', () => {
+  it('a lock in a folder that does not exist: one clear error', async () => {
+    const err = await rejectionOf(acquireFileLock(join(root, 'no', 'such', 'x.lock'), { what: 'thing "t"', timeoutMs: 100 }));
+    expect(err).toMatchObject({ code: 'ERR_STORE_UNAVAILABLE', message: 'cannot lock thing "t" (ENOENT)' });
+  });
+
+  it('a folder planted at the break lock path is refused naming it (when an abandoned lock needs breaking)', async () => {
+    const dir = mkdtempSync(join(root, 'brk-'));
+    const lockPath = join(dir, 'b.lock');
+    writeFileSync(lockPath, JSON.stringify({ pid: deadPid(), host: hostname(), created: Date.now(), nonce: 'dead' }));
+    mkdirSync(`${lockPath}.break`);
+    const err = await rejectionOf(acquireFileLock(lockPath, { what: 'thing "t"', timeoutMs: 500 }));
+    expect(err.message).toBe(`thing "t": its lock "${lockPath}.break" is a directory, not a lock file (credstash never makes one); remove it`);
+    expect(readdirSync(dir).sort()).toEqual(['b.lock', 'b.lock.break']); // its draft removed, nothing else touched
+  });
+});
