@@ -27,7 +27,7 @@ import type {
   StoreCapabilities,
   StoredCredential,
 } from '../../core/types.js';
-import { displayVersion, padVersion, storedVersionForms, versionMagnitude } from '../../core/version.js';
+import { displayVersion, PAD_LEN, padVersion, storedVersionForms, versionMagnitude } from '../../core/version.js';
 import { DEFAULT_LEGACY_DIGEST, isLegacyDigest, LEGACY_DIGESTS, type LegacyDigest } from '../../crypto/legacy-ctr-hmac.js';
 import { AwsClients } from './dynamodb-clients.js';
 import { envEndpoint } from '../aws/aws-transport.js';
@@ -258,6 +258,16 @@ export class DynamoDBStore extends BaseStore implements SetupCapable {
     const stored = newest?.version?.S;
     this.#newestFormat.set(id, newest === undefined ? 'none' : sampledFormat(newest));
     if (stored === undefined) return 0;
+    // An older client's unpadded version sorts after every padded one ("2" > "0000000000000000003"), so a new
+    // padded version would never be the newest that `get` (Python's Query) returns: refuse, instead of
+    // racing for a number forever or storing a version nobody reads by default.
+    if (/^\d+$/.test(stored) && stored.length < PAD_LEN) {
+      throw new ValidationError(
+        `cannot add the next version of credential "${id}": its newest stored version "${stored}" was written unpadded by an older client, ` +
+          `and a padded version would sort below it (get would keep returning "${stored}"); store the value under a new name, or delete the unpadded versions first`,
+        { credentialId: id, store: this.description },
+      );
+    }
     // An integer beyond MAX_VERSION (another client's) is Infinity: put -a then refuses instead of writing below it.
     const n = versionMagnitude(stored);
     if (n === undefined) {

@@ -99,6 +99,19 @@ describe('versions shown and addressed as stored', () => {
     expect(JSON.parse((await cli(['get', 'o*', '-v', '10'])).stdout)).toEqual({ old: 'ten' });
   });
 
+  it('put -a after an unpadded newest version is refused with the reason (a padded version would sort below it), and stores nothing', async () => {
+    await putAs('unp', 'u1', 1, '1');
+    await putAs('unp', 'u2', 2, '2');
+    const before = stack.dynamodb.requests.get('PutItem');
+    const r = await cli(['put', 'unp', 'u3', '-a', '--legacy']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/^credstash: cannot add the next version of credential "unp": its newest stored version "2" was written unpadded by an older client, and a padded version would sort below it/);
+    expect(stack.dynamodb.requests.get('PutItem')).toBe(before);
+    expect((await cli(['get', 'unp'])).stdout).toBe('u2\n');
+    expect((await cli(['delete', 'unp'])).code).toBe(0);
+  });
+
   it('delete -v of what list printed deletes that item and prints it as stored; delete of the name prints each as stored', async () => {
     expect(await cli(['delete', 'old', '-v', '2'])).toEqual({ code: 0, stdout: 'Deleting old -- version 2\n', stderr: '' });
     expect((await cli(['get', 'old', '-v', '2'])).code).toBe(1);
