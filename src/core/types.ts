@@ -167,6 +167,11 @@ export interface StoreCapabilities {
   context: boolean;
   /** Several versions per credential. */
   versions: boolean;
+  /**
+   * Writes take a `format` / `digest` (WriteOptions); true for DynamoDB (AES-GCM or Python credstash's
+   * legacy items). The CLI refuses `--format`, `--legacy` and `-d` on a store without it rather than ignore them.
+   */
+  formats?: boolean;
 }
 
 /** Options for creating a store's backing resources (`credstash setup`). */

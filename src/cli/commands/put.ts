@@ -5,6 +5,7 @@
  */
 import type { CommandModule } from 'yargs';
 import { ValidationError } from '../../core/errors.js';
+import type { CredentialStore } from '../../core/store.js';
 import { CREDENTIAL_TYPES, type CredentialDefinition, type CredentialType, type CredentialValue, type JsonObject, type WriteOptions } from '../../core/types.js';
 import { assertJsonDepth } from '../../core/value.js';
 import { LEGACY_DIGESTS, WRITE_FORMATS } from '../../config/defaults.js';
@@ -89,11 +90,12 @@ async function resolveValue(argv: PutArgs): Promise<CredentialValue> {
 
 /**
  * `--format`, `--legacy` and `-d` choose between the DynamoDB item formats; any other store has one format, so
- * they would be silently ignored there: a usage error instead. (A chain passes them to its DynamoDB member.)
+ * they would be silently ignored there: a usage error instead (StoreCapabilities.formats; a chain has it when a
+ * member has).
  */
-export function assertFormatApplies(store: { kind: string; description: string }, argv: Pick<PutArgs, 'digest' | 'legacy' | 'format'>): void {
+export function assertFormatApplies(store: Pick<CredentialStore, 'capabilities' | 'description'>, argv: Pick<PutArgs, 'digest' | 'legacy' | 'format'>): void {
   if (argv.format === undefined && argv.legacy !== true && argv.digest === undefined) return;
-  if (store.kind === 'dynamodb' || store.kind === 'chain') return;
+  if (store.capabilities.formats === true) return;
   const flag = argv.format !== undefined ? '--format' : argv.legacy === true ? '--legacy' : '-d/--digest';
   throw new UsageError(`${flag} chooses a DynamoDB item format; ${store.description} has only one (drop the option)`);
 }

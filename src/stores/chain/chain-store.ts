@@ -90,7 +90,7 @@ export class ChainStore implements CredentialStore {
     });
     this.description = `chain (${this.members.map((m) => m.name).join(', ')})`;
     const any = (k: keyof StoreCapabilities): boolean => this.members.some((m) => m.store.capabilities[k]);
-    this.capabilities = { write: any('write'), delete: any('delete'), context: any('context'), versions: any('versions') };
+    this.capabilities = { write: any('write'), delete: any('delete'), context: any('context'), versions: any('versions'), formats: any('formats') };
   }
 
   /**

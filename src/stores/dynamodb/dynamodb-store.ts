@@ -126,7 +126,7 @@ export interface DynamoDBStoreOptions {
 export class DynamoDBStore extends BaseStore implements SetupCapable {
   readonly kind = 'dynamodb';
   readonly description: string;
-  readonly capabilities: StoreCapabilities = { write: true, delete: true, context: true, versions: true };
+  readonly capabilities: StoreCapabilities = { write: true, delete: true, context: true, versions: true, formats: true };
   protected readonly maxValueBytes = MAX_VALUE_BYTES;
 
   readonly table: string;

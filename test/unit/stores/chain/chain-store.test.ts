@@ -105,7 +105,7 @@ describe('ChainStore writes', () => {
     const a = new MemoryStore('a');
     const b = new MemoryStore('b');
     const chain = new ChainStore([env, { name: 'a', store: a }, { name: 'b', store: b }]);
-    expect(chain.capabilities).toEqual({ write: true, delete: true, context: true, versions: true });
+    expect(chain.capabilities).toEqual({ write: true, delete: true, context: true, versions: true, formats: true });
     await chain.storeCredential('k', 'v1');
     expect(a.items.has('k')).toBe(true);
     await chain.storeCredential('k', 'vb', { store: 'b' });
