@@ -82,7 +82,7 @@ describe('a live lock holder is never broken', () => {
       let stopped = false;
       for (let tries = 0; tries < 5000 && !stopped; tries++) {
         const before = lockBody(lockPath);
-        if (before?.pid !== a.child.pid) {
+        if (before === undefined || before.pid !== a.child.pid) {
           await sleep(0);
           continue;
         }

@@ -37,9 +37,10 @@ describe('vault prefix and mount checks', () => {
     });
   }
 
-  it('the config factory applies the same checks', () => {
-    expect(() => createVaultStore({ address: base.address, token: 't', prefix: '../x/' }, { baseDir: '/', env: {} })).toThrow(/vault "prefix" must be relative folders/);
-    expect(createVaultStore({ address: base.address, token: 't', mount: '/kv/', prefix: 'a/' }, { baseDir: '/', env: {} }).description).toBe('vault kv "kv/a/" at http://127.0.0.1:1');
+  it('the config factory applies the same checks', async () => {
+    const ctx = { baseDir: '/', env: {}, openStore: () => Promise.reject(new Error('no nested stores here')) };
+    expect(() => createVaultStore({ address: base.address, token: 't', prefix: '../x/' }, ctx)).toThrow(/vault "prefix" must be relative folders/);
+    expect((await createVaultStore({ address: base.address, token: 't', mount: '/kv/', prefix: 'a/' }, ctx)).description).toBe('vault kv "kv/a/" at http://127.0.0.1:1');
   });
 });
 
