@@ -161,11 +161,13 @@ describe('DynamoDBStore value size limit (DynamoDB items are at most 400 KB)', (
 });
 
 describe('DynamoDBStore.deleteCredential', () => {
-  it('deletes one version with one DeleteItem (ReturnValues ALL_OLD) and reports a missing one as not found', async () => {
+  it('deletes one version with one DeleteItem (ReturnValues ALL_OLD); a missing one is tried unpadded too, then not found', async () => {
     ddbMock.on(DeleteItemCommand).resolvesOnce({ Attributes: { name: { S: 'd' } } }).resolves({});
-    expect(await makeStore().deleteCredential('d', { version: 2 })).toEqual({ id: 'd', deleted: ['2'] });
+    expect(await makeStore().deleteCredential('d', { version: 2 })).toEqual({ id: 'd', deleted: ['2'], stored: [pad(2)] });
+    expect(ddbMock.commandCalls(DeleteItemCommand)).toHaveLength(1);
     expect(ddbMock.commandCalls(DeleteItemCommand)[0]?.args[0].input).toMatchObject({ Key: { name: { S: 'd' }, version: { S: pad(2) } }, ReturnValues: 'ALL_OLD' });
     expect(await rejectionOf(makeStore().deleteCredential('d', { version: 9 }))).toMatchObject({ code: 'ERR_CREDENTIAL_NOT_FOUND' });
+    expect(ddbMock.commandCalls(DeleteItemCommand).slice(1).map((c) => c.args[0].input.Key?.version?.S)).toEqual([pad(9), '9']);
   });
 
   it('deletes every version found by paginated Query, oldest first', async () => {
@@ -174,7 +176,7 @@ describe('DynamoDBStore.deleteCredential', () => {
       .resolvesOnce({ Items: [{ version: { S: pad(1) } }], LastEvaluatedKey: { name: { S: 'd' }, version: { S: pad(1) } } })
       .resolvesOnce({ Items: [{ version: { S: pad(2) } }] });
     ddbMock.on(DeleteItemCommand).resolves({});
-    expect(await makeStore().deleteCredential('d')).toEqual({ id: 'd', deleted: ['1', '2'] });
+    expect(await makeStore().deleteCredential('d')).toEqual({ id: 'd', deleted: ['1', '2'], stored: [pad(1), pad(2)] });
     expect(ddbMock.commandCalls(DeleteItemCommand)).toHaveLength(2);
     expect(kmsMock.commandCalls(DecryptCommand)).toHaveLength(0);
   });
