@@ -66,6 +66,19 @@ export interface MigrateReport {
   total: number;
 }
 
+/**
+ * A DynamoDB format name as StoredCredential.atRest names it; `auto` is refused (it names no format to reach).
+ * Other names (another tier's) pass unchanged.
+ * @throws ValidationError for `auto`
+ */
+function canonicalWriteFormat(format: string): string {
+  const f = format.toLowerCase();
+  if (f === 'gcm' || f === 'aes-gcm' || f === 'aes-256-gcm') return 'aes-gcm';
+  if (f === 'legacy' || f === 'aes-ctr-legacy') return 'legacy';
+  if (f === 'auto') throw new ValidationError('migrate --format names the format to write: gcm or legacy (auto follows the table, which a migration must not)');
+  return format;
+}
+
 /** The note appended to a re-encrypted version's comment. Informational only: nothing is decided from it. */
 export const REENCRYPT_MARKER = /\[re-encrypted from version ([^\]]+)\]$/;
 
@@ -91,6 +104,9 @@ export async function migrate(from: CredentialStore, to: CredentialStore, opts: 
   const concurrency = opts.concurrency ?? 4;
   if (!Number.isSafeInteger(concurrency) || concurrency < 1) throw new ValidationError('concurrency must be a positive integer');
   const context = opts.context ?? {};
+  // The names a write accepts (`gcm`, `aes-256-gcm`, `aes-ctr-legacy`) compared as the format a decryption
+  // reports (`aes-gcm`, `legacy`): otherwise `--format gcm` never matched and re-encrypted everything again.
+  if (opts.format !== undefined) opts = { ...opts, format: canonicalWriteFormat(opts.format) };
 
   const summaries = await from.listCredentials({
     latestOnly: opts.allVersions !== true,

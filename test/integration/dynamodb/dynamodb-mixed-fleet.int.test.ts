@@ -8,6 +8,7 @@ import { DynamoDBClient, PutItemCommand, ScanCommand, type AttributeValue } from
 import { DecryptCommand, GenerateDataKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { createCipheriv, createDecipheriv, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { migrate } from '../../../src/ops/migrate.js';
 import { DynamoDBStore, type DynamoDBStoreOptions } from '../../../src/stores/dynamodb/index.js';
 import { rejectionOf } from '../../helpers/no-leak.js';
 import { startDynalite, type DynaliteHandle } from '../../fixtures/dynalite.js';
@@ -175,6 +176,26 @@ describe('a table another client filled with legacy items', () => {
     expect(notices).toEqual([
       'wrote the legacy (Python credstash) format because the newest version of credential "app.db" is in the legacy format; once every reader (Python credstash, nodecredstash) is upgraded, set format = "gcm" and run `credstash migrate --reencrypt`',
     ]);
+  });
+});
+
+describe('finishing the move once every reader is upgraded', () => {
+  it('migrate --reencrypt with format gcm (as --format or the store config) rewrites legacy items once, then finds nothing to do', async () => {
+    await pythonPut('app.db', 1, 'py-one');
+    await pythonPut('app.api', 1, 'py-api');
+    const store = open();
+    await store.storeCredential('app.db', 'ts-two', { autoVersion: true }); // legacy (auto)
+    const first = await migrate(store, store, { reencrypt: true, format: 'gcm' });
+    expect(first.copied.map((c) => c.id).sort()).toEqual(['app.api', 'app.db']);
+    expect(first.failed).toEqual([]);
+    const again = await migrate(store, store, { reencrypt: true, format: 'gcm' });
+    expect({ copied: again.copied.length, failed: again.failed.length }).toEqual({ copied: 0, failed: 0 });
+    const viaConfig = await migrate(open({ format: 'gcm' }), open({ format: 'gcm' }), { reencrypt: true }).catch((e: Error) => e);
+    expect(viaConfig).not.toBeInstanceOf(Error);
+    const newest = (await scanAll()).filter((it) => Number(it.version?.S) === (it.name?.S === 'app.db' ? 3 : 2));
+    expect(newest.map((it) => it.algorithm?.S)).toEqual(['aes-256-gcm', 'aes-256-gcm']);
+    expect((await store.getCredential('app.db'))?.value).toBe('ts-two');
+    await expect(migrate(store, store, { reencrypt: true, format: 'auto' })).rejects.toThrow('migrate --format names the format to write: gcm or legacy');
   });
 });
 
