@@ -70,7 +70,7 @@ export async function prepareArgs(argv: readonly string[], onCommand: (name: str
     }
   }
   const section = parseSection(rest, table, { offset: global.end + 1, where: name });
-  const help = section.tokens.some((t) => t.kind === 'option' && t.spec === HELP_SPEC);
+  const help = [...global.tokens, ...section.tokens].some((t) => t.kind === 'option' && t.spec === HELP_SPEC);
   if (!help) {
     const positionals = section.tokens.filter((t) => t.kind === 'positional');
     const declared = declaredPositionals(entry.command);

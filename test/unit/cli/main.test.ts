@@ -53,6 +53,14 @@ describe('main exit codes', () => {
     expect(r.stderr).toBe("credstash: get: missing <credential>\nrun 'credstash get --help' for usage\n");
   });
 
+  it('-h before or after the command prints its help without asking for its arguments', async () => {
+    for (const argv of [['-h', 'put'], ['put', '-h'], ['--help', 'delete']]) {
+      const r = await run(argv);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toContain(`credstash ${argv.find((a) => !a.startsWith('-')) ?? ''} <credential>`);
+    }
+  });
+
   it('--version prints the version of package.json and exits 0', async () => {
     const { version } = JSON.parse(readFileSync(join(import.meta.dirname, '../../../package.json'), 'utf8')) as { version: string };
     expect(await run(['--version'])).toEqual({ code: 0, stdout: `${version}\n`, stderr: '' });
