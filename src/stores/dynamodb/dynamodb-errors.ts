@@ -1,5 +1,5 @@
 /**
- * AWS SDK errors → typed credstash errors, by `name`, at the tier edge (style.md §7). SDK errors keep their
+ * AWS SDK errors → typed credstash errors, by `name`, at the tier edge, never in the CLI. SDK errors keep their
  * `cause` (they never hold plaintext); the messages say what happened and what to do next. Failures that got
  * no AWS answer (timeout, DNS, refused connection, an answer that is not AWS JSON) are mapped as every AWS
  * tier maps them (stores/aws/aws-transport.ts); an unparsable answer keeps no cause, since the SDK attaches
