@@ -1,5 +1,5 @@
 /**
- * Lazy AWS clients for the envelope tier (style.md §3): an injected client is used as is; otherwise each
+ * Lazy AWS clients for the envelope tier (clients are injected, never reached for): an injected client is used as is; otherwise each
  * client is built once, on first use, from the SDK's own configuration chain plus credstash's options
  * (region, KMS region, endpoints, profile, assume-role). Nothing from the AWS SDK loads until a request is made.
  */
@@ -17,7 +17,7 @@ export type DynamoDBModule = typeof import('./aws-dynamodb.js');
 export type KMSModule = typeof import('./aws-kms.js');
 type CredentialsOption = DynamoDBClientConfig['credentials'];
 
-/** Python credstash's session name for `-n/--arn` (credstash-format.md §7). */
+/** Python credstash's session name for `-n/--arn` (docs/FORMAT.md §7). */
 export const ASSUME_ROLE_SESSION_NAME = 'AssumeRoleCredstashSession1';
 
 /** Default per-request timeout of both clients (the one every AWS tier uses). */
@@ -96,7 +96,7 @@ export class AwsClients {
       const mod = await import('./aws-kms.js');
       if (this.#opts.kms !== undefined) return { client: this.#opts.kms, mod };
       const config: KMSClientConfig = {};
-      // KMS region: --kms-region, else the table's region (credstash-format.md §7).
+      // KMS region: --kms-region, else the table's region (docs/FORMAT.md §7).
       config.region = this.#opts.kmsRegion ?? this.#region() ?? (() => this.#regionFromChain(mod));
       if (this.#opts.kmsEndpointUrl !== undefined) config.endpoint = this.#opts.kmsEndpointUrl;
       if (this.#opts.profile !== undefined) config.profile = this.#opts.profile;
