@@ -4,7 +4,7 @@
  * always; new versions follow the table by default (`format = "auto"`, see {@link DynamoDBStoreOptions.format}),
  * so a table Python credstash readers use keeps getting items they can read (docs/FORMAT.md).
  *
- * Requests per operation (design.md §4, measured in bench/dynamodb.mjs):
+ * Requests per operation (they must not grow; measured in bench/dynamodb.mjs):
  * get latest = 1 Query + 1 Decrypt; get version = 1 GetItem + 1 Decrypt; put -a = 1 Query + 1 GenerateDataKey
  * + 1 PutItem; getall of N = Scan pages + N Decrypts (bounded concurrency), never a Query per name. With the
  * `auto` write format, a write whose name has no version the store has just read (a new name under `put -a`,
@@ -238,7 +238,7 @@ export class DynamoDBStore extends BaseStore implements SetupCapable {
         new mod.PutItemCommand({
           TableName: this.table,
           Item: item,
-          // Versions are immutable: never overwrite (credstash-format.md §5).
+          // Versions are immutable: never overwrite (docs/FORMAT.md §2, §5).
           ConditionExpression: 'attribute_not_exists(#n)',
           ExpressionAttributeNames: { '#n': 'name' },
         }),
@@ -504,7 +504,7 @@ export class DynamoDBStore extends BaseStore implements SetupCapable {
     return withAtRest(openItem(item, out.Plaintext, where), { format: atRest, preferred: this.#format === 'legacy' ? 'legacy' : 'aes-gcm' });
   }
 
-  /** Run one SDK call; map its error at the edge (style.md §7). */
+  /** Run one SDK call; map its error by `name` here, at the tier edge. */
   async #call<T>(service: 'dynamodb' | 'kms', operation: string, ctx: Partial<AwsErrorContext>, fn: () => Promise<T>): Promise<T> {
     try {
       return await fn();
