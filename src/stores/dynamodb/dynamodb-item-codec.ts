@@ -85,7 +85,7 @@ export function assertLegacyText(id: string, value: CredentialValue, store?: str
 }
 
 /**
- * Build a Python-credstash item (credstash-format.md §2, §4): hmac as an S hex string. Text values only.
+ * Build a Python-credstash item (docs/FORMAT.md §5): hmac as an S hex string. Text values only.
  * Zeroes `dataKey`.
  * @throws ValidationError for binary or JSON values (Python credstash can only hold text)
  */
