@@ -1,5 +1,5 @@
 /**
- * HashiCorp Vault KV v2 tier over Node's global fetch (design.md §6, docs/stores.md#vault).
+ * HashiCorp Vault KV v2 tier over Node's global fetch (docs/stores.md#vault).
  *
  * Credential `db` is the KV v2 secret `<mount>/data/<prefix>db`. Decisions:
  * - versions are KV versions. Writes use check-and-set: version N is written with `cas = N - 1`, so a new
