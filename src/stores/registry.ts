@@ -29,7 +29,7 @@ export interface StoreFactoryContext {
 export type StoreFactory = (config: Record<string, unknown>, ctx: StoreFactoryContext) => CredentialStore | Promise<CredentialStore>;
 
 /**
- * Built-in tiers, each imported only when a config names it (design.md §2: `credstash get` on the local
+ * Built-in tiers, each imported only when a config names it (so `credstash get` on the local
  * tier never loads the AWS SDK). Adding a tier = its folder plus one line here.
  */
 const BUILTIN: Record<string, () => Promise<StoreFactory>> = {
