@@ -1,5 +1,5 @@
 /**
- * AWS Systems Manager Parameter Store tier (design.md §6, docs/stores.md#ssm).
+ * AWS Systems Manager Parameter Store tier (docs/stores.md#ssm).
  *
  * Credential `app.db` is the SecureString parameter `<prefix>app.db` (default prefix `/credstash/credentials/`).
  * Versions are SSM's own: SSM assigns them (1, 2, ...) and keeps the newest 100. Consequences, decided here:
@@ -424,8 +424,8 @@ export class SSMStore extends BaseStore {
   }
 
   /**
-   * Any failure of one SSM call as a typed error naming SSM, the operation and the endpoint or region (style.md
-   * §7): transport and client configuration as every AWS tier maps them (stores/aws), SSM's own errors by name.
+   * Any failure of one SSM call as a typed error naming SSM, the operation and the endpoint or region, mapped
+   * here at the tier edge: transport and client configuration as every AWS tier maps them (stores/aws), SSM's own errors by name.
    * SSM's messages name parameters and principals, never values.
    */
   async #fail(err: unknown, operation: string, credentialId?: string): Promise<CredstashError> {
