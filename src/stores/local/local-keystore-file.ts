@@ -241,7 +241,7 @@ export function indexEntries(entries: readonly KeystoreEntry[]): KeystoreData {
 
 /**
  * Parse and validate a keystore. Errors name the file and where (line/column, entry number), never content
- * (style.md §c.5): JSON.parse's own message quotes the input, so only its position is used.
+ * (describe input, never echo it): JSON.parse's own message quotes the input, so only its position is used.
  * @throws CorruptStoreError
  */
 export function parseKeystore(text: string, path: string): KeystoreData {
