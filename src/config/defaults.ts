@@ -1,5 +1,5 @@
 /**
- * Defaults shared by the CLI and the library (style.md §c.11, concurrently's `src/defaults.ts`).
+ * Defaults shared by the CLI and the library, so both behave the same (after concurrently's `src/defaults.ts`).
  * Python credstash values where a Python user would notice a difference.
  */
 import type { StoreSpec } from '../stores/registry.js';
@@ -8,7 +8,7 @@ import type { StoreSpec } from '../stores/registry.js';
 export const DEFAULT_TABLE = 'credential-store';
 /** Python credstash's KMS key (`put -k`). */
 export const DEFAULT_KMS_KEY = 'alias/credstash';
-/** Python credstash falls back to this region when boto finds none (credstash-format.md §7). */
+/** Python credstash falls back to this region when boto finds none (docs/FORMAT.md §7). */
 export const DEFAULT_REGION = 'us-east-1';
 /** Python credstash's default digest for legacy items. */
 export const DEFAULT_DIGEST = 'SHA256';
