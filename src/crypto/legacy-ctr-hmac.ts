@@ -1,5 +1,5 @@
 /**
- * Python credstash's "aes-ctr-legacy" scheme (credstash-format.md §4; docs/FORMAT.md §5). Pure functions
+ * Python credstash's "aes-ctr-legacy" scheme (docs/FORMAT.md §5). Pure functions
  * over node:crypto: 64-byte KMS data key = AES-256 key (bytes 0–31) ‖ HMAC key (bytes 32–63); AES-256-CTR with
  * the fixed initial counter block 00…01; HMAC-<digest> over the raw ciphertext, compared in constant time
  * before anything is decrypted.
