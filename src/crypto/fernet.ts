@@ -6,7 +6,7 @@
  * the HMAC covering everything before it. Key = base64url( signing key (16) ‖ encryption key (16) ).
  *
  * Every token failure — bad base64, wrong version byte, short token, MAC mismatch, bad padding, expired,
- * clock skew — is the same `InvalidFernetTokenError` with the same message and no cause (style.md §c.6):
+ * clock skew — is the same `InvalidFernetTokenError` with the same message and no cause (an error thrown with key bytes in hand never keeps one):
  * callers must not be able to tell which check failed, and nothing about the key or plaintext is carried.
  */
 import { createCipheriv, createDecipheriv, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
@@ -16,7 +16,7 @@ const VERSION = 0x80;
 const HEADER_BYTES = 1 + 8 + 16;
 const MAC_BYTES = 32;
 const BLOCK = 16;
-/** Spec §Verifying: a token whose timestamp is more than 60 s in the future is refused (when a TTL is checked). */
+/** Fernet spec (github.com/fernet/spec, "Verifying"): a token whose timestamp is more than 60 s in the future is refused (when a TTL is checked). */
 export const MAX_CLOCK_SKEW_SECONDS = 60;
 
 /** The one error for every token that does not verify. Internal: stores turn it into IntegrityError. */
