@@ -61,7 +61,7 @@ export function encryptGcm(input: { plaintext: Uint8Array; dataKey: Uint8Array; 
 
 /**
  * Decrypt and authenticate. Any failure (bad tag, wrong AAD, wrong key, bad lengths) is one IntegrityError
- * naming the credential, with no cause (style.md §6). The `dataKey` buffer is zeroed before returning.
+ * naming the credential, with no cause (it was thrown with key bytes in hand). The `dataKey` buffer is zeroed before returning.
  */
 export function decryptGcm(input: {
   ciphertext: Uint8Array;
