@@ -1,6 +1,6 @@
 /**
  * The `credstash` command line: a yargs 17 root over one CommandModule per command (commands/index.ts).
- * Only this file decides exit codes (style.md §c.11): 0 ok, 1 CredstashError / unexpected error,
+ * Only this file decides exit codes (commands throw, never set process.exitCode): 0 ok, 1 CredstashError / unexpected error,
  * 2 usage error. With no subcommand it prints help and exits 0, as Python credstash does.
  */
 import yargs, { type Argv } from 'yargs';
