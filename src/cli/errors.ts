@@ -1,5 +1,5 @@
 /**
- * Error -> exit code + one stderr line (style.md §c.11). Only main.ts calls `reportError`; commands throw.
+ * Error -> exit code + one stderr line. Only main.ts calls `reportError`; commands throw.
  *   0  success
  *   1  a CredstashError (`credstash: <message>`), or an unexpected error (`credstash: unexpected error (<name>)`)
  *   2  usage: yargs validation failures and UsageError thrown by a command
