@@ -45,7 +45,8 @@ export interface ResolvedWriteOptions extends Omit<WriteOptions, 'version' | 'au
 }
 
 /**
- * The one interface over every tier (design.md §3).
+ * The one interface over every tier: the same semantics wherever the backend allows, a typed
+ * `UnsupportedOperationError` where it does not.
  *
  * @example
  * ```ts
@@ -167,7 +168,7 @@ export const DEFAULT_GETALL_CONCURRENCY = 32;
 export const AUTOVERSION_MAX_ATTEMPTS = 25;
 
 /**
- * Template-method base (style.md §c.1): the public methods validate, canonicalise, apply `required`,
+ * Template-method base: the public methods validate, canonicalise, apply `required`,
  * run the race-safe autoversion loop and check sizes; a tier writes only the protected `_` methods.
  *
  * @example
