@@ -1,6 +1,6 @@
 import { ValidationError } from './errors.js';
 
-/** Python credstash's PAD_LEN: "number of digits in sys.maxint" (credstash-format.md §3). */
+/** Python credstash's PAD_LEN: "number of digits in sys.maxint" (docs/FORMAT.md §7). */
 export const PAD_LEN = 19;
 /** The largest version that still fits in 19 digits without losing precision in a JS number. */
 export const MAX_VERSION = Number.MAX_SAFE_INTEGER;
