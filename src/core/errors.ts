@@ -1,7 +1,7 @@
 /**
  * Typed errors for every store and the CLI.
  *
- * Rules (style.md §4–§6): messages start lower-case, have no trailing period, name the credential id,
+ * Rules: messages start lower-case, have no trailing period, name the credential id,
  * version and store, and end with the next step when there is one. No error class has a field for a
  * value, a data key or a Fernet key. `cause` is kept only for errors that were not built from plaintext
  * (AWS SDK, fs, network); anything thrown while plaintext or key bytes were in hand is re-thrown without
