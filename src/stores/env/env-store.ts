@@ -1,5 +1,5 @@
 /**
- * Read-only tier over environment variables (docs/stores.md#env): credential `db.prod` is
+ * Read-only tier over environment variables (docs/stores.md, Env): credential `db.prod` is
  * `CREDSTASH_CREDENTIAL_DB_PROD` (id upper-cased, every non-alphanumeric character becomes `_`). A value
  * that is exactly the compact JSON of an object is a structured credential; anything else is text, byte for
  * byte (`credstash:text:` in front makes any value text). There is one version, 1. A context is refused.
