@@ -1,5 +1,5 @@
 /**
- * An ordered search path of stores (docs/stores.md#chain, after Airflow's secrets search path but stricter):
+ * An ordered search path of stores (docs/stores.md, Chain; after Airflow's secrets search path but stricter):
  * the first store that has the credential answers; "not found" falls through; any other error stops the
  * search and names the failing store. A lower-priority value is never returned because a higher one failed.
  * Imports core only.
