@@ -3,7 +3,7 @@ import { defineConfig } from 'vitest/config';
 
 const packageVersion = (JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
-// Two projects (style.md §12): fast unit tests with aws-sdk-client-mock, and integration tests against real
+// Two projects: fast unit tests with aws-sdk-client-mock, and integration tests against real
 // parts (dynalite, the KMS fixture, SQLite, the machine's PostgreSQL and MariaDB, the CLI as a real process).
 export default defineConfig({
   // What esbuild.config.mjs puts into the CLI bundle, for tests that run src/cli/main.ts in-process.
