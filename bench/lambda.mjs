@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Lambda figures (issue 4 "Cache (Lambda)"). Bundles docs/examples/lambda/handler.ts with esbuild the way a Lambda
+// Lambda figures (cache and cold start, BENCHMARKS.md). Bundles docs/examples/lambda/handler.ts with esbuild the way a Lambda
 // deployment would (minified, platform node, ESM, the AWS SDK bundled, nothing external), code-split as the
 // tiers are written (SDK clients and STS are dynamic imports), then runs the handler in fresh node processes
 // against dynalite + the KMS test endpoint (test/fixtures/aws-stack.ts) and reports:
