@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Integration figures (issue 4 "Figures"). Uses the built library (dist/lib; `npm run build` first).
+// Integration figures (cache, chain, references; BENCHMARKS.md). Uses the built library (dist/lib; `npm run build` first).
 //   - cached get p50/p95 (withCache over a store, warm hit; target p50 <= 20 µs)
 //   - chain of three stores vs a direct get that the first store answers (target: <= 5% added), with the
 //     local keystore (a real tier: Fernet decrypt) as the first store; and, as the worst case, an in-memory
