@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Envelope-tier figures (issue 2 "Figures"), against dynalite and the KMS test endpoint on loopback, in process.
+// Envelope-tier figures (BENCHMARKS.md), against dynalite and the KMS test endpoint on loopback, in process.
 // Uses the built library (dist/lib/stores/dynamodb/index.js: run `npm run build` first) and the TypeScript test
 // fixtures (bundled on the fly by test/fixtures/load-ts.mjs).
 //   - requests per operation, counted at the endpoints (must be exactly: get 1 Query + 1 Decrypt; get -v 1 GetItem
