@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Fernet-tier figures (issue 3 "Figures"). Uses the built library (dist/lib: run `npm run build` first).
+// Fernet-tier figures (BENCHMARKS.md). Uses the built library (dist/lib: run `npm run build` first).
 //   - local keystore: library get, warm, p50/p95 (target p50 <= 0.2 ms)
 //   - local keystore of 10,000 credentials: open + get in a cold process, median of 7 (target <= 150 ms),
 //     as wall time of the whole `node` process and as time inside it (import + open + get)
