@@ -168,7 +168,7 @@ describe('ChainStore list, exists, getAll', () => {
     const chain = new ChainStore([a, b]);
     const err = await rejectionOf(chain.getAllCredentials({ version: 2 }));
     expect(err).toMatchObject({ code: 'ERR_PARTIAL_RESULT' });
-    expect((err as PartialResultError).failures.map((f) => [f.credentialId, f.code])).toEqual([['y', 'ERR_CREDENTIAL_NOT_FOUND']]);
+    expect((err as unknown as PartialResultError).failures.map((f) => [f.credentialId, f.code])).toEqual([['y', 'ERR_CREDENTIAL_NOT_FOUND']]);
     const some = await chain.getAllCredentials({ version: 2, skipErrors: true });
     expect(some.credentials.map((c) => [c.id, c.value])).toEqual([['x', 'b2']]);
     expect(some.skipped.map((s) => s.id)).toEqual(['y']);
