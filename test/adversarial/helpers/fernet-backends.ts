@@ -33,7 +33,7 @@ export interface FernetHandle {
 
 export interface FernetBackend {
   name: string;
-  /** Set when the backend cannot run here; the suffix names the reason (style.md §c.14). */
+  /** Set when the backend cannot run here; the suffix names the reason (a skip always says why in the test name). */
   skip?: string;
   /** Versions are stored as integers (SQL): a 20-digit zero-padded version is the same row. */
   integerVersions?: boolean;
