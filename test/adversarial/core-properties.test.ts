@@ -125,7 +125,7 @@ describe('versions under arbitrary input', () => {
     );
   });
 
-  it('integer versions round-trip through padding and sort numerically as strings (credstash issue #51)', () => {
+  it('integer versions round-trip through padding and sort numerically as strings (unpadded versions mis-sort after 9)', () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }), fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }), (a, b) => {
         expect(displayVersion(padVersion(a))).toBe(String(a));
