@@ -1,5 +1,5 @@
 /**
- * Faults through the client mocks (issue 6: "through the fixtures and client mocks"). faults.test.ts injects
+ * Faults through the client mocks. faults.test.ts injects
  * faults at the fixtures' HTTP edge, where the SDK's own retries run. Here aws-sdk-client-mock answers every
  * DynamoDB, KMS and SSM call the tiers make with throttling, a 500, a timeout or access denied, as the SDK
  * raises them once its retries ran out ($metadata.attempts), and checks: each failure is a typed error with
