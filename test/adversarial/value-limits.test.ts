@@ -1,5 +1,5 @@
 /**
- * Issue 6, bad input: "values up to the backend's limit work and one byte over is a clear error", for the
+ * Bad input: values up to the backend's limit work and one byte over is a clear error, for the
  * backends bad-input.test.ts does not cover (it has the local keystore, DynamoDB and the CLI): SQLite,
  * PostgreSQL, MariaDB, Vault (KV v2 fixture) and SSM (aws-sdk-client-mock with the SSM model). The error is
  * a ValueTooLargeError naming the sizes and the credential only, and nothing is written. Env is read-only.
