@@ -6,7 +6,7 @@
  * wrapped key from a wrong context — and no plaintext or data key may appear in the error.
  *
  * The legacy format binds nothing but the data key: an intact item moved to another name or version is
- * read as the value it holds (Python credstash issue #134). That limitation is asserted exactly here and
+ * read as the value it holds (Python credstash binds no name into the context). That limitation is asserted exactly here and
  * documented in docs/SECURITY.md; the GCM format rejects it.
  */
 import { DeleteItemCommand, DynamoDBClient, GetItemCommand, PutItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
