@@ -1,5 +1,5 @@
 /**
- * Leaks, library side (issue 6: "run the CLI and library test matrix with a sentinel secret"). leaks.test.ts
+ * Leaks, library side: the library test matrix run with a sentinel secret (CANARY). leaks.test.ts
  * drives the CLI; here every tier is used as a library, wrapped in the file audit log, and each failure path is
  * taken with the CANARY in hand (wrong/missing context, version conflict, one byte over the limit, a refused
  * id or context holding the secret, a wrong Fernet key, a partial getall). The CANARY and the Fernet keys
