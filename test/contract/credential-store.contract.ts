@@ -1,5 +1,5 @@
 /**
- * The shared contract every writable store passes (design.md §3, style.md §14). A tier calls
+ * The shared contract every writable store passes: one interface, the same semantics on every tier. A tier calls
  * `runStoreContract('local', () => makeStore())` inside its own test file; each test gets a fresh, empty store.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
