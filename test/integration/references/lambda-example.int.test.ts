@@ -1,5 +1,5 @@
 /**
- * The documented Lambda example (docs/examples/lambda/handler.ts, issue 4) runs: it reads a credential with its
+ * The documented Lambda example (docs/examples/lambda/handler.ts) runs: it reads a credential with its
  * encryption context from the DynamoDB tier (dynalite + the KMS fixture, reached through the SDK's own
  * AWS_ENDPOINT_URL_* variables, as a deployed function would reach AWS), answers warm invocations from the
  * cache without another KMS call, honours forceFetch, and never returns the value. bench/lambda.mjs measures
