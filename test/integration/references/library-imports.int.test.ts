@@ -1,5 +1,5 @@
 /**
- * Importing the library must not load SQL drivers, SSM or yargs (issue 4, design.md §2). A fresh node
+ * Importing the library must not load SQL drivers, SSM or yargs (each is imported lazily by the tier or the CLI that needs it). A fresh node
  * process imports dist/lib (built by the global setup) with a module.register() resolve hook that logs every
  * module URL it resolves, so the assertion is about what was really loaded.
  */
