@@ -1,6 +1,6 @@
 /**
  * The envelope tier against real parts: dynalite and the KMS-protocol endpoint. Request counts are measured at
- * the endpoints (design.md §4: they must not grow).
+ * the endpoints: they must not grow.
  */
 import { DescribeTableCommand, DynamoDBClient, ListTagsOfResourceCommand } from '@aws-sdk/client-dynamodb';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
