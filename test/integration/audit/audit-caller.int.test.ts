@@ -1,5 +1,5 @@
 /**
- * Issue 5, audit: "for AWS the caller identity when it is already known". With `role_arn` (`-n/--arn`) the
+ * Audit: for AWS, the caller identity when it is already known. With `role_arn` (`-n/--arn`) the
  * DynamoDB tier assumes a role and STS answers with the assumed-role ARN; the audit line carries it. Without a
  * role nothing is known, and no STS call is made to learn it. STS is aws-sdk-client-mock; DynamoDB and KMS are
  * dynalite and the KMS fixture.
