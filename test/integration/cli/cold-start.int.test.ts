@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanEnv, ROOT, runCli } from './cli-runner.js';
 
-// `credstash get` on the local keystore must not load any AWS SDK code (issue 3 figure). Checked two ways:
+// `credstash get` on the local keystore must not load any AWS SDK code. Checked two ways:
 // at run time, by recording every module the process resolves (a module.register hook), and in the
 // bundle's chunk graph (dist/cli/meta.json written by esbuild.config.mjs).
 const HOOK = fileURLToPath(new URL('../../helpers/record-modules.mjs', import.meta.url));
