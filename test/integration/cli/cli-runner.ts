@@ -1,5 +1,5 @@
 /**
- * Run bin/credstash as a real child process (style.md §c.14): asynchronous, so that in-process fixtures
+ * Run bin/credstash as a real child process: asynchronous, so that in-process fixtures
  * (dynalite, the KMS endpoint) keep answering while the child runs.
  */
 import { spawn } from 'node:child_process';
