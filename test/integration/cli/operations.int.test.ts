@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CANARY, expectNoLeak } from '../../helpers/no-leak.js';
 import { BIN, cleanEnv, expectCleanStderr, runCli, type CliResult } from './cli-runner.js';
 
-// The operator commands (issue 5) as a real process against the local keystore tier.
+// The operator commands (docs/operations.md) as a real process against the local keystore tier.
 let dir: string;
 let env: NodeJS.ProcessEnv;
 const cli = (args: string[], input?: string, extraEnv: Record<string, string> = {}): Promise<CliResult> =>
