@@ -1,5 +1,5 @@
 /**
- * Python credstash's AWS globals reach the DynamoDB tier from the command line (credstash-format.md §7–§8):
+ * Python credstash's AWS globals reach the DynamoDB tier from the command line (docs/FORMAT.md §7):
  * `-r`, `--kms-region` and `~/.credstash`, `-p PROFILE`, `-n ROLE_ARN` (STS AssumeRole, session name
  * AssumeRoleCredstashSession1), and `setup --provisioned` / `--tags`. bin/credstash runs as a real process;
  * between it and dynalite / the KMS fixture sits a recorder that reads who signed each request, for which
