@@ -1,7 +1,7 @@
 /**
  * Shared arrangements for the DynamoDB tier's unit tests: aws-sdk-client-mock stubs for DynamoDB and KMS,
  * a fake KMS that wraps data keys per encryption context, and Python-credstash items built by hand from
- * credstash-format.md §2 and §4 (not through the code under test).
+ * docs/FORMAT.md §5 (not through the code under test).
  */
 import { createCipheriv, createHmac, randomBytes } from 'node:crypto';
 import { DynamoDBClient, type AttributeValue } from '@aws-sdk/client-dynamodb';
