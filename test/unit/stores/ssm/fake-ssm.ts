@@ -1,6 +1,6 @@
 /**
  * An in-memory model of the SSM Parameter Store calls SSMStore makes, installed on an aws-sdk-client-mock
- * (style.md §13: no hand-rolled client; the mock's callsFake answers like SSM would). It assigns versions,
+ * (no hand-rolled client; the mock's callsFake answers like SSM would). It assigns versions,
  * keeps the newest 100, enforces Overwrite, refuses Tags with Overwrite=true, keeps the previous Description
  * on an overwrite that sends none (as SSM does), and pages every listing.
  */
