@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { decodeLegacyHmac, LEGACY_DIGESTS, LEGACY_NONCE, openLegacy, sealLegacy } from '../../../src/crypto/legacy-ctr-hmac.js';
 import { CANARY, expectNoLeak } from '../../helpers/no-leak.js';
 
-/** credstash-format.md §4, step by step, independent of the module under test. */
+/** docs/FORMAT.md §5, step by step, independent of the module under test. */
 function pythonCredstashSeal(plaintext: string, dataKey: Buffer, nodeHash: string): { ciphertext: Buffer; hmacHex: string } {
   const cipher = createCipheriv('aes-256-ctr', dataKey.subarray(0, 32), Buffer.from('00000000000000000000000000000001', 'hex'));
   const ciphertext = Buffer.concat([cipher.update(Buffer.from(plaintext, 'utf8')), cipher.final()]);
