@@ -1,6 +1,6 @@
 /**
- * `credstash migrate` output (issue 5): "a progress bar on stderr when it is a terminal and a final summary
- * either way". In-process, with stderr reporting isTTY true or not; the stores are memory stores registered
+ * `credstash migrate` output: a progress bar on stderr when it is a terminal and a final summary
+ * either way. In-process, with stderr reporting isTTY true or not; the stores are memory stores registered
  * as types, named on the command line as `TYPE:`.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
