@@ -1,5 +1,5 @@
 /**
- * The layer rules of design.md §2 and style.md (b), checked on the import lines of src/ (static and dynamic):
+ * The layer rules of docs/ARCHITECTURE.md, checked on the import lines of src/ (static and dynamic):
  * each layer imports only from the layers below it, tiers never import each other, and nothing that a
  * Lambda or `credstash get` on the local tier loads eagerly pulls in an AWS SDK, a SQL driver or yargs.
  */
@@ -46,7 +46,7 @@ function violations(pred: (e: Edge) => boolean): string[] {
   return projectEdges.filter(pred).map((e) => `${e.from} -> ${e.to}${e.dynamic ? ' (dynamic)' : ''}`);
 }
 
-describe('architecture: layer rules of design.md §2', () => {
+describe('architecture: layer rules of docs/ARCHITECTURE.md', () => {
   it('finds the import lines it checks (the scanner itself works)', () => {
     expect(edges.some((e) => e.from === 'index.ts' && e.to === 'core/errors.ts')).toBe(true);
     expect(edges.some((e) => e.from === 'stores/registry.ts' && e.dynamic && e.to === 'stores/local/index.ts')).toBe(true);
