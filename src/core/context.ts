@@ -5,7 +5,7 @@ const EMPTY: EncryptionContext = Object.freeze({});
 
 /**
  * Validate an encryption context and return a frozen copy whose keys are sorted by UTF-8 bytes
- * (`Buffer.compare`, never `localeCompare`: ESDK #428 broke cross-language decryption that way).
+ * (`Buffer.compare`, never `localeCompare`: a locale order once broke the AWS Encryption SDK's cross-language decryption).
  * Keys and values must be non-empty strings: AWS KMS answers an empty value with `ValidationException:
  * Invalid EncryptionContext`, so every tier refuses one up front (docs/SECURITY.md, "Context").
  * The result is built with `Object.fromEntries`, which defines a `__proto__` key as an own property; a
