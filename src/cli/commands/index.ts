@@ -9,7 +9,7 @@
 import type { CommandModule } from 'yargs';
 import type { GlobalArgs } from '../context.js';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- each command has its own argv type
+// `any`: each command has its own argv type, and yargs' CommandModule is not covariant in it.
 export type AnyCommandModule = CommandModule<GlobalArgs, any>;
 
 /** What `credstash --help` lists, and how to load the full command. */
