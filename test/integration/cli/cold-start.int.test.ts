@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanEnv, ROOT, runCli } from './cli-runner.js';
+import { cleanEnv, ROOT, runCli } from '../../helpers/cli.js';
 
 // `credstash get` on the local keystore must not load any AWS SDK code. Checked two ways:
 // at run time, by recording every module the process resolves (a module.register hook), and in the
