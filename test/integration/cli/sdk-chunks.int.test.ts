@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ROOT } from './cli-runner.js';
+import { ROOT } from '../../helpers/cli.js';
 
 // The envelope tier imports the SDK through src/stores/dynamodb/aws-{dynamodb,kms}.ts, which name the
 // commands it sends, so that esbuild drops the other commands of each client from the CLI bundle (a
