@@ -26,7 +26,7 @@ const banner = { js: "import { createRequire as __credstashCreateRequire } from 
 const cliEntries = ['src/cli/main.ts'].filter((p) => existsSync(p));
 // Several test runs share one work tree: build into a staging folder, then install without ever removing
 // a chunk that a running `credstash` may still import (chunk names are content hashes, so new chunks never
-// overwrite old ones with different code). main.js and meta.json are replaced by rename (atomic).
+// overwrite old ones with different code). main.js and the metafile are replaced by rename (atomic).
 const stage = `dist/.cli-build-${process.pid}`;
 if (cliEntries.length > 0) {
   rmSync(stage, { recursive: true, force: true });
@@ -43,7 +43,9 @@ if (cliEntries.length > 0) {
     // yields only `default` under code splitting, so `(await import('@aws-sdk/client-dynamodb')).DynamoDBClient`
     // was undefined. ESM builds also tree-shake, which keeps the lazily loaded chunks small.
     mainFields: ['module', 'main'],
-    // The chunk graph, for the "no AWS SDK on the local get path" test and the cold-start bench.
+    // The chunk graph, for the "no AWS SDK on the local get path" test and the cold-start bench. Written to
+    // dist/cli-meta.json, outside dist/cli and left out of the package by package.json "files" (it is build
+    // information, a third of the tarball, and no user needs it).
     metafile: true,
     // `credstash --version`, fixed at build time: reading package.json at run time would cost every cold start.
     define: { __CREDSTASH_VERSION__: JSON.stringify(packageVersion) },
@@ -52,7 +54,8 @@ if (cliEntries.length > 0) {
   mkdirSync('dist/cli/chunks', { recursive: true });
   const fresh = new Set(readdirSync(`${stage}/chunks`));
   for (const f of fresh) if (!existsSync(`dist/cli/chunks/${f}`)) renameSync(`${stage}/chunks/${f}`, `dist/cli/chunks/${f}`);
-  renameSync(`${stage}/meta.json`, 'dist/cli/meta.json');
+  renameSync(`${stage}/meta.json`, 'dist/cli-meta.json');
+  rmSync('dist/cli/meta.json', { force: true }); // where older builds wrote it
   renameSync(`${stage}/main.js`, 'dist/cli/main.js');
   rmSync(stage, { recursive: true, force: true });
   // Drop chunks of older builds once no process started before them can still need them.
@@ -63,7 +66,7 @@ if (cliEntries.length > 0) {
 }
 
 const libEntries = ['src/index.ts', 'src/stores/dynamodb/index.ts', 'src/stores/local/index.ts', 'src/stores/sql/index.ts',
-  'src/stores/ssm/index.ts', 'src/stores/vault/index.ts', 'src/stores/env/index.ts'].filter((p) => existsSync(p));
+  'src/stores/ssm/index.ts', 'src/stores/vault/index.ts', 'src/stores/env/index.ts', 'src/config/index.ts'].filter((p) => existsSync(p));
 // dist/lib is installed the same way as dist/cli: child processes of a concurrent test run import it.
 const libStage = `dist/.lib-build-${process.pid}`;
 rmSync(libStage, { recursive: true, force: true });

@@ -5,10 +5,12 @@
  * repeated gets for CREDSTASH_CACHE_MAX_AGE seconds (default 5). Nothing is written to the filesystem.
  *
  * Environment: CREDSTASH_TABLE (default credential-store), CREDENTIAL_ID, APP_ENV (the context `env=...`).
- * Bundled and measured by bench/lambda.mjs (esbuild, minified, AWS SDK bundled).
+ * Imports the package as a deployed function does (inside this repository the names resolve to the
+ * package itself, dist/lib and dist/types). Bundled and measured by bench/lambda.mjs (esbuild, minified,
+ * AWS SDK bundled); run by test/integration/references/lambda-example.int.test.ts.
  */
-import { withCache } from '../../../src/stores/cache/cached-store.js';
-import { DynamoDBStore } from '../../../src/stores/dynamodb/dynamodb-store.js';
+import { withCache } from 'credstash-ts';
+import { DynamoDBStore } from 'credstash-ts/dynamodb';
 
 const store = withCache(new DynamoDBStore({ table: process.env.CREDSTASH_TABLE ?? 'credential-store' }));
 

@@ -1,12 +1,13 @@
 /**
- * Engine config -> a Kysely dialect, with the driver imported only when that engine is configured
- * (design.md §2: a store never loads a driver it does not use). Also classifies driver errors, so the
+ * Engine config -> a Kysely dialect, with the driver imported only when that engine is configured (a store
+ * never loads a driver it does not use; the drivers are optional peer dependencies, see sql-packages.ts). Also classifies driver errors, so the
  * store can map a duplicate key to VersionConflictError and a refused connection to StoreUnavailableError.
  */
 import { homedir } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
 import type { Dialect } from 'kysely';
 import { ConfigError } from '../../core/errors.js';
+import { loadBetterSqlite3, loadKysely, loadMysql2, loadPg, openSqlite } from './sql-packages.js';
 
 export type EngineName = 'sqlite' | 'postgres' | 'mysql';
 
@@ -104,12 +105,12 @@ export function describeEngine(e: EngineConfig): string {
   return e.name === 'sqlite' ? `sqlite ${e.path ?? ''}` : `${e.name} ${e.host ?? ''}:${e.port ?? ''} database "${e.database ?? ''}"`;
 }
 
-/** Build the dialect; the driver module is imported here, on first use. */
+/** Build the dialect; the driver module is imported here, on first use. @throws ConfigError naming a package that is not installed */
 export async function createDialect(e: EngineConfig): Promise<Dialect> {
-  const kysely = await import('kysely');
+  const kysely = await loadKysely();
   const timeoutMs = e.timeoutMs ?? 5000;
   if (e.name === 'sqlite') {
-    const { default: Database } = await import('better-sqlite3');
+    const Database = await loadBetterSqlite3();
     if (e.path !== ':memory:') {
       const { closeSync, constants, openSync } = await import('node:fs');
       const { dirname } = await import('node:path');
@@ -126,7 +127,7 @@ export async function createDialect(e: EngineConfig): Promise<Dialect> {
         });
       }
     }
-    const db = new Database(e.path as string, { timeout: timeoutMs });
+    const db = openSqlite(Database, e.path as string, { timeout: timeoutMs });
     // WAL: readers never block the writer; busy_timeout: several processes may write, each waits its turn.
     db.pragma('journal_mode = WAL');
     db.pragma(`busy_timeout = ${timeoutMs}`);
@@ -134,7 +135,7 @@ export async function createDialect(e: EngineConfig): Promise<Dialect> {
     return new kysely.SqliteDialect({ database: db });
   }
   if (e.name === 'postgres') {
-    const pg = (await import('pg')).default;
+    const pg = await loadPg();
     // int8 arrives as a string; the store converts versions itself (no global pg.types change in a library).
     const pool = new pg.Pool({
       ...(e.url === undefined ? {} : { connectionString: e.url }),
@@ -149,7 +150,7 @@ export async function createDialect(e: EngineConfig): Promise<Dialect> {
     pool.on('error', () => undefined); // idle-client errors surface on the next query instead of crashing the process
     return new kysely.PostgresDialect({ pool });
   }
-  const mysql = (await import('mysql2')).default;
+  const mysql = await loadMysql2();
   const pool = mysql.createPool({
     ...(e.url === undefined ? {} : { uri: e.url }),
     host: e.host,

@@ -2,9 +2,10 @@
  * The credentials table (docs/fernet.md §4): one row per version, primary key (id, version), so the
  * database itself refuses a second writer of the same version.
  */
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import { ConfigError } from '../../core/errors.js';
 import type { EngineName } from './sql-dialects.js';
+import { loadKysely } from './sql-packages.js';
 
 export const DEFAULT_TABLE = 'xt_credentials';
 
@@ -40,6 +41,7 @@ export function validateTableName(name: unknown): string {
  * Returns whether the table was created by this call (false when it existed).
  */
 export async function createCredentialsTable(db: Kysely<CredentialsDB>, table: string, engine: EngineName): Promise<void> {
+  const { sql } = await loadKysely();
   const idType = engine === 'mysql' ? sql`varbinary(2048)` : sql`text`;
   const tokenType = engine === 'mysql' ? sql`mediumtext` : sql`text`;
   let q = db.schema

@@ -1,4 +1,4 @@
-import { Kysely, sql } from 'kysely';
+import type { Kysely } from 'kysely';
 import { CredstashError, StoreUnavailableError, VersionConflictError } from '../../core/errors.js';
 import { BaseStore, type ResolvedReadOptions, type ResolvedWriteOptions, type SetupCapable } from '../../core/store.js';
 import type { CredentialSummary, CredentialValue, SetupResult, StoreCapabilities, StoredCredential } from '../../core/types.js';
@@ -7,6 +7,7 @@ import { FernetCodec } from '../fernet-codec.js';
 import { confirmRotationKey, type KeyRotationCapable, type ReencryptOptions, type RotationResult } from '../fernet-rotation.js';
 import { classifyDriverError, createDialect, describeEngine, type EngineConfig } from './sql-dialects.js';
 import { createCredentialsTable, DEFAULT_TABLE, validateTableName, type CredentialsDB } from './sql-schema.js';
+import { loadKysely } from './sql-packages.js';
 
 export interface SqlStoreOptions {
   engine: EngineConfig;
@@ -53,7 +54,8 @@ export class SqlStore extends BaseStore implements SetupCapable, KeyRotationCapa
   #conn(): Promise<Kysely<CredentialsDB>> {
     this.#ready ??= (async () => {
       if (this.#closed) throw new StoreUnavailableError(`${this.description} is closed`, { store: this.description });
-      const db = (this.#db ??= new Kysely<CredentialsDB>({ dialect: await createDialect(this.#engine) }));
+      // kysely and the driver are optional peer dependencies: loaded here, on first use (sql-packages.ts)
+      const db = (this.#db ??= new (await loadKysely()).Kysely<CredentialsDB>({ dialect: await createDialect(this.#engine) }));
       try {
         await createCredentialsTable(db, this.table, this.#engine.name);
         this.#created = true;
@@ -223,6 +225,7 @@ export class SqlStore extends BaseStore implements SetupCapable, KeyRotationCapa
       db.transaction().execute(async (trx) => {
         if (this.#engine.name === 'sqlite') {
           // Take SQLite's write lock first (waiting busy_timeout), so the read below cannot go stale.
+          const { sql } = await loadKysely();
           await trx.updateTable(this.table).set((eb) => ({ token: eb.ref('token') })).where(sql<boolean>`1 = 0`).execute();
         }
         // PostgreSQL / MySQL: lock every row, so that a second rotation (another process, another config
@@ -250,7 +253,8 @@ export class SqlStore extends BaseStore implements SetupCapable, KeyRotationCapa
     );
   }
 
-  override async close(): Promise<void> {
+  /** Refuse further calls and destroy the pool this store built (an injected Kysely belongs to the caller). */
+  protected override async _close(): Promise<void> {
     this.#closed = true;
     const db = this.#db;
     this.#db = undefined;

@@ -7,7 +7,7 @@ import { cleanEnv, ROOT, runCli } from '../../helpers/cli.js';
 
 // `credstash get` on the local keystore must not load any AWS SDK code. Checked two ways:
 // at run time, by recording every module the process resolves (a module.register hook), and in the
-// bundle's chunk graph (dist/cli/meta.json written by esbuild.config.mjs).
+// bundle's chunk graph (dist/cli-meta.json written by esbuild.config.mjs).
 const HOOK = fileURLToPath(new URL('../../helpers/record-modules.mjs', import.meta.url));
 let dir: string;
 
@@ -19,7 +19,7 @@ beforeAll(async () => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function awsChunks(): Set<string> {
-  const meta = JSON.parse(readFileSync(join(ROOT, 'dist/cli/meta.json'), 'utf8')) as { outputs: Record<string, { inputs: Record<string, unknown> }> };
+  const meta = JSON.parse(readFileSync(join(ROOT, 'dist/cli-meta.json'), 'utf8')) as { outputs: Record<string, { inputs: Record<string, unknown> }> };
   const out = new Set<string>();
   for (const [file, o] of Object.entries(meta.outputs)) {
     if (Object.keys(o.inputs).some((i) => /node_modules\/@(aws-sdk|smithy|aws-crypto)\//.test(i))) out.add(join(ROOT, file));
