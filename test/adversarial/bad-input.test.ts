@@ -20,7 +20,7 @@ import { DynamoDBStore } from '../../src/stores/dynamodb/index.js';
 import { MAX_VALUE_BYTES as DDB_MAX } from '../../src/stores/dynamodb/dynamodb-item-codec.js';
 import { LOCAL_MAX_VALUE_BYTES, LocalStore } from '../../src/stores/local/index.js';
 import { CANARY, rejectionOf } from '../helpers/no-leak.js';
-import { cleanEnv, expectHandled, expectNoStackTrace, runCli } from './helpers/cli.js';
+import { cleanEnv, expectHandled, expectNoStackTrace, runCli } from '../helpers/cli.js';
 import { expectNothingLeaks } from './helpers/leak-walker.js';
 import { awsFixtures } from './helpers/tiers.js';
 
@@ -35,7 +35,7 @@ async function project(): Promise<{ dir: string; env: NodeJS.ProcessEnv }> {
   const store = new LocalStore({ path: join(dir, '.credstash', 'keystore.json'), fernetKeys: [KEY] });
   await store.storeCredential('app.db', `${CANARY}-stored`, { context: { env: 'prod' } });
   writeFileSync(join(dir, 'credstash.toml'), `[fernet]\nkeys = ["${KEY}"]\n[credential_store]\ntype = "local"\n`, { mode: 0o600 });
-  const env = cleanEnv({ HOME: dir, AWS_ENDPOINT_URL: 'http://127.0.0.1:9', AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'y', AWS_EC2_METADATA_DISABLED: 'true' });
+  const env = cleanEnv(dir, { AWS_ENDPOINT_URL: 'http://127.0.0.1:9', AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'y', AWS_EC2_METADATA_DISABLED: 'true' });
   return { dir, env };
 }
 

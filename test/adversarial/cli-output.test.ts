@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CANARY, expectNoLeak } from '../helpers/no-leak.js';
-import { BIN, cleanEnv, expectNoStackTrace, ROOT, runCli, type CliResult } from './helpers/cli.js';
+import { BIN, cleanEnv, expectNoStackTrace, ROOT, runCli, type CliResult } from '../helpers/cli.js';
 
 const NODE = process.execPath;
 const SLOW_FSYNC = join(ROOT, 'test/fixtures/slow-fsync.mjs');
@@ -34,7 +34,7 @@ afterAll(() => {
 async function project(creds: Array<[string, string, ...string[]]> = []): Promise<Project> {
   const dir = mkdtempSync(join(tmpdir(), 'credstash-out-'));
   projects.push(dir);
-  const env = cleanEnv({ HOME: dir, LANG: 'C.UTF-8' });
+  const env = cleanEnv(dir);
   const cli = (args: string[], extraEnv: Record<string, string> = {}): Promise<CliResult> => runCli(args, { cwd: dir, env: { ...env, ...extraEnv } });
   expect((await cli(['init'])).code).toBe(0);
   for (const [id, value, ...rest] of creds) {
@@ -382,7 +382,7 @@ describe('interrupted export -o and render -o leave no plaintext temp file', () 
   it('SIGTERM while init writes credstash.toml (it holds the Fernet key): no temp file is left', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'credstash-out-init-'));
     projects.push(dir);
-    const r = await interrupt(['init'], 'SIGTERM', { dir, env: cleanEnv({ HOME: dir }) });
+    const r = await interrupt(['init'], 'SIGTERM', { dir, env: cleanEnv(dir) });
     expect(r.signal).toBe('SIGTERM');
     expect(temps(dir, 'credstash.toml')).toEqual([]);
   });

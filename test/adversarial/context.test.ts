@@ -16,7 +16,7 @@ import { LocalStore } from '../../src/stores/local/index.js';
 import { SqlStore } from '../../src/stores/sql/index.js';
 import { MemoryStore } from '../fixtures/memory-store.js';
 import { CANARY, rejectionOf } from '../helpers/no-leak.js';
-import { expectCleanFailure, runCli } from './helpers/cli.js';
+import { expectCleanFailure, runCli } from '../helpers/cli.js';
 import { expectNothingLeaks } from './helpers/leak-walker.js';
 import { awsFixtures, cliTiers } from './helpers/tiers.js';
 

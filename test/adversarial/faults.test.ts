@@ -11,7 +11,7 @@ import { startDynalite, type DynaliteHandle } from '../fixtures/dynalite.js';
 import { startKmsEndpoint, type KmsEndpointHandle } from '../fixtures/kms-endpoint.js';
 import type { FaultSpec } from '../fixtures/fault-injection.js';
 import { CANARY, rejectionOf } from '../helpers/no-leak.js';
-import { expectCleanFailure, runCli } from './helpers/cli.js';
+import { expectCleanFailure, runCli } from '../helpers/cli.js';
 import { expectNothingLeaks } from './helpers/leak-walker.js';
 
 const TABLE = 'faults-table';

@@ -10,7 +10,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CANARY } from '../helpers/no-leak.js';
-import { expectNoStackTrace, runCli, type CliResult } from './helpers/cli.js';
+import { expectNoStackTrace, runCli, type CliResult } from '../helpers/cli.js';
 import { expectNoSecretInFiles, expectNothingLeaks, expectPrivateModes, walk } from './helpers/leak-walker.js';
 import { cliTiers, type CliProject } from './helpers/tiers.js';
 

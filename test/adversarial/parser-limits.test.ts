@@ -16,7 +16,7 @@ import { decodeKv } from '../../src/stores/vault/index.js';
 import { fernetEncrypt, parseFernetKey } from '../../src/crypto/fernet.js';
 import { MemoryStore } from '../fixtures/memory-store.js';
 import { CANARY, rejectionOf } from '../helpers/no-leak.js';
-import { cliBuilt, expectCleanFailure, runCli } from './helpers/cli.js';
+import { cliBuilt, expectCleanFailure, runCli } from '../helpers/cli.js';
 import { cliTiers, type CliProject } from './helpers/tiers.js';
 
 const DEEP = 200_000;

@@ -18,7 +18,7 @@ import type { CredentialStore } from '../../src/core/store.js';
 import { generateFernetKey } from '../../src/crypto/fernet.js';
 import { LocalStore } from '../../src/stores/local/index.js';
 import { CANARY } from '../helpers/no-leak.js';
-import { BIN, expectCleanFailure, expectNoStackTrace, runCli, type CliResult } from './helpers/cli.js';
+import { BIN, expectCleanFailure, expectNoStackTrace, runCli, type CliResult } from '../helpers/cli.js';
 import { sqlBackends } from './helpers/fernet-backends.js';
 import { cliTiers, type CliProject } from './helpers/tiers.js';
 

@@ -8,7 +8,7 @@ import { lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, syml
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cleanEnv, runCli } from '../integration/cli/cli-runner.js';
+import { cleanEnv, runCli } from '../helpers/cli.js';
 import { CANARY } from '../helpers/no-leak.js';
 
 const root = mkdtempSync(join(tmpdir(), 'credstash-adv-symlink-'));

@@ -16,7 +16,7 @@ import { decodeValue, encodeValue } from '../../src/core/value.js';
 import { runCliInProcess } from '../helpers/cli-in-process.js';
 import { CANARY } from '../helpers/no-leak.js';
 import { FakeSsm } from '../unit/stores/ssm/fake-ssm.js';
-import { BIN, cliBuilt, expectCleanFailure, expectNoStackTrace, type CliResult } from './helpers/cli.js';
+import { BIN, cliBuilt, expectCleanFailure, expectNoStackTrace, type CliResult } from '../helpers/cli.js';
 import { cliTiers, type CliProject, type CliTier } from './helpers/tiers.js';
 
 interface RawResult {

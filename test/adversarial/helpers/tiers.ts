@@ -15,7 +15,7 @@ import { SqlStore, type EngineConfig } from '../../../src/stores/sql/index.js';
 import { childAwsEnv } from '../../fixtures/aws-env.js';
 import { startDynalite, type DynaliteHandle } from '../../fixtures/dynalite.js';
 import { startKmsEndpoint, type KmsEndpointHandle } from '../../fixtures/kms-endpoint.js';
-import { cleanEnv } from './cli.js';
+import { cleanEnv } from '../../helpers/cli.js';
 import { sqlBackends } from './fernet-backends.js';
 
 export interface CliProject {
@@ -113,7 +113,7 @@ export function cliTiers(opts: { dynamodb?: boolean } = {}): CliTier[] {
       writeConfig(dir, generateFernetKey(), '[credential_store]\ntype = "local"\n[credential_store.config]\npath = ".credstash/keystore.json"\n');
       return {
         dir,
-        env: cleanEnv({ HOME: dir, ...(process.env.ADV_DEBUG === '1' ? { CREDSTASH_DEBUG: '1' } : {}) }),
+        env: cleanEnv(dir, process.env.ADV_DEBUG === '1' ? { CREDSTASH_DEBUG: '1' } : {}),
         flags: [],
         open: () => new LocalStore({ path: join(dir, '.credstash', 'keystore.json'), fernetKeys: configKeys(dir) }),
         openWith: (keys) => new LocalStore({ path: join(dir, '.credstash', 'keystore.json'), fernetKeys: keys }),
@@ -133,7 +133,7 @@ export function cliTiers(opts: { dynamodb?: boolean } = {}): CliTier[] {
         mkdirSync(join(dir, '.credstash'), { recursive: true, mode: 0o700 });
         return {
           dir,
-          env: cleanEnv({ HOME: dir, ...(process.env.ADV_DEBUG === '1' ? { CREDSTASH_DEBUG: '1' } : {}) }),
+          env: cleanEnv(dir, process.env.ADV_DEBUG === '1' ? { CREDSTASH_DEBUG: '1' } : {}),
           flags: [],
           open: () => new SqlStore({ engine, table, fernetKeys: configKeys(dir) }),
           openWith: (keys) => new SqlStore({ engine, table, fernetKeys: keys }),

@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BIN, cleanEnv, runCli, type CliResult } from '../cli/cli-runner.js';
+import { BIN, cleanEnv, runCli, type CliResult } from '../../helpers/cli.js';
 import { CANARY } from '../../helpers/no-leak.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'credstash-audit-full-'));
@@ -26,7 +26,7 @@ function runLimited(args: string[], env: NodeJS.ProcessEnv, input = ''): Promise
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
     child.stdin.end(input);
   });
 }

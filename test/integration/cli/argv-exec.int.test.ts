@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { cleanEnv, runCli } from './cli-runner.js';
+import { cleanEnv, runCli } from '../../helpers/cli.js';
 
 let dir: string;
 beforeAll(async () => {

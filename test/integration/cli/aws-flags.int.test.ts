@@ -18,7 +18,7 @@ import { main } from '../../../src/cli/main.js';
 import { startAwsStack, type AwsStack } from '../../fixtures/aws-stack.js';
 import { FAKE_AWS_ENV } from '../../fixtures/aws-env.js';
 import { CANARY, expectNoLeak } from '../../helpers/no-leak.js';
-import { expectCleanStderr, runCli, type CliResult } from './cli-runner.js';
+import { expectCleanStderr, runCli, type CliResult } from '../../helpers/cli.js';
 
 interface Signed {
   accessKeyId: string;

@@ -16,7 +16,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startAwsStack, type AwsStack } from '../../fixtures/aws-stack.js';
 import { startHttpProxy, type ProxyHandle } from '../../fixtures/http-proxy.js';
 import { CANARY, expectNoLeak } from '../../helpers/no-leak.js';
-import { expectCleanStderr, runCli, type CliResult } from './cli-runner.js';
+import { expectCleanStderr, runCli, type CliResult } from '../../helpers/cli.js';
 
 const TLS_DIR = fileURLToPath(new URL('../../fixtures/tls/', import.meta.url));
 const CA = join(TLS_DIR, 'loopback-cert.pem');

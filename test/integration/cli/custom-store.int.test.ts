@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateFernetKey } from '../../../src/crypto/fernet.js';
 import { LocalStore } from '../../../src/stores/local/index.js';
 import { CANARY, expectNoLeak } from '../../helpers/no-leak.js';
-import { cleanEnv, expectCleanStderr, ROOT, runCli, type CliResult } from './cli-runner.js';
+import { cleanEnv, expectCleanStderr, ROOT, runCli, type CliResult } from '../../helpers/cli.js';
 
 /** The first ```lang block after `heading` in a markdown file. */
 export function docBlock(file: string, heading: string, lang: string): string {

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startAwsStack, type AwsStack } from '../../fixtures/aws-stack.js';
 import { runCliInProcess } from '../../helpers/cli-in-process.js';
-import { expectCleanStderr, runCli, type CliResult } from './cli-runner.js';
+import { expectCleanStderr, runCli, type CliResult } from '../../helpers/cli.js';
 
 let stack: AwsStack;
 let dir: string;

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAwsStack, type AwsStack } from '../../fixtures/aws-stack.js';
 import { CANARY, expectNoLeak } from '../../helpers/no-leak.js';
-import { expectCleanStderr, runCli, type CliResult } from './cli-runner.js';
+import { expectCleanStderr, runCli, type CliResult } from '../../helpers/cli.js';
 
 // The CLI as a real process with no config file (Python credstash defaults: table credential-store, key
 // alias/credstash) against dynalite and the KMS endpoint fixture, reached through AWS_ENDPOINT_URL_*.

@@ -14,7 +14,7 @@ import { parseConfigText } from '../../../src/config/load.js';
 import { generateFernetKey } from '../../../src/crypto/fernet.js';
 import { LocalStore } from '../../../src/stores/local/index.js';
 import { CANARY, expectNoLeak } from '../../helpers/no-leak.js';
-import { BIN, cleanEnv, runCli, type CliResult } from './cli-runner.js';
+import { BIN, cleanEnv, runCli, type CliResult } from '../../helpers/cli.js';
 
 const root = mkdtempSync(join(tmpdir(), 'credstash-init-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -44,7 +44,7 @@ function cliUmask0(dir: string, args: string[], umask = '000'): Promise<CliResul
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
   });
 }
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanEnv, runCli } from './cli-runner.js';
+import { cleanEnv, runCli } from '../../helpers/cli.js';
 
 // The bundle loads the module of the command being run and no other (src/cli/commands/index.ts): each
 // command is its own chunk, named after its file (esbuild.config.mjs, chunkNames `[name]-[hash]`).

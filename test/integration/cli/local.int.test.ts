@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CANARY, expectNoLeak } from '../../helpers/no-leak.js';
 import { LocalStore } from '../../../src/stores/local/index.js';
-import { cleanEnv, expectCleanStderr, runCli, type CliResult } from './cli-runner.js';
+import { cleanEnv, expectCleanStderr, runCli, type CliResult } from '../../helpers/cli.js';
 
 // The CLI as a real process against the local keystore tier (credstash init + Fernet), no AWS at all.
 let dir: string;

@@ -8,7 +8,7 @@ import { childAwsEnv, useFakeAwsEnv } from '../../fixtures/aws-env.js';
 import { startDynalite, type DynaliteHandle } from '../../fixtures/dynalite.js';
 import { startKmsEndpoint, type KmsEndpointHandle } from '../../fixtures/kms-endpoint.js';
 import { CANARY, expectNoLeak } from '../../helpers/no-leak.js';
-import { runCli, type CliResult } from './cli-runner.js';
+import { runCli, type CliResult } from '../../helpers/cli.js';
 
 // The operator's migration day against real parts: a table of Python-credstash (legacy AES-CTR + HMAC)
 // items in dynalite, the KMS fixture, and the CLI as a real process.

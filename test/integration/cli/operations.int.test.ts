@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CANARY, expectNoLeak } from '../../helpers/no-leak.js';
-import { BIN, cleanEnv, expectCleanStderr, runCli, type CliResult } from './cli-runner.js';
+import { BIN, cleanEnv, expectCleanStderr, runCli, type CliResult } from '../../helpers/cli.js';
 
 // The operator commands (docs/operations.md) as a real process against the local keystore tier.
 let dir: string;

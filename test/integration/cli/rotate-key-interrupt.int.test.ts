@@ -16,7 +16,7 @@ import { generateFernetKey } from '../../../src/crypto/fernet.js';
 import { LocalStore } from '../../../src/stores/local/index.js';
 import { SqlStore } from '../../../src/stores/sql/index.js';
 import { CANARY } from '../../helpers/no-leak.js';
-import { BIN, cleanEnv, runCli } from './cli-runner.js';
+import { BIN, cleanEnv, runCli } from '../../helpers/cli.js';
 
 const root = mkdtempSync(join(tmpdir(), 'credstash-rotate-kill-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAwsStack, type AwsStack } from '../../fixtures/aws-stack.js';
-import { runCli, type CliResult } from './cli-runner.js';
+import { runCli, type CliResult } from '../../helpers/cli.js';
 
 const TABLE = 'versions-as-stored';
 let stack: AwsStack;

@@ -1,0 +1,110 @@
+/**
+ * Run the real CLI (bin/credstash → dist/cli/main.js, rebuilt by the test global setup) as a child process,
+ * and judge what it printed. Asynchronous, so that in-process fixtures (dynalite, the KMS endpoint, Vault)
+ * keep answering while the child runs. Tests that need the CLI to see in-process registrations or client
+ * mocks use cli-in-process.ts instead.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { expect } from 'vitest';
+
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+/** `CREDSTASH_TEST_BIN` points the CLI tests at another build of the executable (default: bin/credstash). */
+export const BIN = process.env.CREDSTASH_TEST_BIN ?? `${ROOT}bin/credstash`;
+
+/** Whether the bundled CLI exists (the global setup builds it). */
+export function cliBuilt(): boolean {
+  return existsSync(`${ROOT}dist/cli/main.js`);
+}
+
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface CliOptions {
+  cwd: string;
+  /** The child's whole environment: build it with cleanEnv. */
+  env: NodeJS.ProcessEnv;
+  /** Text on stdin (default: empty, closed). */
+  input?: string | Buffer;
+  /** Options for node itself, before bin/credstash (e.g. `--import` a hook). */
+  nodeArgs?: string[];
+  /** The child is killed with SIGKILL after this long (default 60 s, the integration test timeout). */
+  timeoutMs?: number;
+}
+
+/**
+ * A hermetic environment for the child: PATH, HOME = `home`, LANG, NO_COLOR, no AWS settings (no shared
+ * config or credentials files, no instance metadata) and nothing of the developer's CREDSTASH_* or VAULT_*
+ * variables. `extra` is added last; an undefined entry is left out.
+ */
+export function cleanEnv(home: string, extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: home,
+    LANG: 'C.UTF-8',
+    NO_COLOR: '1',
+    AWS_EC2_METADATA_DISABLED: 'true',
+    AWS_CONFIG_FILE: `${home}/.aws-none/config`,
+    AWS_SHARED_CREDENTIALS_FILE: `${home}/.aws-none/credentials`,
+  };
+  for (const [k, v] of Object.entries(extra)) if (v !== undefined) env[k] = v;
+  return env;
+}
+
+export function runCli(args: string[], opts: CliOptions): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), BIN, ...args], { cwd: opts.cwd, env: opts.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
+    child.stdin.end(opts.input ?? '');
+  });
+}
+
+/** No stack frames, no Node error banners, no `[object Object]`. */
+export function expectNoStackTrace(text: string): void {
+  expect(text).not.toMatch(/^\s+at .+\(.+:\d+:\d+\)$/m);
+  expect(text).not.toMatch(/^\s+at .+:\d+:\d+$/m);
+  expect(text).not.toMatch(/node:internal|UnhandledPromiseRejection|Uncaught|\[object Object\]/);
+}
+
+/** Errors are one `credstash:` line each; a stack trace never reaches stderr. */
+export function expectCleanStderr(stderr: string): void {
+  expect(stderr).not.toMatch(/\n\s+at\s/);
+  for (const line of stderr.split('\n').filter((l) => l !== '')) expect(line).toMatch(/^(credstash: |run 'credstash)/);
+}
+
+/** exit 1: exactly one stderr line `credstash: <message>`, nothing on stdout. */
+export function expectCleanFailure(r: CliResult, pattern?: RegExp): void {
+  expect(r.code, `stderr: ${r.stderr}`).toBe(1);
+  expect(r.stdout).toBe('');
+  const lines = r.stderr.split('\n').filter((l) => l.length > 0);
+  expect(lines, r.stderr).toHaveLength(1);
+  expect(lines[0]).toMatch(/^credstash: \S/);
+  if (pattern !== undefined) expect(lines[0]).toMatch(pattern);
+  expectNoStackTrace(r.stderr);
+}
+
+/** exit 0, 1 (one clean line) or 2 (usage), never a crash. */
+export function expectHandled(r: CliResult): void {
+  expect(r.signal).toBeNull();
+  expect([0, 1, 2], `exit ${r.code}, stderr: ${r.stderr}`).toContain(r.code);
+  expectNoStackTrace(r.stderr);
+  expectNoStackTrace(r.stdout);
+  if (r.code === 1) expectCleanFailure(r);
+}
