@@ -44,6 +44,31 @@ export interface ResolvedWriteOptions extends Omit<WriteOptions, 'version' | 'au
   context: EncryptionContext;
 }
 
+/** Options of an auto-versioned write on a tier whose backend assigns the version ({@link BaseStore} `_putNext`). */
+export type ResolvedNextWriteOptions = Omit<ResolvedWriteOptions, 'version'>;
+
+/** What `_list` is asked for: the base filters and sorts again, so `pattern` is only a hint a tier may use. */
+export interface ListHookOptions {
+  /** Only the newest version of each credential is needed (a tier may answer with more). */
+  latestOnly: boolean;
+  /** The caller's glob, for tiers that save requests by filtering early. */
+  pattern?: string;
+}
+
+/** Options of the bulk read hook `_readAll`. */
+export interface ReadAllHookOptions extends ResolvedReadOptions {
+  /** The caller's glob; the base filters the answer by it again. */
+  pattern?: string;
+  /** The caller's concurrency, when given (validated); otherwise the tier's own default. */
+  concurrency?: number;
+}
+
+/** What `_readAll` answers: ids and, at the same index, the credential, the error reading it, or undefined. */
+export interface BulkRead {
+  ids: string[];
+  results: Array<StoredCredential | Error | undefined>;
+}
+
 /**
  * The one interface over every tier: the same semantics wherever the backend allows, a typed
  * `UnsupportedOperationError` where it does not.
@@ -168,8 +193,14 @@ export const DEFAULT_GETALL_CONCURRENCY = 32;
 export const AUTOVERSION_MAX_ATTEMPTS = 25;
 
 /**
- * Template-method base: the public methods validate, canonicalise, apply `required`,
- * run the race-safe autoversion loop and check sizes; a tier writes only the protected `_` methods.
+ * Template-method base: the public methods validate, canonicalise, apply `required`, run the race-safe
+ * autoversion loop and check sizes; a tier writes only the protected `_` hooks. No tier overrides a public
+ * method or a protected helper without `_` (test/unit/architecture.test.ts checks it), so every policy
+ * (validation, context on read and write, sizes, definitions, comments, `required`, autoversion, sorting
+ * and filtering) holds on every tier alike.
+ *
+ * Hooks a tier may add to the required ones: `_putNext` (the backend assigns versions), `_readAll` (a bulk
+ * read, e.g. one Scan), `_getAll` (bulk read of listed ids), `_exists` (cheaper than a listing), `_close`.
  *
  * @example
  * ```ts
@@ -204,8 +235,28 @@ export abstract class BaseStore implements CredentialStore {
    * for a tier whose stored form may differ from the padded one, those and the stored forms.
    */
   protected abstract _delete(id: string, version: string | undefined): Promise<string[] | { deleted: string[]; stored: string[] }>;
-  /** Every version of every credential (unsorted is fine). */
-  protected abstract _list(): Promise<CredentialSummary[]>;
+  /** Every version of every credential (unsorted is fine), or at least the newest ones with `latestOnly`. */
+  protected abstract _list(opts: ListHookOptions): Promise<CredentialSummary[]>;
+
+  /**
+   * Server-assigned versions (SSM): write the next version in one request and return the number the backend
+   * gave it. A tier that defines it gets `autoVersion` writes through it instead of the highest + 1 loop;
+   * everything else `storeCredential` checks (write capability, id, comment, definition, size, context)
+   * still happens first, in the base.
+   */
+  protected _putNext?(id: string, value: CredentialValue, opts: ResolvedNextWriteOptions): Promise<number>;
+
+  /**
+   * Bulk read for `getAllCredentials`: the matching ids and their newest (or `opts.version`) credentials.
+   * Default: the newest listing, then `_getAll`. A tier that can read everything at once (one Scan) overrides
+   * this; the base still filters by the pattern, sorts, and turns errors into `skipped` / PartialResultError.
+   */
+  protected async _readAll(opts: ReadAllHookOptions): Promise<BulkRead> {
+    const { pattern, concurrency = DEFAULT_GETALL_CONCURRENCY, ...read } = opts;
+    const listed = await this.wrap(() => this._list(pattern === undefined ? { latestOnly: true } : { latestOnly: true, pattern }));
+    const ids = [...new Set(listed.map((s) => s.id))].filter((id) => matchesGlob(pattern, id));
+    return { ids, results: await this._getAll(ids, { ...read, concurrency }) };
+  }
 
   /** Default: one `_get` per id of the latest listing. Tiers with a bulk read override it. */
   protected async _getAll(ids: string[], opts: ResolvedReadOptions & { concurrency: number }): Promise<Array<StoredCredential | Error | undefined>> {
@@ -220,9 +271,12 @@ export abstract class BaseStore implements CredentialStore {
 
   /** Default: `_get` without decryption concerns is not possible generically, so list. Tiers override cheaply. */
   protected async _exists(id: string, version: string | undefined): Promise<boolean> {
-    const all = await this._list();
+    const all = await this._list({ latestOnly: false });
     return all.some((s) => s.id === id && (version === undefined || padEq(s.version, version)));
   }
+
+  /** Release connections, clients and file handles; called by `close()`. Nothing by default. */
+  protected async _close(): Promise<void> {}
 
   /**
    * Validate the id, version and context, then read through the tier; see {@link CredentialStore.getCredential}.
@@ -277,6 +331,11 @@ export abstract class BaseStore implements CredentialStore {
     }
     const context = this.resolveContext(opts.context);
     const { autoVersion, version: _v, context: _c, ...rest } = opts;
+    if (autoVersion === true && this._putNext !== undefined) {
+      const putNext = this._putNext.bind(this);
+      const version = await this.wrap(() => putNext(id, value, { ...rest, context }), id);
+      return { id, version };
+    }
     if (autoVersion !== true) {
       const version = opts.version === undefined ? 1 : parseWriteVersion(opts.version);
       await this.wrap(() => this._put(id, value, { ...rest, version, context }), id);
@@ -329,7 +388,10 @@ export abstract class BaseStore implements CredentialStore {
    * @throws ValidationError for a non-string pattern, the tier's typed errors, StoreUnavailableError
    */
   async listCredentials(opts: ListOptions = {}): Promise<CredentialSummary[]> {
-    const all = (await this.wrap(() => this._list())).filter((s) => matchesGlob(opts.pattern, s.id));
+    if (opts.pattern !== undefined && typeof opts.pattern !== 'string') throw new ValidationError('pattern must be a string');
+    const hook: ListHookOptions = { latestOnly: opts.latestOnly === true };
+    if (opts.pattern !== undefined) hook.pattern = opts.pattern;
+    const all = (await this.wrap(() => this._list(hook))).filter((s) => matchesGlob(opts.pattern, s.id));
     all.sort(compareSummaries);
     if (opts.latestOnly !== true) return all;
     const latest = new Map<string, CredentialSummary>();
@@ -365,12 +427,24 @@ export abstract class BaseStore implements CredentialStore {
    */
   async getAllCredentials(opts: GetAllOptions = {}): Promise<GetAllResult> {
     const resolved = this.resolveRead({ version: opts.version, context: opts.context });
-    const concurrency = opts.concurrency ?? DEFAULT_GETALL_CONCURRENCY;
-    if (!Number.isSafeInteger(concurrency) || concurrency < 1) throw new ValidationError('concurrency must be a positive integer');
-    const ids = [...new Set((await this.wrap(() => this._list())).map((s) => s.id))]
-      .filter((id) => matchesGlob(opts.pattern, id))
-      .sort(compareIds);
-    const results = await this._getAll(ids, { ...resolved, concurrency });
+    const { concurrency, pattern } = opts;
+    if (concurrency !== undefined && (!Number.isSafeInteger(concurrency) || concurrency < 1)) throw new ValidationError('concurrency must be a positive integer');
+    if (pattern !== undefined && typeof pattern !== 'string') throw new ValidationError('pattern must be a string');
+    const hook: ReadAllHookOptions = { ...resolved };
+    if (pattern !== undefined) hook.pattern = pattern;
+    if (concurrency !== undefined) hook.concurrency = concurrency;
+    const bulk = await this.wrap(() => this._readAll(hook));
+    // The base owns the answer's shape: only matching ids, each once, sorted by id.
+    const order = bulk.ids.map((_, i) => i).filter((i) => matchesGlob(pattern, bulk.ids[i] as string));
+    order.sort((a, b) => compareIds(bulk.ids[a] as string, bulk.ids[b] as string));
+    const ids: string[] = [];
+    const results: Array<StoredCredential | Error | undefined> = [];
+    for (const i of order) {
+      const id = bulk.ids[i] as string;
+      if (ids.length > 0 && ids[ids.length - 1] === id) continue;
+      ids.push(id);
+      results.push(bulk.results[i]);
+    }
     return this.collectGetAll(ids, results, opts.skipErrors === true, resolved.version);
   }
 
@@ -412,14 +486,16 @@ export abstract class BaseStore implements CredentialStore {
   }
 
   /**
-   * Nothing to release by default; tiers holding connections or files override it.
+   * Release what the tier holds (its `_close` hook: connections, clients, files). Safe to call twice.
    *
    * @example
    * ```ts
    * await store.close();
    * ```
    */
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    await this._close();
+  }
 
   /**
    * The canonical context; with pairs on a store whose `capabilities.context` is false, an

@@ -36,7 +36,11 @@ export const TRICKY_OBJECTS: readonly JsonObject[] = [
 ];
 
 /** Byte values (stores that hold bytes): empty, UTF-8 JSON text, a BOM, invalid and truncated UTF-8, NUL. */
-export const TRICKY_BYTES: readonly number[][] = [[], [0x7b, 0x22, 0x61, 0x22, 0x3a, 0x31, 0x7d], [0xef, 0xbb, 0xbf, 0x61], [0xff, 0xfe, 0x00], [0xc3], [0x00]];
+export const TRICKY_BYTES: readonly number[][] = [
+  [], [0x7b, 0x22, 0x61, 0x22, 0x3a, 0x31, 0x7d], [0xef, 0xbb, 0xbf, 0x61], [0xff, 0xfe, 0x00], [0xc3], [0x00],
+  // every byte value once, and the text marker's bytes (bytes must never read back as text)
+  Array.from({ length: 256 }, (_, i) => i), [...Buffer.from('credstash:text:x')],
+];
 
 export interface ContractOptions {
   /** The store binds an encryption context (KMS semantics). Otherwise context must be refused. */
@@ -193,6 +197,16 @@ export function runStoreContract(name: string, makeStore: () => Promise<Credenti
           expect([...(got as Uint8Array)]).toEqual(b);
         }
       }
+    });
+
+    it('refuses a comment that is not a string before writing anything, on every tier', async () => {
+      for (const comment of [1, ['x'], { a: 1 }, null, true]) {
+        const err = await rejectionOf(store.storeCredential('cm.bad', 'v', { comment: comment as never }));
+        expect(err, JSON.stringify(comment)).toMatchObject({ code: 'ERR_INVALID_INPUT', message: 'comment must be a string' });
+        const auto = await rejectionOf(store.storeCredential('cm.bad', 'v', { comment: comment as never, autoVersion: true }));
+        expect(auto, `autoVersion ${JSON.stringify(comment)}`).toMatchObject({ code: 'ERR_INVALID_INPUT', message: 'comment must be a string' });
+      }
+      expect(await store.credentialExists('cm.bad')).toBe(false);
     });
 
     it('gives each version its own comment: a version written without one has none', async () => {

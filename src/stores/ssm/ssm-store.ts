@@ -36,7 +36,6 @@ import {
   type SSMClientConfig,
   type Tag,
 } from '@aws-sdk/client-ssm';
-import { checkCredentialValue } from '../../core/definitions.js';
 import {
   AccessDeniedError,
   AwsConfigError,
@@ -49,23 +48,28 @@ import {
   ValueTooLargeError,
   VersionConflictError,
 } from '../../core/errors.js';
-import { matchesGlob, validateWriteId } from '../../core/names.js';
-import { BaseStore, compareSummaries, mapConcurrent, type ResolvedReadOptions, type ResolvedWriteOptions } from '../../core/store.js';
+import { matchesGlob } from '../../core/names.js';
+import {
+  BaseStore,
+  compareSummaries,
+  mapConcurrent,
+  type ListHookOptions,
+  type ResolvedNextWriteOptions,
+  type ResolvedReadOptions,
+  type ResolvedWriteOptions,
+} from '../../core/store.js';
 import { decodeStringValue, encodeStringValue } from '../../core/string-values.js';
 import type {
   CredentialDefinition,
   CredentialSummary,
   CredentialValue,
   JsonValue,
-  ListOptions,
-  PutResult,
   StoreCapabilities,
   StoredCredential,
-  WriteOptions,
 } from '../../core/types.js';
 import { CREDENTIAL_TYPES } from '../../core/types.js';
 import { valueByteLength } from '../../core/value.js';
-import { parseWriteVersion, versionNumber } from '../../core/version.js';
+import { versionNumber } from '../../core/version.js';
 import {
   attemptsText,
   awsErrorName,
@@ -148,7 +152,7 @@ export class SSMStore extends BaseStore {
   }
 
   /** Destroy the client this store built (an injected one belongs to the caller). */
-  override async close(): Promise<void> {
+  protected override async _close(): Promise<void> {
     if (this.#client !== undefined && this.#opts.client === undefined) this.#client.destroy();
     this.#client = undefined;
   }
@@ -207,37 +211,28 @@ export class SSMStore extends BaseStore {
     }
   }
 
+  /** `autoVersion`: PutParameter with Overwrite=true; SSM assigns the next version and says which. */
+  protected override async _putNext(id: string, value: CredentialValue, opts: ResolvedNextWriteOptions): Promise<number> {
+    const text = this.#encode(id, value);
+    return this.#write(id, text, { ...opts, version: 0 }, true);
+  }
+
   /**
-   * SSM assigns versions, so this overrides BaseStore's loop (see the file comment for how explicit
-   * versions map). The returned version is always the one SSM reports.
+   * An explicit version: 1 creates the parameter (Overwrite=false, atomic); N > 1 must be the next one SSM
+   * will assign (N <= current: VersionConflictError; N > current + 1: SSM cannot skip numbers).
    */
-  override async storeCredential(id: string, value: CredentialValue, opts: WriteOptions = {}): Promise<PutResult> {
-    validateWriteId(id);
-    // BaseStore's definition check, which this override bypasses: a typed value carries its type's fields.
-    const definition = checkCredentialValue(id, value, opts.definition);
-    if (definition !== undefined) opts = { ...opts, definition };
+  protected async _put(id: string, value: CredentialValue, opts: ResolvedWriteOptions): Promise<void> {
     this.parameterName(id);
     const text = this.#encode(id, value);
-    this.resolveContext(opts.context);
-    const { autoVersion, version: _v, context: _c, ...rest } = opts;
-    if (autoVersion === true) {
-      const version = await this.wrap(() => this.#write(id, text, { ...rest, version: 0, context: {} }, true), id);
-      return { id, version };
-    }
-    const wanted = opts.version === undefined ? 1 : parseWriteVersion(opts.version);
+    const wanted = opts.version;
     if (wanted > 1) {
-      const highest = await this.wrap(() => this._highestVersion(id), id);
+      const highest = await this._highestVersion(id);
       if (wanted <= highest) throw new VersionConflictError({ credentialId: id, store: this.description, version: wanted, highest });
       if (wanted > highest + 1) {
         throw new UnsupportedOperationError(this.description, `explicit version ${wanted} for credential "${id}" (ssm assigns versions; the next one is ${highest + 1})`);
       }
     }
-    const version = await this.wrap(() => this.#write(id, text, { ...rest, version: wanted, context: {} }, wanted > 1), id);
-    return { id, version };
-  }
-
-  protected async _put(id: string, value: CredentialValue, opts: ResolvedWriteOptions): Promise<void> {
-    await this.#write(id, this.#encode(id, value), opts, opts.version > 1);
+    await this.#write(id, text, opts, wanted > 1);
   }
 
   /** The parameter value: text or compact JSON, text behind the marker when it would read as structured. */
@@ -322,18 +317,16 @@ export class SSMStore extends BaseStore {
     return versions.map((v) => v.version);
   }
 
-  /** Newest version of every parameter under the prefix (DescribeParameters, paginated): nothing decrypted. */
-  protected async _list(): Promise<CredentialSummary[]> {
-    return (await this.#describe()).map((p) => ({ id: p.id, version: p.version, ...(p.comment === undefined ? {} : { comment: p.comment }) }));
-  }
-
-  /** All versions need one GetParameterHistory per parameter; `latestOnly` needs only DescribeParameters. */
-  override async listCredentials(opts: ListOptions = {}): Promise<CredentialSummary[]> {
-    if (opts.latestOnly === true) return super.listCredentials(opts);
-    const params = await this.wrap(() => this.#describe());
+  /**
+   * The newest version of every parameter under the prefix is one DescribeParameters listing (paginated);
+   * every version needs one GetParameterHistory per matching parameter on top. Nothing decrypted.
+   */
+  protected async _list(opts: ListHookOptions): Promise<CredentialSummary[]> {
+    const params = await this.#describe();
+    if (opts.latestOnly) return params.map((p) => ({ id: p.id, version: p.version, ...(p.comment === undefined ? {} : { comment: p.comment }) }));
     const wanted = params.filter((p) => matchesGlob(opts.pattern, p.id));
-    const lists = await this.wrap(() => mapConcurrent(wanted, this.#opts.listConcurrency ?? 4, (p) => this.#history(p.id, this.prefix + p.id)));
-    return lists.flat().sort(compareSummaries);
+    const lists = await mapConcurrent(wanted, this.#opts.listConcurrency ?? 4, (p) => this.#history(p.id, this.prefix + p.id));
+    return lists.flat();
   }
 
   /** Newest versions in bulk: GetParametersByPath (recursive, decrypted, paginated) instead of one call per id. */
