@@ -17,7 +17,7 @@ import { SqlStore } from '../../src/stores/sql/index.js';
 import { MemoryStore } from '../fixtures/memory-store.js';
 import { CANARY, rejectionOf } from '../helpers/no-leak.js';
 import { expectCleanFailure, runCli } from '../helpers/cli.js';
-import { expectNothingLeaks } from './helpers/leak-walker.js';
+import { expectNoLeak } from '../helpers/no-leak.js';
 import { awsFixtures, cliTiers } from './helpers/tiers.js';
 
 const root = mkdtempSync(join(tmpdir(), 'credstash-adv-ctx-'));
@@ -71,7 +71,7 @@ for (const [name, make] of STORES) {
       const err = await rejectionOf(store.getCredential('c', { context: change(stored()) }));
       expect(err.code, err.message).toBe('ERR_ENCRYPTION_CONTEXT_MISMATCH');
       expect(err.credentialId).toBe('c');
-      expectNothingLeaks(err, [`${CANARY}-c`, KEY]);
+      expectNoLeak(err, [`${CANARY}-c`, KEY]);
       await store.close();
     });
 

@@ -12,7 +12,7 @@ import { startKmsEndpoint, type KmsEndpointHandle } from '../fixtures/kms-endpoi
 import type { FaultSpec } from '../fixtures/fault-injection.js';
 import { CANARY, rejectionOf } from '../helpers/no-leak.js';
 import { expectCleanFailure, runCli } from '../helpers/cli.js';
-import { expectNothingLeaks } from './helpers/leak-walker.js';
+import { expectNoLeak } from '../helpers/no-leak.js';
 
 const TABLE = 'faults-table';
 const ATTEMPTS = 4;
@@ -61,7 +61,7 @@ describe('DynamoDB tier under injected faults (library)', () => {
     expect(err.code, err.message).toBe(c.code);
     expect(err.message).toMatch(c.message);
     expect(count(c)).toBe(c.calls);
-    expectNothingLeaks(err, [`${CANARY}-f.a`]);
+    expectNoLeak(err, [`${CANARY}-f.a`]);
   });
 
   it('each fault has its own message', async () => {
@@ -112,7 +112,7 @@ describe('DynamoDB tier under injected faults (library)', () => {
     expect(ddb.requests.get('PutItem')).toBe(ATTEMPTS);
     ddb.clearFaults();
     expect(await store.credentialExists('f.new2')).toBe(false);
-    expectNothingLeaks(err, [CANARY]);
+    expectNoLeak(err, [CANARY]);
   });
 
   it('getall with one Decrypt denied fails as a whole (PartialResultError), or with skipErrors reports exactly what it skipped', async () => {
@@ -121,7 +121,7 @@ describe('DynamoDB tier under injected faults (library)', () => {
     expect(err.code).toBe('ERR_PARTIAL_RESULT');
     expect((err as unknown as { failures: unknown[] }).failures).toHaveLength(1);
     expect(err.message).toMatch(/nothing was returned/);
-    expectNothingLeaks(err, ['a', 'b', 'c', 'd'].map((x) => `${CANARY}-f.${x}`));
+    expectNoLeak(err, ['a', 'b', 'c', 'd'].map((x) => `${CANARY}-f.${x}`));
     kms.fault('Decrypt', { kind: 'accessDenied', count: 1 });
     const res = await store.getAllCredentials({ pattern: 'f.*', context: { env: 'prod' }, concurrency: 1, skipErrors: true });
     expect(res.credentials).toHaveLength(3);

@@ -24,7 +24,7 @@ import { SqlStore } from '../../src/stores/sql/index.js';
 import { VaultStore } from '../../src/stores/vault/index.js';
 import { startVaultServer, type VaultFixture } from '../fixtures/vault-server.js';
 import { CANARY, rejectionOf } from '../helpers/no-leak.js';
-import { captureOutput, expectNoSecretInFiles, expectNothingLeaks, expectPrivateModes } from './helpers/leak-walker.js';
+import { captureOutput, expectNoSecretInFiles, expectNoLeak, expectPrivateModes } from '../helpers/no-leak.js';
 import { awsFixtures } from './helpers/tiers.js';
 
 const SECRET = `${CANARY}-lib`;
@@ -150,11 +150,11 @@ describe.each(TIERS.map((t) => [t.name, t] as const))('no leak through the libra
 
     expect(error).toBeUndefined();
     const secrets = [SECRET, ...tier.keys];
-    for (const e of errors) expectNothingLeaks(e, secrets);
-    expectNothingLeaks(out, secrets);
+    for (const e of errors) expectNoLeak(e, secrets);
+    expectNoLeak(out, secrets);
     const lines = readFileSync(audit, 'utf8').trimEnd().split('\n');
     expect(lines.length).toBeGreaterThanOrEqual(10);
-    expectNothingLeaks(lines.join('\n'), secrets);
+    expectNoLeak(lines.join('\n'), secrets);
     // no plaintext anywhere on disk, the store files included (they hold Fernet tokens only)
     expectNoSecretInFiles(dir, [SECRET]);
     expectNoSecretInFiles(dir, tier.keys);

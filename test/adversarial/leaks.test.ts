@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CANARY } from '../helpers/no-leak.js';
 import { expectNoStackTrace, runCli, type CliResult } from '../helpers/cli.js';
-import { expectNoSecretInFiles, expectNothingLeaks, expectPrivateModes, walk } from './helpers/leak-walker.js';
+import { expectNoSecretInFiles, expectNoLeak, expectPrivateModes, walk } from '../helpers/no-leak.js';
 import { cliTiers, type CliProject } from './helpers/tiers.js';
 
 const SECRET = `${CANARY}-leak`;
@@ -58,9 +58,9 @@ for (const tier of cliTiers().filter((t) => t.name === 'local keystore' || t.nam
       const secrets = [SECRET, `${CANARY}-json`, ...keys];
       for (const { args, r, printsValue } of runs) {
         expectNoStackTrace(r.stderr);
-        expectNothingLeaks(r.stderr, secrets);
+        expectNoLeak(r.stderr, secrets);
         // stdout holds the value only when the user asked for it, and never a key
-        expectNothingLeaks(r.stdout, printsValue ? keys : secrets);
+        expectNoLeak(r.stdout, printsValue ? keys : secrets);
         void args;
       }
       // audit log: written, one JSON line per access, no value
@@ -91,12 +91,12 @@ describe('the Fernet key is never printed', () => {
     expect(r.code, r.stderr).toBe(0);
     const keys = p.keys();
     expect(keys).toHaveLength(2); // --force keeps the replaced file's key after the new one (and backs the file up 0600)
-    expectNothingLeaks(r.stdout + r.stderr, keys);
+    expectNoLeak(r.stdout + r.stderr, keys);
     expect((await runCli(['put', 'k', '-'], { cwd: p.dir, env: p.env, input: SECRET })).code).toBe(0);
     const wrong = 'A'.repeat(43) + '=';
     const bad = await runCli(['get', 'k'], { cwd: p.dir, env: { ...p.env, CREDSTASH_FERNET_KEY: wrong } });
     expect(bad.code).toBe(1);
-    expectNothingLeaks(bad.stderr + bad.stdout, [...keys, wrong, SECRET]);
+    expectNoLeak(bad.stderr + bad.stdout, [...keys, wrong, SECRET]);
     expectPrivateModes(p.dir);
   });
 });

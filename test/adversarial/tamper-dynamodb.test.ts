@@ -17,7 +17,7 @@ import { DynamoDBStore } from '../../src/stores/dynamodb/index.js';
 import { startDynalite, type DynaliteHandle } from '../fixtures/dynalite.js';
 import { startKmsEndpoint, type KmsEndpointHandle } from '../fixtures/kms-endpoint.js';
 import { CANARY, rejectionOf } from '../helpers/no-leak.js';
-import { expectNothingLeaks } from './helpers/leak-walker.js';
+import { expectNoLeak } from '../helpers/no-leak.js';
 
 type Item = Record<string, AttributeValue>;
 type Format = 'aes-gcm' | 'legacy';
@@ -163,7 +163,7 @@ function allowed(attr: string): string[] {
 async function expectRejected(format: Format, read: Promise<unknown>, codes: string[], s: Seeded): Promise<void> {
   const err = await rejectionOf(read);
   expect(codes, `${err.name}: ${err.message}`).toContain(err.code);
-  expectNothingLeaks(err, [...s.values, ...dataKeys]);
+  expectNoLeak(err, [...s.values, ...dataKeys]);
   // the one-message rule: integrity failures carry no cause
   if (err.code === 'ERR_INTEGRITY') expect(err.cause).toBeUndefined();
   void format;
@@ -284,7 +284,7 @@ describe.each(['aes-gcm', 'legacy'] as const)('tampered %s items in DynamoDB', (
     expect((err as unknown as { failures: Array<{ credentialId: string; code: string }> }).failures).toEqual([
       expect.objectContaining({ credentialId: s.b, code: 'ERR_INTEGRITY' }),
     ]);
-    expectNothingLeaks(err, [...s.values, ...dataKeys]);
+    expectNoLeak(err, [...s.values, ...dataKeys]);
   });
 });
 
@@ -326,14 +326,14 @@ describe.each(['aes-gcm', 'legacy'] as const)('unauthenticated metadata of %s it
           // only a definition can stop the read, and only as a typed, value-free error
           expect(attr, label).toBe('definition');
           expect(r.reason).toMatchObject({ code: 'ERR_CORRUPT_STORE', credentialId: s.a });
-          expectNothingLeaks(r.reason, [...s.values, ...dataKeys]);
+          expectNoLeak(r.reason, [...s.values, ...dataKeys]);
         }
       }
       // under a wrong context the edited metadata unlocks nothing
       await putItem({ ...base, [attr]: { S: donor } });
       const err = await rejectionOf(stores[format].getCredential(s.a, { version: 1, context: { ...CONTEXT, env: 'dev' } }));
       expect(err.code).toBe('ERR_ENCRYPTION_CONTEXT_MISMATCH');
-      expectNothingLeaks(err, [...s.values, ...dataKeys]);
+      expectNoLeak(err, [...s.values, ...dataKeys]);
     });
   }
 });

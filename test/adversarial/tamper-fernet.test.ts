@@ -14,7 +14,7 @@ import type { CredentialStore } from '../../src/core/store.js';
 import { generateFernetKey } from '../../src/crypto/fernet.js';
 import { LocalStore } from '../../src/stores/local/index.js';
 import { CANARY, rejectionOf } from '../helpers/no-leak.js';
-import { expectNothingLeaks } from './helpers/leak-walker.js';
+import { expectNoLeak } from '../helpers/no-leak.js';
 import { sqlBackends, type FernetBackend, type FernetHandle, type Row } from './helpers/fernet-backends.js';
 
 const CONTEXT = { env: 'prod', team: 'ops' };
@@ -137,7 +137,7 @@ for (const backend of BACKENDS) {
       void store;
       const err = await rejectionOf(read);
       expect(codes, `${err.name}: ${err.message}`).toContain(err.code);
-      expectNothingLeaks(err, [...secrets, KEY, OTHER_KEY]);
+      expectNoLeak(err, [...secrets, KEY, OTHER_KEY]);
       if (err.code === 'ERR_INTEGRITY') expect(err.cause).toBeUndefined();
     }
 
@@ -262,7 +262,7 @@ for (const backend of BACKENDS) {
       expect((err as unknown as { failures: Array<{ credentialId: string; code: string }> }).failures).toEqual([
         expect.objectContaining({ credentialId: s.b, code: 'ERR_INTEGRITY' }),
       ]);
-      expectNothingLeaks(err, [...s.values, KEY]);
+      expectNoLeak(err, [...s.values, KEY]);
     });
   });
 }

@@ -16,7 +16,7 @@ import { startVaultServer, type VaultFixture } from '../fixtures/vault-server.js
 import { CANARY, rejectionOf } from '../helpers/no-leak.js';
 import { FakeSsm } from '../unit/stores/ssm/fake-ssm.js';
 import { sqlBackends } from './helpers/fernet-backends.js';
-import { expectNothingLeaks } from './helpers/leak-walker.js';
+import { expectNoLeak } from '../helpers/no-leak.js';
 
 const KEY = generateFernetKey();
 
@@ -32,7 +32,7 @@ async function expectLimit(store: CredentialStore, limit: number): Promise<void>
   expect(err).toMatchObject({ code: 'ERR_VALUE_TOO_LARGE', credentialId: 'limit.over' });
   expect(err.message).toContain(String(limit + 1));
   expect(err.message).toContain(String(limit));
-  expectNothingLeaks(err, [CANARY]);
+  expectNoLeak(err, [CANARY]);
   expect(await store.credentialExists('limit.over')).toBe(false);
 }
 

@@ -15,6 +15,7 @@ import { loadConfig, openConfiguredStore } from '../../../src/config/load.js';
 import { ConfigError } from '../../../src/core/errors.js';
 import { unregisterCredentialStore } from '../../../src/stores/registry.js';
 import { runCliInProcess } from '../../helpers/cli-in-process.js';
+import { rejectionOf as rejection } from '../../helpers/no-leak.js';
 
 const ROOT = process.getuid?.() === 0;
 const NOBODY = 65534;
@@ -50,15 +51,6 @@ function moduleFile(path: string): { path: string; ran: string } {
 
 function moduleConfig(modulePath: string): string {
   return configFile(join(dir, 'credstash.toml'), `[credential_store]\ntype = "trusttest"\nmodule = ${JSON.stringify(modulePath)}\n`);
-}
-
-async function rejection(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected a rejection');
 }
 
 describe('config files', () => {

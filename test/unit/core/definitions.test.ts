@@ -1,16 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { checkCredentialValue, REQUIRED_FIELDS, validateDefinition } from '../../../src/core/definitions.js';
 import { CREDENTIAL_TYPES, type JsonObject } from '../../../src/core/types.js';
-import { CANARY, expectNoLeak } from '../../helpers/no-leak.js';
-
-function caught(fn: () => unknown): Error & { code?: string } {
-  try {
-    fn();
-  } catch (err) {
-    return err as Error & { code?: string };
-  }
-  throw new Error('expected a throw');
-}
+import { CANARY, caught, expectNoLeak } from '../../helpers/no-leak.js';
 
 describe('definitions', () => {
   it('lists required fields for every credential type', () => {

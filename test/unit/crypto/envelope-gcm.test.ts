@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { decryptGcm, encryptGcm, gcmAad, GCM_FORMAT_TAG } from '../../../src/crypto/envelope-gcm.js';
-import { CANARY, expectNoLeak } from '../../helpers/no-leak.js';
+import { CANARY, caught as thrown, expectNoLeak } from '../../helpers/no-leak.js';
 
 interface Vector {
   dataKeyHex: string;
@@ -19,15 +19,6 @@ const fixture = JSON.parse(readFileSync(new URL('../../fixtures/vectors/format-g
   formatTag: string;
   vectors: Vector[];
 };
-
-function thrown(fn: () => unknown): Error & { code?: string } {
-  try {
-    fn();
-  } catch (err) {
-    return err as Error & { code?: string };
-  }
-  throw new Error('expected a throw');
-}
 
 describe('gcmAad', () => {
   it('is the length-prefixed format tag, name, padded version and kind, as docs/FORMAT.md §3 says', () => {

@@ -1,21 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { MultiFernet, generateFernetKey } from '../../../src/crypto/fernet.js';
 import { FernetCodec } from '../../../src/stores/fernet-codec.js';
-import { CANARY, expectNoLeak } from '../../helpers/no-leak.js';
+import { CANARY, caught, expectNoLeak } from '../../helpers/no-leak.js';
 
 const KEY = generateFernetKey();
 const V1 = '0000000000000000001';
 const V2 = '0000000000000000002';
 const where = (id: string, version = V1, context = {}) => ({ id, version, context, store: 'test store' });
-
-function caught(fn: () => unknown): Error & { code?: string } {
-  try {
-    fn();
-  } catch (err) {
-    return err as Error & { code?: string };
-  }
-  throw new Error('expected a throw');
-}
 
 describe('FernetCodec', () => {
   const codec = new FernetCodec([KEY]);

@@ -1,16 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { parseKeystore, serializeKeystore, type KeystoreEntry } from '../../../../src/stores/local/local-keystore-file.js';
-import { CANARY, expectNoLeak } from '../../../helpers/no-leak.js';
+import { CANARY, caught, expectNoLeak } from '../../../helpers/no-leak.js';
 
 const P = '/p/keystore.json';
-function caught(fn: () => unknown): Error & { code?: string } {
-  try {
-    fn();
-  } catch (err) {
-    return err as Error & { code?: string };
-  }
-  throw new Error('expected a throw');
-}
 
 describe('keystore file format', () => {
   it('serialises one entry per line, sorted by id then version, and parses back', () => {
