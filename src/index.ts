@@ -52,6 +52,20 @@ export type { CredentialStore, SetupCapable, ResolvedReadOptions, ResolvedWriteO
 export { canonicalContext, parseContextArgs } from './core/context.js';
 export { padVersion, displayVersion } from './core/version.js';
 export { generateFernetKey, parseFernetKey } from './crypto/fernet.js';
+export {
+  generateValue,
+  parseGeneratePolicy,
+  formatGeneratePolicy,
+  presetPolicy,
+  policyAlphabet,
+  policyEntropyBits,
+  GENERATE_PRESETS,
+  DEFAULT_GENERATE_PRESET,
+  MAX_GENERATE_LENGTH,
+  CHAR_CLASSES,
+  CHAR_CLASS_CHARS,
+} from './core/generate.js';
+export type { GeneratePolicy, GenerateOptions, GeneratePreset, CharClass } from './core/generate.js';
 export { checkCredentialValue, validateDefinition, REQUIRED_FIELDS } from './core/definitions.js';
 export { isKeyRotationCapable } from './stores/fernet-rotation.js';
 export type { KeyRotationCapable, RotationResult, ReencryptOptions } from './stores/fernet-rotation.js';
