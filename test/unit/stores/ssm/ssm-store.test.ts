@@ -48,39 +48,14 @@ runStoreContract('ssm (aws-sdk-client-mock + SSM model)', async () => store, {
   readDefinition: (s, id) => (s as SSMStore).getDefinition(id),
 });
 
-// The generic contract assumes versions the store can choose; SSM assigns them. This is the contract for
-// what SSM supports, against the in-memory SSM model, plus UnsupportedOperationError for the rest.
-describe('SSMStore contract (what SSM supports)', () => {
-  it('returns undefined for a missing credential and throws CredentialNotFoundError when required', async () => {
-    expect(await store.getCredential('missing.one')).toBeUndefined();
-    expect(await rejectionOf(store.getCredential('missing.one', { required: true }))).toMatchObject({ code: 'ERR_CREDENTIAL_NOT_FOUND', credentialId: 'missing.one' });
-  });
-
-  it('stores version 1 by default, the next version explicitly, and reads any version back', async () => {
-    expect(await store.storeCredential('app.db', 'one')).toEqual({ id: 'app.db', version: 1 });
-    expect(await store.storeCredential('app.db', 'two', { version: 2 })).toEqual({ id: 'app.db', version: 2 });
-    expect(await store.getCredential('app.db', { required: true })).toMatchObject({ id: 'app.db', version: '2', value: 'two' });
-    expect((await store.getCredential('app.db', { version: 1 }))?.value).toBe('one');
-    expect(await store.getCredential('app.db', { version: 3 })).toBeUndefined();
-    expect(await store.getCredential('app.db', { version: 'v5' })).toBeUndefined();
-  });
-
-  it('never overwrites: version 1 again or a version at or below the current one is a VersionConflictError', async () => {
-    await store.storeCredential('app.key', 'original');
-    const err = await rejectionOf(store.storeCredential('app.key', CANARY, { version: 1 }));
-    expect(err).toMatchObject({ code: 'ERR_VERSION_CONFLICT', credentialId: 'app.key' });
-    expectNoLeak(err, CANARY);
-    await store.storeCredential('app.key', 'second', { version: 2 });
-    expect(await rejectionOf(store.storeCredential('app.key', CANARY, { version: 2 }))).toMatchObject({ code: 'ERR_VERSION_CONFLICT', version: '2' });
-    expect((await store.getCredential('app.key', { required: true })).value).toBe('second');
-  });
-
-  it('refuses an explicit version that skips numbers with UnsupportedOperationError', async () => {
+// What the shared contract above cannot see: the SSM requests behind each operation, paging, the Advanced
+// tier and SSM's parameter-name rules, against the in-memory SSM model.
+describe('SSMStore beyond the contract', () => {
+  it('names the next version SSM would assign when an explicit version skips numbers', async () => {
     await store.storeCredential('gap', 'a');
     const err = await rejectionOf(store.storeCredential('gap', 'b', { version: 10 }));
     expect(err).toMatchObject({ code: 'ERR_UNSUPPORTED_OPERATION' });
     expect(err.message).toContain('the next one is 2');
-    expect(await rejectionOf(store.storeCredential('new.gap', 'b', { version: 3 }))).toMatchObject({ code: 'ERR_UNSUPPORTED_OPERATION' });
   });
 
   it('autoVersion writes with Overwrite=true and returns the version SSM assigned', async () => {
@@ -89,23 +64,7 @@ describe('SSMStore contract (what SSM supports)', () => {
     expect(ssm.commandCalls(PutParameterCommand).map((c) => c.args[0].input.Overwrite)).toEqual([true, true]);
   });
 
-  it('gives each of 8 concurrent autoVersion writers its own version, losing none', async () => {
-    const results = await Promise.all(Array.from({ length: 8 }, (_, i) => store.storeCredential('race', `value-${i}`, { autoVersion: true })));
-    expect(results.map((r) => r.version).sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
-    const values = await Promise.all(results.map((r) => store.getCredential('race', { version: r.version, required: true })));
-    expect(new Set(values.map((v) => v.value)).size).toBe(8);
-  });
-
-  it('round-trips text and JSON objects; refuses bytes and the empty string', async () => {
-    await store.storeCredential('v.text', 'héllo ✓ "quoted" $HOME\nline2');
-    await store.storeCredential('v.json', { host: 'db', port: 5432, password: CANARY });
-    expect((await store.getCredential('v.text'))?.value).toBe('héllo ✓ "quoted" $HOME\nline2');
-    expect((await store.getCredential('v.json'))?.value).toEqual({ host: 'db', port: 5432, password: CANARY });
-    expect(await rejectionOf(store.storeCredential('v.bytes', new Uint8Array([1])))).toMatchObject({ code: 'ERR_UNSUPPORTED_OPERATION' });
-    expect(await rejectionOf(store.storeCredential('v.empty', ''))).toMatchObject({ code: 'ERR_UNSUPPORTED_OPERATION' });
-  });
-
-  it('keeps comments as descriptions and lists every version (paginated), or only the newest', async () => {
+  it('lists through paginated DescribeParameters and GetParameterHistory calls, comments from descriptions', async () => {
     await store.storeCredential('b.svc', 'x', { comment: 'first' });
     await store.storeCredential('b.svc', 'y', { autoVersion: true });
     await store.storeCredential('b.svc', 'z', { autoVersion: true });
@@ -123,15 +82,13 @@ describe('SSMStore contract (what SSM supports)', () => {
     expect(JSON.stringify(all)).not.toContain('"value"');
   });
 
-  it('deletes every version with DeleteParameter; deleting one version is unsupported', async () => {
+  it('deletes every version with one DeleteParameter', async () => {
     await store.storeCredential('del', '1');
     await store.storeCredential('del', '2', { autoVersion: true });
     await store.storeCredential('del', '3', { autoVersion: true });
-    expect(await rejectionOf(store.deleteCredential('del', { version: 2 }))).toMatchObject({ code: 'ERR_UNSUPPORTED_OPERATION' });
     expect(await store.deleteCredential('del')).toEqual({ id: 'del', deleted: ['1', '2', '3'] });
     expect(ssm.commandCalls(DeleteParameterCommand).map((c) => c.args[0].input)).toEqual([{ Name: '/credstash/credentials/del' }]);
     expect(await store.credentialExists('del')).toBe(false);
-    expect(await rejectionOf(store.deleteCredential('del'))).toMatchObject({ code: 'ERR_CREDENTIAL_NOT_FOUND', credentialId: 'del' });
   });
 
   it('getAll reads the newest versions with GetParametersByPath (paginated, decrypted)', async () => {
@@ -164,31 +121,19 @@ describe('SSMStore contract (what SSM supports)', () => {
     ]);
   });
 
-  it('rejects invalid ids and versions with ValidationError', async () => {
-    for (const bad of ['', 'a\nb', 'x'.repeat(3000), 'has space', '/lead', 'a//b']) {
-      expect(await rejectionOf(store.getCredential(bad)), bad).toMatchObject({ code: 'ERR_INVALID_INPUT' });
+  it('refuses ids SSM cannot name as a parameter (spaces, a leading or double slash, over 2048 bytes) with ValidationError', async () => {
+    for (const bad of ['x'.repeat(3000), 'has space', '/lead', 'a//b']) {
+      expect(await rejectionOf(store.getCredential(bad)), bad.slice(0, 20)).toMatchObject({ code: 'ERR_INVALID_INPUT' });
+      expect(await rejectionOf(store.storeCredential(bad, 'v')), bad.slice(0, 20)).toMatchObject({ code: 'ERR_INVALID_INPUT' });
     }
-    expect(await rejectionOf(store.storeCredential('has*star', 'v'))).toMatchObject({ code: 'ERR_INVALID_INPUT' });
-    for (const v of [0, -1, 1.5]) expect(await rejectionOf(store.storeCredential('ver', 'v', { version: v }))).toMatchObject({ code: 'ERR_INVALID_INPUT' });
+    expect(ssm.commandCalls(PutParameterCommand)).toHaveLength(0);
   });
 
-  it('accepts 4096 bytes on the Standard tier, 8192 on Advanced, and rejects one byte more', async () => {
-    await store.storeCredential('big', 'x'.repeat(4096));
-    const err = await rejectionOf(store.storeCredential('big2', CANARY + 'y'.repeat(4097 - CANARY.length)));
-    expect(err).toMatchObject({ code: 'ERR_VALUE_TOO_LARGE', credentialId: 'big2' });
-    expect(err.message).toContain('at most 4096');
-    expectNoLeak(err, CANARY);
+  it('accepts 8192 bytes on the Advanced tier and rejects one byte more (the Standard limit is in the contract)', async () => {
     const adv = new SSMStore({ client: new SSMClient({ region: 'eu-west-1' }), tier: 'Advanced' });
     await adv.storeCredential('big3', 'x'.repeat(8192));
     expect(ssm.commandCalls(PutParameterCommand).at(-1)?.args[0].input.Tier).toBe('Advanced');
     expect(await rejectionOf(adv.storeCredential('big4', 'x'.repeat(8193)))).toMatchObject({ code: 'ERR_VALUE_TOO_LARGE' });
-  });
-
-  it('refuses an encryption context with UnsupportedOperationError', async () => {
-    expect(await rejectionOf(store.storeCredential('ctx', 'v', { context: { env: 'prod' } }))).toMatchObject({ code: 'ERR_UNSUPPORTED_OPERATION' });
-    expect(await rejectionOf(store.getCredential('ctx', { context: { env: 'prod' } }))).toMatchObject({ code: 'ERR_UNSUPPORTED_OPERATION' });
-    expect(await rejectionOf(store.storeCredential('ctx', 'v', { autoVersion: true, context: { env: 'prod' } }))).toMatchObject({ code: 'ERR_UNSUPPORTED_OPERATION' });
-    expect(ssm.commandCalls(PutParameterCommand)).toHaveLength(0);
   });
 });
 
