@@ -299,11 +299,17 @@ export function runStoreContract(name: string, makeStore: () => Promise<Credenti
 
     if (options.maxValueBytes !== undefined) {
       const limit = options.maxValueBytes;
-      it(`accepts a value of exactly ${limit} bytes and rejects one byte more with ValueTooLargeError`, async () => {
-        await store.storeCredential('big', 'x'.repeat(limit));
-        expect((await store.getCredential('big', { required: true })).value).toHaveLength(limit);
-        const err = await rejectionOf(store.storeCredential('big2', 'y'.repeat(limit + 1)));
+      it(`accepts a value of exactly ${limit} bytes (multi-byte characters counted as bytes) and rejects one byte more with ValueTooLargeError naming the sizes, never the value`, async () => {
+        const atLimit = `é${'x'.repeat(limit - 2)}`;
+        expect(Buffer.byteLength(atLimit)).toBe(limit);
+        await store.storeCredential('big', atLimit);
+        expect((await store.getCredential('big', { required: true })).value).toBe(atLimit);
+        const over = CANARY + 'y'.repeat(limit + 1 - CANARY.length);
+        const err = await rejectionOf(store.storeCredential('big2', over));
         expect(err).toMatchObject({ code: 'ERR_VALUE_TOO_LARGE', credentialId: 'big2' });
+        expect(err.message).toContain(String(limit + 1));
+        expect(err.message).toContain(String(limit));
+        expectNoLeak(err, CANARY);
         expect(await store.credentialExists('big2')).toBe(false);
       });
     }
