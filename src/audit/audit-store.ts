@@ -14,8 +14,21 @@
 import { hostname, userInfo } from 'node:os';
 import { CredentialNotFoundError, CredstashError, StoreUnavailableError } from '../core/errors.js';
 import { validateId } from '../core/names.js';
+import { StoreDecorator, type ExtraCall, type StoreExtra } from '../core/decorator.js';
 import type { CredentialStore } from '../core/store.js';
-import type { GetAllResult, StoredCredential } from '../core/types.js';
+import type {
+  CredentialSummary,
+  CredentialValue,
+  DeleteOptions,
+  DeleteResult,
+  GetAllOptions,
+  GetAllResult,
+  GetOptions,
+  ListOptions,
+  PutResult,
+  StoredCredential,
+  WriteOptions,
+} from '../core/types.js';
 import { parseReadVersion } from '../core/version.js';
 
 /** The store method an audit record is for (`put` = storeCredential, `getall` = getAllCredentials, ...). */
@@ -85,13 +98,15 @@ export interface AuditOptions {
    * `CredstashAuditWarning`. The message names the credential and the version stored, never a value.
    */
   onIncomplete?: (message: string, record: AuditRecord) => void;
+  /** Called after the wrapped store is closed (whatever the outcome), e.g. to close the sink. */
+  onClose?: () => void | Promise<void>;
 }
 
-const AUDITED = new Set(['getCredential', 'storeCredential', 'deleteCredential', 'listCredentials', 'credentialExists', 'getAllCredentials']);
 
 /**
- * Wrap any store so that every access leaves one audit record. Everything else the store offers (`setup`,
- * tier-specific methods, `close`) passes through unchanged.
+ * Wrap any store so that every access leaves one audit record. The tier extras the store offers pass through
+ * as every decorator passes them (core/decorator.ts: `setup` as is, `reencryptAll` recorded as a write);
+ * `close` closes the store.
  *
  * @example
  * ```ts
@@ -101,7 +116,7 @@ const AUDITED = new Set(['getCredential', 'storeCredential', 'deleteCredential',
  * @throws StoreUnavailableError (from the wrapped calls) when the sink cannot record an access: a write is
  *   then refused before it happens, a read's result is withheld
  */
-export function withAudit<S extends CredentialStore>(store: S, sink: AuditSink, opts: AuditOptions = {}): S {
+export function withAudit(store: CredentialStore, sink: AuditSink, opts: AuditOptions = {}): AuditedStore {
   const user = opts.user ?? osUser();
   const host = safe(() => hostname());
   const now = opts.now ?? (() => new Date());
@@ -227,28 +242,91 @@ export function withAudit<S extends CredentialStore>(store: S, sink: AuditSink, 
       ),
   };
 
-  // `rotate-key`'s re-encryption decrypts every stored version: a write like any other (Fernet tiers only).
-  // (Typed by shape: audit depends on core only, not on the Fernet tiers' rotation module.)
-  type Reencrypt = (opts?: unknown) => Promise<{ reencrypted: number; alreadyCurrent: number }>;
-  const own = (store as unknown as { reencryptAll?: unknown }).reencryptAll;
-  const reencryptAll = typeof own === 'function' ? (own as Reencrypt).bind(store) : undefined;
-  const reencryptHandler = (o?: unknown): ReturnType<Reencrypt> =>
-    auditedWrite(
-      { action: 'reencrypt' },
-      () => (reencryptAll as Reencrypt)(o),
-      (r) => ({ count: r.reencrypted + r.alreadyCurrent }),
-      (r) => `${r.reencrypted + r.alreadyCurrent} version(s) WERE re-encrypted`,
-    );
+  // The tier extras pass through by core's one table (STORE_EXTRAS). One that rewrites stored versions
+  // (`rotate-key`'s re-encryption decrypts every version) is recorded like any write; the others (setup) pass.
+  type Rewrite = { reencrypted?: number; alreadyCurrent?: number };
+  const count = (r: unknown): number => ((r as Rewrite | undefined)?.reencrypted ?? 0) + ((r as Rewrite | undefined)?.alreadyCurrent ?? 0);
+  const decorate = (extra: StoreExtra, call: ExtraCall): ExtraCall => {
+    const action = EXTRA_ACTIONS[extra.method];
+    if (!extra.rewritesValues || action === undefined) return call;
+    return (...args) =>
+      auditedWrite(
+        { action },
+        () => call(...args),
+        (r) => ({ count: count(r) }),
+        (r) => `${count(r)} version(s) WERE re-encrypted`,
+      );
+  };
 
-  return new Proxy(store, {
-    get(target, prop) {
-      if (typeof prop === 'string' && AUDITED.has(prop)) return handlers[prop];
-      if (prop === 'reencryptAll' && reencryptAll !== undefined) return reencryptHandler;
-      const v: unknown = Reflect.get(target, prop, target);
-      // Bind to the real store: tier classes keep `#private` state that a Proxy receiver cannot reach.
-      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-    },
-  });
+  return new AuditedStore(store, handlers as unknown as AuditHandlers, decorate, opts.onClose);
+}
+
+/** The audit action of each tier extra that rewrites stored versions. */
+const EXTRA_ACTIONS: Readonly<Record<string, AuditAction>> = { reencryptAll: 'reencrypt' };
+
+type AuditHandlers = Pick<CredentialStore, 'getCredential' | 'storeCredential' | 'deleteCredential' | 'listCredentials' | 'credentialExists' | 'getAllCredentials'>;
+
+/**
+ * The audited store {@link withAudit} returns: a StoreDecorator whose CredentialStore methods leave records,
+ * whose extras pass through by STORE_EXTRAS (re-encryption recorded as a write), and whose `close` closes the
+ * wrapped store, then calls `onClose` (the file sink's close).
+ */
+export class AuditedStore extends StoreDecorator {
+  readonly #handlers: AuditHandlers;
+  readonly #decorate: (extra: StoreExtra, call: ExtraCall) => ExtraCall;
+  readonly #onClose: (() => void | Promise<void>) | undefined;
+
+  constructor(
+    inner: CredentialStore,
+    handlers: AuditHandlers,
+    decorate: (extra: StoreExtra, call: ExtraCall) => ExtraCall,
+    onClose?: () => void | Promise<void>,
+  ) {
+    super(inner);
+    this.#handlers = handlers;
+    this.#decorate = decorate;
+    this.#onClose = onClose;
+  }
+
+  /** Called from StoreDecorator's constructor: the audited call is built on first use. */
+  protected override decorateExtra(extra: StoreExtra, call: ExtraCall): ExtraCall {
+    let built: ExtraCall | undefined;
+    return (...args) => (built ??= this.#decorate(extra, call))(...args);
+  }
+
+  override getCredential(id: string, opts: GetOptions & { required: true }): Promise<StoredCredential>;
+  override getCredential(id: string, opts?: GetOptions): Promise<StoredCredential | undefined>;
+  override getCredential(id: string, opts?: GetOptions): Promise<StoredCredential | undefined> {
+    return this.#handlers.getCredential(id, opts);
+  }
+
+  override storeCredential(id: string, value: CredentialValue, opts?: WriteOptions): Promise<PutResult> {
+    return this.#handlers.storeCredential(id, value, opts);
+  }
+
+  override deleteCredential(id: string, opts?: DeleteOptions): Promise<DeleteResult> {
+    return this.#handlers.deleteCredential(id, opts);
+  }
+
+  override listCredentials(opts?: ListOptions): Promise<CredentialSummary[]> {
+    return this.#handlers.listCredentials(opts);
+  }
+
+  override credentialExists(id: string, opts?: { version?: number | string }): Promise<boolean> {
+    return this.#handlers.credentialExists(id, opts);
+  }
+
+  override getAllCredentials(opts?: GetAllOptions): Promise<GetAllResult> {
+    return this.#handlers.getAllCredentials(opts);
+  }
+
+  override async close(): Promise<void> {
+    try {
+      await super.close();
+    } finally {
+      await this.#onClose?.();
+    }
+  }
 }
 
 /** The id as given, unless the store would refuse it as invalid (then it is left out, never echoed). */

@@ -1,8 +1,8 @@
-import { withAudit, type AuditOptions } from './audit-store.js';
+import { withAudit, type AuditedStore, type AuditOptions } from './audit-store.js';
 import { fileAuditSink } from './file-sink.js';
 import type { CredentialStore } from '../core/store.js';
 
-export { withAudit } from './audit-store.js';
+export { AuditedStore, withAudit } from './audit-store.js';
 export type { AuditAction, AuditOptions, AuditOutcome, AuditRecord, AuditSink } from './audit-store.js';
 export { fileAuditSink } from './file-sink.js';
 export type { FileAuditSink } from './file-sink.js';
@@ -20,21 +20,18 @@ export type { FileAuditSink } from './file-sink.js';
  * @throws StoreUnavailableError from an audited call when its record cannot be written (the result is withheld);
  *   the wrapped store's own errors pass through
  */
-export function withAuditLog<S extends CredentialStore>(store: S, path: string, opts: AuditOptions = {}): S {
+export function withAuditLog(store: CredentialStore, path: string, opts: AuditOptions = {}): AuditedStore {
   const sink = fileAuditSink(path);
-  const audited = withAudit(store, sink, { sinkDescription: `audit log "${sink.path}"`, ...opts });
-  return new Proxy(audited, {
-    get(target, prop) {
-      if (prop === 'close') {
-        return async () => {
-          try {
-            await target.close();
-          } finally {
-            await sink.close();
-          }
-        };
+  const onClose = opts.onClose;
+  return withAudit(store, sink, {
+    sinkDescription: `audit log "${sink.path}"`,
+    ...opts,
+    onClose: async () => {
+      try {
+        await onClose?.();
+      } finally {
+        await sink.close();
       }
-      return Reflect.get(target, prop, target) as unknown;
     },
   });
 }

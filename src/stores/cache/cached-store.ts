@@ -6,6 +6,7 @@
  */
 import { canonicalContext } from '../../core/context.js';
 import { CredentialNotFoundError, ValidationError } from '../../core/errors.js';
+import { StoreDecorator, type ExtraCall, type StoreExtra } from '../../core/decorator.js';
 import type { CredentialStore } from '../../core/store.js';
 import type {
   CredentialSummary,
@@ -17,7 +18,6 @@ import type {
   GetOptions,
   ListOptions,
   PutResult,
-  StoreCapabilities,
   StoredCredential,
   WriteOptions,
 } from '../../core/types.js';
@@ -59,10 +59,7 @@ interface Entry {
  * @throws ValidationError from the constructor when maxAge (or CREDSTASH_CACHE_MAX_AGE) is not a
  *   non-negative number; the wrapped store's errors from every method
  */
-export class CachedStore implements CredentialStore {
-  readonly kind: string;
-  readonly description: string;
-  readonly capabilities: StoreCapabilities;
+export class CachedStore extends StoreDecorator {
   /** Default entry lifetime in milliseconds (0: no caching, fetches still shared). */
   readonly maxAgeMs: number;
   readonly #inner: CredentialStore;
@@ -74,23 +71,25 @@ export class CachedStore implements CredentialStore {
   readonly #generation = new Map<string, number>();
 
   constructor(inner: CredentialStore, opts: CacheOptions = {}) {
+    super(inner);
     this.#inner = inner;
-    this.kind = inner.kind;
-    this.description = inner.description;
-    this.capabilities = inner.capabilities;
     this.maxAgeMs = resolveMaxAge(opts) * 1000;
     this.#now = opts.now ?? Date.now;
   }
 
-  /** The wrapped store. */
-  get inner(): CredentialStore {
-    return this.#inner;
-  }
-
-  /** The wrapped store's AWS caller identity, when it knows one (read by the audit log). */
-  get callerIdentity(): string | undefined {
-    const c = (this.#inner as { callerIdentity?: unknown }).callerIdentity;
-    return typeof c === 'string' ? c : undefined;
+  /**
+   * The extras pass through (STORE_EXTRAS); one that rewrites stored versions (key rotation) drops every
+   * cached entry afterwards, whatever its outcome, as a write through the cache does.
+   */
+  protected override decorateExtra(extra: StoreExtra, call: ExtraCall): ExtraCall {
+    if (!extra.rewritesValues) return call;
+    return async (...args) => {
+      try {
+        return await call(...args);
+      } finally {
+        this.clear();
+      }
+    };
   }
 
   /**
@@ -105,9 +104,9 @@ export class CachedStore implements CredentialStore {
    * @throws ValidationError (id, version, context, maxAge), CredentialNotFoundError (required), the wrapped
    *   store's errors
    */
-  getCredential(id: string, opts: CachedGetOptions & { required: true }): Promise<StoredCredential>;
-  getCredential(id: string, opts?: CachedGetOptions): Promise<StoredCredential | undefined>;
-  async getCredential(id: string, opts: CachedGetOptions = {}): Promise<StoredCredential | undefined> {
+  override getCredential(id: string, opts: CachedGetOptions & { required: true }): Promise<StoredCredential>;
+  override getCredential(id: string, opts?: CachedGetOptions): Promise<StoredCredential | undefined>;
+  override async getCredential(id: string, opts: CachedGetOptions = {}): Promise<StoredCredential | undefined> {
     validateId(id);
     const sub = `${opts.version === undefined ? '' : parseReadVersion(opts.version)}\u0000${opts.context === undefined ? '{}' : JSON.stringify(canonicalContext(opts.context))}`;
     let found: StoredCredential | undefined;
@@ -185,7 +184,7 @@ export class CachedStore implements CredentialStore {
    * ```
    * @throws the wrapped store's write errors (VersionConflictError, ValueTooLargeError, ValidationError, ...)
    */
-  async storeCredential(id: string, value: CredentialValue, opts?: WriteOptions): Promise<PutResult> {
+  override async storeCredential(id: string, value: CredentialValue, opts?: WriteOptions): Promise<PutResult> {
     try {
       return await this.#inner.storeCredential(id, value, opts);
     } finally {
@@ -202,7 +201,7 @@ export class CachedStore implements CredentialStore {
    * ```
    * @throws the wrapped store's errors (CredentialNotFoundError, UnsupportedOperationError, ...)
    */
-  async deleteCredential(id: string, opts?: DeleteOptions): Promise<DeleteResult> {
+  override async deleteCredential(id: string, opts?: DeleteOptions): Promise<DeleteResult> {
     try {
       return await this.#inner.deleteCredential(id, opts);
     } finally {
@@ -219,7 +218,7 @@ export class CachedStore implements CredentialStore {
    * ```
    * @throws the wrapped store's errors
    */
-  listCredentials(opts?: ListOptions): Promise<CredentialSummary[]> {
+  override listCredentials(opts?: ListOptions): Promise<CredentialSummary[]> {
     return this.#inner.listCredentials(opts);
   }
 
@@ -232,7 +231,7 @@ export class CachedStore implements CredentialStore {
    * ```
    * @throws the wrapped store's errors
    */
-  credentialExists(id: string, opts?: { version?: number | string }): Promise<boolean> {
+  override credentialExists(id: string, opts?: { version?: number | string }): Promise<boolean> {
     return this.#inner.credentialExists(id, opts);
   }
 
@@ -245,7 +244,7 @@ export class CachedStore implements CredentialStore {
    * ```
    * @throws the wrapped store's errors (PartialResultError, ...)
    */
-  getAllCredentials(opts?: GetAllOptions): Promise<GetAllResult> {
+  override getAllCredentials(opts?: GetAllOptions): Promise<GetAllResult> {
     return this.#inner.getAllCredentials(opts);
   }
 
@@ -258,7 +257,7 @@ export class CachedStore implements CredentialStore {
    * ```
    * @throws the wrapped store's close errors
    */
-  async close(): Promise<void> {
+  override async close(): Promise<void> {
     this.clear();
     await this.#inner.close();
   }

@@ -5,6 +5,7 @@
  * Imports core only.
  */
 import { canonicalContext } from '../../core/context.js';
+import { forwardExtras, type ExtraCall, type StoreExtra } from '../../core/decorator.js';
 import {
   CredentialNotFoundError,
   CredstashError,
@@ -25,6 +26,7 @@ import type {
   GetOptions,
   ListOptions,
   PutResult,
+  SetupResult,
   StoreCapabilities,
   StoredCredential,
   WriteOptions,
@@ -91,6 +93,35 @@ export class ChainStore implements CredentialStore {
     this.description = `chain (${this.members.map((m) => m.name).join(', ')})`;
     const any = (k: keyof StoreCapabilities): boolean => this.members.some((m) => m.store.capabilities[k]);
     this.capabilities = { write: any('write'), delete: any('delete'), context: any('context'), versions: any('versions'), formats: any('formats') };
+    // The tier extras, by the one table every decorator follows: `each` extras (setup) run on every member
+    // that offers them, in order; the others (key rotation: each member has its own keys) are not offered.
+    forwardExtras(this, this.members.map((m) => m.store), (extra, calls) => (extra.chain === 'each' ? (...args) => this.#each(extra, calls, args) : undefined));
+  }
+
+  /**
+   * An `each` extra (setup) on every member that offers it, in chain order, one line per member; a member
+   * without it says it needs none. The first failure stops there, naming the member (those before it are done).
+   */
+  async #each(extra: StoreExtra, calls: ReadonlyArray<{ index: number; call: ExtraCall }>, args: unknown[]): Promise<SetupResult> {
+    const lines: string[] = [];
+    let created = false;
+    for (const [index, m] of this.members.entries()) {
+      const c = calls.find((x) => x.index === index);
+      if (c === undefined) {
+        lines.push(`chain store "${m.name}": ${m.store.description} needs no ${extra.method}`);
+        continue;
+      }
+      let r: unknown;
+      try {
+        r = await c.call(...args);
+      } catch (err) {
+        throw this.#fail(m, err);
+      }
+      const result = r as Partial<SetupResult> | undefined;
+      if (result?.created === true) created = true;
+      lines.push(`chain store "${m.name}": ${typeof result?.message === 'string' ? result.message : 'done'}`);
+    }
+    return { created, message: lines.join('\n') };
   }
 
   /**

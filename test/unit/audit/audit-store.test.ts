@@ -144,14 +144,17 @@ describe('withAudit (callback sink)', () => {
     expect(seen.map((r) => r.caller)).toEqual([undefined, 'arn:aws:sts::123456789012:assumed-role/reader/AssumeRoleCredstashSession1']);
   });
 
-  it('passes everything else through to the store (kind, description, capabilities, setup)', async () => {
+  it('passes through kind, description, capabilities and the tier extras (setup), and nothing else of the tier', async () => {
     const inner = Object.assign(new MemoryStore('x'), { setup: async () => ({ created: true, message: 'made' }) });
     const store = withAudit(inner, () => undefined);
     expect(store.kind).toBe('memory');
     expect(store.description).toBe('memory store "x"');
     expect(store.capabilities.write).toBe(true);
     expect(isSetupCapable(store)).toBe(true);
-    expect(store.items).toBe(inner.items);
+    expect(isSetupCapable(store) && (await store.setup()).message).toBe('made');
+    expect(store.inner).toBe(inner);
+    // A tier's own members are not extras: a decorator offers the table's extras only (as the cache does).
+    expect((store as unknown as { items?: unknown }).items).toBeUndefined();
   });
 
   it('fails closed when the callback throws', async () => {
