@@ -31,6 +31,8 @@ export interface OptionSpec {
   readonly takesValue: boolean;
   /** `nargs='*'`: every following non-option token (setup --tags). */
   readonly array: boolean;
+  /** `nargs='?'`: takes the next token if it is not an option, else no value (put --generate [POLICY]). */
+  readonly optionalValue?: boolean;
   readonly choices?: readonly string[];
   /** How to name it in a message: `-c/--comment`. */
   readonly label: string;
@@ -46,6 +48,8 @@ interface YargsOptionConfig {
   type?: string;
   array?: boolean;
   choices?: readonly unknown[];
+  /** Not a yargs key (yargs ignores it): the option's value may be left out, as argparse's `nargs='?'`. */
+  optionalValue?: boolean;
 }
 
 /**
@@ -59,7 +63,15 @@ export function recordOptions(build: (y: never) => unknown): OptionSpec[] {
     const names = [key, ...aliases].map((n) => (n.length === 1 ? `-${n}` : `--${n}`));
     const label = [...names.filter((n) => n.length === 2), ...names.filter((n) => n.length > 2)].join('/');
     const choices = cfg.choices?.map(String);
-    specs.push({ key, takesValue: cfg.type !== 'boolean', array: cfg.array === true, ...(choices === undefined ? {} : { choices }), label, names });
+    specs.push({
+      key,
+      takesValue: cfg.type !== 'boolean',
+      array: cfg.array === true,
+      ...(cfg.optionalValue === true ? { optionalValue: true } : {}),
+      ...(choices === undefined ? {} : { choices }),
+      label,
+      names,
+    });
   };
   const stub: unknown = new Proxy(function () {}, {
     get: (_t, prop) => {
@@ -167,7 +179,7 @@ export function parseSection(args: readonly string[], table: OptionTable, opts: 
       values.push(args[i] as string);
       if (!spec.array) break;
     }
-    if (values.length === 0 && !spec.array) fail(`${spec.label} expects a value`, from);
+    if (values.length === 0 && !spec.array && spec.optionalValue !== true) fail(`${spec.label} expects a value`, from);
     tokens.push({ kind: 'option', spec, values, at: from });
     return i;
   };

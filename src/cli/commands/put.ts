@@ -4,7 +4,8 @@
  * against `--type` or the `[[credentials]]` definition of that id. Prints `<name> has been stored`.
  */
 import type { CommandModule } from 'yargs';
-import { ValidationError } from '../../core/errors.js';
+import { ValidationError, VersionConflictError } from '../../core/errors.js';
+import { DEFAULT_GENERATE_PRESET, generateValue, parseGeneratePolicy, type GeneratePolicy } from '../../core/generate.js';
 import type { CredentialStore } from '../../core/store.js';
 import { CREDENTIAL_TYPES, type CredentialDefinition, type CredentialType, type CredentialValue, type JsonObject, type WriteOptions } from '../../core/types.js';
 import { assertJsonDepth } from '../../core/value.js';
@@ -30,6 +31,9 @@ interface PutArgs extends GlobalArgs {
   json?: string;
   type?: CredentialType;
   store?: string;
+  generate?: string;
+  print?: boolean;
+  'if-absent'?: boolean;
 }
 
 /**
@@ -60,26 +64,82 @@ export const putCommand: CommandModule<GlobalArgs, PutArgs> = {
       .option('json', { alias: 'data', type: 'string', describe: 'store a structured credential: a JSON object, @file or -', requiresArg: true })
       .option('type', { choices: CREDENTIAL_TYPES, describe: 'credential type of a structured value (checks its required fields)' })
       .option('store', STORE_OPTION)
+      .option('generate', GENERATE_OPTION)
+      .option('print', { type: 'boolean', describe: 'with --generate: print the generated value on stdout (only there) once it is stored' })
+      .option('if-absent', { type: 'boolean', describe: 'store version 1 only if the credential does not exist yet; if it does, say so and exit 0' })
       .epilog(PUT_EPILOG) as never,
-  handler: (argv) =>
-    withStore(argv, async (store, config) => {
+  handler: (argv) => {
+    const policy = generateArgs(argv);
+    if (argv['if-absent'] === true && argv.version !== undefined) throw new UsageError('--if-absent stores version 1: drop -v');
+    return withStore(argv, async (store, config) => {
       assertFormatApplies(store, argv);
       const context = contextFromArgs(argv.context);
-      const version = argv.autoversion === true ? undefined : writeVersionArg(argv.version);
+      const version = argv['if-absent'] === true ? 1 : argv.autoversion === true ? undefined : writeVersionArg(argv.version);
       if (argv.json !== undefined && argv.value !== undefined && argv.value !== '') {
         // `put id --json '{}' k=v`: yargs puts the first context pair in `value`; take it back.
         if (argv.value.includes('=') && !argv.value.startsWith('@') && !isStdinArg(argv.value)) {
           argv.context = [argv.value, ...(argv.context ?? [])];
         } else throw new UsageError('give either a value or --json, not both');
       }
-      const value = await resolveValue(argv);
-      const opts = writeOptions(argv, argv.json !== undefined ? contextFromArgs(argv.context) : context, version);
+      const ifAbsent = argv['if-absent'] === true;
+      const exists = (): void => {
+        argv.io.stderr.write(`credstash: ${displayText(argv.credential)} already exists in ${displayText(store.description)}; nothing stored (--if-absent)\n`);
+      };
+      if (ifAbsent && (await store.credentialExists(argv.credential))) return exists();
+      const value = policy !== undefined ? generateValue(policy) : await resolveValue(argv);
+      // --if-absent writes version 1 with the store's conditional write (never -a's retry loop): of two
+      // racing puts, the loser's write is refused with a VersionConflictError and reported like a name
+      // that existed.
+      const opts = writeOptions(ifAbsent ? { ...argv, autoversion: false } : argv, argv.json !== undefined || policy !== undefined ? contextFromArgs(argv.context) : context, version);
       const definition = definitionFor(argv.credential, config.credentials.get(argv.credential), argv.type);
       if (definition !== undefined) opts.definition = definition;
-      await store.storeCredential(argv.credential, value, { ...opts, ...chainTarget(store, argv.store) });
-      argv.io.stdout.write(`${displayText(argv.credential)} has been stored\n`);
-    }),
+      try {
+        await store.storeCredential(argv.credential, value, { ...opts, ...chainTarget(store, argv.store) });
+      } catch (err) {
+        if (ifAbsent && err instanceof VersionConflictError) return exists();
+        throw err;
+      }
+      if (argv.print === true && typeof value === 'string') {
+        // stdout carries the value alone, so that `pw=$(credstash put NAME --generate --print)` takes it.
+        argv.io.stdout.write(`${value}\n`);
+        argv.io.stderr.write(`credstash: ${displayText(argv.credential)} has been stored\n`);
+      } else argv.io.stdout.write(`${displayText(argv.credential)} has been stored\n`);
+    });
+  },
 };
+
+/**
+ * `--generate [POLICY]`: the value is drawn from POLICY (a preset, or settings: docs/lifecycle.md), so no
+ * VALUE, `@file`, `-`, `-P` or `--json` goes with it. Without a policy, the `alnum` preset. It is a usage
+ * error (exit 2) to give `--print` without `--generate`. A `key=value` that yargs put in the VALUE slot
+ * (`put NAME env=prod --generate`) is taken back as context.
+ */
+export const GENERATE_OPTION = {
+  type: 'string',
+  describe: `generate the value: a preset (postgres, mysql, redis, alnum, hex, base64url; alnum:40 for another length) or settings len=N,classes=upper+lower+digit+symbol,symbols=CHARS,exclude=CHARS,require-each (default ${DEFAULT_GENERATE_PRESET})`,
+  optionalValue: true,
+} as const;
+
+function generateArgs(argv: PutArgs): GeneratePolicy | undefined {
+  if (argv.generate === undefined) {
+    if (argv.print === true) throw new UsageError('--print applies only to --generate');
+    return undefined;
+  }
+  if (argv.value !== undefined) {
+    if (argv.value.includes('=') && !argv.value.startsWith('@') && !isStdinArg(argv.value)) {
+      argv.context = [argv.value, ...(argv.context ?? [])];
+      delete argv.value;
+    } else throw new UsageError('give either a value or --generate, not both');
+  }
+  if (argv.prompt === true) throw new UsageError('give either -P or --generate, not both');
+  if (argv.json !== undefined) throw new UsageError('give either --json or --generate, not both');
+  try {
+    return parseGeneratePolicy(argv.generate === '' ? DEFAULT_GENERATE_PRESET : argv.generate);
+  } catch (err) {
+    if (err instanceof ValidationError) throw new UsageError(err.message);
+    throw err;
+  }
+}
 
 async function resolveValue(argv: PutArgs): Promise<CredentialValue> {
   if (argv.json !== undefined) return parseJsonObject(await readTextArg(argv.json, argv.io, '--json value'), '--json');
