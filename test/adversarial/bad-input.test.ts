@@ -3,22 +3,20 @@
  * DynamoDB items. Whatever comes in, the answer is a typed CredstashError (CLI: exit 1 with one
  * `credstash:` line) or a usage error (exit 2), never an unhandled exception, a foreign error or a stack
  * trace, and never an echo of a secret that was in the input. The bulk runs in-process through the CLI's
- * `main(argv, io)`; a few dozen vectors run as real processes. Values up to each backend's limit work and
- * one byte over is a clear ValueTooLargeError.
+ * `main(argv, io)`; a few dozen vectors run as real processes. (Each tier's size limit is in the shared
+ * contract, test/contract/credential-store.contract.ts; here the CLI's one-line report of it.)
  */
 import { DynamoDBClient, PutItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import fc from 'fast-check';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.js';
 import { CredstashError } from '../../src/core/errors.js';
 import { generateFernetKey } from '../../src/crypto/fernet.js';
 import { DynamoDBStore } from '../../src/stores/dynamodb/index.js';
-import { MAX_VALUE_BYTES as DDB_MAX } from '../../src/stores/dynamodb/dynamodb-item-codec.js';
 import { LOCAL_MAX_VALUE_BYTES, LocalStore } from '../../src/stores/local/index.js';
+import { runCliInProcess, type InProcessRun } from '../helpers/cli-in-process.js';
 import { CANARY, rejectionOf } from '../helpers/no-leak.js';
 import { cleanEnv, expectHandled, expectNoStackTrace, runCli } from '../helpers/cli.js';
 import { expectNoLeak } from '../helpers/no-leak.js';
@@ -40,23 +38,8 @@ async function project(): Promise<{ dir: string; env: NodeJS.ProcessEnv }> {
 }
 
 /** Run the CLI in-process, capturing its streams. */
-async function inProcess(argv: string[], p: { dir: string; env: NodeJS.ProcessEnv }, input = ''): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const stdin = Object.assign(Readable.from(input === '' ? [] : [Buffer.from(input)]), { isTTY: false });
-  const saved = process.exitCode;
-  try {
-    const code = await main(argv, {
-      stdout: { write: (c: string | Uint8Array) => ((stdout += typeof c === 'string' ? c : Buffer.from(c).toString('utf8')), true) },
-      stderr: { write: (c: string) => ((stderr += c), true) },
-      stdin,
-      env: p.env,
-      cwd: p.dir,
-    });
-    return { code, stdout, stderr };
-  } finally {
-    process.exitCode = saved;
-  }
+function inProcess(argv: string[], p: { dir: string; env: NodeJS.ProcessEnv }, input = ''): Promise<InProcessRun> {
+  return runCliInProcess(argv, { cwd: p.dir, env: p.env, stdin: input });
 }
 
 function expectCliHandled(r: { code: number; stdout: string; stderr: string }): void {
@@ -233,26 +216,8 @@ describe('DynamoDB items under arbitrary content', () => {
   });
 });
 
-describe('values at and one byte over each backend limit', () => {
-  it('local keystore: 1 MiB works, 1 MiB + 1 is ValueTooLargeError naming sizes only', async () => {
-    const p = await project();
-    const store = new LocalStore({ path: join(p.dir, '.credstash', 'keystore.json'), fernetKeys: [KEY] });
-    await store.storeCredential('big', 'x'.repeat(LOCAL_MAX_VALUE_BYTES));
-    const err = await rejectionOf(store.storeCredential('big2', CANARY + 'y'.repeat(LOCAL_MAX_VALUE_BYTES + 1 - CANARY.length)));
-    expect(err).toMatchObject({ code: 'ERR_VALUE_TOO_LARGE' });
-    expect(err.message).toContain(String(LOCAL_MAX_VALUE_BYTES));
-    expectNoLeak(err, [CANARY]);
-  });
-
-  it('dynamodb: 256 KiB works, one byte over is ValueTooLargeError; the CLI says so in one line', async () => {
-    const { ddb, kms } = await awsFixtures();
-    const store = new DynamoDBStore({ table: 'big-items', region: 'us-east-1', endpointUrl: ddb.endpoint, kmsEndpointUrl: kms.endpoint });
-    await store.setup();
-    await store.storeCredential('big', 'x'.repeat(DDB_MAX), { comment: 'c'.repeat(100) });
-    expect(((await store.getCredential('big', { required: true })).value as string).length).toBe(DDB_MAX);
-    const err = await rejectionOf(store.storeCredential('big2', 'y'.repeat(DDB_MAX + 1)));
-    expect(err).toMatchObject({ code: 'ERR_VALUE_TOO_LARGE' });
-    await store.close();
+describe('a value over the backend limit on the command line', () => {
+  it('is one credstash: line naming the sizes, never the value (exit 1)', async () => {
     const p = await project();
     const r = await runCli(['put', 'big3', '-'], { cwd: p.dir, env: p.env, input: `${CANARY}${'z'.repeat(LOCAL_MAX_VALUE_BYTES)}` });
     expect(r.code).toBe(1);

@@ -133,7 +133,8 @@ describe('SSMStore beyond the contract', () => {
     const adv = new SSMStore({ client: new SSMClient({ region: 'eu-west-1' }), tier: 'Advanced' });
     await adv.storeCredential('big3', 'x'.repeat(8192));
     expect(ssm.commandCalls(PutParameterCommand).at(-1)?.args[0].input.Tier).toBe('Advanced');
-    expect(await rejectionOf(adv.storeCredential('big4', 'x'.repeat(8193)))).toMatchObject({ code: 'ERR_VALUE_TOO_LARGE' });
+    expect(await rejectionOf(adv.storeCredential('big4', 'x'.repeat(8193)))).toMatchObject({ code: 'ERR_VALUE_TOO_LARGE', credentialId: 'big4' });
+    expect(ssm.commandCalls(PutParameterCommand)).toHaveLength(1); // the refused value never reached SSM
   });
 });
 
@@ -359,9 +360,9 @@ describe('SSMStore error mapping', () => {
   it('says which AWS credentials are missing, keeping the SDK\'s reason and hiding anything shaped like a key', async () => {
     ssm.reset();
     ssm.on(GetParameterCommand).rejects(awsError('CredentialsProviderError', 'Could not load credentials from any providers'));
-    expect(await rejectionOf(store.getCredential('x'))).toMatchObject({ code: 'ERR_AWS_CONFIG', message: 'no AWS credentials found; set AWS_PROFILE or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY' });
+    expect(await rejectionOf(store.getCredential('x'))).toMatchObject({ code: 'ERR_AWS_CONFIG', message: 'no AWS credentials found; set AWS_PROFILE or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or pass -p/--profile or -n/--arn' });
     ssm.on(GetParameterCommand).rejects(awsError('CredentialsProviderError', 'The SSO session associated with this profile has expired. To refresh this SSO session run aws sso login'));
-    expect((await rejectionOf(store.getCredential('x'))).message).toBe('no AWS credentials found (The SSO session associated with this profile has expired. To refresh this SSO session run aws sso login); set AWS_PROFILE or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY');
+    expect((await rejectionOf(store.getCredential('x'))).message).toBe('no AWS credentials found (The SSO session associated with this profile has expired. To refresh this SSO session run aws sso login); set AWS_PROFILE or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or pass -p/--profile or -n/--arn');
     ssm.on(GetParameterCommand).rejects(awsError('AccessDeniedException', 'token AKIAABCDEFGHIJKLMNOP or wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY is not authorized'));
     expect((await rejectionOf(store.getCredential('x'))).message).toBe('SSM denied GetParameter for credential "x" in eu-west-1: token *** or *** is not authorized');
   });

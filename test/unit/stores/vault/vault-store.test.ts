@@ -31,6 +31,18 @@ runStoreContract('vault (KV v2 fixture)', async () => fresh(), {
 });
 
 describe('VaultStore requests', () => {
+  it('a configured maxValueBytes is the limit: 1000 bytes work, 1001 are ValueTooLargeError and never sent', async () => {
+    const store = fresh({ maxValueBytes: 1000 });
+    await store.storeCredential('limit.ok', `é${'x'.repeat(998)}`);
+    expect((await store.getCredential('limit.ok', { required: true })).value).toBe(`é${'x'.repeat(998)}`);
+    const err = await rejectionOf(store.storeCredential('limit.over', CANARY + 'y'.repeat(1001 - CANARY.length)));
+    expect(err).toMatchObject({ code: 'ERR_VALUE_TOO_LARGE', credentialId: 'limit.over' });
+    expect(err.message).toContain('1001');
+    expect(err.message).toContain('1000');
+    expectNoLeak(err, CANARY);
+    expect(await store.credentialExists('limit.over')).toBe(false);
+  });
+
   it('writes with cas = version - 1 into <mount>/data/<prefix><id> and reads with ?version=N', async () => {
     const store = fresh({ mount: 'kv', prefix: 'prod/' });
     const before = vault.requests.length;
