@@ -1,8 +1,9 @@
 /**
  * What every AWS-backed tier (dynamodb, ssm) shares about talking to AWS, without loading an SDK: the request
  * timeouts of a client, the region and endpoint the SDK will use (for messages), and the mapping of failures
- * that are not a service's own answer — no region, no credentials, a timeout, DNS, a refused connection, an
- * answer that is not AWS JSON (a wrong endpoint) — to typed errors that name the service and the endpoint.
+ * that got no AWS answer — a timeout, DNS, a refused connection, an answer that is not AWS JSON (a wrong
+ * endpoint) — to typed errors that name the service and the endpoint. The client builder is aws-clients.ts,
+ * the rest of the shared error mapping aws-errors.ts.
  *
  * Rules kept here so that no tier can forget one:
  * - The SDK sets no request timeout, so a silent endpoint would hang forever: every client gets one.
@@ -10,7 +11,7 @@
  *   (`$response`), and its message quotes part of it; for a decrypting call that body holds plaintext. Such
  *   an error becomes a message of our own with no `cause`.
  */
-import { AwsConfigError, type CredstashError, StoreUnavailableError } from '../../core/errors.js';
+import { type CredstashError, StoreUnavailableError } from '../../core/errors.js';
 
 /** Default per-request timeout of every AWS client. */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
@@ -62,10 +63,6 @@ export interface AwsTransportContext {
   region?: string;
   /** Configured endpoint URL when there is one. */
   endpoint?: string;
-  /** Messages for a missing and an invalid region (defaults: for a store config). */
-  hints?: { regionMissing?: string; regionInvalid?: string };
-  /** How to choose other credentials, ending the credentials message (default: none beyond the AWS variables). */
-  credentialsAdvice?: { profile: string; none: string };
   /** The shared-config profile in use, for the credentials message (default: AWS_PROFILE). */
   profile?: string;
 }
@@ -78,6 +75,7 @@ export const THROTTLING_ERRORS: ReadonlySet<string> = new Set([
   'TooManyRequestsException',
   'LimitExceededException',
   'ThrottledException',
+  'TooManyUpdates',
 ]);
 
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'EPIPE', 'ENETUNREACH', 'ECONNABORTED', 'EPROTO', 'CERT_HAS_EXPIRED', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'SELF_SIGNED_CERT_IN_CHAIN', 'ERR_TLS_CERT_ALTNAME_INVALID']);
@@ -144,28 +142,6 @@ export function isUnparsableAnswer(err: unknown): boolean {
   const e = err as SdkErrorShape | null | undefined;
   const message = typeof e?.message === 'string' ? e.message : '';
   return awsErrorName(err) === 'SyntaxError' || /Deserialization error/.test(message);
-}
-
-/**
- * A missing or invalid region, or no credentials: the client's configuration, the same for every AWS tier.
- * Undefined for anything else.
- */
-export function mapAwsConfigError(err: unknown, ctx: AwsTransportContext): CredstashError | undefined {
-  const name = awsErrorName(err);
-  const message = awsMessageOf(err);
-  const hints = {
-    regionMissing: 'no AWS region configured; set region in the store config, or set AWS_REGION',
-    regionInvalid: 'the AWS region is empty or not a valid region name; fix region in the store config or AWS_REGION',
-    ...ctx.hints,
-  };
-  if (name === 'CredentialsProviderError' || name === 'TokenProviderError' || /could not load credentials/i.test(message)) {
-    const profile = ctx.profile ?? (process.env.AWS_PROFILE === '' ? undefined : process.env.AWS_PROFILE);
-    return new AwsConfigError(credentialsMessage(message, profile, ctx.credentialsAdvice), { store: ctx.store, cause: err });
-  }
-  if (/region is missing/i.test(message) || name === 'RegionMissingError') return new AwsConfigError(hints.regionMissing, { store: ctx.store, cause: err });
-  // An empty or malformed region (e.g. AWS_REGION set to ""): the SDK says "Region not accepted".
-  if (/region not accepted|invalid region/i.test(message)) return new AwsConfigError(hints.regionInvalid, { store: ctx.store, cause: err });
-  return undefined;
 }
 
 /**

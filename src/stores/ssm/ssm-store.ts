@@ -17,9 +17,11 @@
  * - definitions are parameter tags (`credstash:name`, `credstash:credential_type`, `credstash:description`,
  *   `credstash:meta:<key>`); comments are the per-version Description, sent on every write (empty without a
  *   comment: SSM keeps the previous Description when a PutParameter has none).
- * - every client has a request timeout (SSM's SDK sets none) and the SDK's bounded retries; failures that are
- *   not SSM's own answer (timeout, DNS, refused connection, a non-AWS answer) are mapped like DynamoDB's
- *   (stores/aws/aws-transport.ts), naming SSM and the endpoint or region, never a value.
+ * - the client is built by the session every AWS tier shares (stores/aws/aws-clients.ts): region (no us-east-1
+ *   fallback: SSM is not a Python credstash tier, and parameters are regional), endpoint, `profile`,
+ *   `role_arn` (STS AssumeRole), a request timeout (SSM's SDK sets none), proxy, the SDK's bounded retries.
+ *   Failures that are not SSM's own answer (no answer, credentials, region, throttling, access denied) are
+ *   mapped as DynamoDB's (ssm-errors.ts, stores/aws/aws-errors.ts): the same message apart from the service.
  */
 import {
   AddTagsToResourceCommand,
@@ -37,12 +39,7 @@ import {
   type Tag,
 } from '@aws-sdk/client-ssm';
 import {
-  AccessDeniedError,
-  AwsConfigError,
   CredstashError,
-  KmsError,
-  StoreUnavailableError,
-  ThrottlingError,
   UnsupportedOperationError,
   ValidationError,
   ValueTooLargeError,
@@ -70,18 +67,10 @@ import type {
 import { CREDENTIAL_TYPES } from '../../core/types.js';
 import { valueByteLength } from '../../core/value.js';
 import { versionNumber } from '../../core/version.js';
-import {
-  attemptsText,
-  awsErrorName,
-  awsMessageOf,
-  configuredRegion,
-  envEndpoint,
-  mapAwsConfigError,
-  mapAwsNetworkError,
-  requestHandlerOptions,
-  THROTTLING_ERRORS,
-} from '../aws/aws-transport.js';
-import { withNetworkAgents } from '../aws/aws-network-env.js';
+import { loadConfig, loadSharedConfigFiles, NODE_REGION_CONFIG_FILE_OPTIONS, NODE_REGION_CONFIG_OPTIONS } from '@smithy/core/config';
+import { AwsSession, type AwsStsModule } from '../aws/aws-clients.js';
+import { awsErrorName, envEndpoint } from '../aws/aws-transport.js';
+import { mapSsmError } from './ssm-errors.js';
 
 export const DEFAULT_SSM_PREFIX = '/credstash/credentials/';
 export type SSMTier = 'Standard' | 'Advanced' | 'Intelligent-Tiering';
@@ -103,6 +92,12 @@ export interface SSMStoreOptions {
   maxAttempts?: number;
   /** Per-request timeout in ms (default 10 000; connection timeout the smaller of this and 3 000). */
   requestTimeoutMs?: number;
+  /** Shared-config profile (default: AWS_PROFILE); a profile in neither shared file is an error naming it. */
+  profile?: string;
+  /** Assume this role through STS (session name AssumeRoleCredstashSession1) for every call. */
+  roleArn?: string;
+  /** Asked for the code of an MFA device (`mfa_serial` of an assume-role profile); the CLI prompts on a terminal. */
+  mfaCodeProvider?: (mfaSerial: string) => Promise<string>;
   /** Parallel GetParameterHistory calls when listing every version (default 4). */
   listConcurrency?: number;
 }
@@ -120,6 +115,7 @@ export class SSMStore extends BaseStore {
   readonly #opts: SSMStoreOptions;
   /** For messages only: the configured endpoint, else the SDK's variables (unless a client was injected). */
   readonly #endpoint: string | undefined;
+  readonly #session: AwsSession;
   #client?: SSMClient;
 
   constructor(opts: SSMStoreOptions = {}) {
@@ -134,18 +130,19 @@ export class SSMStore extends BaseStore {
     const tier = opts.tier ?? 'Standard';
     this.maxValueBytes = tier === 'Standard' ? 4096 : 8192;
     this.description = `ssm parameters ${prefix}*${opts.region === undefined ? '' : ` in ${opts.region}`}`;
+    // No fallback region: with none configured anywhere, "no AWS region configured" (see the file comment).
+    this.#session = new AwsSession(opts, {
+      store: this.description,
+      regionChain: async () => ({ loadConfig, loadSharedConfigFiles, NODE_REGION_CONFIG_OPTIONS, NODE_REGION_CONFIG_FILE_OPTIONS }),
+      sts: async () => (await import('@aws-sdk/client-sts')) as unknown as AwsStsModule,
+    });
   }
 
   #ssm(): SSMClient {
     if (this.#client !== undefined) return this.#client;
-    const region = configuredRegion(this.#opts.region);
+    // Region, endpoint, profile, role, timeouts, proxy and retries as every AWS tier builds its clients.
     this.#client = this.#opts.client ?? new SSMClient({
-      ...(region === undefined ? {} : { region }),
-      ...(this.#opts.endpoint === undefined ? {} : { endpoint: this.#opts.endpoint }),
-      ...(this.#opts.maxAttempts === undefined ? {} : { maxAttempts: this.#opts.maxAttempts }),
-      // The SDK sets no timeout: without one a silent endpoint hangs every call forever.
-      // ... and HTTPS_PROXY / HTTP_PROXY / NO_PROXY / AWS_CA_BUNDLE, as the aws cli applies them.
-      requestHandler: withNetworkAgents(requestHandlerOptions(this.#opts.requestTimeoutMs)) as SSMClientConfig['requestHandler'],
+      ...(this.#session.clientConfig(this.#opts.endpoint === undefined ? {} : { endpoint: this.#opts.endpoint }) as SSMClientConfig),
       ...this.#opts.clientConfig,
     });
     return this.#client;
@@ -418,54 +415,20 @@ export class SSMStore extends BaseStore {
 
   /**
    * Any failure of one SSM call as a typed error naming SSM, the operation and the endpoint or region, mapped
-   * here at the tier edge: transport and client configuration as every AWS tier maps them (stores/aws), SSM's own errors by name.
-   * SSM's messages name parameters and principals, never values.
+   * here at the tier edge (ssm-errors.ts); no credentials because the named profile does not exist says that.
    */
   async #fail(err: unknown, operation: string, credentialId?: string): Promise<CredstashError> {
     if (err instanceof CredstashError) return err;
     const region = await this.#regionForMessages();
-    const ctx = {
-      service: 'SSM',
+    const profile = this.#session.profile;
+    return this.#session.explain(mapSsmError(err, {
       operation,
       store: this.description,
-      credentialId,
-      ...(credentialId === undefined ? {} : { subject: `credential "${credentialId}"` }),
+      ...(credentialId === undefined ? {} : { credentialId }),
       ...(region === undefined ? {} : { region }),
       ...(this.#endpoint === undefined ? {} : { endpoint: this.#endpoint }),
-    };
-    const transport = mapAwsConfigError(err, ctx) ?? mapAwsNetworkError(err, ctx);
-    if (transport !== undefined) return transport;
-    const name = awsErrorName(err);
-    const on = credentialId === undefined ? '' : ` for credential "${credentialId}"`;
-    const where = this.#endpoint === undefined ? (region === undefined ? '' : ` in ${region}`) : ` at ${this.#endpoint}`;
-    const fields = { store: this.description, credentialId, cause: err };
-    if (THROTTLING_ERRORS.has(name) || name === 'TooManyUpdates') {
-      return new ThrottlingError(`SSM throttled ${operation}${on}${where} (${name}) and the SDK's retries ran out${attemptsText(err)}; try again later or raise the SSM throughput limit`, fields);
-    }
-    switch (name) {
-      case 'AccessDeniedException':
-        return new AccessDeniedError(`SSM denied ${operation}${on}${where}: ${awsMessageOf(err) || name}`, fields);
-      case 'InvalidKeyId':
-      case 'KMSAccessDeniedException':
-      case 'KMSDisabledException':
-        return new KmsError(`SSM ${operation}${on}${where}: the KMS key is unusable (${name})`, fields);
-      case 'ParameterLimitExceeded':
-      case 'ParameterMaxVersionLimitExceeded':
-      case 'HierarchyLevelLimitExceededException':
-      case 'TooManyTagsError':
-        return new StoreUnavailableError(`SSM refused ${operation}${on}${where}: ${name}`, fields);
-      case 'ParameterPatternMismatchException':
-      case 'ValidationException':
-        return new ValidationError(`SSM rejected ${operation}${on}${where} (${name})`, fields);
-      case 'UnrecognizedClientException':
-      case 'InvalidSignatureException':
-      case 'ExpiredTokenException':
-        return new AwsConfigError(`SSM ${operation}${where}: AWS credentials are invalid or expired (${name})`, fields);
-      default: {
-        const status = (err as { $metadata?: { httpStatusCode?: number } } | null)?.$metadata?.httpStatusCode;
-        return new StoreUnavailableError(`SSM ${operation} failed${on}${where} (${name}${status === undefined ? '' : `, HTTP ${status}`})${attemptsText(err)}`, fields);
-      }
-    }
+      ...(profile === undefined ? {} : { profile }),
+    }));
   }
 }
 

@@ -33,7 +33,7 @@ describe('DynamoDB errors at the tier edge', () => {
     ddbMock.on(QueryCommand).rejects(awsError('AccessDeniedException', aws));
     const err = await rejectionOf(makeStore().getCredential('app'));
     expect(err).toMatchObject({ code: 'ERR_ACCESS_DENIED', credentialId: 'app' });
-    expect(err.message).toBe(`DynamoDB denied Query for credential "app": ${aws}`);
+    expect(err.message).toBe(`DynamoDB denied Query for credential "app" in us-east-1: ${aws}`);
   });
 
   for (const name of ['ThrottlingException', 'ProvisionedThroughputExceededException', 'RequestLimitExceeded']) {
@@ -123,7 +123,7 @@ describe('KMS errors at the tier edge', () => {
     kmsMock.on(DecryptCommand).rejects(awsError('AccessDeniedException', aws));
     const err = await rejectionOf(makeStore().getCredential('app'));
     expect(err).toMatchObject({ code: 'ERR_ACCESS_DENIED' });
-    expect(err.message).toBe(`KMS denied Decrypt for credential "app" version 3: ${aws}`);
+    expect(err.message).toBe(`KMS denied Decrypt for credential "app" version 3 in us-east-1: ${aws}`);
     expectNoLeak(err, CANARY);
   });
 
@@ -132,7 +132,7 @@ describe('KMS errors at the tier edge', () => {
     kmsMock.on(DecryptCommand).rejects(awsError('ThrottlingException', 'Rate exceeded', 3));
     const err = await rejectionOf(makeStore().getCredential('app'));
     expect(err).toMatchObject({ code: 'ERR_THROTTLED' });
-    expect(err.message).toContain("KMS throttled Decrypt for credential \"app\" version 3 and the SDK's retries ran out after 3 attempts");
+    expect(err.message).toBe("KMS throttled Decrypt for credential \"app\" version 3 in us-east-1 (ThrottlingException) and the SDK's retries ran out after 3 attempts; try again later or ask for a higher KMS request quota");
   });
 
   it('maps any other KMS error to KmsError with its name only', async () => {

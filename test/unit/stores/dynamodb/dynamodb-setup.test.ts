@@ -69,7 +69,7 @@ describe('DynamoDBStore.setup', () => {
   it('maps AccessDeniedException on CreateTable to AccessDeniedError', async () => {
     ddbMock.on(DescribeTableCommand).rejects(awsError('ResourceNotFoundException'));
     ddbMock.on(CreateTableCommand).rejects(awsError('AccessDeniedException', 'not authorized to perform: dynamodb:CreateTable'));
-    await expect(makeStore().setup()).rejects.toMatchObject({ code: 'ERR_ACCESS_DENIED', message: 'DynamoDB denied CreateTable: not authorized to perform: dynamodb:CreateTable' });
+    await expect(makeStore().setup()).rejects.toMatchObject({ code: 'ERR_ACCESS_DENIED', message: 'DynamoDB denied CreateTable in us-east-1: not authorized to perform: dynamodb:CreateTable' });
   });
 
   it('rejects bad capacity and tags with ValidationError before calling AWS', async () => {

@@ -140,9 +140,9 @@ describe('SSM requests against misbehaving endpoints', () => {
 
   it('an invalid or missing region is an AwsConfigError saying what to set', async () => {
     const invalid = await rejectionOf(new SSMStore({ region: 'not a region', maxAttempts: 1 }).getCredential('x'));
-    expect(invalid).toMatchObject({ code: 'ERR_AWS_CONFIG', message: 'the AWS region is empty or not a valid region name; fix region in the store config or AWS_REGION' });
+    expect(invalid).toMatchObject({ code: 'ERR_AWS_CONFIG', message: 'the AWS region is empty or not a valid region name; pass -r/--region or fix AWS_REGION / the store config' });
     const empty = await rejectionOf(new SSMStore({ region: '', maxAttempts: 1 }).getCredential('x'));
-    expect(empty).toMatchObject({ code: 'ERR_AWS_CONFIG', message: 'no AWS region configured; set region in the store config, or set AWS_REGION' });
+    expect(empty).toMatchObject({ code: 'ERR_AWS_CONFIG', message: 'no AWS region configured; pass -r/--region, set region in the store config, or set AWS_REGION' });
   });
 
   it('access denied and throttling answers are typed, name SSM, the operation and the endpoint, and are retried only when retryable', async () => {
@@ -154,7 +154,7 @@ describe('SSM requests against misbehaving endpoints', () => {
     const throttled = await httpServer(awsJson(400, 'ThrottlingException', 'Rate exceeded'));
     const t = await rejectionOf(store(throttled.endpoint).storeCredential('app.db', CANARY, { autoVersion: true }));
     expect(t).toMatchObject({ code: 'ERR_THROTTLED' });
-    expect(t.message).toBe(`SSM throttled PutParameter for credential "app.db" at ${throttled.endpoint} (ThrottlingException) and the SDK's retries ran out after 2 attempts; try again later or raise the SSM throughput limit`);
+    expect(t.message).toBe(`SSM throttled PutParameter for credential "app.db" at ${throttled.endpoint} (ThrottlingException) and the SDK's retries ran out after 2 attempts; try again later or ask for a higher SSM request quota`);
     expect(throttled.requests()).toBe(2);
     expectNoLeak(t, CANARY);
   });
