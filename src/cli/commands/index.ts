@@ -22,6 +22,7 @@ export interface CommandEntry {
 }
 
 export const commands: readonly CommandEntry[] = [
+  { command: 'completion <shell>', describe: 'Print a shell completion script for bash or zsh (eval "$(credstash completion bash)")', load: async () => (await import('./completion.js')).completionCommand },
   { command: 'config', describe: 'Show which config file, store, store module and audit log the other commands use (never a value)', load: async () => (await import('./config.js')).configCommand },
   { command: 'delete <credential>', describe: 'Delete a credential (every version, or one with -v)', load: async () => (await import('./delete.js')).deleteCommand },
   { command: 'env [context..]', describe: "Print the credentials as shell `export NAME='value'` lines (eval \"$(credstash env)\")", load: async () => (await import('./env.js')).envCommand },

@@ -1,7 +1,7 @@
 /**
  * `credstash render FILE [context..] [-o OUT] [--format toml|json|yaml]`: print FILE (TOML, JSON or YAML,
- * by extension or --from) with every `${credential:...}` reference resolved from the configured store
- * (docs/references.md). `-o` writes OUT atomically with mode 0600 (it holds secrets). `key=value` pairs are
+ * by extension or --from; `-` reads stdin and needs --from, as `import -` needs -f) with every
+ * `${credential:...}` reference resolved from the configured store (docs/references.md). `-o` writes OUT atomically with mode 0600 (it holds secrets). `key=value` pairs are
  * the encryption context for references that carry none of their own.
  */
 import { readFileSync } from 'node:fs';
@@ -9,7 +9,7 @@ import { basename, extname, resolve } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { ConfigError, CredstashError, ValidationError } from '../../core/errors.js';
 import { assertJsonDepth, decodeUtf8Exact, MAX_YAML_ALIASES } from '../../core/value.js';
-import { contextFromArgs, withStore, type GlobalArgs } from '../context.js';
+import { contextFromArgs, isStdinArg, readStdin, withStore, type CliIO, type GlobalArgs } from '../context.js';
 import { UsageError } from '../errors.js';
 import { writeSecretFile } from '../secret-file.js';
 
@@ -30,17 +30,19 @@ export const renderCommand: CommandModule<GlobalArgs, RenderArgs> = {
   describe: 'Print a TOML/JSON/YAML file with its ${credential:...} references resolved',
   builder: (y) =>
     y
-      .positional('file', { type: 'string', describe: 'the file to render (.toml, .json, .yaml/.yml)', demandOption: true })
+      .positional('file', { type: 'string', describe: 'the file to render (.toml, .json, .yaml/.yml; - for stdin, with --from)', demandOption: true })
       .positional('context', { type: 'string', array: true, describe: 'encryption context for references without their own: key=value' })
       .option('output', { alias: 'o', type: 'string', describe: 'write to this file (atomically, mode 0600) instead of stdout', requiresArg: true })
       .option('format', { alias: 'f', choices: FORMATS, describe: 'output format (default: the input format)' })
       .option('from', { choices: FORMATS, describe: 'input format (default: from the file extension)' })
       .option('recursive', { type: 'boolean', describe: 'also resolve references inside resolved values (cycles are errors)' }) as never,
   handler: async (argv) => {
-    const file = resolve(argv.io.cwd, argv.file);
+    const stdin = isStdinArg(argv.file);
+    const file = stdin ? 'stdin' : resolve(argv.io.cwd, argv.file);
+    if (stdin && argv.from === undefined) throw new UsageError(`cannot tell the format of stdin; use --from ${FORMATS.join('|')}`);
     const from = argv.from ?? formatOf(file);
     const context = contextFromArgs(argv.context);
-    const tree = await parseFile(file, from);
+    const tree = await parseFile(file, from, stdin ? argv.io : undefined);
     const { resolveCredentialReferences } = await import('../../references/resolve.js');
     await withStore(argv, async (store) => {
       const resolved = await resolveCredentialReferences(tree, store, { context, recursive: argv.recursive === true });
@@ -59,13 +61,19 @@ function formatOf(file: string): Format {
   throw new UsageError(`cannot tell the format of ${basename(file)} from its extension; pass --from toml|json|yaml`);
 }
 
-/** Parse errors give the line where the parser knows it, never the content (a template may hold secrets). */
-async function parseFile(file: string, format: Format): Promise<unknown> {
+/**
+ * Parse errors give the line where the parser knows it, never the content (a template may hold secrets).
+ * With `stdin`, the template is read from it and `file` is only the name used in messages.
+ */
+async function parseFile(file: string, format: Format, stdin?: CliIO): Promise<unknown> {
   let bytes: Buffer;
-  try {
-    bytes = readFileSync(file);
-  } catch (err) {
-    throw new ConfigError(`cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`, { path: file, cause: err });
+  if (stdin !== undefined) bytes = await readStdin(stdin);
+  else {
+    try {
+      bytes = readFileSync(file);
+    } catch (err) {
+      throw new ConfigError(`cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`, { path: file, cause: err });
+    }
   }
   // A template is text: bytes that are not UTF-8 are refused, never rendered with replacement characters.
   const text = decodeUtf8Exact(bytes);

@@ -61,6 +61,21 @@ describe('credstash render', () => {
     expect(JSON.parse(ok.stdout)).toEqual({ a: 'app' });
   });
 
+  it('reads the template from stdin with `-` (like put -, putall -, import -); --from is required there', async () => {
+    const r = await runCliInProcess(['render', '-', '--from', 'toml', 'env=prod'], { cwd: dir, stdin: 'a = "${credential:ctx}"\n' });
+    expect(r).toMatchObject({ code: 0, stderr: '' });
+    expect(r.stdout).toBe('a = "ctx-value"\n');
+    const json = await runCliInProcess(['render', '-', '--from', 'json', '-f', 'yaml'], { cwd: dir, stdin: '{"p": "${credential:db}.user"}' });
+    expect(json).toMatchObject({ code: 0, stdout: 'p: app\n', stderr: '' });
+    const noFormat = await runCliInProcess(['render', '-'], { cwd: dir, stdin: 'a = 1\n' });
+    expect(noFormat).toMatchObject({ code: 2, stdout: '' });
+    expect(noFormat.stderr).toMatch(/^credstash: cannot tell the format of stdin; use --from toml\|json\|yaml\n/);
+    const bad = await runCliInProcess(['render', '-', '--from', 'toml'], { cwd: dir, stdin: `a = "${CANARY}\n` });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/^credstash: stdin line 1: not valid TOML\n$/);
+    expectNoLeak(bad.stderr, CANARY);
+  });
+
   it('reports a malformed file by line, never quoting it', async () => {
     writeFileSync(join(dir, 'bad.toml'), `a = 1\nb = "${CANARY}\n`);
     const r = await run(['render', 'bad.toml']);
