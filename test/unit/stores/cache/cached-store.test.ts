@@ -92,9 +92,25 @@ describe('withCache', () => {
     await store.getCredential('a');
     await store.storeCredential('a', 'three', { autoVersion: true });
     expect((await store.getCredential('a'))?.value).toBe('three');
+    // A read that has its answer (version 3) but has not returned when the delete invalidates the id: it must
+    // not be cached after the invalidation (the delete's clear ran before the read finished).
+    const realGet = inner.getCredential.bind(inner);
+    let answered!: () => void;
+    const hasAnswer = new Promise<void>((r) => (answered = r));
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    inner.getCredential = (async (id: string, opts?: Parameters<typeof realGet>[1]) => {
+      const found = await realGet(id, opts);
+      answered();
+      await gate;
+      return found;
+    }) as typeof inner.getCredential;
     const inflight = store.getCredential('a', { forceFetch: true });
+    await hasAnswer;
     await store.deleteCredential('a', { version: 3 });
-    await inflight;
+    release();
+    expect((await inflight)?.value).toBe('three');
+    inner.getCredential = realGet;
     expect((await store.getCredential('a'))?.value).toBe('two');
   });
 
