@@ -20,7 +20,7 @@ import { runCliInProcess, type InProcessRun } from '../helpers/cli-in-process.js
 import { CANARY, rejectionOf } from '../helpers/no-leak.js';
 import { cleanEnv, expectHandled, expectNoStackTrace, runCli } from '../helpers/cli.js';
 import { expectNoLeak } from '../helpers/no-leak.js';
-import { awsFixtures } from './helpers/tiers.js';
+import { awsFixtures } from '../helpers/tiers.js';
 
 const root = mkdtempSync(join(tmpdir(), 'credstash-adv-input-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));

@@ -18,7 +18,7 @@ import { MemoryStore } from '../fixtures/memory-store.js';
 import { CANARY, rejectionOf } from '../helpers/no-leak.js';
 import { expectCleanFailure, runCli } from '../helpers/cli.js';
 import { expectNoLeak } from '../helpers/no-leak.js';
-import { awsFixtures, cliTiers } from './helpers/tiers.js';
+import { awsFixtures, cliTiers } from '../helpers/tiers.js';
 
 const root = mkdtempSync(join(tmpdir(), 'credstash-adv-ctx-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));

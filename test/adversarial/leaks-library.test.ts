@@ -25,7 +25,7 @@ import { VaultStore } from '../../src/stores/vault/index.js';
 import { startVaultServer, type VaultFixture } from '../fixtures/vault-server.js';
 import { CANARY, rejectionOf } from '../helpers/no-leak.js';
 import { captureOutput, expectNoSecretInFiles, expectNoLeak, expectPrivateModes } from '../helpers/no-leak.js';
-import { awsFixtures } from './helpers/tiers.js';
+import { awsFixtures } from '../helpers/tiers.js';
 
 const SECRET = `${CANARY}-lib`;
 const root = mkdtempSync(join(tmpdir(), 'credstash-adv-leaklib-'));

@@ -12,7 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { CANARY } from '../helpers/no-leak.js';
 import { expectNoStackTrace, runCli, type CliResult } from '../helpers/cli.js';
 import { expectNoSecretInFiles, expectNoLeak, expectPrivateModes, walk } from '../helpers/no-leak.js';
-import { cliTiers, type CliProject } from './helpers/tiers.js';
+import { cliTiers, type CliProject } from '../helpers/tiers.js';
 
 const SECRET = `${CANARY}-leak`;
 const JSON_SECRET = JSON.stringify({ user: 'app', password: `${CANARY}-json` });

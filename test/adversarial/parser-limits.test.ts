@@ -17,7 +17,7 @@ import { fernetEncrypt, parseFernetKey } from '../../src/crypto/fernet.js';
 import { MemoryStore } from '../fixtures/memory-store.js';
 import { CANARY, rejectionOf } from '../helpers/no-leak.js';
 import { cliBuilt, expectCleanFailure, runCli } from '../helpers/cli.js';
-import { cliTiers, type CliProject } from './helpers/tiers.js';
+import { cliTiers, type CliProject } from '../helpers/tiers.js';
 
 const DEEP = 200_000;
 const deepArray = (n: number): string => `${'['.repeat(n)}"${CANARY}"${']'.repeat(n)}`;

@@ -10,7 +10,7 @@ import type { CliIO } from '../../src/cli/context.js';
 import { main } from '../../src/cli/main.js';
 import { CANARY } from '../helpers/no-leak.js';
 import { cliBuilt, runCli } from '../helpers/cli.js';
-import { cliTiers, type CliProject } from './helpers/tiers.js';
+import { cliTiers, type CliProject } from '../helpers/tiers.js';
 
 const local = (): Promise<CliProject> => (cliTiers({ dynamodb: false }).find((t) => t.name === 'local keystore') as { project(): Promise<CliProject> }).project();
 

@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { CANARY } from '../helpers/no-leak.js';
 import { expectNoStackTrace, runCli } from '../helpers/cli.js';
-import { cliTiers } from './helpers/tiers.js';
+import { cliTiers } from '../helpers/tiers.js';
 
 const RACERS = 8;
 

@@ -19,8 +19,8 @@ import { generateFernetKey } from '../../src/crypto/fernet.js';
 import { LocalStore } from '../../src/stores/local/index.js';
 import { CANARY } from '../helpers/no-leak.js';
 import { BIN, expectCleanFailure, expectNoStackTrace, runCli, type CliResult } from '../helpers/cli.js';
-import { sqlBackends } from './helpers/fernet-backends.js';
-import { cliTiers, type CliProject } from './helpers/tiers.js';
+import { sqlBackends } from '../helpers/fernet-backends.js';
+import { cliTiers, type CliProject } from '../helpers/tiers.js';
 
 const STEPS = fileURLToPath(new URL('../fixtures/rotation-steps.mjs', import.meta.url));
 const logs = mkdtempSync(join(tmpdir(), 'credstash-rot-steps-'));

@@ -15,7 +15,7 @@ import { generateFernetKey } from '../../src/crypto/fernet.js';
 import { LocalStore } from '../../src/stores/local/index.js';
 import { CANARY, rejectionOf } from '../helpers/no-leak.js';
 import { expectNoLeak } from '../helpers/no-leak.js';
-import { sqlBackends, type FernetBackend, type FernetHandle, type Row } from './helpers/fernet-backends.js';
+import { sqlBackends, type FernetBackend, type FernetHandle, type Row } from '../helpers/fernet-backends.js';
 
 const CONTEXT = { env: 'prod', team: 'ops' };
 const KEY = generateFernetKey();

@@ -17,7 +17,7 @@ import { runCliInProcess } from '../helpers/cli-in-process.js';
 import { CANARY } from '../helpers/no-leak.js';
 import { FakeSsm } from '../unit/stores/ssm/fake-ssm.js';
 import { BIN, cliBuilt, expectCleanFailure, expectNoStackTrace, type CliResult } from '../helpers/cli.js';
-import { cliTiers, type CliProject, type CliTier } from './helpers/tiers.js';
+import { cliTiers, type CliProject, type CliTier } from '../helpers/tiers.js';
 
 interface RawResult {
   code: number | null;

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { MAX_VERSION, nextAutoVersion, padVersion, versionMagnitude } from '../../src/core/version.js';
 import { LocalStore } from '../../src/stores/local/index.js';
 import { cliBuilt, expectCleanFailure, runCli } from '../helpers/cli.js';
-import { awsFixtures, cliTiers, type CliTier } from './helpers/tiers.js';
+import { awsFixtures, cliTiers, type CliTier } from '../helpers/tiers.js';
 import { DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { generateFernetKey } from '../../src/crypto/fernet.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';

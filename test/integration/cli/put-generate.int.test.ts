@@ -5,7 +5,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cliTiers, type CliProject } from '../../adversarial/helpers/tiers.js';
+import { cliTiers, type CliProject } from '../../helpers/tiers.js';
 import { expectCleanStderr, runCli, type CliResult } from '../../helpers/cli.js';
 
 const run = (p: CliProject, args: string[], input?: string): Promise<CliResult> => runCli([...p.flags, ...args], { cwd: p.dir, env: p.env, ...(input === undefined ? {} : { input }) });

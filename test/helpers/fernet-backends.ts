@@ -7,10 +7,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll } from 'vitest';
-import type { CredentialStore } from '../../../src/core/store.js';
-import { padVersion } from '../../../src/core/version.js';
-import { SqlStore, type EngineConfig } from '../../../src/stores/sql/index.js';
-import { createMyDatabase, createPgDatabase, dropMyDatabase, dropPgDatabase, MY, PG, portOpen, testDatabaseName } from '../../integration/sql/sql-servers.js';
+import type { CredentialStore } from '../../src/core/store.js';
+import { padVersion } from '../../src/core/version.js';
+import { SqlStore, type EngineConfig } from '../../src/stores/sql/index.js';
+import { createMyDatabase, createPgDatabase, dropMyDatabase, dropPgDatabase, MY, PG, portOpen, testDatabaseName } from '../integration/sql/sql-servers.js';
 
 /** One stored version at rest: id, padded version, Fernet token. */
 export interface Row {

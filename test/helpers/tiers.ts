@@ -7,15 +7,15 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll } from 'vitest';
-import type { CredentialStore } from '../../../src/core/store.js';
-import { generateFernetKey } from '../../../src/crypto/fernet.js';
-import { DynamoDBStore } from '../../../src/stores/dynamodb/index.js';
-import { LocalStore } from '../../../src/stores/local/index.js';
-import { SqlStore, type EngineConfig } from '../../../src/stores/sql/index.js';
-import { childAwsEnv } from '../../fixtures/aws-env.js';
-import { startDynalite, type DynaliteHandle } from '../../fixtures/dynalite.js';
-import { startKmsEndpoint, type KmsEndpointHandle } from '../../fixtures/kms-endpoint.js';
-import { cleanEnv } from '../../helpers/cli.js';
+import type { CredentialStore } from '../../src/core/store.js';
+import { generateFernetKey } from '../../src/crypto/fernet.js';
+import { DynamoDBStore } from '../../src/stores/dynamodb/index.js';
+import { LocalStore } from '../../src/stores/local/index.js';
+import { SqlStore, type EngineConfig } from '../../src/stores/sql/index.js';
+import { childAwsEnv } from '../fixtures/aws-env.js';
+import { startDynalite, type DynaliteHandle } from '../fixtures/dynalite.js';
+import { startKmsEndpoint, type KmsEndpointHandle } from '../fixtures/kms-endpoint.js';
+import { cleanEnv } from './cli.js';
 import { sqlBackends } from './fernet-backends.js';
 
 export interface CliProject {
