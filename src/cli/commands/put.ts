@@ -116,7 +116,7 @@ export const putCommand: CommandModule<GlobalArgs, PutArgs> = {
  */
 export const GENERATE_OPTION = {
   type: 'string',
-  describe: `generate the value: a preset (postgres, mysql, redis, alnum, hex, base64url; alnum:40 for another length) or settings len=N,classes=upper+lower+digit+symbol,symbols=CHARS,exclude=CHARS,require-each (default ${DEFAULT_GENERATE_PRESET})`,
+  describe: `generate the value from POLICY: a preset (postgres, mysql, redis, alnum, hex, base64url; alnum:40 for another length) and/or settings such as len=32,classes=upper+lower+digit+symbol,exclude=CHARS,require-each (default ${DEFAULT_GENERATE_PRESET})`,
   optionalValue: true,
 } as const;
 
