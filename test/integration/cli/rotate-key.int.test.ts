@@ -1,30 +1,20 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
-import { main } from '../../../src/cli/main.js';
 import { parseConfigText } from '../../../src/config/load.js';
 import { generateFernetKey } from '../../../src/crypto/fernet.js';
 import { LocalStore } from '../../../src/stores/local/index.js';
 import { SqlStore } from '../../../src/stores/sql/index.js';
+import { runCliInProcess, type InProcessRun } from '../../helpers/cli-in-process.js';
 import { CANARY, expectNoLeak } from '../../helpers/no-leak.js';
 
 const root = mkdtempSync(join(tmpdir(), 'credstash-rotate-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 let n = 0;
 
-async function run(cwd: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(args, {
-    stdout: { write: (c: string | Uint8Array) => (stdout += typeof c === 'string' ? c : Buffer.from(c).toString()) },
-    stderr: { write: (c: string) => (stderr += c) },
-    stdin: Readable.from([]) as unknown as NodeJS.ReadableStream,
-    env: { HOME: root, ...env },
-    cwd,
-  });
-  return { code, stdout, stderr };
+function run(cwd: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<InProcessRun> {
+  return runCliInProcess(args, { cwd, env: { HOME: root, ...env } });
 }
 
 
