@@ -16,7 +16,7 @@ import { parseContextArgs } from '../core/context.js';
 import { parseReadVersion, parseWriteVersion } from '../core/version.js';
 import type { CredentialStore } from '../core/store.js';
 import type { EncryptionContext } from '../core/types.js';
-import type { ResolvedConfig } from '../config/load.js';
+import type { ResolvedConfig } from '../config/merge.js';
 import { UsageError } from './errors.js';
 
 /** Where a command reads and writes. Injected by main() so that tests can run commands in-process. */
@@ -81,7 +81,7 @@ export function globalOptions<T>(y: Argv<T>): Argv<GlobalArgs> {
 
 /** Load the effective config for these arguments. */
 export async function loadCliConfig(argv: GlobalArgs): Promise<ResolvedConfig> {
-  const { loadConfig } = await import('../config/load.js');
+  const { loadConfig } = await import('../config/merge.js');
   const storeConfig: Record<string, unknown> = {};
   for (const f of STORE_FLAGS) {
     const v = argv[f.arg];
@@ -100,7 +100,7 @@ export async function loadCliConfig(argv: GlobalArgs): Promise<ResolvedConfig> {
  */
 export async function openCliStore(argv: GlobalArgs): Promise<{ store: CredentialStore; config: ResolvedConfig }> {
   const config = await loadCliConfig(argv);
-  const { openConfiguredStore } = await import('../config/load.js');
+  const { openConfiguredStore } = await import('../stores/open.js');
   try {
     return { store: await openConfiguredStore(config, argv.io.env, storeHooks(argv.io)), config };
   } catch (err) {

@@ -16,7 +16,7 @@ import { statSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { ConfigError } from '../core/errors.js';
 import type { CredentialStore } from '../core/store.js';
-import type { ResolvedConfig } from '../config/load.js';
+import type { ResolvedConfig } from '../config/merge.js';
 import { registeredStoreTypes } from '../stores/registry.js';
 import { loadCliConfig, storeHooks, type GlobalArgs } from './context.js';
 import { UsageError } from './errors.js';
@@ -68,7 +68,7 @@ export function parseStoreSpec(spec: string, cwd: string, knownTypes: Iterable<s
  * @throws UsageError (malformed spec), ConfigError (missing file, unknown type, bad store config)
  */
 export async function openStoreSpec(spec: string, argv: GlobalArgs, flag = 'store'): Promise<CredentialStore> {
-  const { loadConfig, openConfiguredStore } = await import('../config/load.js');
+  const [{ loadConfig }, { openConfiguredStore }] = await Promise.all([import('../config/merge.js'), import('../stores/open.js')]);
   const known = new Set(registeredStoreTypes());
   const head = TYPE_SPEC.exec(spec)?.[1];
   // Only a spec that could name the current config's custom type needs the current config to be parsed.

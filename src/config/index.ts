@@ -13,6 +13,10 @@
  * await store.close();
  * ```
  */
-export { loadConfig, openConfiguredStore } from './load.js';
-export type { ConfigOverrides, ConfigSource, ConfigFileSource, LoadConfigOptions, ResolvedConfig } from './load.js';
+export { loadConfig } from './merge.js';
+export type { ConfigOverrides, ConfigSource, LoadConfigOptions, ResolvedConfig } from './merge.js';
+export type { ConfigFileSource } from './discover.js';
+// Opening the store is not config's job (src/stores/open.ts); re-exported so that one import serves both.
+export { openConfiguredStore } from '../stores/open.js';
+export type { AuditHooks, StoreOpenConfig } from '../stores/open.js';
 export { CONFIG_FILE_NAME, DEFAULT_TABLE, DEFAULT_KMS_KEY, DEFAULT_REGION, DEFAULT_LOCAL_KEYSTORE_PATH } from './defaults.js';

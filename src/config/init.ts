@@ -22,7 +22,8 @@ import { MultiFernet } from '../crypto/fernet.js';
 import { parseKeystore } from '../stores/local/local-keystore-file.js';
 import { withConfigLock } from './config-lock.js';
 import { CONFIG_FILE_NAME, DEFAULT_LOCAL_KEYSTORE_PATH } from './defaults.js';
-import { homeDir, parseConfigText, resolvePath } from './load.js';
+import { homeDir, resolvePath } from './discover.js';
+import { parseConfigText } from './schema.js';
 
 export interface InitOptions {
   /** Config file to write, or a folder to write credstash.toml into (an existing folder, or a path ending in `/`). Default ./credstash.toml. */

@@ -9,7 +9,8 @@
 import { readFileSync } from 'node:fs';
 import { writeFileAtomic } from '../core/atomic-file.js';
 import { ConfigError } from '../core/errors.js';
-import { locateKey, parseConfigText } from './load.js';
+import { parseConfigText } from './schema.js';
+import { locateKey } from './toml.js';
 
 /**
  * @param beforeWrite called just before the rename (the caller checks it still holds its lock)

@@ -88,6 +88,20 @@ describe('architecture: layer rules of docs/ARCHITECTURE.md', () => {
     expect(edges.filter((e) => under(e.from, 'cli') && e.to.startsWith('@aws-sdk/'))).toEqual([]);
   });
 
+  it('opening a configured store (stores/open.ts) knows no config file and no CLI: core, the registry, references and audit only', () => {
+    expect(edges.some((e) => e.from === 'stores/open.ts' && e.to === 'stores/registry.ts')).toBe(true);
+    expect(
+      edges.filter((e) => e.from === 'stores/open.ts' && !e.to.startsWith('node:') && !(e.local && ['core', 'references', 'audit'].some((l) => under(e.to, l) || e.to === 'stores/registry.ts'))),
+    ).toEqual([]);
+    // config reads credstash.toml and opens nothing: types only from the registry and the opener (its index
+    // re-exports the opener for library users).
+    const opening = walk(join(src, 'config'))
+      .filter((f) => !f.endsWith('index.ts'))
+      .filter((f) => /^\s*import\s+(?!type\s)[^;]*from\s+['"]\.\.\/stores\/(open|registry)\.js['"]|import\(\s*['"]\.\.\/stores\/(open|registry)\.js/m.test(readFileSync(f, 'utf8')))
+      .map((f) => relative(src, f));
+    expect(opening).toEqual([]);
+  });
+
   it('the registry imports every tier lazily (dynamic import only)', () => {
     const eager = edges.filter((e) => e.from === 'stores/registry.ts' && tierOf(e.to) !== undefined && !e.dynamic);
     expect(eager).toEqual([]);

@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseConfigText } from '../../../src/config/load.js';
+import { parseConfigText } from '../../../src/config/schema.js';
 import { generateFernetKey } from '../../../src/crypto/fernet.js';
 import { LocalStore } from '../../../src/stores/local/index.js';
 import { CANARY, expectNoLeak } from '../../helpers/no-leak.js';

@@ -10,7 +10,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseConfigText } from '../../../src/config/load.js';
+import { parseConfigText } from '../../../src/config/schema.js';
 import type { CredentialStore } from '../../../src/core/store.js';
 import { generateFernetKey } from '../../../src/crypto/fernet.js';
 import { LocalStore } from '../../../src/stores/local/index.js';

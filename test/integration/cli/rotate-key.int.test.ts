@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseConfigText } from '../../../src/config/load.js';
+import { parseConfigText } from '../../../src/config/schema.js';
 import { generateFernetKey } from '../../../src/crypto/fernet.js';
 import { LocalStore } from '../../../src/stores/local/index.js';
 import { SqlStore } from '../../../src/stores/sql/index.js';

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { parse as parseToml } from 'smol-toml';
 import { describe, expect, it } from 'vitest';
-import { commonConfigShape, configFileSchema, parseConfigText } from '../../../src/config/load.js';
+import { commonConfigShape, configFileSchema, parseConfigText } from '../../../src/config/schema.js';
 
 // parseConfigText checks the usual credstash.toml without zod (cold start, docs/config.md); the result
 // must be exactly the schema's, and anything the fast check does not cover must reach the schema.

@@ -10,8 +10,9 @@ import { chmodSync, chownSync, existsSync, lchownSync, mkdirSync, mkdtempSync, r
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { assertTrustedFile } from '../../../src/config/file-trust.js';
-import { loadConfig, openConfiguredStore } from '../../../src/config/load.js';
+import { assertTrustedFile } from '../../../src/core/file-trust.js';
+import { loadConfig } from '../../../src/config/merge.js';
+import { openConfiguredStore } from '../../../src/stores/open.js';
 import { ConfigError } from '../../../src/core/errors.js';
 import { unregisterCredentialStore } from '../../../src/stores/registry.js';
 import { runCliInProcess } from '../../helpers/cli-in-process.js';

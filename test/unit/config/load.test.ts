@@ -3,7 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../../src/core/errors.js';
-import { findConfigFile, loadConfig, locateKey, parseConfigText } from '../../../src/config/load.js';
+import { findConfigFile } from '../../../src/config/discover.js';
+import { loadConfig } from '../../../src/config/merge.js';
+import { parseConfigText } from '../../../src/config/schema.js';
+import { locateKey } from '../../../src/config/toml.js';
 import { generateFernetKey } from '../../../src/config/init.js';
 import { expectNoLeak } from '../../helpers/no-leak.js';
 

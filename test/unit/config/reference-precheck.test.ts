@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { mayHoldReference } from '../../../src/config/load.js';
+import { mayHoldReference } from '../../../src/stores/open.js';
 import { findCredentialReferences } from '../../../src/references/resolve.js';
 
 // openConfiguredStore loads the reference resolver only when mayHoldReference(store config) is true (cold

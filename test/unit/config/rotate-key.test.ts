@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseConfigText } from '../../../src/config/load.js';
+import { parseConfigText } from '../../../src/config/schema.js';
 import { addFirstFernetKey } from '../../../src/config/rotate-key.js';
 import { generateFernetKey } from '../../../src/crypto/fernet.js';
 import { expectNoLeak } from '../../helpers/no-leak.js';

@@ -19,7 +19,7 @@
  */
 import { ConfigError } from '../core/errors.js';
 import type { CredentialStore } from '../core/store.js';
-import { findCredentialReferences, resolveCredentialReferences } from '../references/resolve.js';
+import { findCredentialReferences, resolveCredentialReferences } from './resolve.js';
 import { openStore, type StoreFactoryContext, type StoreSpec } from '../stores/registry.js';
 
 export const DEFAULT_REFERENCES_FROM: StoreSpec = { type: 'local', config: {} };

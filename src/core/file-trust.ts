@@ -17,7 +17,7 @@
  */
 import { lstatSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { ConfigError } from '../core/errors.js';
+import { ConfigError } from './errors.js';
 
 /** The uid whose files are trusted besides root's; undefined where the OS has no uids. */
 export function currentUid(): number | undefined {
