@@ -10,12 +10,12 @@ const pkg = JSON.parse(readFileSync(`${root}package.json`, 'utf8')) as {
   types: string;
   main: string;
   scripts: Record<string, string>;
-  exports: Record<string, string | { types: string; import: string }>;
+  exports: Record<string, string | { types: string; default: string }>;
 };
 const buildConfig = JSON.parse(readFileSync(`${root}tsconfig.build.json`, 'utf8')) as { compilerOptions: Record<string, unknown> };
 const buildScript = readFileSync(`${root}esbuild.config.mjs`, 'utf8');
 
-const entries = Object.entries(pkg.exports).filter((e): e is [string, { types: string; import: string }] => typeof e[1] === 'object');
+const entries = Object.entries(pkg.exports).filter((e): e is [string, { types: string; default: string }] => typeof e[1] === 'object');
 
 describe('package.json entry points', () => {
   it('tsconfig.build.json writes declarations of src/ into dist/types', () => {
@@ -28,9 +28,11 @@ describe('package.json entry points', () => {
     expect(readFileSync(`${root}test/global-setup.ts`, 'utf8')).not.toContain('--types');
   });
 
-  it.each(entries)('%s: types and import are the dist twins of one source file', (_name, entry) => {
+  it.each(entries)('%s: types and default are the dist twins of one source file', (_name, entry) => {
+    // `default`, not `import`: require() of the ESM entry (Node >= 20.19) must find it too
+    expect(Object.keys(entry)).toEqual(['types', 'default']);
     const t = /^\.\/dist\/types\/(.+)\.d\.ts$/.exec(entry.types)?.[1];
-    const j = /^\.\/dist\/lib\/(.+)\.js$/.exec(entry.import)?.[1];
+    const j = /^\.\/dist\/lib\/(.+)\.js$/.exec(entry.default)?.[1];
     expect(t).toBeDefined();
     expect(j).toBe(t);
     expect(existsSync(`${root}src/${t}.ts`)).toBe(true);
@@ -38,8 +40,8 @@ describe('package.json entry points', () => {
   });
 
   it('the top-level types and main are the "." entry', () => {
-    const dot = pkg.exports['.'] as { types: string; import: string };
+    const dot = pkg.exports['.'] as { types: string; default: string };
     expect(pkg.types).toBe(dot.types);
-    expect(pkg.main).toBe(dot.import);
+    expect(pkg.main).toBe(dot.default);
   });
 });

@@ -94,14 +94,9 @@ async function load<T>(pkg: SqlPackage, importer: () => Promise<T>): Promise<T> 
   }
 }
 
-let kysely: Promise<KyselyModule> | undefined;
-
-/** kysely, loaded once per process. @throws ConfigError when it is not installed */
+/** kysely (the module cache makes every call after the first cheap). @throws ConfigError when it is not installed */
 export function loadKysely(): Promise<KyselyModule> {
-  return (kysely ??= load('kysely', () => packageLoader.kysely()).catch((err: unknown) => {
-    kysely = undefined; // installed meanwhile: the next call tries again
-    throw err;
-  }));
+  return load('kysely', () => packageLoader.kysely());
 }
 
 /** better-sqlite3's Database class (its addon loads on the first `new`, see {@link openSqlite}). */
