@@ -3,9 +3,8 @@
  * Errors name the file, never its content.
  */
 import { readFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
 import { ValidationError } from '../core/errors.js';
+import { resolveUserPath } from '../core/paths.js';
 import { decodeUtf8Exact } from '../core/value.js';
 import type { CliIO } from './context.js';
 import { isStdinArg, readStdin } from './context.js';
@@ -42,8 +41,7 @@ async function readInputBytes(arg: string, io: CliIO): Promise<Buffer | undefine
 }
 
 export async function readFileArg(path: string, io: CliIO): Promise<Buffer> {
-  const home = io.env.HOME !== undefined && io.env.HOME !== '' ? io.env.HOME : homedir();
-  const full = path === '~' ? home : path.startsWith('~/') ? join(home, path.slice(2)) : resolve(io.cwd, path);
+  const full = resolveUserPath(path, io.cwd, io.env);
   try {
     return await readFile(full);
   } catch {

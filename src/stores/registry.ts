@@ -1,32 +1,9 @@
 import { ConfigError } from '../core/errors.js';
+import type { StoreFactory, StoreFactoryContext, StoreSpec } from '../core/factory.js';
 import type { CredentialStore } from '../core/store.js';
 
-/** `[credential_store] type = "..."` plus its `[credential_store.config]` table. */
-export interface StoreSpec {
-  type: string;
-  config?: Record<string, unknown>;
-  /** Optional label for messages and `--store NAME` (chain members). */
-  name?: string;
-}
-
-/** What a factory may need besides its own config. */
-export interface StoreFactoryContext {
-  /** Folder of the config file (relative paths in a store config resolve against it); cwd when there is none. */
-  baseDir: string;
-  /** Project Fernet keys, first encrypts (from credstash.toml or CREDSTASH_FERNET_KEY). */
-  fernetKeys?: readonly string[];
-  /** Environment to read (defaults to process.env); injected by tests. */
-  env?: NodeJS.ProcessEnv;
-  /** Open a nested store (chain members). */
-  openStore(spec: StoreSpec): Promise<CredentialStore>;
-  /** Notices for a person (the CLI prints them on stderr when it is a terminal); never holds a value. */
-  notice?: (message: string) => void;
-  /** Asks for an MFA code (the CLI prompts when stdin is a terminal); tiers whose credentials may need one use it. */
-  mfaCodeProvider?: (mfaSerial: string) => Promise<string>;
-}
-
-/** Builds a store from its `[credential_store.config]` table; registered with {@link registerCredentialStore}. */
-export type StoreFactory = (config: Record<string, unknown>, ctx: StoreFactoryContext) => CredentialStore | Promise<CredentialStore>;
+// The factory types live in core (so that a tier's index file never imports the registry that imports it).
+export type { StoreSpec, StoreFactory, StoreFactoryContext } from '../core/factory.js';
 
 /**
  * Built-in tiers, each imported only when a config names it (so `credstash get` on the local

@@ -1,6 +1,6 @@
 import { ConfigError } from '../../core/errors.js';
 import type { CredentialStore } from '../../core/store.js';
-import type { StoreFactory, StoreSpec } from '../registry.js';
+import { checkStoreConfigKeys, type StoreFactory, type StoreSpec } from '../../core/factory.js';
 import { ChainStore, type ChainMember } from './chain-store.js';
 
 export { ChainStore } from './chain-store.js';
@@ -47,11 +47,7 @@ export function chainSpecs(config: Record<string, unknown>): StoreSpec[] {
   if (preset !== undefined) {
     if (preset !== 'airflow') throw new ConfigError(`unknown chain preset "${String(preset)}"; known presets: airflow`, { path: 'credential_store.config.preset' });
     if (config.stores !== undefined) throw new ConfigError('a chain takes either "preset" or "stores", not both', { path: 'credential_store.config.stores' });
-    for (const key of Object.keys(config)) {
-      if (!['preset', 'backend', 'database', 'env'].includes(key)) {
-        throw new ConfigError(`chain preset "airflow" does not know config key "${key}"`, { path: `credential_store.config.${key}` });
-      }
-    }
+    checkStoreConfigKeys('chain (preset "airflow")', config, ['preset', 'backend', 'database', 'env']);
     const out: StoreSpec[] = [];
     if (config.backend !== undefined) out.push({ ...memberSpec(config.backend, 'credential_store.config.backend'), name: 'backend' });
     out.push({ ...(config.database === undefined ? { type: 'sql' } : memberSpec(config.database, 'credential_store.config.database')), name: 'database' });
@@ -68,9 +64,7 @@ export function chainSpecs(config: Record<string, unknown>): StoreSpec[] {
       path: 'credential_store.config.stores',
     });
   }
-  for (const key of Object.keys(config)) {
-    if (key !== 'stores') throw new ConfigError(`chain store does not know config key "${key}"`, { path: `credential_store.config.${key}` });
-  }
+  checkStoreConfigKeys('chain', config, ['stores']);
   const specs = stores.map((s, i) => memberSpec(s, `credential_store.config.stores[${i}]`));
   const names = new Set<string>();
   for (const [i, s] of specs.entries()) {

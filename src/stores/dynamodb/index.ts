@@ -3,7 +3,7 @@
  * library users may also `new DynamoDBStore({...})` from the `credstash-ts/dynamodb` subpath.
  */
 import { ConfigError } from '../../core/errors.js';
-import type { StoreFactoryContext } from '../registry.js';
+import { checkStoreConfigKeys, type StoreFactoryContext } from '../../core/factory.js';
 import { DynamoDBStore, type DynamoDBStoreOptions } from './dynamodb-store.js';
 
 export { DynamoDBStore, DEFAULT_TABLE, DEFAULT_KMS_KEY, DEFAULT_DYNAMODB_GETALL_CONCURRENCY } from './dynamodb-store.js';
@@ -33,6 +33,7 @@ const INT_KEYS = { getall_concurrency: 'getallConcurrency', max_attempts: 'maxAt
  */
 export function createDynamoDBStore(config: Record<string, unknown>, ctx?: StoreFactoryContext): DynamoDBStore {
   const opts: Record<string, unknown> = {};
+  checkStoreConfigKeys('dynamodb', config, [...Object.keys(STRING_KEYS), ...Object.keys(INT_KEYS)]);
   for (const [k, v] of Object.entries(config)) {
     const path = `credential_store.config.${k}`;
     if (v === undefined || v === null) continue;
@@ -43,11 +44,6 @@ export function createDynamoDBStore(config: Record<string, unknown>, ctx?: Store
       const n = typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v;
       if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 1) throw new ConfigError(`${path} must be a positive integer`, { path, store: 'dynamodb' });
       opts[INT_KEYS[k as keyof typeof INT_KEYS]] = n;
-    } else {
-      throw new ConfigError(
-        `unknown dynamodb store setting "${k}"; known: ${[...Object.keys(STRING_KEYS), ...Object.keys(INT_KEYS)].join(', ')}`,
-        { path, store: 'dynamodb' },
-      );
     }
   }
   try {

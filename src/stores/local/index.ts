@@ -1,7 +1,6 @@
-import { homedir } from 'node:os';
-import { isAbsolute, resolve } from 'node:path';
 import { ConfigError } from '../../core/errors.js';
-import type { StoreFactoryContext } from '../registry.js';
+import { resolveUserPath } from '../../core/paths.js';
+import { checkStoreConfigKeys, type StoreFactoryContext } from '../../core/factory.js';
 import { fernetKeysFrom } from '../fernet-codec.js';
 import { LocalStore } from './local-store.js';
 
@@ -12,7 +11,7 @@ export { KEYSTORE_FORMAT, KEYSTORE_FORMAT_VERSION } from './local-keystore-file.
 /** Where the keystore lives when the config names no path: inside the project, beside credstash.toml. */
 export const DEFAULT_KEYSTORE_PATH = '.credstash/keystore.json';
 
-const KNOWN_KEYS = new Set(['path', 'lock_timeout_ms']);
+const KNOWN_KEYS = ['path', 'lock_timeout_ms'] as const;
 
 /**
  * Factory for `[credential_store] type = "local"`. Config keys: `path` (default `.credstash/keystore.json`,
@@ -20,9 +19,7 @@ const KNOWN_KEYS = new Set(['path', 'lock_timeout_ms']);
  * @throws ConfigError naming the bad key
  */
 export function createLocalStore(config: Record<string, unknown>, ctx: Pick<StoreFactoryContext, 'baseDir' | 'fernetKeys' | 'env'>): LocalStore {
-  for (const key of Object.keys(config)) {
-    if (!KNOWN_KEYS.has(key)) throw new ConfigError(`unknown key credential_store.config.${key} for the local store (known: path, lock_timeout_ms)`, { path: `credential_store.config.${key}` });
-  }
+  checkStoreConfigKeys('local', config, KNOWN_KEYS);
   const raw = config.path ?? DEFAULT_KEYSTORE_PATH;
   if (typeof raw !== 'string' || raw.trim().length === 0) {
     throw new ConfigError('credential_store.config.path must be a non-empty string', { path: 'credential_store.config.path' });
@@ -40,7 +37,5 @@ export function createLocalStore(config: Record<string, unknown>, ctx: Pick<Stor
 
 /** `~` and `~/x` expand to the home folder; relative paths resolve against `baseDir`. */
 export function resolveKeystorePath(path: string, baseDir: string, env: NodeJS.ProcessEnv = process.env): string {
-  const home = env.HOME !== undefined && env.HOME !== '' ? env.HOME : homedir();
-  const expanded = path === '~' ? home : path.startsWith('~/') ? resolve(home, path.slice(2)) : path;
-  return isAbsolute(expanded) ? resolve(expanded) : resolve(baseDir, expanded);
+  return resolveUserPath(path, baseDir, env);
 }

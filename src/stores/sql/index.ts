@@ -1,5 +1,5 @@
 import { ConfigError } from '../../core/errors.js';
-import type { StoreFactoryContext } from '../registry.js';
+import { checkStoreConfigKeys, type StoreFactoryContext } from '../../core/factory.js';
 import { fernetKeysFrom } from '../fernet-codec.js';
 import { parseEngineConfig } from './sql-dialects.js';
 import { SqlStore } from './sql-store.js';
@@ -17,11 +17,7 @@ export type { EngineConfig, EngineName } from './sql-dialects.js';
  * @throws ConfigError naming the bad key
  */
 export function createSqlStore(config: Record<string, unknown>, ctx: Pick<StoreFactoryContext, 'baseDir' | 'fernetKeys' | 'env'>): SqlStore {
-  for (const key of Object.keys(config)) {
-    if (key !== 'table' && key !== 'engine') {
-      throw new ConfigError(`unknown key credential_store.config.${key} for the sql store (known: table, engine)`, { path: `credential_store.config.${key}` });
-    }
-  }
+  checkStoreConfigKeys('sql', config, ['table', 'engine']);
   const engine = parseEngineConfig(config.engine, ctx.baseDir, ctx.env);
   return new SqlStore({ engine, table: config.table as string | undefined, fernetKeys: fernetKeysFrom(ctx) });
 }

@@ -3,10 +3,10 @@
  * never loads a driver it does not use; the drivers are optional peer dependencies, see sql-packages.ts). Also classifies driver errors, so the
  * store can map a duplicate key to VersionConflictError and a refused connection to StoreUnavailableError.
  */
-import { homedir } from 'node:os';
-import { isAbsolute, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { Dialect } from 'kysely';
 import { ConfigError } from '../../core/errors.js';
+import { resolveUserPath } from '../../core/paths.js';
 import { loadBetterSqlite3, loadKysely, loadMysql2, loadPg, openSqlite } from './sql-packages.js';
 
 export type EngineName = 'sqlite' | 'postgres' | 'mysql';
@@ -65,9 +65,7 @@ export function parseEngineConfig(raw: unknown, baseDir: string, env: NodeJS.Pro
   const out: EngineConfig = { name, timeoutMs: (timeout as number | undefined) ?? 5000 };
   if (name === 'sqlite') {
     const p = str('path') ?? '.credstash/credentials.db';
-    const home = env.HOME !== undefined && env.HOME !== '' ? env.HOME : homedir();
-    const expanded = p === '~' ? home : p.startsWith('~/') ? resolve(home, p.slice(2)) : p;
-    out.path = expanded === ':memory:' ? expanded : isAbsolute(expanded) ? resolve(expanded) : resolve(baseDir, expanded);
+    out.path = p === ':memory:' ? p : resolveUserPath(p, baseDir, env);
     return out;
   }
   const url = str('url');

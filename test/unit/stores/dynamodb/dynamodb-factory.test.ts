@@ -23,7 +23,7 @@ describe('createDynamoDBStore (registry type "dynamodb")', () => {
 
   it('rejects unknown keys, wrong types and bad values with ConfigError naming the key', () => {
     const cases: Array<[Record<string, unknown>, string]> = [
-      [{ tabel: 'x' }, 'unknown dynamodb store setting "tabel"'],
+      [{ tabel: 'x' }, 'unknown key credential_store.config.tabel for the dynamodb store (known: table, region,'],
       [{ region: 5 }, 'credential_store.config.region must be a string'],
       [{ getall_concurrency: 0 }, 'credential_store.config.getall_concurrency must be a positive integer'],
       [{ format: 'rot13' }, 'write format must be "gcm", "legacy" or "auto"'],
