@@ -9,7 +9,7 @@
 import { spawnSync } from 'node:child_process';
 import { build } from 'esbuild';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { builtinModules, createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('.', import.meta.url));
@@ -20,8 +20,24 @@ process.chdir(root);
 const packageVersion = JSON.parse(readFileSync('package.json', 'utf8')).version;
 const external = ['better-sqlite3', 'pg', 'pg-native', 'mysql2', 'mysql2/promise', 'kysely'];
 const common = { bundle: true, platform: 'node', target: 'node20', format: 'esm', sourcemap: false, logLevel: quiet ? 'error' : 'info', legalComments: 'none' };
-// Some bundled CommonJS dependencies call require(); give the ESM bundle a real one.
-const banner = { js: "import { createRequire as __credstashCreateRequire } from 'node:module'; const require = __credstashCreateRequire(import.meta.url);" };
+// Some bundled CommonJS dependencies call require(); give the ESM bundle a real one. Taken through
+// process.getBuiltinModule (Node >= 20.16), not `import ... from 'node:module'`: see builtinsByRequire.
+const banner = { js: "const require = process.getBuiltinModule('node:module').createRequire(import.meta.url);" };
+// Node built-ins reached through require() instead of an ESM import: an ESM import builds the module's
+// facade, which reads every export, lazy getters included. On Node 22 and 24 that made `node:http` load
+// undici (its WebSocket / EventSource getters), 15-20 ms of every DynamoDB `credstash get`; `node:crypto`
+// (webcrypto), `node:process` and `node:util` cost 2-5 ms more each. Named imports become property reads
+// on the CommonJS module, so nothing is read before it is used. Only the CLI bundle: the library leaves
+// its imports to the user's own bundler.
+const builtinsByRequire = {
+  name: 'builtins-by-require',
+  setup(b) {
+    const names = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
+    b.onResolve({ filter: /^(node:)?[a-z_/]+$/ }, (args) =>
+      args.kind !== 'require-call' && names.has(args.path) ? { path: args.path.replace(/^node:/, ''), namespace: 'builtin-by-require' } : undefined);
+    b.onLoad({ filter: /.*/, namespace: 'builtin-by-require' }, (args) => ({ contents: `module.exports = require(${JSON.stringify(`node:${args.path}`)});`, loader: 'js' }));
+  },
+};
 
 const cliEntries = ['src/cli/main.ts'].filter((p) => existsSync(p));
 // Several test runs share one work tree: build into a staging folder, then install without ever removing
@@ -39,6 +55,7 @@ if (cliEntries.length > 0) {
     chunkNames: 'chunks/[name]-[hash]',
     external,
     banner,
+    plugins: [builtinsByRequire],
     // Prefer the packages' ESM builds (AWS SDK `dist-es`): a dynamic import() of a bundled CommonJS package
     // yields only `default` under code splitting, so `(await import('@aws-sdk/client-dynamodb')).DynamoDBClient`
     // was undefined. ESM builds also tree-shake, which keeps the lazily loaded chunks small.

@@ -1,4 +1,5 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { builtinModules } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -48,6 +49,16 @@ describe('credstash get on the local keystore', () => {
     const loaded = readFileSync(log, 'utf8').split('\n').filter((l) => l !== '').map((u) => fileURLToPath(u));
     const aws = awsChunks();
     expect(loaded.filter((f) => aws.has(f)).length).toBeGreaterThan(0);
+  });
+
+  it('no chunk of the CLI imports a Node built-in as an ES module (its facade reads every export: node:http loaded undici on Node 22+)', () => {
+    const meta = JSON.parse(readFileSync(join(ROOT, 'dist/cli-meta.json'), 'utf8')) as { outputs: Record<string, { imports: Array<{ path: string; kind: string }> }> };
+    const builtins = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
+    const all = Object.entries(meta.outputs).flatMap(([file, o]) => o.imports.filter((i) => builtins.has(i.path)).map((i) => `${file} ${i.kind} ${i.path}`));
+    expect(all.some((i) => i.endsWith(' require-call node:http'))).toBe(true); // the SDK's HTTP handler is in the graph
+    expect(all.filter((i) => !i.includes(' require-call '))).toEqual([]);
+    // The banner's require() comes from process.getBuiltinModule, not from an ESM import of node:module.
+    expect(readFileSync(join(ROOT, 'dist/cli/main.js'), 'utf8')).not.toMatch(/\bfrom\s*["'](node:)?module["']/);
   });
 
   it('--help loads neither the config parser nor any store', async () => {
