@@ -10,7 +10,6 @@
  *
  * The config module (zod + smol-toml) is imported lazily so that `credstash --help` does not pay for it.
  */
-import type { Argv } from 'yargs';
 import { AwsConfigError, ConfigError, ValidationError } from '../core/errors.js';
 import { parseContextArgs } from '../core/context.js';
 import { parseReadVersion, parseWriteVersion } from '../core/version.js';
@@ -18,6 +17,7 @@ import type { CredentialStore } from '../core/store.js';
 import type { EncryptionContext } from '../core/types.js';
 import type { ResolvedConfig } from '../config/merge.js';
 import { UsageError } from './errors.js';
+import { STORE_FLAGS } from './global-flags.js';
 
 /** Where a command reads and writes. Injected by main() so that tests can run commands in-process. */
 export interface CliIO {
@@ -28,7 +28,7 @@ export interface CliIO {
   cwd: string;
 }
 
-/** Global options (they may appear before or after the subcommand). */
+/** Global options (they may appear before or after the subcommand); each has its row in global-flags.ts. */
 export interface GlobalArgs {
   region?: string;
   table?: string;
@@ -39,45 +39,13 @@ export interface GlobalArgs {
   kmsEndpointUrl?: string;
   config?: string;
   storeType?: string;
+  logLevel?: string;
+  logFile?: string;
   io: CliIO;
 }
 
-/**
- * Global AWS-style flags and the store config key each one sets. No switch on store names: a flag goes to
- * whatever store is configured, and a tier that does not know the key rejects it (reported as "<flag> does
- * not apply to the <type> store").
- */
-export const STORE_FLAGS: ReadonlyArray<{ arg: keyof GlobalArgs; key: string; label: string }> = [
-  { arg: 'region', key: 'region', label: '-r/--region' },
-  { arg: 'table', key: 'table', label: '-t/--table' },
-  { arg: 'profile', key: 'profile', label: '-p/--profile' },
-  { arg: 'arn', key: 'role_arn', label: '-n/--arn' },
-  { arg: 'kmsRegion', key: 'kms_region', label: '--kms-region' },
-  { arg: 'endpointUrl', key: 'endpoint_url', label: '--endpoint-url' },
-  { arg: 'kmsEndpointUrl', key: 'kms_endpoint_url', label: '--kms-endpoint-url' },
-];
-
-/** Declare the global options on the root yargs instance. */
-export function globalOptions<T>(y: Argv<T>): Argv<GlobalArgs> {
-  return y
-    .option('region', { alias: 'r', type: 'string', describe: 'AWS region of the DynamoDB table (and of KMS unless --kms-region)', global: true, requiresArg: true })
-    .option('table', { alias: 't', type: 'string', describe: 'DynamoDB table (default $CREDSTASH_DEFAULT_TABLE or credential-store)', global: true, requiresArg: true })
-    // `-p` is --profile only before the subcommand (as in Python credstash); main.ts rewrites it, because
-    // after `exec` / `env` the same letter means --prefix.
-    .option('profile', { type: 'string', describe: 'AWS profile (-p before the subcommand)', global: true, requiresArg: true })
-    // `-n` is --arn only before the subcommand (as in Python credstash); main.ts rewrites it, because after
-    // `get` the same letter means --noline.
-    .option('arn', { type: 'string', describe: 'role to assume (-n before the subcommand); excludes --profile', global: true, requiresArg: true })
-    .option('kms-region', { type: 'string', describe: 'KMS region (default: saved by setup --save-kms-region, else --region)', global: true, requiresArg: true })
-    .option('endpoint-url', { type: 'string', describe: 'DynamoDB endpoint (also AWS_ENDPOINT_URL_DYNAMODB)', global: true, requiresArg: true })
-    .option('kms-endpoint-url', { type: 'string', describe: 'KMS endpoint (also AWS_ENDPOINT_URL_KMS)', global: true, requiresArg: true })
-    .option('config', { type: 'string', describe: 'config file (default $CREDSTASH_CONFIG, ./credstash.toml, ~/.config/credstash/credstash.toml)', global: true, requiresArg: true })
-    .option('store-type', { type: 'string', describe: 'store type, overriding the config file (dynamodb, local, sql, ...)', global: true, requiresArg: true })
-    // Python's logging flags: accepted for script compatibility; credstash-ts writes no log file.
-    .option('log-level', { type: 'string', hidden: true, global: true, requiresArg: true })
-    .option('log-file', { type: 'string', hidden: true, global: true, requiresArg: true })
-    .conflicts('profile', 'arn') as unknown as Argv<GlobalArgs>;
-}
+// The global flags' table (names, short forms, store config keys) is global-flags.ts; re-exported for the commands.
+export { globalOptions, STORE_FLAGS } from './global-flags.js';
 
 /** Load the effective config for these arguments. */
 export async function loadCliConfig(argv: GlobalArgs): Promise<ResolvedConfig> {

@@ -5,8 +5,9 @@
  */
 import yargs, { type Argv } from 'yargs';
 import { commandName, commands, type AnyCommandModule, type CommandEntry } from './commands/index.js';
-import { canonicalArgs, declaredPositionals, optionTable, ordinal, parseSection, recordOptions, unescapeArgv, withSpelling, type OptionSpec } from './argv.js';
-import { globalOptions, type CliIO, type GlobalArgs } from './context.js';
+import { canonicalArgs, declaredPositionals, optionTable, ordinal, parseSection, recordOptions, unescapeArgv, type OptionSpec } from './argv.js';
+import type { CliIO, GlobalArgs } from './context.js';
+import { beforeCommandSpecs, globalOptionSpecs, globalOptions } from './global-flags.js';
 import { EXIT_OK, reportError, UsageError } from './errors.js';
 import { holdTerminationSignals } from './signals.js';
 import { guardStdio } from './stdio.js';
@@ -15,18 +16,14 @@ import { guardStdio } from './stdio.js';
 const CONFIG_WRITERS = new Set(['init', 'rotate-key', 'setup']);
 
 /**
- * The global options as argparse would read them before the subcommand: the declared ones, plus Python
- * credstash's short `-n` (`--arn`) and `-p` (`--profile`), which mean those only before the subcommand
- * (after `get`, `-n` is `--noline`; after `exec` / `env`, `-p` is `--prefix`), `-h/--help` and `--version`.
+ * The global options as argparse would read them before the subcommand (global-flags.ts): the declared
+ * ones, the short spellings valid only there (Python credstash's `-n` = `--arn`, `-p` = `--profile`; after
+ * `get`, `-n` is `--noline`, after `exec` / `env`, `-p` is `--prefix`), `-h/--help` and `--version`.
  */
-const GLOBAL_SPECS = recordOptions((y) => globalOptions(y));
+const GLOBAL_SPECS = globalOptionSpecs();
 const HELP_SPEC: OptionSpec = { key: 'help', takesValue: false, array: false, label: '-h/--help', names: ['-h', '--help'] };
 const VERSION_SPEC: OptionSpec = { key: 'version', takesValue: false, array: false, label: '--version', names: ['--version'] };
-const GLOBAL_TABLE = optionTable(GLOBAL_SPECS, [HELP_SPEC, VERSION_SPEC], GLOBAL_SPECS.flatMap((s) => {
-  if (s.key === 'arn') return [withSpelling(s, '-n')];
-  if (s.key === 'profile') return [withSpelling(s, '-p')];
-  return [];
-}));
+const GLOBAL_TABLE = optionTable(GLOBAL_SPECS, [HELP_SPEC, VERSION_SPEC], beforeCommandSpecs());
 
 /** credstash-ts's version, put in by the build (esbuild `define`, vitest `define`) from package.json. */
 declare const __CREDSTASH_VERSION__: string | undefined;
