@@ -2,9 +2,12 @@
  * `credstash put NAME --generate [POLICY]`, `--print` and `--if-absent` as real processes, on every writable
  * tier (DynamoDB on dynalite + the KMS fixture, the local keystore, SQLite, PostgreSQL, MariaDB).
  */
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startVaultServer, type VaultFixture } from '../../fixtures/vault-server.js';
+import { cleanEnv } from '../../helpers/cli.js';
 import { cliTiers, type CliProject } from '../../helpers/tiers.js';
 import { expectCleanStderr, runCli, type CliResult } from '../../helpers/cli.js';
 
@@ -82,6 +85,37 @@ for (const tier of cliTiers()) {
     });
   });
 }
+
+describe('put --generate on vault (the KV v2 fixture)', () => {
+  let vault: VaultFixture;
+  let dir: string;
+  const vrun = (args: string[]): Promise<CliResult> => runCli(args, { cwd: dir, env: cleanEnv(dir) });
+  const versions = (id: string): Array<[number, unknown]> => [...(vault.secret('', 'secret', `gen/${id}`)?.versions.entries() ?? [])].map(([n, v]) => [n, (v as { data?: unknown }).data]);
+  beforeAll(async () => {
+    vault = await startVaultServer();
+    dir = mkdtempSync(join(tmpdir(), 'credstash-gen-vault-'));
+    writeFileSync(join(dir, 'credstash.toml'), `[credential_store]\ntype = "vault"\n[credential_store.config]\naddress = "${vault.address}"\ntoken = "${vault.rootToken}"\nprefix = "gen/"\n`, { mode: 0o600 });
+  });
+  afterAll(async () => {
+    await vault.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('--print, -a, and 8 concurrent --if-absent puts leaving exactly one version 1', async () => {
+    const r1 = await vrun(['put', 'svc', '--generate', 'mysql', '--print']);
+    expect(r1.code).toBe(0);
+    expect(r1.stdout).toMatch(/^[A-Za-z0-9._-]{32}\n$/);
+    expect(versions('svc')).toEqual([[1, { value: r1.stdout.slice(0, -1) }]]);
+    expect(await vrun(['put', 'svc', '--generate', '-a'])).toMatchObject({ code: 0, stdout: 'svc has been stored\n', stderr: '' });
+    expect(versions('svc').map(([n]) => n)).toEqual([1, 2]);
+    const results = await Promise.all(Array.from({ length: 8 }, () => vrun(['put', 'race', '--generate', '--if-absent', '--print'])));
+    for (const r of results) expect(r.code).toBe(0);
+    const winners = results.filter((r) => r.stdout !== '');
+    expect(winners).toHaveLength(1);
+    expect(results.filter((r) => /already exists/.test(r.stderr))).toHaveLength(7);
+    expect(versions('race')).toEqual([[1, { value: winners[0]?.stdout.slice(0, -1) }]]);
+  });
+});
 
 const [local] = cliTiers({ dynamodb: false });
 
