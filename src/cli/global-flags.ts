@@ -77,8 +77,8 @@ export function globalOptions<T>(y: Argv<T>): Argv<GlobalArgs> {
 /** The argparse-style spec of every global flag, with its alias: valid before and after the subcommand. */
 export function globalOptionSpecs(): OptionSpec[] {
   return GLOBAL_FLAGS.map((f) => {
-    const names = [...(f.alias === undefined ? [] : [`-${f.alias}`]), `--${f.name}`];
-    return { key: f.name, takesValue: true, array: false, label: names.join('/'), names };
+    const names = [`--${f.name}`, ...(f.alias === undefined ? [] : [`-${f.alias}`])];
+    return { key: f.name, takesValue: true, array: false, label: f.alias === undefined ? `--${f.name}` : `-${f.alias}/--${f.name}`, names };
   });
 }
 

@@ -12,7 +12,8 @@
  */
 import type { CommandModule } from 'yargs';
 import { recordOptions, type OptionSpec } from '../argv.js';
-import { globalOptions, type GlobalArgs } from '../context.js';
+import type { GlobalArgs } from '../context.js';
+import { beforeCommandSpecs, globalOptionSpecs } from '../global-flags.js';
 import { UsageError } from '../errors.js';
 import { commandName, commands } from './index.js';
 
@@ -49,10 +50,11 @@ const spellings = (specs: readonly OptionSpec[]): string[] => specs.flatMap((s) 
  * @param shell `bash` or `zsh`
  */
 export async function completionScript(shell: Shell): Promise<string> {
-  const globals = recordOptions((y) => globalOptions(y));
+  const globals = globalOptionSpecs();
   // Before the command word, -n and -p are --arn and --profile (as in Python credstash).
-  const globalSpellings = [...spellings(globals), '-n', '-p', '-h', '--help', '--version'];
-  const globalValued = [...globals.filter((s) => s.takesValue).flatMap((s) => s.names), '-n', '-p'];
+  const beforeCommand = beforeCommandSpecs().flatMap((s) => s.names);
+  const globalSpellings = [...spellings(globals), ...beforeCommand, '-h', '--help', '--version'];
+  const globalValued = [...globals.filter((s) => s.takesValue).flatMap((s) => s.names), ...beforeCommand];
   const cases: string[] = [];
   const choiceCases: string[] = [];
   for (const entry of commands) {
