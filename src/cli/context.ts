@@ -49,7 +49,7 @@ export { globalOptions, STORE_FLAGS } from './global-flags.js';
 
 /** Load the effective config for these arguments. */
 export async function loadCliConfig(argv: GlobalArgs): Promise<ResolvedConfig> {
-  const { loadConfig } = await import('../config/merge.js');
+  const { loadConfig } = await import('./load-config.js');
   const storeConfig: Record<string, unknown> = {};
   for (const f of STORE_FLAGS) {
     const v = argv[f.arg];
@@ -68,7 +68,7 @@ export async function loadCliConfig(argv: GlobalArgs): Promise<ResolvedConfig> {
  */
 export async function openCliStore(argv: GlobalArgs): Promise<{ store: CredentialStore; config: ResolvedConfig }> {
   const config = await loadCliConfig(argv);
-  const { openConfiguredStore } = await import('../stores/open.js');
+  const { openConfiguredStore } = await import('./load-config.js');
   try {
     return { store: await openConfiguredStore(config, argv.io.env, storeHooks(argv.io)), config };
   } catch (err) {

@@ -68,7 +68,7 @@ export function parseStoreSpec(spec: string, cwd: string, knownTypes: Iterable<s
  * @throws UsageError (malformed spec), ConfigError (missing file, unknown type, bad store config)
  */
 export async function openStoreSpec(spec: string, argv: GlobalArgs, flag = 'store'): Promise<CredentialStore> {
-  const [{ loadConfig }, { openConfiguredStore }] = await Promise.all([import('../config/merge.js'), import('../stores/open.js')]);
+  const { loadConfig, openConfiguredStore } = await import('./load-config.js');
   const known = new Set(registeredStoreTypes());
   const head = TYPE_SPEC.exec(spec)?.[1];
   // Only a spec that could name the current config's custom type needs the current config to be parsed.

@@ -35,7 +35,7 @@ describe('lazy command modules', () => {
     const r = await runCli(['get', 'a'], { cwd: dir, env: cleanEnv(dir, { CREDSTASH_MODULE_LOG: log }), nodeArgs: ['--import', HOOK] });
     expect(r).toMatchObject({ code: 0, stdout: 'v\n' });
     const loaded = readFileSync(log, 'utf8').split('\n').filter((l) => l !== '');
-    expect(loaded.some((u) => /\/chunks\/merge-/.test(u))).toBe(true);
+    expect(loaded.some((u) => /\/chunks\/load-/.test(u))).toBe(true);
     expect(loaded.filter((u) => /\/chunks\/(store-config|resolve)-/.test(u))).toEqual([]);
   });
 
