@@ -5,9 +5,9 @@
  * path follows (`~` expansion, relative to a base folder) and Python credstash's `~/.credstash`.
  */
 import { closeSync, fstatSync, lstatSync, openSync, readFileSync, statSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { ConfigError } from '../core/errors.js';
+import { expandTilde, homeDir } from '../core/paths.js';
 import { assertTrustedFile } from '../core/file-trust.js';
 import { CONFIG_FILE_NAME, ENV } from './defaults.js';
 import { parseConfigText, type ConfigFile } from './schema.js';
@@ -76,15 +76,11 @@ export function readConfigFile(file: string): ConfigFile {
 
 /** `~` and `~/x` expand to the home folder; relative paths resolve against `base`. */
 export function resolvePath(p: string, base: string, home: string): string {
-  if (p === '~') return home;
-  if (p.startsWith('~/')) return join(home, p.slice(2));
-  return resolve(base, p);
+  return resolve(base, expandTilde(p, home));
 }
 
-/** $HOME when set and not blank, else the OS's idea of the home folder. */
-export function homeDir(env: NodeJS.ProcessEnv = process.env): string {
-  return nonEmpty(env.HOME) ?? homedir();
-}
+/** $HOME when set and not blank, else the OS's idea of the home folder (the one rule, core/paths.ts). */
+export { homeDir };
 
 /** Python credstash's `~/.credstash` JSON (`{"kms-region": "..."}`), written by `setup --save-kms-region`. */
 export function savedSettingsFile(home: string): string {

@@ -12,13 +12,12 @@
  *   (typically: credstash.toml was deleted), init refuses and writes nothing, unless `allowUnreadable`.
  */
 import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { readFileSync, statSync, type Stats } from 'node:fs';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { writeFileAtomic } from '../core/atomic-file.js';
 import { ConfigError } from '../core/errors.js';
 import { mkdirPrivate } from '../core/private-dir.js';
-import { MultiFernet } from '../crypto/fernet.js';
+import { generateFernetKey, MultiFernet } from '../crypto/fernet.js';
 import { parseKeystore } from '../stores/local/local-keystore-file.js';
 import { withConfigLock } from './config-lock.js';
 import { CONFIG_FILE_NAME, DEFAULT_LOCAL_KEYSTORE_PATH } from './defaults.js';
@@ -47,10 +46,8 @@ export interface InitResult {
   warnings: string[];
 }
 
-/** A new Fernet key: 32 random bytes, url-safe base64 with padding (44 characters). */
-export function generateFernetKey(): string {
-  return randomBytes(32).toString('base64url') + '=';
-}
+/** A new Fernet key: 32 random bytes, url-safe base64 with padding (44 characters); the one generator. */
+export { generateFernetKey } from '../crypto/fernet.js';
 
 /** The file `init` writes: `keys` (the first encrypts) and the local keystore at `keystorePath`. */
 export function initConfigText(fernetKeys: string | readonly string[], keystorePath = DEFAULT_LOCAL_KEYSTORE_PATH): string {

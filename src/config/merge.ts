@@ -6,6 +6,7 @@
  */
 import { dirname } from 'node:path';
 import { ConfigError } from '../core/errors.js';
+import { parseFernetKey } from '../crypto/fernet.js';
 import type { CredentialDefinition } from '../core/types.js';
 import type { StoreOpenConfig } from '../stores/open.js';
 import type { StoreSpec } from '../stores/registry.js';
@@ -163,11 +164,14 @@ function storeModulePath(spec: string, baseDir: string, home: string, file: stri
 }
 
 /**
- * A Fernet key is 32 bytes as url-safe base64 (44 characters with one `=`). The message says where the key
- * is, never what it is.
+ * A Fernet key is 32 bytes as url-safe base64 (44 characters with one `=`; the padding may be left out), by the
+ * one rule every Fernet key is read with (crypto/fernet.ts `parseFernetKey`: canonical base64, so a key the
+ * config accepts is a key the store opens). The message says where the key is, never what it is.
  */
 export function checkFernetKey(key: string, where: string): void {
-  if (!/^[A-Za-z0-9_-]{43}=$/.test(key) || Buffer.from(key, 'base64url').length !== 32) {
+  try {
+    parseFernetKey(key, where);
+  } catch {
     throw new ConfigError(`${where}: not a Fernet key (expected 32 bytes as url-safe base64, 44 characters)`);
   }
 }

@@ -29,8 +29,20 @@ export function homeDir(env: NodeJS.ProcessEnv = process.env): string {
  * ```
  */
 export function expandHome(path: string, env: NodeJS.ProcessEnv = process.env): string {
-  if (path === '~') return homeDir(env);
-  if (path.startsWith('~/')) return join(homeDir(env), path.slice(2));
+  return path === '~' || path.startsWith('~/') ? expandTilde(path, homeDir(env)) : path;
+}
+
+/**
+ * {@link expandHome} with the home folder given (a caller that resolved it once).
+ *
+ * @example
+ * ```ts
+ * expandTilde('~/x', '/home/ops'); // '/home/ops/x'
+ * ```
+ */
+export function expandTilde(path: string, home: string): string {
+  if (path === '~') return home;
+  if (path.startsWith('~/')) return join(home, path.slice(2));
   return path;
 }
 

@@ -8,6 +8,7 @@ import { loadConfig } from '../../../src/config/merge.js';
 import { parseConfigText } from '../../../src/config/schema.js';
 import { locateKey } from '../../../src/config/toml.js';
 import { generateFernetKey } from '../../../src/config/init.js';
+import { parseFernetKey } from '../../../src/crypto/fernet.js';
 import { expectNoLeak } from '../../helpers/no-leak.js';
 
 let dir: string;
@@ -134,6 +135,22 @@ describe('loadConfig', () => {
   it('takes CREDSTASH_FERNET_KEY (comma-separated) over [fernet] keys', () => {
     write(join(dir, 'credstash.toml'), `[fernet]\nkeys = ["${KEY}"]\n`);
     expect(loadConfig({ cwd: dir, env: { HOME: home, CREDSTASH_FERNET_KEY: ` ${KEY2} , ${KEY} ` } }).fernetKeys).toEqual([KEY2, KEY]);
+  });
+
+  it('reads a Fernet key by the one rule the stores use: the padding may be left out, a non-canonical encoding is refused', () => {
+    // What the local and SQL tiers accept (crypto/fernet.ts parseFernetKey) is what the config accepts.
+    const unpadded = KEY.replace(/=$/, '');
+    expect(loadConfig({ cwd: dir, env: { HOME: home, CREDSTASH_FERNET_KEY: unpadded } }).fernetKeys).toEqual([unpadded]);
+    expect(() => parseFernetKey(unpadded)).not.toThrow();
+    // The same 32 bytes with the unused low bits of the last character set: Buffer decodes it alike, the stores refuse it.
+    const last = KEY.charAt(42);
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const twin = `${KEY.slice(0, 42)}${alphabet.charAt(alphabet.indexOf(last) ^ 1)}=`;
+    expect(Buffer.from(twin, 'base64url')).toEqual(Buffer.from(KEY, 'base64url'));
+    expect(() => parseFernetKey(twin)).toThrow(/is not a Fernet key/);
+    const e = thrown(() => loadConfig({ cwd: dir, env: { HOME: home, CREDSTASH_FERNET_KEY: twin } }));
+    expect(e.message).toBe('CREDSTASH_FERNET_KEY: key 1 of 1: not a Fernet key (expected 32 bytes as url-safe base64, 44 characters)');
+    expectNoLeak(e, twin, KEY);
   });
 
   it('rejects a malformed Fernet key by position, without printing it', () => {
