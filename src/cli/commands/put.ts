@@ -15,6 +15,7 @@ import { UsageError } from '../errors.js';
 import { promptSecret, readTextArg, readValueArg } from '../input.js';
 import { chainTarget, STORE_OPTION } from '../chain-target.js';
 import { displayText } from '../output/terminal.js';
+import { COMMAND_META } from './index.js';
 
 interface PutArgs extends GlobalArgs {
   credential: string;
@@ -46,8 +47,7 @@ export const PUT_EPILOG =
   'or @file (a file only you can read) instead.';
 
 export const putCommand: CommandModule<GlobalArgs, PutArgs> = {
-  command: 'put <credential> [value] [context..]',
-  describe: 'Put a credential into the store',
+  ...COMMAND_META.put,
   builder: (y) =>
     y
       .positional('credential', { type: 'string', describe: 'the name of the credential to store', demandOption: true })
@@ -133,6 +133,8 @@ function generateArgs(argv: PutArgs): GeneratePolicy | undefined {
   }
   if (argv.prompt === true) throw new UsageError('give either -P or --generate, not both');
   if (argv.json !== undefined) throw new UsageError('give either --json or --generate, not both');
+  // A generated value is text: --type (a structured credential's type) would only fail later, in the store.
+  if (argv.type !== undefined) throw new UsageError('--type needs a structured value given with --json, not --generate');
   try {
     return parseGeneratePolicy(argv.generate === '' ? DEFAULT_GENERATE_PRESET : argv.generate);
   } catch (err) {

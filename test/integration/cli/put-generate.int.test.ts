@@ -126,6 +126,7 @@ describe('put --generate: usage errors (exit 2, nothing stored)', () => {
     ['- (stdin)', ['put', 'u.x', '-', '--generate', 'alnum'], 'credstash: give either a value or --generate, not both'],
     ['-P', ['put', 'u.x', '-P', '--generate'], 'credstash: give either -P or --generate, not both'],
     ['--json', ['put', 'u.x', '--json', '{"a":"b"}', '--generate'], 'credstash: give either --json or --generate, not both'],
+    ['--type', ['put', 'u.x', '--generate', '--type', 'database'], 'credstash: --type needs a structured value given with --json, not --generate'],
     ['--print without --generate', ['put', 'u.x', 'v', '--print'], 'credstash: --print applies only to --generate'],
     ['--if-absent with -v', ['put', 'u.x', '--generate', '--if-absent', '-v', '2'], 'credstash: --if-absent stores version 1: drop -v'],
     ['a bad policy', ['put', 'u.x', '--generate', 'len=0'], 'credstash: generate policy: len must be an integer from 1 to 1024'],
