@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
@@ -43,5 +43,33 @@ describe('package.json entry points', () => {
     const dot = pkg.exports['.'] as { types: string; default: string };
     expect(pkg.types).toBe(dot.types);
     expect(pkg.main).toBe(dot.default);
+  });
+});
+
+/** Every `import { ... } from 'credstash-ts[/entry]'` in README.md and docs/ (code blocks and examples). */
+function documentedImports(): Array<{ file: string; entry: string; names: string[] }> {
+  const files = ['README.md', ...readdirSync(`${root}docs`).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+  const out: Array<{ file: string; entry: string; names: string[] }> = [];
+  for (const file of files) {
+    const text = readFileSync(`${root}${file}`, 'utf8');
+    for (const m of text.matchAll(/import\s*\{([^}]*)\}\s*from\s*'(credstash-ts(?:\/[a-z]+)?)'/g)) {
+      const names = (m[1] ?? '').split(',').map((n) => n.trim()).filter((n) => n !== '' && !n.startsWith('type '));
+      out.push({ file, entry: `.${(m[2] ?? '').slice('credstash-ts'.length)}`, names: names.map((n) => n.split(/\s+as\s+/)[0] as string) });
+    }
+  }
+  return out;
+}
+
+describe('what the docs show as library API is exported', () => {
+  const imports = documentedImports();
+  it('the docs import the package (at least README, config, dynamodb)', () => {
+    expect(imports.map((i) => i.file)).toEqual(expect.arrayContaining(['README.md', 'docs/config.md', 'docs/dynamodb.md']));
+  });
+  it.each(imports.map((i) => [`${i.file}: ${i.entry}`, i] as const))('%s', async (_label, i) => {
+    const entry = pkg.exports[i.entry];
+    expect(entry, `package.json exports ${i.entry}`).toBeTypeOf('object');
+    const src = /^\.\/dist\/types\/(.+)\.d\.ts$/.exec((entry as { types: string }).types)?.[1];
+    const mod = (await import(`${root}src/${src}.ts`)) as Record<string, unknown>;
+    for (const name of i.names) expect(mod[name], `${name} from credstash-ts${i.entry.slice(1)}`).toBeDefined();
   });
 });
