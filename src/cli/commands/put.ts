@@ -15,7 +15,6 @@ import { UsageError } from '../errors.js';
 import { promptSecret, readTextArg, readValueArg } from '../input.js';
 import { chainTarget, STORE_OPTION } from '../chain-target.js';
 import { displayText } from '../output/terminal.js';
-import { COMMAND_META } from './index.js';
 
 interface PutArgs extends GlobalArgs {
   credential: string;
@@ -47,7 +46,8 @@ export const PUT_EPILOG =
   'or @file (a file only you can read) instead.';
 
 export const putCommand: CommandModule<GlobalArgs, PutArgs> = {
-  ...COMMAND_META.put,
+  command: 'put <credential> [value] [context..]',
+  describe: 'Put a credential into the store',
   builder: (y) =>
     y
       .positional('credential', { type: 'string', describe: 'the name of the credential to store', demandOption: true })
