@@ -102,6 +102,11 @@ describe('architecture: layer rules of docs/ARCHITECTURE.md', () => {
     expect(opening).toEqual([]);
   });
 
+  it('no tier imports the registry (the factory types are in core/factory.ts): no registry <-> tier import circle', () => {
+    expect(violations((e) => tierOf(e.from) !== undefined && e.to === 'stores/registry.ts')).toEqual([]);
+    expect(edges.some((e) => tierOf(e.from) === 'env' && e.to === 'core/factory.ts')).toBe(true);
+  });
+
   it('the registry imports every tier lazily (dynamic import only)', () => {
     const eager = edges.filter((e) => e.from === 'stores/registry.ts' && tierOf(e.to) !== undefined && !e.dynamic);
     expect(eager).toEqual([]);
@@ -125,5 +130,98 @@ describe('architecture: layer rules of docs/ARCHITECTURE.md', () => {
   it('the public index eagerly imports no tier that loads an SDK or driver (dynamodb, ssm, sql, vault, local)', () => {
     expect(edges.filter((e) => e.from === 'index.ts' && ['dynamodb', 'ssm', 'sql', 'vault', 'local'].includes(tierOf(e.to) ?? '')).map((e) => e.to)).toEqual([]);
     expect(edges.filter((e) => e.from === 'index.ts' && (e.to === 'yargs' || e.to.startsWith('@aws-sdk/')))).toEqual([]);
+  });
+});
+
+/**
+ * The store kernel: BaseStore owns every policy (validation, context, sizes, definitions, required,
+ * autoversion, sorting), so a tier implements only the protected `_` hooks. Checked two ways: on the
+ * prototypes at runtime (every class under src/stores that extends BaseStore, found by scanning the source,
+ * against every method BaseStore's prototype defines without a leading `_`), and on the source (`override`
+ * of a name without `_`), so that an override written either way fails here.
+ */
+describe('architecture: no tier overrides a public method of BaseStore', () => {
+  const storeFiles = walk(join(src, 'stores'));
+  /** `export class X extends BaseStore` (or extends another tier class) in src/stores, by file. */
+  const tierClasses = storeFiles.flatMap((file) =>
+    [...readFileSync(file, 'utf8').matchAll(/export\s+(?:abstract\s+)?class\s+(\w+)\s+extends\s+(\w+)/g)]
+      .filter((m) => m[2] === 'BaseStore' || /Store$/.test(m[2] as string))
+      .map((m) => ({ file, name: m[1] as string })),
+  );
+
+  /** BaseStore members that belong to the base: everything on its prototype whose name has no leading `_`. */
+  async function baseOwned(): Promise<{ BaseStore: abstract new () => object; names: string[] }> {
+    const core = await import('../../src/core/store.js');
+    const names = Object.getOwnPropertyNames(core.BaseStore.prototype).filter((n) => n !== 'constructor' && !n.startsWith('_'));
+    return { BaseStore: core.BaseStore as unknown as abstract new () => object, names };
+  }
+
+  /** Names of `names` that a class (or any class between it and `base`) defines itself. */
+  function overrides(cls: abstract new (...a: never[]) => object, base: abstract new () => object, names: readonly string[]): string[] {
+    const out: string[] = [];
+    for (let proto = cls.prototype as object | null; proto !== null && proto !== base.prototype; proto = Object.getPrototypeOf(proto) as object | null) {
+      for (const n of Object.getOwnPropertyNames(proto)) if (names.includes(n)) out.push(`${(proto as { constructor: { name: string } }).constructor.name}.${n}`);
+    }
+    return out;
+  }
+
+  it('knows the public methods of BaseStore from its source and its prototype', async () => {
+    const { names } = await baseOwned();
+    const text = readFileSync(join(src, 'core', 'store.ts'), 'utf8');
+    const body = text.slice(text.indexOf('export abstract class BaseStore'));
+    const declared = [...body.matchAll(/^ {2}(?:async\s+)?([a-zA-Z]\w*)\s*[(<]/gm)].map((m) => m[1] as string);
+    for (const n of ['getCredential', 'storeCredential', 'deleteCredential', 'listCredentials', 'credentialExists', 'getAllCredentials', 'close']) {
+      expect(declared).toContain(n);
+      expect(names).toContain(n);
+    }
+    // The policy helpers are the base's too (a tier calls them, never replaces them).
+    for (const n of ['resolveContext', 'resolveRead', 'wrap', 'toStoreError', 'collectGetAll']) expect(names).toContain(n);
+  });
+
+  it('finds every tier class (dynamodb, local, sql, ssm, vault, env)', () => {
+    expect(tierClasses.map((c) => c.name).sort()).toEqual(expect.arrayContaining(['DynamoDBStore', 'EnvStore', 'LocalStore', 'SSMStore', 'SqlStore', 'VaultStore']));
+  });
+
+  it('no tier class defines a BaseStore method without a leading _ (runtime prototypes)', async () => {
+    const { BaseStore, names } = await baseOwned();
+    const found: string[] = [];
+    for (const { file, name } of tierClasses) {
+      const mod = (await import(file)) as Record<string, unknown>;
+      const cls = mod[name] as (abstract new (...a: never[]) => object) | undefined;
+      expect(typeof cls, `${name} is exported by ${relative(src, file)}`).toBe('function');
+      expect((cls as { prototype: object }).prototype instanceof BaseStore, `${name} extends BaseStore`).toBe(true);
+      found.push(...overrides(cls as abstract new (...a: never[]) => object, BaseStore, names));
+    }
+    const { MemoryStore } = await import('../fixtures/memory-store.js');
+    found.push(...overrides(MemoryStore, BaseStore, names));
+    expect(found).toEqual([]);
+  });
+
+  it('no file under src/stores writes `override` on a name without a leading _ (source)', () => {
+    const files = [...new Set(tierClasses.map((c) => c.file))];
+    const bad = files.flatMap((file) =>
+      [...readFileSync(file, 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '').matchAll(/\boverride\s+(?:readonly\s+)?(?:async\s+)?(?:(?:get|set)\s+(?=\w))?(\w+)\s*[(<:;=]/g)]
+        .filter((m) => !(m[1] as string).startsWith('_'))
+        .map((m) => `${relative(src, file)}: ${m[1] as string}`),
+    );
+    expect(files.length).toBeGreaterThanOrEqual(6);
+    expect(bad).toEqual([]);
+  });
+
+  it('the check fails for an override, also one in an intermediate class', async () => {
+    const { BaseStore, names } = await baseOwned();
+    const { MemoryStore } = await import('../fixtures/memory-store.js');
+    class Overriding extends MemoryStore {
+      override async listCredentials(): Promise<never[]> {
+        return [];
+      }
+    }
+    class Below extends Overriding {}
+    class Closing extends MemoryStore {
+      override async close(): Promise<void> {}
+    }
+    expect(overrides(Overriding, BaseStore, names)).toEqual(['Overriding.listCredentials']);
+    expect(overrides(Below, BaseStore, names)).toEqual(['Overriding.listCredentials']);
+    expect(overrides(Closing, BaseStore, names)).toEqual(['Closing.close']);
   });
 });

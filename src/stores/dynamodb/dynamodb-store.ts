@@ -14,14 +14,21 @@ import type { DynamoDBClient, QueryCommandInput } from '@aws-sdk/client-dynamodb
 import type { KMSClient } from '@aws-sdk/client-kms';
 import { withAtRest } from '../../core/at-rest.js';
 import { AwsConfigError, CredstashError, ValidationError } from '../../core/errors.js';
-import { BaseStore, compareIds, mapConcurrent, type ResolvedReadOptions, type ResolvedWriteOptions, type SetupCapable } from '../../core/store.js';
+import {
+  BaseStore,
+  compareIds,
+  mapConcurrent,
+  type BulkRead,
+  type ReadAllHookOptions,
+  type ResolvedReadOptions,
+  type ResolvedWriteOptions,
+  type SetupCapable,
+} from '../../core/store.js';
 import { matchesGlob } from '../../core/names.js';
 import type {
   CredentialSummary,
   CredentialValue,
   EncryptionContext,
-  GetAllOptions,
-  GetAllResult,
   SetupOptions,
   SetupResult,
   StoreCapabilities,
@@ -351,13 +358,12 @@ export class DynamoDBStore extends BaseStore implements SetupCapable {
 
   /**
    * One Scan (all pages) returns the full items; the newest version of each name (or the requested one) is
-   * picked from them and decrypted with bounded concurrency: never a Query per name.
+   * picked from them and decrypted with bounded concurrency: never a Query per name. (The bulk read hook:
+   * BaseStore validated the options and filters, sorts and reports the outcome.)
    */
-  override async getAllCredentials(opts: GetAllOptions = {}): Promise<GetAllResult> {
-    const resolved = this.resolveRead({ version: opts.version, context: opts.context });
-    const concurrency = opts.concurrency ?? this.#concurrency;
-    if (!Number.isSafeInteger(concurrency) || concurrency < 1) throw new ValidationError('concurrency must be a positive integer');
-    const items = await this.wrap(() => this.#scan(false));
+  protected override async _readAll(resolved: ReadAllHookOptions): Promise<BulkRead> {
+    const concurrency = resolved.concurrency ?? this.#concurrency;
+    const items = await this.#scan(false);
     const chosen = new Map<string, Item>();
     // With -v: every matching name must have that version (a missing one is reported, not left out); the
     // padded key wins over an unpadded twin, as in _get.
@@ -366,7 +372,7 @@ export class DynamoDBStore extends BaseStore implements SetupCapable {
     for (const it of items) {
       const id = it.name?.S;
       const v = it.version?.S;
-      if (id === undefined || v === undefined || !matchesGlob(opts.pattern, id)) continue;
+      if (id === undefined || v === undefined || !matchesGlob(resolved.pattern, id)) continue;
       names.add(id);
       if (resolved.version !== undefined) {
         const rank = forms.indexOf(v);
@@ -388,7 +394,7 @@ export class DynamoDBStore extends BaseStore implements SetupCapable {
         return err as Error;
       }
     });
-    return this.collectGetAll(ids, results, opts.skipErrors === true, resolved.version);
+    return { ids, results };
   }
 
   /** Create the table (idempotent). See dynamodb-setup.ts. */
@@ -401,7 +407,8 @@ export class DynamoDBStore extends BaseStore implements SetupCapable {
     );
   }
 
-  override async close(): Promise<void> {
+  /** Release both SDK clients this store built. */
+  protected override async _close(): Promise<void> {
     this.#clients.close();
   }
 
