@@ -76,8 +76,8 @@ describe('SSM client: profile, assume-role and region as every AWS tier builds t
     sts.on(AssumeRoleCommand).resolves({ Credentials: ASSUMED, AssumedRoleUser: { Arn: 'arn:aws:sts::111122223333:assumed-role/reader/AssumeRoleCredstashSession1', AssumedRoleId: 'x' } });
     const ssm = await ssmEndpoint();
     const store = new SSMStore({ region: 'eu-west-1', endpoint: ssm.endpoint, roleArn: ROLE });
-    expect((await store.getCredential('app')).value).toBe('v');
-    expect((await store.getCredential('app')).value).toBe('v');
+    expect((await store.getCredential('app'))?.value).toBe('v');
+    expect((await store.getCredential('app'))?.value).toBe('v');
     expect(sts.commandCalls(AssumeRoleCommand).map((c) => c.args[0].input)).toEqual([{ RoleArn: ROLE, RoleSessionName: 'AssumeRoleCredstashSession1' }]);
     expect(ssm.signed).toEqual([
       { accessKeyId: ASSUMED.AccessKeyId, region: 'eu-west-1', service: 'ssm' },
@@ -101,7 +101,7 @@ describe('SSM client: profile, assume-role and region as every AWS tier builds t
     sharedFiles('eu-central-1');
     const ssm = await ssmEndpoint();
     const store = await openStore({ type: 'ssm', config: { endpoint_url: ssm.endpoint, profile: 'p' } });
-    expect((await store.getCredential('app')).value).toBe('v');
+    expect((await store.getCredential('app'))?.value).toBe('v');
     expect(ssm.signed).toEqual([{ accessKeyId: 'AKIAPROFILEPROFILE01', region: 'eu-central-1', service: 'ssm' }]);
     await store.close();
   });
@@ -120,7 +120,7 @@ describe('SSM client: profile, assume-role and region as every AWS tier builds t
     noRegionInEnv();
     process.env.AWS_DEFAULT_REGION = 'ap-south-1';
     const ssm = await ssmEndpoint();
-    expect((await new SSMStore({ endpoint: ssm.endpoint }).getCredential('app')).value).toBe('v');
+    expect((await new SSMStore({ endpoint: ssm.endpoint }).getCredential('app'))?.value).toBe('v');
     expect(ssm.signed.map((s) => s.region)).toEqual(['ap-south-1']);
   });
 
