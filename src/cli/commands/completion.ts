@@ -10,12 +10,12 @@
  * ~/.local/share/bash-completion/completions/credstash. zsh: `eval "$(credstash completion zsh)"` in
  * ~/.zshrc (after compinit); it uses zsh's bashcompinit.
  */
-import type { CommandModule } from 'yargs';
 import { recordOptions, type OptionSpec } from '../argv.js';
 import type { GlobalArgs } from '../context.js';
 import { beforeCommandSpecs, globalOptionSpecs } from '../global-flags.js';
 import { UsageError } from '../errors.js';
 import { commandName, commands } from './index.js';
+import type { CommandImpl } from './index.js';
 
 const SHELLS = ['bash', 'zsh'] as const;
 type Shell = (typeof SHELLS)[number];
@@ -27,9 +27,7 @@ interface CompletionArgs extends GlobalArgs {
 /** Accepted for Python credstash's scripts but not shown in help: not offered either. */
 const HIDDEN = new Set(['--log-level', '--log-file']);
 
-export const completionCommand: CommandModule<GlobalArgs, CompletionArgs> = {
-  command: 'completion <shell>',
-  describe: 'Print a shell completion script for bash or zsh (eval "$(credstash completion bash)")',
+export const completionCommand: CommandImpl<CompletionArgs> = {
   builder: (y) => y.positional('shell', { type: 'string', describe: `the shell to complete in: ${SHELLS.join(' or ')}`, demandOption: true }) as never,
   handler: async (argv) => {
     const shell = SHELLS.find((s) => s === argv.shell);

@@ -6,8 +6,8 @@
  * store and imports no store module, so it is safe to run on a config one does not trust yet (a config file
  * someone else owns or may write is refused here as everywhere, with the reason).
  */
-import type { CommandModule } from 'yargs';
 import { loadCliConfig, type GlobalArgs } from '../context.js';
+import type { CommandImpl } from './index.js';
 
 const SOURCES: Record<string, string> = {
   flag: 'named by --config',
@@ -16,9 +16,7 @@ const SOURCES: Record<string, string> = {
   user: 'found in the user config folder',
 };
 
-export const configCommand: CommandModule<GlobalArgs, GlobalArgs> = {
-  command: 'config',
-  describe: 'Show which config file, store, store module and audit log the other commands use (never a value)',
+export const configCommand: CommandImpl<GlobalArgs> = {
   handler: async (argv) => {
     const config = await loadCliConfig(argv);
     const lines: string[] = [];

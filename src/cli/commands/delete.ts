@@ -2,11 +2,11 @@
  * `credstash delete <credential>`: every version, printing `Deleting <name> -- version <v>` for each as
  * Python credstash does; `-v N` deletes one version. An unknown name (or version) is an error (exit 1).
  */
-import type { CommandModule } from 'yargs';
 import { padVersion } from '../../core/version.js';
 import { chainTarget, STORE_OPTION } from '../chain-target.js';
 import { readVersionArg, withStore, type GlobalArgs } from '../context.js';
 import { displayText } from '../output/terminal.js';
+import type { CommandImpl } from './index.js';
 
 interface DeleteArgs extends GlobalArgs {
   credential: string;
@@ -14,9 +14,7 @@ interface DeleteArgs extends GlobalArgs {
   store?: string;
 }
 
-export const deleteCommand: CommandModule<GlobalArgs, DeleteArgs> = {
-  command: 'delete <credential>',
-  describe: 'Delete a credential (every version, or one with -v)',
+export const deleteCommand: CommandImpl<DeleteArgs> = {
   builder: (y) =>
     y
       .positional('credential', { type: 'string', describe: 'the name of the credential to delete', demandOption: true })

@@ -5,11 +5,11 @@
  * would change how the shell or the programs it starts behave (PATH, PROMPT_COMMAND, LD_PRELOAD, ...) is
  * refused unless named with `--allow-env`, as in `exec`.
  */
-import type { CommandModule } from 'yargs';
 import { contextFromArgs, withStore, type GlobalArgs } from '../context.js';
 import { ALLOW_ENV_OPTION, allowEnvArg } from '../env-options.js';
 import { shellQuote } from '../output/dotenv.js';
 import { envFromStore } from './exec.js';
+import type { CommandImpl } from './index.js';
 
 interface EnvArgs extends GlobalArgs {
   context?: string[];
@@ -18,9 +18,7 @@ interface EnvArgs extends GlobalArgs {
   allowEnv?: string[];
 }
 
-export const envCommand: CommandModule<GlobalArgs, EnvArgs> = {
-  command: 'env [context..]',
-  describe: "Print the credentials as shell `export NAME='value'` lines (eval \"$(credstash env)\")",
+export const envCommand: CommandImpl<EnvArgs> = {
   builder: (y) =>
     y
       .positional('context', { type: 'string', array: true, describe: 'encryption context key/value pairs: key=value' })

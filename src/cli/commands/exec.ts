@@ -14,7 +14,6 @@ import { spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { delimiter, isAbsolute, join } from 'node:path';
-import type { CommandModule } from 'yargs';
 import { ValidationError } from '../../core/errors.js';
 import { isGlob } from '../../core/names.js';
 import type { CredentialStore } from '../../core/store.js';
@@ -24,6 +23,7 @@ import { contextFromArgs, STDIN_ARG, withStore, type CliIO, type GlobalArgs } fr
 import { ALLOW_ENV_OPTION, allowEnvArg } from '../env-options.js';
 import { ChildExit, UsageError } from '../errors.js';
 import { displayText } from '../output/terminal.js';
+import type { CommandImpl } from './index.js';
 
 interface ExecArgs extends GlobalArgs {
   context?: string[];
@@ -75,9 +75,7 @@ export async function envFromStore(store: CredentialStore, sel: EnvSelection, io
   return credentialsToEnv(result.credentials, { ...(sel.prefix === undefined ? {} : { prefix: sel.prefix }), ...(sel.allow === undefined ? {} : { allow: sel.allow }) });
 }
 
-export const execCommand: CommandModule<GlobalArgs, ExecArgs> = {
-  command: 'exec [context..]',
-  describe: 'Run a command with the credentials as environment variables: exec [key=value ...] -- cmd args',
+export const execCommand: CommandImpl<ExecArgs> = {
   builder: (y) =>
     y
       .positional('context', { type: 'string', array: true, describe: 'encryption context key/value pairs: key=value' })

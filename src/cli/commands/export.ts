@@ -4,7 +4,6 @@
  * objects in json/yaml). To stdout, or to FILE created 0600 atomically (never replaced without --force).
  */
 import { existsSync } from 'node:fs';
-import type { CommandModule } from 'yargs';
 import { ValidationError } from '../../core/errors.js';
 import { exportCredentials } from '../../ops/import-export.js';
 import { contextFromArgs, withStore, type GlobalArgs } from '../context.js';
@@ -12,6 +11,7 @@ import { ALLOW_ENV_OPTION, allowEnvArg } from '../env-options.js';
 import { displayText } from '../output/terminal.js';
 import { formatCredentials, OUTPUT_FORMATS, type OutputFormat } from '../output/index.js';
 import { writeSecretFile } from '../secret-file.js';
+import type { CommandImpl } from './index.js';
 
 interface ExportArgs extends GlobalArgs {
   context?: string[];
@@ -23,9 +23,7 @@ interface ExportArgs extends GlobalArgs {
   allowEnv?: string[];
 }
 
-export const exportCommand: CommandModule<GlobalArgs, ExportArgs> = {
-  command: 'export [context..]',
-  describe: 'Export the newest version of every credential as json, yaml, csv or dotenv',
+export const exportCommand: CommandImpl<ExportArgs> = {
   builder: (y) =>
     y
       .positional('context', { type: 'string', array: true, describe: 'encryption context key/value pairs: key=value' })

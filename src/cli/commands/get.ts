@@ -4,7 +4,6 @@
  * name with `*` is a pattern (`*` only, as in Python; `?` and `.` are ordinary characters): every match is printed in `-f json|yaml|csv|dotenv` (default json),
  * without an added newline, as Python credstash does. `--field F` prints one field of a structured value.
  */
-import type { CommandModule } from 'yargs';
 import { CredstashError, ValidationError } from '../../core/errors.js';
 import { isGlob } from '../../core/names.js';
 import type { CredentialValue, JsonValue } from '../../core/types.js';
@@ -13,6 +12,7 @@ import { contextFromArgs, readVersionArg, withStore, type GlobalArgs } from '../
 import { ALLOW_ENV_OPTION, allowEnvArg } from '../env-options.js';
 import { UsageError } from '../errors.js';
 import { formatCredentials, OUTPUT_FORMATS, type OutputFormat } from '../output/index.js';
+import type { CommandImpl } from './index.js';
 
 interface GetArgs extends GlobalArgs {
   credential: string;
@@ -24,9 +24,7 @@ interface GetArgs extends GlobalArgs {
   allowEnv?: string[];
 }
 
-export const getCommand: CommandModule<GlobalArgs, GetArgs> = {
-  command: 'get <credential> [context..]',
-  describe: 'Get a credential from the store',
+export const getCommand: CommandImpl<GetArgs> = {
   builder: (y) =>
     y
       .positional('credential', { type: 'string', describe: 'the name of the credential to get (* is a wildcard)', demandOption: true })

@@ -4,11 +4,11 @@
  * failure fails the command with nothing on stdout; `--skip-errors` prints the rest and names each
  * skipped credential on stderr.
  */
-import type { CommandModule } from 'yargs';
 import { contextFromArgs, readVersionArg, withStore, type GlobalArgs } from '../context.js';
 import { ALLOW_ENV_OPTION, allowEnvArg } from '../env-options.js';
 import { displayText } from '../output/terminal.js';
 import { formatCredentials, OUTPUT_FORMATS, type OutputFormat } from '../output/index.js';
+import type { CommandImpl } from './index.js';
 
 interface GetAllArgs extends GlobalArgs {
   context?: string[];
@@ -18,9 +18,7 @@ interface GetAllArgs extends GlobalArgs {
   allowEnv?: string[];
 }
 
-export const getallCommand: CommandModule<GlobalArgs, GetAllArgs> = {
-  command: 'getall [context..]',
-  describe: 'Get all credentials from the store',
+export const getallCommand: CommandImpl<GetAllArgs> = {
   builder: (y) =>
     y
       .positional('context', { type: 'string', array: true, describe: 'encryption context key/value pairs: key=value' })

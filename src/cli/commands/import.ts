@@ -6,13 +6,13 @@
  * Exit 1 when any credential failed (the report still lists everything).
  */
 import { readFileSync } from 'node:fs';
-import type { CommandModule } from 'yargs';
 import { ValidationError } from '../../core/errors.js';
 import { decodeUtf8Exact } from '../../core/value.js';
 import { formatFromFileName, IMPORT_FORMATS, importCredentials, parseImportFile, type ImportFormat } from '../../ops/import-export.js';
 import { contextFromArgs, isStdinArg, readStdin, withStore, type GlobalArgs } from '../context.js';
 import { UsageError } from '../errors.js';
 import { displayText } from '../output/terminal.js';
+import type { CommandImpl } from './index.js';
 
 interface ImportArgs extends GlobalArgs {
   file: string;
@@ -22,9 +22,7 @@ interface ImportArgs extends GlobalArgs {
   comment?: string;
 }
 
-export const importCommand: CommandModule<GlobalArgs, ImportArgs> = {
-  command: 'import <file> [context..]',
-  describe: 'Import credentials from a json, yaml, csv or dotenv file, one new version each',
+export const importCommand: CommandImpl<ImportArgs> = {
   builder: (y) =>
     y
       .positional('file', { type: 'string', describe: 'the file to import (- for stdin)', demandOption: true })

@@ -6,8 +6,8 @@
  * config was deleted), unless --allow-unreadable. Warns on stderr when the file is in a git work tree and not
  * ignored.
  */
-import type { CommandModule } from 'yargs';
 import type { GlobalArgs } from '../context.js';
+import type { CommandImpl } from './index.js';
 
 interface InitArgs extends GlobalArgs {
   path?: string;
@@ -15,9 +15,7 @@ interface InitArgs extends GlobalArgs {
   allowUnreadable?: boolean;
 }
 
-export const initCommand: CommandModule<GlobalArgs, InitArgs> = {
-  command: 'init',
-  describe: 'Create credstash.toml with a new Fernet key and a local keystore',
+export const initCommand: CommandImpl<InitArgs> = {
   builder: (y) =>
     y
       .option('path', { type: 'string', describe: 'config file to write, or a folder (existing, or ending in /) to write credstash.toml into (default ./credstash.toml)', requiresArg: true })

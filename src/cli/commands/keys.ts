@@ -1,11 +1,9 @@
 /** `credstash keys`: unique credential names, sorted, one per line, control characters escaped (output/terminal.ts). */
-import type { CommandModule } from 'yargs';
 import { withStore, type GlobalArgs } from '../context.js';
 import { displayText } from '../output/terminal.js';
+import type { CommandImpl } from './index.js';
 
-export const keysCommand: CommandModule<GlobalArgs, GlobalArgs> = {
-  command: 'keys',
-  describe: 'List unique credential names',
+export const keysCommand: CommandImpl<GlobalArgs> = {
   handler: (argv) =>
     withStore(argv, async (store) => {
       const names = [...new Set((await store.listCredentials({ latestOnly: true })).map((s) => s.id))];

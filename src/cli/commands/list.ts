@@ -5,21 +5,19 @@
  * (version as users write it, "3"), exact. The text layout escapes control characters in names and comments
  * (output/terminal.ts).
  */
-import type { CommandModule } from 'yargs';
 import type { JsonValue } from '../../core/types.js';
 import { padVersion } from '../../core/version.js';
 import { withStore, type GlobalArgs } from '../context.js';
 import { pythonJson } from '../output/json.js';
 import { displayText } from '../output/terminal.js';
+import type { CommandImpl } from './index.js';
 
 interface ListArgs extends GlobalArgs {
   latest?: boolean;
   json?: boolean;
 }
 
-export const listCommand: CommandModule<GlobalArgs, ListArgs> = {
-  command: 'list',
-  describe: 'List credentials and their versions',
+export const listCommand: CommandImpl<ListArgs> = {
   builder: (y) =>
     y
       .option('latest', { type: 'boolean', describe: 'only the newest version of each credential' })

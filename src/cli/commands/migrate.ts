@@ -6,7 +6,6 @@
  * is already in the store's preferred format (src/ops/migrate.ts).
  * A progress bar goes to stderr only when stderr is a terminal; the summary always goes to stdout.
  */
-import type { CommandModule } from 'yargs';
 import { ValidationError } from '../../core/errors.js';
 import type { CredentialStore } from '../../core/store.js';
 import { migrate, type MigrateProgress } from '../../ops/migrate.js';
@@ -14,6 +13,7 @@ import { contextFromArgs, openCliStore, type GlobalArgs } from '../context.js';
 import { UsageError } from '../errors.js';
 import { openStoreSpec } from '../store-spec.js';
 import { displayText } from '../output/terminal.js';
+import type { CommandImpl } from './index.js';
 
 interface MigrateArgs extends GlobalArgs {
   context?: string[];
@@ -25,9 +25,7 @@ interface MigrateArgs extends GlobalArgs {
   format?: string;
 }
 
-export const migrateCommand: CommandModule<GlobalArgs, MigrateArgs> = {
-  command: 'migrate [context..]',
-  describe: 'Copy credentials between two stores, or re-encrypt a store in place (--reencrypt)',
+export const migrateCommand: CommandImpl<MigrateArgs> = {
   builder: (y) =>
     y
       .positional('context', { type: 'string', array: true, describe: 'encryption context to read and write with: key=value' })

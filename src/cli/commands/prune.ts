@@ -2,11 +2,11 @@
  * `credstash prune <credential> --keep N [--dry-run]`: delete all but the newest N versions (N >= 1: the
  * newest is never deleted). Prints one `Deleting <name> -- version <v>` line per version, as `delete` does.
  */
-import type { CommandModule } from 'yargs';
 import { prune } from '../../ops/prune.js';
 import { withStore, type GlobalArgs } from '../context.js';
 import { UsageError } from '../errors.js';
 import { displayText } from '../output/terminal.js';
+import type { CommandImpl } from './index.js';
 
 interface PruneArgs extends GlobalArgs {
   credential: string;
@@ -14,9 +14,7 @@ interface PruneArgs extends GlobalArgs {
   dryRun?: boolean;
 }
 
-export const pruneCommand: CommandModule<GlobalArgs, PruneArgs> = {
-  command: 'prune <credential>',
-  describe: 'Delete old versions of a credential, keeping the newest N',
+export const pruneCommand: CommandImpl<PruneArgs> = {
   builder: (y) =>
     y
       .positional('credential', { type: 'string', describe: 'the credential id', demandOption: true })

@@ -3,7 +3,6 @@
  * (stdin); `-P` prompts; `--json/--data '{...}'` (also `@file`/`-`) stores a structured credential, checked
  * against `--type` or the `[[credentials]]` definition of that id. Prints `<name> has been stored`.
  */
-import type { CommandModule } from 'yargs';
 import { ValidationError, VersionConflictError } from '../../core/errors.js';
 import { DEFAULT_GENERATE_PRESET, generateValue, parseGeneratePolicy, type GeneratePolicy } from '../../core/generate.js';
 import type { CredentialStore } from '../../core/store.js';
@@ -15,6 +14,7 @@ import { UsageError } from '../errors.js';
 import { promptSecret, readTextArg, readValueArg } from '../input.js';
 import { chainTarget, STORE_OPTION } from '../chain-target.js';
 import { displayText } from '../output/terminal.js';
+import type { CommandImpl } from './index.js';
 
 interface PutArgs extends GlobalArgs {
   credential: string;
@@ -45,9 +45,7 @@ export const PUT_EPILOG =
   'your shell history. Give secrets with -P (prompt, not echoed), - (stdin: `pass show x | credstash put NAME -`) ' +
   'or @file (a file only you can read) instead.';
 
-export const putCommand: CommandModule<GlobalArgs, PutArgs> = {
-  command: 'put <credential> [value] [context..]',
-  describe: 'Put a credential into the store',
+export const putCommand: CommandImpl<PutArgs> = {
   builder: (y) =>
     y
       .positional('credential', { type: 'string', describe: 'the name of the credential to store', demandOption: true })

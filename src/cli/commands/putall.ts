@@ -5,7 +5,6 @@
  * credstash (always exit 0), the command exits 1 when any item failed. Object values are stored as
  * structured credentials.
  */
-import type { CommandModule } from 'yargs';
 import { CredstashError, isCredstashError } from '../../core/errors.js';
 import type { CredentialValue } from '../../core/types.js';
 import { LEGACY_DIGESTS } from '../../config/defaults.js';
@@ -14,6 +13,7 @@ import { UsageError } from '../errors.js';
 import { readTextArg } from '../input.js';
 import { assertFormatApplies, FORMAT_OPTION, parseJsonObject, writeOptions } from './put.js';
 import { displayText } from '../output/terminal.js';
+import type { CommandImpl } from './index.js';
 
 interface PutAllArgs extends GlobalArgs {
   credentials: string;
@@ -27,9 +27,7 @@ interface PutAllArgs extends GlobalArgs {
   format?: string;
 }
 
-export const putallCommand: CommandModule<GlobalArgs, PutAllArgs> = {
-  command: 'putall <credentials> [context..]',
-  describe: 'Put credentials from a JSON object {"name": "value", ...} (inline, @file or -)',
+export const putallCommand: CommandImpl<PutAllArgs> = {
   builder: (y) =>
     y
       .positional('credentials', { type: 'string', describe: 'a JSON object of name/value pairs; @file reads a file, - reads stdin', demandOption: true })

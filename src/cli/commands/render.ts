@@ -6,12 +6,12 @@
  */
 import { readFileSync } from 'node:fs';
 import { basename, extname, resolve } from 'node:path';
-import type { CommandModule } from 'yargs';
 import { ConfigError, CredstashError, ValidationError } from '../../core/errors.js';
 import { assertJsonDepth, decodeUtf8Exact, MAX_YAML_ALIASES } from '../../core/value.js';
 import { contextFromArgs, isStdinArg, readStdin, withStore, type CliIO, type GlobalArgs } from '../context.js';
 import { UsageError } from '../errors.js';
 import { writeSecretFile } from '../secret-file.js';
+import type { CommandImpl } from './index.js';
 
 const FORMATS = ['toml', 'json', 'yaml'] as const;
 type Format = (typeof FORMATS)[number];
@@ -25,9 +25,7 @@ interface RenderArgs extends GlobalArgs {
   recursive?: boolean;
 }
 
-export const renderCommand: CommandModule<GlobalArgs, RenderArgs> = {
-  command: 'render <file> [context..]',
-  describe: 'Print a TOML/JSON/YAML file with its ${credential:...} references resolved',
+export const renderCommand: CommandImpl<RenderArgs> = {
   builder: (y) =>
     y
       .positional('file', { type: 'string', describe: 'the file to render (.toml, .json, .yaml/.yml; - for stdin, with --from)', demandOption: true })

@@ -9,17 +9,15 @@
  * The keys encrypted under are those just read from the file on disk, and the store checks again, under its
  * own write lock, that the file's first key is still the one it encrypts with; otherwise it writes nothing.
  */
-import type { CommandModule } from 'yargs';
 import { ConfigError } from '../../core/errors.js';
 import { openCliStore, type GlobalArgs } from '../context.js';
+import type { CommandImpl } from './index.js';
 
 interface RotateKeyArgs extends GlobalArgs {
   reencryptOnly?: boolean;
 }
 
-export const rotateKeyCommand: CommandModule<GlobalArgs, RotateKeyArgs> = {
-  command: 'rotate-key',
-  describe: 'Add a new first Fernet key to credstash.toml and re-encrypt every stored version under it',
+export const rotateKeyCommand: CommandImpl<RotateKeyArgs> = {
   builder: (y) =>
     y.option('reencrypt-only', {
       type: 'boolean',

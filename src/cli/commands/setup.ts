@@ -6,13 +6,13 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
-import type { CommandModule } from 'yargs';
 import { writeFileAtomic } from '../../core/atomic-file.js';
 import { ConfigError } from '../../core/errors.js';
 import { isSetupCapable } from '../../core/store.js';
 import type { SetupOptions } from '../../core/types.js';
 import { withStore, type GlobalArgs } from '../context.js';
 import { UsageError } from '../errors.js';
+import type { CommandImpl } from './index.js';
 
 interface SetupArgs extends GlobalArgs {
   tags?: string[];
@@ -22,9 +22,7 @@ interface SetupArgs extends GlobalArgs {
   saveKmsRegion?: string;
 }
 
-export const setupCommand: CommandModule<GlobalArgs, SetupArgs> = {
-  command: 'setup',
-  describe: 'Set up the credential store (create the DynamoDB table)',
+export const setupCommand: CommandImpl<SetupArgs> = {
   builder: (y) =>
     y
       .option('tags', { type: 'string', array: true, describe: 'tags for the table: Key=Value ...' })

@@ -8,8 +8,9 @@ import { registerCredentialStore, unregisterCredentialStore } from '../../../src
 import { MemoryStore } from '../../fixtures/memory-store.js';
 import { runCliInProcess, type InProcessRun } from '../../helpers/cli-in-process.js';
 
-// main() loads one command module per run (cold start): commands/index.ts repeats each module's
-// `command` and `describe` so that `--help` can list the others without importing them.
+// main() loads one command module per run (cold start): commands/index.ts holds every command's
+// `command` and `describe` (COMMAND_META), so that `--help` lists the others without importing them; the
+// modules hold only their options and handler.
 const COMMANDS_DIR = fileURLToPath(new URL('../../../src/cli/commands/', import.meta.url));
 
 describe('the command table', () => {
@@ -18,10 +19,15 @@ describe('the command table', () => {
     expect(commands.map(commandName).sort()).toEqual(files);
   });
 
-  it.each(commands.map((c) => [commandName(c), c] as const))('%s: command and describe are the module’s own, verbatim', async (_name, entry) => {
+  it.each(commands.map((c) => [commandName(c), c] as const))('%s: the loaded command carries the index’s command and describe, which its module does not define', async (name, entry) => {
     const mod = await entry.load();
     expect({ command: mod.command, describe: mod.describe }).toEqual({ command: entry.command, describe: entry.describe });
     expect(typeof mod.handler).toBe('function');
+    expect(await entry.load()).toBe(mod);
+    const file = (await import(join(COMMANDS_DIR, `${name}.ts`))) as Record<string, unknown>;
+    const impls = Object.values(file).filter((v): v is Record<string, unknown> => typeof v === 'object' && v !== null && typeof (v as { handler?: unknown }).handler === 'function');
+    expect(impls).toHaveLength(1);
+    expect(Object.keys(impls[0] as object).filter((k) => k === 'command' || k === 'describe')).toEqual([]);
   });
 });
 
