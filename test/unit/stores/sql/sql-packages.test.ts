@@ -55,7 +55,7 @@ describe('a SQL package that cannot be loaded', () => {
     ['mysql2', { name: 'mysql', config: { database: 'x' } }, 'mysql'],
     ['better-sqlite3', sqlite, 'sqlite'],
   ] as const)('%s not installed: names it, before any connection', async (pkg, engine, name) => {
-    packageLoader[pkg] = () => Promise.reject(notFound(pkg));
+    (packageLoader as Record<string, () => Promise<unknown>>)[pkg] = () => Promise.reject(notFound(pkg));
     const err = await rejectionOf(store(engine).setup());
     expect(err).toBeInstanceOf(ConfigError);
     expect(err.message).toBe(`the sql store with engine ${name} needs the ${pkg} package, which is not installed; install it: npm install ${pkg}`);
