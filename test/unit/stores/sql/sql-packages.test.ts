@@ -77,6 +77,16 @@ describe('a SQL package that cannot be loaded', () => {
     expect(err.message).toBe('better-sqlite3 is installed without its native addon (its install script did not run); build it: npm rebuild better-sqlite3');
   });
 
+  it('an addon Node.js cannot open for another reason (another platform): says to rebuild it, in one line', async () => {
+    const elf = Object.assign(new Error('/srv/app/node_modules/better-sqlite3/build/Release/better_sqlite3.node: invalid ELF header'), { code: 'ERR_DLOPEN_FAILED' });
+    packageLoader['better-sqlite3'] = sqliteThrowing(elf);
+    const err = await rejectionOf(store(sqlite).getCredential('app.db'));
+    expect(err).toBeInstanceOf(ConfigError);
+    expect(err.message).toBe(
+      `better-sqlite3's native addon cannot be loaded by Node.js ${process.version} (/srv/app/node_modules/better-sqlite3/build/Release/better_sqlite3.node: invalid ELF header); rebuild it: npm rebuild better-sqlite3`,
+    );
+  });
+
   it('a package the driver needs is missing: names the driver to reinstall, in one line', async () => {
     packageLoader.pg = () => Promise.reject(notFound('pg-pool'));
     const err = await rejectionOf(store({ name: 'postgres', config: { database: 'x' } }).setup());
