@@ -275,6 +275,15 @@ export abstract class BaseStore implements CredentialStore {
     return all.some((s) => s.id === id && (version === undefined || padEq(s.version, version)));
   }
 
+  /**
+   * Bytes `value` takes in this tier, which `maxValueBytes` limits (checked by `storeCredential` before any
+   * write). Default: the value's own size (text as UTF-8, JSON as compact JSON, bytes as they are); a tier
+   * that stores a longer form (SSM's text marker) counts that. Also validates the value (type, JSON depth).
+   */
+  protected _storedSize(value: CredentialValue): number {
+    return valueByteLength(value);
+  }
+
   /** Release connections, clients and file handles; called by `close()`. Nothing by default. */
   protected async _close(): Promise<void> {}
 
@@ -325,7 +334,7 @@ export abstract class BaseStore implements CredentialStore {
     // [[credentials]] definitions: a typed value must carry its type's fields, on every tier.
     const definition = checkCredentialValue(id, value, opts.definition);
     if (definition !== undefined) opts = { ...opts, definition };
-    const size = valueByteLength(value);
+    const size = this._storedSize(value);
     if (size > this.maxValueBytes) {
       throw new ValueTooLargeError({ credentialId: id, store: this.description, size, limit: this.maxValueBytes });
     }

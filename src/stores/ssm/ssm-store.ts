@@ -42,7 +42,6 @@ import {
   CredstashError,
   UnsupportedOperationError,
   ValidationError,
-  ValueTooLargeError,
   VersionConflictError,
 } from '../../core/errors.js';
 import { matchesGlob } from '../../core/names.js';
@@ -210,7 +209,7 @@ export class SSMStore extends BaseStore {
 
   /** `autoVersion`: PutParameter with Overwrite=true; SSM assigns the next version and says which. */
   protected override async _putNext(id: string, value: CredentialValue, opts: ResolvedNextWriteOptions): Promise<number> {
-    const text = this.#encode(id, value);
+    const text = this.#encode(value);
     return this.#write(id, text, { ...opts, version: 0 }, true);
   }
 
@@ -220,7 +219,7 @@ export class SSMStore extends BaseStore {
    */
   protected async _put(id: string, value: CredentialValue, opts: ResolvedWriteOptions): Promise<void> {
     this.parameterName(id);
-    const text = this.#encode(id, value);
+    const text = this.#encode(value);
     const wanted = opts.version;
     if (wanted > 1) {
       const highest = await this._highestVersion(id);
@@ -233,18 +232,19 @@ export class SSMStore extends BaseStore {
   }
 
   /** The parameter value: text or compact JSON, text behind the marker when it would read as structured. */
-  #encode(id: string, value: CredentialValue): string {
+  #encode(value: CredentialValue): string {
     if (value instanceof Uint8Array) throw new UnsupportedOperationError(this.description, 'binary values');
     if (typeof value !== 'string' && (value === null || typeof value !== 'object' || Array.isArray(value))) {
       throw new ValidationError('credential value must be a string, bytes, or a JSON object');
     }
     if (value === '') throw new UnsupportedOperationError(this.description, 'empty values');
-    valueByteLength(value); // the checks every tier makes on a value (text UTF-8 can hold, JSON depth)
-    const text = encodeStringValue(value);
-    // The limit is SSM's, on what is stored: a marked text counts its marker.
-    const size = Buffer.byteLength(text, 'utf8');
-    if (size > this.maxValueBytes) throw new ValueTooLargeError({ credentialId: id, store: this.description, size, limit: this.maxValueBytes });
-    return text;
+    return encodeStringValue(value);
+  }
+
+  /** SSM's limit is on what is stored: a text behind the marker counts the marker. */
+  protected override _storedSize(value: CredentialValue): number {
+    const size = valueByteLength(value); // the checks every tier makes on a value (text UTF-8 can hold, JSON depth)
+    return typeof value === 'string' && value !== '' ? Buffer.byteLength(encodeStringValue(value), 'utf8') : size;
   }
 
   /** One PutParameter; Overwrite=false creates (version 1) atomically with its tags. Returns SSM's version. */
