@@ -9,23 +9,7 @@
  */
 
 /** The stable `code` of every CredstashError: branch on it (or on the class), never on the message. */
-export type CredstashErrorCode =
-  | 'ERR_CREDENTIAL_NOT_FOUND'
-  | 'ERR_INTEGRITY'
-  | 'ERR_ENCRYPTION_CONTEXT_MISMATCH'
-  | 'ERR_VERSION_CONFLICT'
-  | 'ERR_CONFIG'
-  | 'ERR_STORE_UNAVAILABLE'
-  | 'ERR_ACCESS_DENIED'
-  | 'ERR_THROTTLED'
-  | 'ERR_KMS'
-  | 'ERR_AWS_CONFIG'
-  | 'ERR_UNSUPPORTED_OPERATION'
-  | 'ERR_INVALID_INPUT'
-  | 'ERR_VALUE_TOO_LARGE'
-  | 'ERR_CORRUPT_STORE'
-  | 'ERR_REFERENCE'
-  | 'ERR_PARTIAL_RESULT';
+export type CredstashErrorCode = (typeof ERROR_CLASSES)[number]['code'];
 
 /** Named, value-free facts an error may carry. */
 export interface ErrorFields {
@@ -65,8 +49,8 @@ export class CredstashError extends Error {
     if (Function.prototype[Symbol.hasInstance].call(this, value)) return true;
     if (typeof value !== 'object' || value === null || (value as { [BRAND]?: unknown })[BRAND] !== true) return false;
     if (this === CredstashError) return true;
-    const code = CLASS_CODES.get(this)?.code;
-    return code !== undefined && (value as { code?: unknown }).code === code;
+    if (!CLASS_NAMES.has(this)) return false;
+    return (value as { code?: unknown }).code === (this as unknown as { code: CredstashErrorCode }).code;
   }
 
   /** Stable and machine-readable (`ERR_CREDENTIAL_NOT_FOUND`, ...); messages may change, codes do not. */
@@ -81,7 +65,7 @@ export class CredstashError extends Error {
     Object.defineProperty(this, BRAND, { value: true });
     // Literal names for our classes: the CLI bundle is minified, which renames classes (`new.target.name`
     // would be "i" in a CREDSTASH_DEBUG stack or an error's JSON).
-    this.name = CLASS_CODES.get(new.target)?.name ?? (new.target === CredstashError ? 'CredstashError' : new.target.name);
+    this.name = CLASS_NAMES.get(new.target) ?? (new.target === CredstashError ? 'CredstashError' : new.target.name);
     this.code = code;
     if (fields.credentialId !== undefined) this.credentialId = fields.credentialId;
     if (fields.store !== undefined) this.store = fields.store;
@@ -107,20 +91,24 @@ export function describeCredential(credentialId: string, version?: string | numb
 
 /** No such credential (or version) in the store: from `required` reads, deletes and prune. */
 export class CredentialNotFoundError extends CredstashError {
+  static readonly code = 'ERR_CREDENTIAL_NOT_FOUND';
+
   constructor(fields: { credentialId: string; store: string; version?: string | number }) {
-    super('ERR_CREDENTIAL_NOT_FOUND', `${describeCredential(fields.credentialId, fields.version)} not found in ${fields.store}`, fields);
+    super(CredentialNotFoundError.code, `${describeCredential(fields.credentialId, fields.version)} not found in ${fields.store}`, fields);
   }
 }
 
 /** One message for every authentication failure (GCM tag, legacy HMAC, Fernet token): no cause, ever. */
 export class IntegrityError extends CredstashError {
+  static readonly code = 'ERR_INTEGRITY';
+
   /**
    * @param fields.unreadable the item is well formed but no configured key verifies it: say that it was
    *   written under another key, or altered (a MAC cannot tell those apart), instead of only "integrity check"
    */
   constructor(fields: { credentialId: string; store?: string; version?: string | number; unreadable?: 'fernet' }) {
     super(
-      'ERR_INTEGRITY',
+      IntegrityError.code,
       fields.unreadable === 'fernet'
         ? `${describeCredential(fields.credentialId, fields.version)}${fields.store === undefined ? '' : ` in ${fields.store}`} ` +
             `is not readable with the configured Fernet key(s): it was written under a key that is not in the list, or it was altered`
@@ -132,9 +120,11 @@ export class IntegrityError extends CredstashError {
 
 /** The context given to a read is not the one the value was stored with (KMS or the tier refused it). */
 export class EncryptionContextMismatchError extends CredstashError {
+  static readonly code = 'ERR_ENCRYPTION_CONTEXT_MISMATCH';
+
   constructor(fields: { credentialId: string; store: string; version?: string | number; detail?: string; cause?: unknown }) {
     super(
-      'ERR_ENCRYPTION_CONTEXT_MISMATCH',
+      EncryptionContextMismatchError.code,
       fields.detail ??
         `${describeCredential(fields.credentialId, fields.version)} could not be decrypted with the given encryption context; ` +
           `pass the exact key=value pairs it was stored with`,
@@ -157,9 +147,11 @@ export class EncryptionContextMismatchError extends CredstashError {
  * ```
  */
 export class VersionConflictError extends CredstashError {
+  static readonly code = 'ERR_VERSION_CONFLICT';
+
   constructor(fields: { credentialId: string; store: string; version: string | number; highest?: string | number; cause?: unknown }) {
     super(
-      'ERR_VERSION_CONFLICT',
+      VersionConflictError.code,
       `${describeCredential(fields.credentialId, fields.version)} already exists in ${fields.store}` +
         (fields.highest === undefined ? '' : ` (highest version is ${fields.highest})`) +
         `; use -a to add the next version or -v to choose a new one`,
@@ -178,65 +170,83 @@ export class VersionConflictError extends CredstashError {
  * ```
  */
 export class ConfigError extends CredstashError {
+  static readonly code = 'ERR_CONFIG';
+
   constructor(message: string, fields: { path?: string; store?: string; cause?: unknown } = {}) {
-    super('ERR_CONFIG', message, fields);
+    super(ConfigError.code, message, fields);
   }
 }
 
 /** The backend failed (network, driver, fs, an untyped SDK error); the original is the `cause`. */
 export class StoreUnavailableError extends CredstashError {
+  static readonly code = 'ERR_STORE_UNAVAILABLE';
+
   constructor(message: string, fields: ErrorFields = {}) {
-    super('ERR_STORE_UNAVAILABLE', message, fields);
+    super(StoreUnavailableError.code, message, fields);
   }
 }
 
 /** The backend refused the caller (IAM or KMS key policy, SSM, a Vault policy or login). */
 export class AccessDeniedError extends CredstashError {
+  static readonly code = 'ERR_ACCESS_DENIED';
+
   constructor(message: string, fields: ErrorFields = {}) {
-    super('ERR_ACCESS_DENIED', message, fields);
+    super(AccessDeniedError.code, message, fields);
   }
 }
 
 /** The backend throttled the call (AWS after the SDK's own retries, Vault's 429); try again later. */
 export class ThrottlingError extends CredstashError {
+  static readonly code = 'ERR_THROTTLED';
+
   constructor(message: string, fields: ErrorFields = {}) {
-    super('ERR_THROTTLED', message, fields);
+    super(ThrottlingError.code, message, fields);
   }
 }
 
 /** KMS failed for a reason other than access or throttling (disabled key, invalid key id, ...). */
 export class KmsError extends CredstashError {
+  static readonly code = 'ERR_KMS';
+
   constructor(message: string, fields: ErrorFields = {}) {
-    super('ERR_KMS', message, fields);
+    super(KmsError.code, message, fields);
   }
 }
 
 /** Missing AWS credentials or region, or an unusable profile / role. */
 export class AwsConfigError extends CredstashError {
+  static readonly code = 'ERR_AWS_CONFIG';
+
   constructor(message: string, fields: ErrorFields = {}) {
-    super('ERR_AWS_CONFIG', message, fields);
+    super(AwsConfigError.code, message, fields);
   }
 }
 
 /** The store cannot do this (writes to `env`, a context on a store that cannot bind one, binary values in SSM, ...). */
 export class UnsupportedOperationError extends CredstashError {
+  static readonly code = 'ERR_UNSUPPORTED_OPERATION';
+
   constructor(store: string, operation: string) {
-    super('ERR_UNSUPPORTED_OPERATION', `${store} does not support ${operation}`, { store });
+    super(UnsupportedOperationError.code, `${store} does not support ${operation}`, { store });
   }
 }
 
 /** Bad name, version, context or argument. The message describes the input, never echoes a value. */
 export class ValidationError extends CredstashError {
+  static readonly code = 'ERR_INVALID_INPUT';
+
   constructor(message: string, fields: ErrorFields = {}) {
-    super('ERR_INVALID_INPUT', message, fields);
+    super(ValidationError.code, message, fields);
   }
 }
 
 /** The encoded value exceeds the tier's limit (the message gives size and limit, never the value). */
 export class ValueTooLargeError extends CredstashError {
+  static readonly code = 'ERR_VALUE_TOO_LARGE';
+
   constructor(fields: { credentialId: string; store: string; size: number; limit: number }) {
     super(
-      'ERR_VALUE_TOO_LARGE',
+      ValueTooLargeError.code,
       `value of ${describeCredential(fields.credentialId)} is ${fields.size} bytes; ${fields.store} accepts at most ${fields.limit}`,
       { credentialId: fields.credentialId, store: fields.store },
     );
@@ -245,15 +255,19 @@ export class ValueTooLargeError extends CredstashError {
 
 /** A keystore file, table or item that cannot be parsed. Say where (file, line, attribute), never what. */
 export class CorruptStoreError extends CredstashError {
+  static readonly code = 'ERR_CORRUPT_STORE';
+
   constructor(message: string, fields: ErrorFields = {}) {
-    super('ERR_CORRUPT_STORE', message, fields);
+    super(CorruptStoreError.code, message, fields);
   }
 }
 
 /** A `${credential:...}` reference is malformed or cannot be resolved; `path` is where it was found. */
 export class CredentialReferenceError extends CredstashError {
+  static readonly code = 'ERR_REFERENCE';
+
   constructor(message: string, fields: ErrorFields = {}) {
-    super('ERR_REFERENCE', message, fields);
+    super(CredentialReferenceError.code, message, fields);
   }
 }
 
@@ -271,12 +285,14 @@ export class CredentialReferenceError extends CredstashError {
  * ```
  */
 export class PartialResultError extends CredstashError {
+  static readonly code = 'ERR_PARTIAL_RESULT';
+
   /** Every credential that could not be read: id, code and a value-free message. */
   readonly failures: ReadonlyArray<{ credentialId: string; code: CredstashErrorCode | 'ERR_UNKNOWN'; message: string }>;
   constructor(store: string, failures: PartialResultError['failures']) {
     const first = failures[0];
     super(
-      'ERR_PARTIAL_RESULT',
+      PartialResultError.code,
       `${failures.length} credential(s) in ${store} could not be read` +
         (first === undefined ? '' : `; first: ${first.message}`) +
         `; nothing was returned (use --skip-errors to get the rest)`,
@@ -286,24 +302,47 @@ export class PartialResultError extends CredstashError {
   }
 }
 
-/** The code each class is recognised by across copies of the package (see BRAND), and its unminified name. */
-const CLASS_CODES = new Map<unknown, { code: CredstashErrorCode; name: string }>([
-  [CredentialNotFoundError, { code: 'ERR_CREDENTIAL_NOT_FOUND', name: 'CredentialNotFoundError' }],
-  [IntegrityError, { code: 'ERR_INTEGRITY', name: 'IntegrityError' }],
-  [EncryptionContextMismatchError, { code: 'ERR_ENCRYPTION_CONTEXT_MISMATCH', name: 'EncryptionContextMismatchError' }],
-  [VersionConflictError, { code: 'ERR_VERSION_CONFLICT', name: 'VersionConflictError' }],
-  [ConfigError, { code: 'ERR_CONFIG', name: 'ConfigError' }],
-  [StoreUnavailableError, { code: 'ERR_STORE_UNAVAILABLE', name: 'StoreUnavailableError' }],
-  [AccessDeniedError, { code: 'ERR_ACCESS_DENIED', name: 'AccessDeniedError' }],
-  [ThrottlingError, { code: 'ERR_THROTTLED', name: 'ThrottlingError' }],
-  [KmsError, { code: 'ERR_KMS', name: 'KmsError' }],
-  [AwsConfigError, { code: 'ERR_AWS_CONFIG', name: 'AwsConfigError' }],
-  [UnsupportedOperationError, { code: 'ERR_UNSUPPORTED_OPERATION', name: 'UnsupportedOperationError' }],
-  [ValidationError, { code: 'ERR_INVALID_INPUT', name: 'ValidationError' }],
-  [ValueTooLargeError, { code: 'ERR_VALUE_TOO_LARGE', name: 'ValueTooLargeError' }],
-  [CorruptStoreError, { code: 'ERR_CORRUPT_STORE', name: 'CorruptStoreError' }],
-  [CredentialReferenceError, { code: 'ERR_REFERENCE', name: 'CredentialReferenceError' }],
-  [PartialResultError, { code: 'ERR_PARTIAL_RESULT', name: 'PartialResultError' }],
+/** Every CredstashError subclass: each defines its `code` once, as a static (the class's instances carry it). */
+const ERROR_CLASSES = [
+  CredentialNotFoundError,
+  IntegrityError,
+  EncryptionContextMismatchError,
+  VersionConflictError,
+  ConfigError,
+  StoreUnavailableError,
+  AccessDeniedError,
+  ThrottlingError,
+  KmsError,
+  AwsConfigError,
+  UnsupportedOperationError,
+  ValidationError,
+  ValueTooLargeError,
+  CorruptStoreError,
+  CredentialReferenceError,
+  PartialResultError,
+] as const;
+
+/**
+ * Each class's unminified name (the CLI bundle is minified). The classes in it are recognised across copies
+ * of the package (see BRAND) by their static `code`.
+ */
+const CLASS_NAMES = new Map<unknown, string>([
+  [CredentialNotFoundError, 'CredentialNotFoundError'],
+  [IntegrityError, 'IntegrityError'],
+  [EncryptionContextMismatchError, 'EncryptionContextMismatchError'],
+  [VersionConflictError, 'VersionConflictError'],
+  [ConfigError, 'ConfigError'],
+  [StoreUnavailableError, 'StoreUnavailableError'],
+  [AccessDeniedError, 'AccessDeniedError'],
+  [ThrottlingError, 'ThrottlingError'],
+  [KmsError, 'KmsError'],
+  [AwsConfigError, 'AwsConfigError'],
+  [UnsupportedOperationError, 'UnsupportedOperationError'],
+  [ValidationError, 'ValidationError'],
+  [ValueTooLargeError, 'ValueTooLargeError'],
+  [CorruptStoreError, 'CorruptStoreError'],
+  [CredentialReferenceError, 'CredentialReferenceError'],
+  [PartialResultError, 'PartialResultError'],
 ]);
 
 /**

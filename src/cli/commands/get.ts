@@ -62,7 +62,7 @@ export function fieldText(id: string, value: CredentialValue, field: string): st
     throw new ValidationError(`credential "${id}" is not a structured (JSON) credential; --field needs one`, { credentialId: id });
   }
   if (!Object.prototype.hasOwnProperty.call(value, field)) {
-    throw new CredstashError('ERR_INVALID_INPUT', `credential "${id}" has no field "${field}"`, { credentialId: id });
+    throw new CredstashError(ValidationError.code, `credential "${id}" has no field "${field}"`, { credentialId: id });
   }
   const v = value[field] as JsonValue;
   return typeof v === 'string' ? v : JSON.stringify(v);

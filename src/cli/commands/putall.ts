@@ -5,7 +5,7 @@
  * credstash (always exit 0), the command exits 1 when any item failed. Object values are stored as
  * structured credentials.
  */
-import { CredstashError, isCredstashError } from '../../core/errors.js';
+import { CredstashError, isCredstashError, PartialResultError } from '../../core/errors.js';
 import type { CredentialValue } from '../../core/types.js';
 import { LEGACY_DIGESTS } from '../../config/defaults.js';
 import { contextFromArgs, withStore, writeVersionArg, type GlobalArgs } from '../context.js';
@@ -71,7 +71,7 @@ export const putallCommand: CommandImpl<PutAllArgs> = {
         }
       }
       if (failed > 0) {
-        throw new CredstashError('ERR_PARTIAL_RESULT', `${failed} of ${names.length} credential(s) were not stored`, { store: store.description });
+        throw new CredstashError(PartialResultError.code, `${failed} of ${names.length} credential(s) were not stored`, { store: store.description });
       }
     }),
 };

@@ -46,3 +46,41 @@ describe('CredstashError across copies of the package', () => {
     expect(JSON.stringify(v)).toBe('{"name":"ValidationError","code":"ERR_INVALID_INPUT","message":"bad input"}');
   });
 });
+
+describe('error codes: each defined once, as a static on its class', () => {
+  it('every CredstashError subclass the module exports has its own static code, and no two share one', async () => {
+    const mod = (await import('../../../src/core/errors.js')) as Record<string, unknown>;
+    const classes = Object.entries(mod).filter(
+      (e): e is [string, { code?: unknown; prototype: object }] => typeof e[1] === 'function' && (e[1] as { prototype?: unknown }).prototype instanceof CredstashError,
+    );
+    expect(classes.length).toBeGreaterThanOrEqual(16);
+    const codes = classes.map(([name, cls]) => {
+      expect(Object.hasOwn(cls, 'code'), `${name} defines its own static code`).toBe(true);
+      expect(cls.code, name).toMatch(/^ERR_[A-Z_]+$/);
+      return cls.code;
+    });
+    expect(new Set(codes).size).toBe(codes.length);
+  });
+
+  it('an instance carries its class`s code and name, and another copy`s error with that code is recognised by that class only', () => {
+    const samples: Array<[CredstashError, { code: string; name: string }]> = [
+      [new ConfigError('bad'), ConfigError],
+      [new ValidationError('bad'), ValidationError],
+      [new CredentialNotFoundError({ credentialId: 'a', store: 's' }), CredentialNotFoundError],
+    ];
+    for (const [err, cls] of samples) {
+      expect(err.code).toBe(cls.code);
+      expect(err.name).toBe(cls.name);
+    }
+    expect(foreign(ConfigError.code)).toBeInstanceOf(ConfigError);
+    expect(foreign(ConfigError.code)).not.toBeInstanceOf(ValidationError);
+  });
+
+  it('no code literal is written twice in src/core/errors.ts (only in its class`s static)', async () => {
+    const { readFileSync } = await import('node:fs');
+    const text = readFileSync(new URL('../../../src/core/errors.ts', import.meta.url), 'utf8');
+    const literals = [...text.matchAll(/'(ERR_[A-Z_]+)'/g)].map((m) => m[1] as string).filter((c) => c !== 'ERR_UNKNOWN');
+    expect(literals.length).toBeGreaterThanOrEqual(16);
+    expect(literals.filter((c, i) => literals.indexOf(c) !== i)).toEqual([]);
+  });
+});
