@@ -48,7 +48,19 @@ export type {
 } from './core/types.js';
 export { CREDENTIAL_TYPES } from './core/types.js';
 export { BaseStore, mapConcurrent, isSetupCapable } from './core/store.js';
-export type { CredentialStore, SetupCapable, ResolvedReadOptions, ResolvedWriteOptions } from './core/store.js';
+export type {
+  BulkRead,
+  CredentialStore,
+  ListHookOptions,
+  ReadAllHookOptions,
+  ResolvedNextWriteOptions,
+  ResolvedReadOptions,
+  ResolvedWriteOptions,
+  SetupCapable,
+} from './core/store.js';
+export { StoreDecorator, STORE_EXTRAS, forwardExtras } from './core/decorator.js';
+export type { ExtraCall, StoreExtra } from './core/decorator.js';
+export { checkStoreConfigKeys, readStoreConfig, StoreConfigReader } from './core/factory.js';
 export { canonicalContext, parseContextArgs } from './core/context.js';
 export { padVersion, displayVersion } from './core/version.js';
 export { generateFernetKey, parseFernetKey } from './crypto/fernet.js';
@@ -70,7 +82,7 @@ export { checkCredentialValue, validateDefinition, REQUIRED_FIELDS } from './cor
 export { isKeyRotationCapable } from './stores/fernet-rotation.js';
 export type { KeyRotationCapable, RotationResult, ReencryptOptions } from './stores/fernet-rotation.js';
 export { openStore, registerCredentialStore, unregisterCredentialStore, registeredStoreTypes } from './stores/registry.js';
-export type { StoreSpec, StoreFactory, StoreFactoryContext } from './stores/registry.js';
+export type { StoreSpec, StoreFactory, StoreFactoryContext } from './core/factory.js';
 export { ChainStore } from './stores/chain/chain-store.js';
 export type { ChainMember, ChainWriteOptions, ChainDeleteOptions } from './stores/chain/chain-store.js';
 export { CachedStore, withCache } from './stores/cache/cached-store.js';
@@ -84,7 +96,7 @@ export {
   findCredentialReferences,
 } from './references/index.js';
 export type { ResolveOptions, FoundReference } from './references/index.js';
-export { withAudit, withAuditLog, fileAuditSink } from './audit/index.js';
+export { AuditedStore, withAudit, withAuditLog, fileAuditSink } from './audit/index.js';
 export type { AuditAction, AuditOptions, AuditOutcome, AuditRecord, AuditSink, FileAuditSink } from './audit/index.js';
 export { exportCredentials, importCredentials, parseImportFile, formatFromFileName, migrate, prune, credentialsToEnv, envName, isProtectedEnvName, PROTECTED_ENV_NAMES, PROTECTED_ENV_PREFIXES } from './ops/index.js';
 export type { ExportOptions, ImportFormat, ImportOptions, ImportRecord, ImportReport, MigrateOptions, MigrateProgress, MigrateReport, PruneOptions, PruneResult } from './ops/index.js';
