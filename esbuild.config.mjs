@@ -23,19 +23,27 @@ const common = { bundle: true, platform: 'node', target: 'node20', format: 'esm'
 // Some bundled CommonJS dependencies call require(); give the ESM bundle a real one. Taken through
 // process.getBuiltinModule (Node >= 20.16), not `import ... from 'node:module'`: see builtinsByRequire.
 const banner = { js: "const require = process.getBuiltinModule('node:module').createRequire(import.meta.url);" };
-// Node built-ins reached through require() instead of an ESM import: an ESM import builds the module's
-// facade, which reads every export, lazy getters included. On Node 22 and 24 that made `node:http` load
-// undici (its WebSocket / EventSource getters), 15-20 ms of every DynamoDB `credstash get`; `node:crypto`
-// (webcrypto), `node:process` and `node:util` cost 2-5 ms more each. Named imports become property reads
-// on the CommonJS module, so nothing is read before it is used. Only the CLI bundle: the library leaves
-// its imports to the user's own bundler.
+// Node built-ins taken with process.getBuiltinModule() instead of an ESM import: an ESM import builds the
+// module's facade, which reads every export, lazy getters included. On Node 22 and 24 that made `node:http`
+// load undici (its WebSocket / EventSource getters), 15-20 ms of every DynamoDB `credstash get`;
+// `node:crypto` (webcrypto), `node:process` and `node:util` cost 2-5 ms more each. Each import becomes a
+// tiny CommonJS module whose named imports are property reads at use. One such module per importing file
+// (the `?N` in its path), so that it lands in its importer's chunk: one shared module per built-in made
+// esbuild split seven more chunks onto the local `get` path, which cost Node 20 more than it saved.
+// Only the CLI bundle: the library leaves its imports to the user's own bundler.
 const builtinsByRequire = {
   name: 'builtins-by-require',
   setup(b) {
     const names = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
+    const importers = new Map();
+    const idOf = (importer) => importers.get(importer) ?? importers.set(importer, importers.size).get(importer);
+    // No `.` in the path: esbuild would read an importer's `.mjs` as "this module is ESM".
     b.onResolve({ filter: /^(node:)?[a-z_/]+$/ }, (args) =>
-      args.kind !== 'require-call' && names.has(args.path) ? { path: args.path.replace(/^node:/, ''), namespace: 'builtin-by-require' } : undefined);
-    b.onLoad({ filter: /.*/, namespace: 'builtin-by-require' }, (args) => ({ contents: `module.exports = require(${JSON.stringify(`node:${args.path}`)});`, loader: 'js' }));
+      args.kind !== 'require-call' && names.has(args.path) ? { path: `${args.path.replace(/^node:/, '')}?${idOf(args.importer)}`, namespace: 'builtin-by-require' } : undefined);
+    b.onLoad({ filter: /.*/, namespace: 'builtin-by-require' }, (args) => ({
+      contents: `module.exports = process.getBuiltinModule(${JSON.stringify(`node:${args.path.split('?')[0]}`)});`,
+      loader: 'js',
+    }));
   },
 };
 
