@@ -8,7 +8,6 @@
  * The claim checked after every scenario: every version reads with the keys credstash.toml lists, and
  * after a final `rotate-key` the first key alone opens everything.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,7 +17,7 @@ import type { CredentialStore } from '../../src/core/store.js';
 import { generateFernetKey } from '../../src/crypto/fernet.js';
 import { LocalStore } from '../../src/stores/local/index.js';
 import { CANARY } from '../helpers/no-leak.js';
-import { BIN, expectCleanFailure, expectNoStackTrace, runCli, type CliResult } from '../helpers/cli.js';
+import { expectCleanFailure, expectNoStackTrace, runCli, type CliResult } from '../helpers/cli.js';
 import { sqlBackends } from '../helpers/fernet-backends.js';
 import { cliTiers, type CliProject } from '../helpers/tiers.js';
 
@@ -29,19 +28,7 @@ let logSeq = 0;
 
 /** `credstash <args>` with the step hooks preloaded. */
 function runHooked(p: CliProject, args: string[], hooks: Record<string, string>): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', STEPS, BIN, ...p.flags, ...args], { cwd: p.dir, env: { ...p.env, ...hooks }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr });
-    });
-  });
+  return runCli([...p.flags, ...args], { cwd: p.dir, env: { ...p.env, ...hooks }, nodeArgs: ['--import', STEPS], timeoutMs: 120_000 });
 }
 
 /** Every listed version of every id reads with `store`; returns the values. */

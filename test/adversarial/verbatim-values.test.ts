@@ -5,7 +5,6 @@
  * putall and import files (JSON/YAML/CSV/dotenv are text), Python credstash's legacy DynamoDB items, SSM.
  * Through the real CLI on every writable tier (SSM in-process, on the client mock).
  */
-import { spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +15,7 @@ import { decodeValue, encodeValue } from '../../src/core/value.js';
 import { runCliInProcess } from '../helpers/cli-in-process.js';
 import { CANARY } from '../helpers/no-leak.js';
 import { FakeSsm } from '../unit/stores/ssm/fake-ssm.js';
-import { BIN, cliBuilt, expectCleanFailure, expectNoStackTrace, type CliResult } from '../helpers/cli.js';
+import { cliBuilt, expectCleanFailure, expectNoStackTrace, runCliBytes, type CliResult } from '../helpers/cli.js';
 import { cliTiers, type CliProject, type CliTier } from '../helpers/tiers.js';
 
 interface RawResult {
@@ -26,24 +25,12 @@ interface RawResult {
 }
 
 /** The CLI as a child process with bytes on stdin and stdout kept as bytes. */
-function runRaw(p: CliProject, args: string[], input: Buffer = Buffer.alloc(0)): Promise<RawResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...p.flags, ...args], { cwd: p.dir, env: p.env, stdio: ['pipe', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => out.push(d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout: Buffer.concat(out), stderr });
-    });
-    child.stdin.end(input);
-  });
+async function runRaw(p: CliProject, args: string[], input: Buffer = Buffer.alloc(0)): Promise<RawResult> {
+  const r = await runCliBytes([...p.flags, ...args], { cwd: p.dir, env: p.env, input });
+  return { code: r.code, stdout: r.stdoutBytes, stderr: r.stderr };
 }
 
-const asText = (r: RawResult): CliResult => ({ code: r.code, signal: null, stdout: r.stdout.toString('latin1'), stderr: r.stderr });
+const asText = (r: RawResult): CliResult => ({ code: r.code, stdout: r.stdout.toString('latin1'), stderr: r.stderr });
 
 /** Not UTF-8: a lone continuation byte, an overlong lead, 0xff, NUL, a truncated sequence at the end. */
 const INVALID = Buffer.from([0x80, 0x41, 0x00, 0xc0, 0xaf, 0xff, 0xfe, 0x0a, 0x0d, 0x0a, 0xe2, 0x82]);

@@ -20,7 +20,8 @@ export function cliBuilt(): boolean {
 
 export interface CliResult {
   code: number | null;
-  signal: NodeJS.Signals | null;
+  /** The signal that ended the child; absent when it exited (so `toEqual({ code, stdout, stderr })` holds). */
+  signal?: NodeJS.Signals;
   stdout: string;
   stderr: string;
 }
@@ -56,12 +57,19 @@ export function cleanEnv(home: string, extra: Record<string, string | undefined>
   return env;
 }
 
-export function runCli(args: string[], opts: CliOptions): Promise<CliResult> {
+/** bin/credstash as a child process; stdout decoded as UTF-8. */
+export async function runCli(args: string[], opts: CliOptions): Promise<CliResult> {
+  const { stdoutBytes, ...r } = await runCliBytes(args, opts);
+  return { ...r, stdout: stdoutBytes.toString('utf8') };
+}
+
+/** bin/credstash as a child process, with stdout kept as the bytes it wrote. */
+export function runCliBytes(args: string[], opts: CliOptions): Promise<Omit<CliResult, 'stdout'> & { stdoutBytes: Buffer }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), BIN, ...args], { cwd: opts.cwd, env: opts.env, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
+    const out: Buffer[] = [];
     let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stdout.on('data', (d: Buffer) => out.push(d));
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
     child.on('error', (err) => {
@@ -70,7 +78,7 @@ export function runCli(args: string[], opts: CliOptions): Promise<CliResult> {
     });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr });
+      resolve({ code, ...(signal === null ? {} : { signal }), stdoutBytes: Buffer.concat(out), stderr });
     });
     child.stdin.end(opts.input ?? '');
   });
@@ -102,7 +110,7 @@ export function expectCleanFailure(r: CliResult, pattern?: RegExp): void {
 
 /** exit 0, 1 (one clean line) or 2 (usage), never a crash. */
 export function expectHandled(r: CliResult): void {
-  expect(r.signal).toBeNull();
+  expect(r.signal).toBeUndefined();
   expect([0, 1, 2], `exit ${r.code}, stderr: ${r.stderr}`).toContain(r.code);
   expectNoStackTrace(r.stderr);
   expectNoStackTrace(r.stdout);

@@ -4,37 +4,22 @@
  * template rendered with `credstash render`, and a store config whose secret (a Vault token) is itself a
  * reference into the local keystore.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateFernetKey } from '../../../src/crypto/fernet.js';
 import { startVaultServer, type VaultFixture } from '../../fixtures/vault-server.js';
+import { cleanEnv, runCli, type CliResult } from '../../helpers/cli.js';
 import { CANARY, expectNoLeak } from '../../helpers/no-leak.js';
 
-const BIN = fileURLToPath(new URL('../../../bin/credstash', import.meta.url));
 const root = mkdtempSync(join(tmpdir(), 'credstash-refs-'));
 const KEY = generateFernetKey();
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-interface Run { code: number | null; stdout: string; stderr: string }
-
-/** Spawn asynchronously: the Vault fixture answers from this same process. */
-function credstash(args: string[], cwd: string, env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      cwd,
-      env: { PATH: process.env.PATH ?? '', HOME: root, CREDSTASH_FERNET_KEY: KEY, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
+/** The CLI as a child process (asynchronous: the Vault fixture answers from this same process). */
+function credstash(args: string[], cwd: string, env: Record<string, string> = {}): Promise<CliResult> {
+  return runCli(args, { cwd, env: cleanEnv(root, { CREDSTASH_FERNET_KEY: KEY, ...env }) });
 }
 
 describe('chain (local keystore, env) + render from a config file', () => {
