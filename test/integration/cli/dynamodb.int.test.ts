@@ -105,6 +105,22 @@ describe('credstash CLI on DynamoDB + KMS', () => {
     expect((await cli(['delete', 'p.a'])).code).toBe(1);
   });
 
+  it('setup on a chain whose first member is DynamoDB creates its table and says which members need none', async () => {
+    const project = mkdtempSync(join(dir, 'chain-'));
+    writeFileSync(
+      join(project, 'credstash.toml'),
+      '[credential_store]\ntype = "chain"\n[credential_store.config]\nstores = [\n' +
+        '  { type = "dynamodb", name = "aws", config = { table = "chain-table" } },\n  { type = "env", name = "env" },\n]\n',
+      { mode: 0o600 },
+    );
+    const r = await runCli(['setup'], { cwd: project, env });
+    expect(r).toMatchObject({ code: 0, stderr: '' });
+    expect(r.stdout).toMatch(/^chain store "aws": created dynamodb table "chain-table".*\nchain store "env": .* needs no setup\n$/);
+    expect((await runCli(['put', 'via.chain', 'v'], { cwd: project, env })).code).toBe(0);
+    expect((await cli(['-t', 'chain-table', 'get', 'via.chain'])).stdout).toBe('v\n');
+    expect((await runCli(['setup'], { cwd: project, env })).stdout).toMatch(/^chain store "aws": .*already exists/);
+  });
+
   it('honours -t and CREDSTASH_DEFAULT_TABLE (flag wins)', async () => {
     expect((await cli(['-t', 'other-table', 'setup'])).code).toBe(0);
     expect((await cli(['put', 'only.other', 'v'], undefined, { CREDSTASH_DEFAULT_TABLE: 'other-table' })).code).toBe(0);
