@@ -19,6 +19,8 @@
  * Errors never quote what was typed (it may be a secret given in the wrong place): they name the command,
  * the problem and the argument's position.
  */
+import type { Argv } from 'yargs';
+import type { GlobalArgs } from './context.js';
 import { UsageError } from './errors.js';
 
 /** Prefix that hides a token from yargs' option parsing; removed again before a handler runs. */
@@ -56,7 +58,7 @@ interface YargsOptionConfig {
  * Record the `.option()` calls a yargs builder makes, without yargs: a stand-in that accepts any method
  * and returns itself. Used on a command module's builder and on the global options.
  */
-export function recordOptions(build: (y: never) => unknown): OptionSpec[] {
+export function recordOptions(build: (y: Argv<GlobalArgs>) => unknown): OptionSpec[] {
   const specs: OptionSpec[] = [];
   const add = (key: string, cfg: YargsOptionConfig = {}): void => {
     const aliases = cfg.alias === undefined ? [] : typeof cfg.alias === 'string' ? [cfg.alias] : [...cfg.alias];
@@ -85,7 +87,8 @@ export function recordOptions(build: (y: never) => unknown): OptionSpec[] {
       return () => stub;
     },
   });
-  build(stub as never);
+  // The stand-in answers every Argv method a builder calls; only `option(s)` records anything.
+  build(stub as Argv<GlobalArgs>);
   return specs;
 }
 

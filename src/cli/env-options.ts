@@ -7,12 +7,13 @@ import type { Options } from 'yargs';
 import { SHELL_IDENTIFIER } from '../ops/env-names.js';
 import { UsageError } from './errors.js';
 
-export const ALLOW_ENV_OPTION: Options = {
+/** Typed as written (not widened to Options), so that yargs infers `allowEnv: string[] | undefined`. */
+export const ALLOW_ENV_OPTION = {
   type: 'string',
   array: true,
   requiresArg: true,
   describe: 'let a credential set this protected variable (LD_*, NODE_OPTIONS, PATH, ...); repeatable',
-};
+} as const satisfies Options;
 
 /** The `--allow-env` names; each must be a variable name as credstash builds it (upper case, `_`). */
 export function allowEnvArg(v: unknown): string[] {

@@ -54,7 +54,7 @@ export async function prepareArgs(argv: readonly string[], onCommand: (name: str
   onCommand(name);
   const mod = await entry.load();
   const builder = mod.builder;
-  const specs = typeof builder === 'function' ? recordOptions(builder as (y: never) => unknown) : [];
+  const specs = typeof builder === 'function' ? recordOptions(builder) : [];
   const table = optionTable(GLOBAL_SPECS, [HELP_SPEC], specs);
   let rest = argv.slice(global.end + 1);
   // exec: the first `--` starts the command to run, passed through untouched.

@@ -28,7 +28,7 @@ interface CompletionArgs extends GlobalArgs {
 const HIDDEN = new Set(['--log-level', '--log-file']);
 
 export const completionCommand: CommandImpl<CompletionArgs> = {
-  builder: (y) => y.positional('shell', { type: 'string', describe: `the shell to complete in: ${SHELLS.join(' or ')}`, demandOption: true }) as never,
+  builder: (y) => y.positional('shell', { type: 'string', describe: `the shell to complete in: ${SHELLS.join(' or ')}`, demandOption: true }),
   handler: async (argv) => {
     const shell = SHELLS.find((s) => s === argv.shell);
     if (shell === undefined) throw new UsageError(`completion: the shell must be one of ${SHELLS.join(', ')}`);
@@ -58,7 +58,7 @@ export async function completionScript(shell: Shell): Promise<string> {
   for (const entry of commands) {
     const name = commandName(entry);
     const mod = await entry.load();
-    const specs = typeof mod.builder === 'function' ? recordOptions(mod.builder as (y: never) => unknown) : [];
+    const specs = typeof mod.builder === 'function' ? recordOptions(mod.builder) : [];
     const opts = words([...spellings(specs), '-h', '--help', ...spellings(globals)]);
     const positional = name === 'completion' ? words(SHELLS) : '';
     cases.push(`    ${name}) opts="${opts}"; args="${positional}" ;;`);

@@ -19,7 +19,7 @@ export const deleteCommand: CommandImpl<DeleteArgs> = {
     y
       .positional('credential', { type: 'string', describe: 'the name of the credential to delete', demandOption: true })
       .option('version', { alias: 'v', type: 'string', describe: 'delete only this version', requiresArg: true })
-      .option('store', STORE_OPTION) as never,
+      .option('store', STORE_OPTION),
   handler: (argv) =>
     withStore(argv, async (store) => {
       const version = readVersionArg(argv.version);

@@ -24,7 +24,7 @@ export const envCommand: CommandImpl<EnvArgs> = {
       .positional('context', { type: 'string', array: true, describe: 'encryption context key/value pairs: key=value' })
       .option('strict', { type: 'boolean', describe: 'fail if any credential cannot be read with this context' })
       .option('prefix', { alias: 'p', type: 'string', describe: 'only credentials whose id starts with PREFIX; PREFIX is removed from the names', requiresArg: true })
-      .option('allow-env', ALLOW_ENV_OPTION) as never,
+      .option('allow-env', ALLOW_ENV_OPTION),
   handler: (argv) =>
     withStore(argv, async (store) => {
       const allow = allowEnvArg(argv.allowEnv);

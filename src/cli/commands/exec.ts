@@ -84,7 +84,7 @@ export const execCommand: CommandImpl<ExecArgs> = {
       .option('prefix', { alias: 'p', type: 'string', describe: 'only credentials whose id starts with PREFIX; PREFIX is removed from the names', requiresArg: true })
       .option('allow-env', ALLOW_ENV_OPTION)
       .option('pass-credstash-env', { type: 'boolean', describe: "also pass credstash's own variables (CREDSTASH_*, VAULT_TOKEN) to the command" })
-      .example('credstash exec -p myapp.prod. env=prod -- ./server --port 8080', 'myapp.prod.db_password -> $DB_PASSWORD') as never,
+      .example('credstash exec -p myapp.prod. env=prod -- ./server --port 8080', 'myapp.prod.db_password -> $DB_PASSWORD'),
   handler: async (argv) => {
     const cmd = argv._.slice(1).map((a) => (String(a) === STDIN_ARG ? '-' : String(a)));
     if (cmd.length === 0) throw new UsageError('no command given; put it after --, e.g. credstash exec -- ./server');

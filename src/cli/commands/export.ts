@@ -32,7 +32,7 @@ export const exportCommand: CommandImpl<ExportArgs> = {
       .option('force', { type: 'boolean', describe: 'replace FILE if it exists' })
       .option('pattern', { type: 'string', describe: 'only ids matching this glob (* and ?)', requiresArg: true })
       .option('skip-errors', { type: 'boolean', describe: 'export what can be read and list the rest on stderr' })
-      .option('allow-env', { ...ALLOW_ENV_OPTION, describe: `-f dotenv: ${ALLOW_ENV_OPTION.describe ?? ''}` }) as never,
+      .option('allow-env', { ...ALLOW_ENV_OPTION, describe: `-f dotenv: ${ALLOW_ENV_OPTION.describe ?? ''}` }),
   handler: (argv) => {
     const allowEnv = allowEnvArg(argv.allowEnv);
     const target = argv.output === undefined ? undefined : resolveFrom(argv.io.cwd, argv.output);

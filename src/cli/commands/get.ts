@@ -33,7 +33,7 @@ export const getCommand: CommandImpl<GetArgs> = {
       .option('version', { alias: 'v', type: 'string', describe: 'get a specific version of the credential (default: the latest)', requiresArg: true })
       .option('format', { alias: 'f', choices: OUTPUT_FORMATS, default: 'json' as OutputFormat, describe: 'output format for wildcard gets' })
       .option('field', { type: 'string', describe: 'print one field of a structured (JSON) credential', requiresArg: true })
-      .option('allow-env', { ...ALLOW_ENV_OPTION, describe: `-f dotenv: ${ALLOW_ENV_OPTION.describe ?? ''}` }) as never,
+      .option('allow-env', { ...ALLOW_ENV_OPTION, describe: `-f dotenv: ${ALLOW_ENV_OPTION.describe ?? ''}` }),
   handler: (argv) =>
     withStore(argv, async (store) => {
       const context = contextFromArgs(argv.context);

@@ -25,7 +25,7 @@ export const getallCommand: CommandImpl<GetAllArgs> = {
       .option('version', { alias: 'v', type: 'string', describe: 'get this version of every credential (default: the latest)', requiresArg: true })
       .option('format', { alias: 'f', choices: OUTPUT_FORMATS, default: 'json' as OutputFormat, describe: 'output format' })
       .option('skip-errors', { type: 'boolean', describe: 'print what can be read; name the credentials that cannot on stderr' })
-      .option('allow-env', { ...ALLOW_ENV_OPTION, describe: `-f dotenv: ${ALLOW_ENV_OPTION.describe ?? ''}` }) as never,
+      .option('allow-env', { ...ALLOW_ENV_OPTION, describe: `-f dotenv: ${ALLOW_ENV_OPTION.describe ?? ''}` }),
   handler: (argv) =>
     withStore(argv, async (store) => {
       const context = contextFromArgs(argv.context);

@@ -29,7 +29,7 @@ export const importCommand: CommandImpl<ImportArgs> = {
       .positional('context', { type: 'string', array: true, describe: 'encryption context key/value pairs: key=value' })
       .option('format', { alias: 'f', choices: IMPORT_FORMATS, describe: 'file format (default: from the extension)' })
       .option('force', { type: 'boolean', describe: 'write a new version even when the value is unchanged' })
-      .option('comment', { alias: 'c', type: 'string', describe: 'comment for every version written', requiresArg: true }) as never,
+      .option('comment', { alias: 'c', type: 'string', describe: 'comment for every version written', requiresArg: true }),
   handler: async (argv) => {
     const stdin = isStdinArg(argv.file);
     const format = argv.format ?? (stdin ? undefined : formatFromFileName(argv.file));

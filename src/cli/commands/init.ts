@@ -23,7 +23,7 @@ export const initCommand: CommandImpl<InitArgs> = {
       .option('allow-unreadable', {
         type: 'boolean',
         describe: 'write a new key even though the keystore holds versions no key of the new file can read (they stay unreadable)',
-      }) as never,
+      }),
   handler: async (argv) => {
     const { initConfig } = await import('../../config/init.js');
     const result = await initConfig({

@@ -21,7 +21,7 @@ export const listCommand: CommandImpl<ListArgs> = {
   builder: (y) =>
     y
       .option('latest', { type: 'boolean', describe: 'only the newest version of each credential' })
-      .option('json', { type: 'boolean', describe: 'print a JSON array of {name, version, comment}' }) as never,
+      .option('json', { type: 'boolean', describe: 'print a JSON array of {name, version, comment}' }),
   handler: (argv) =>
     withStore(argv, async (store) => {
       const list = await store.listCredentials({ latestOnly: argv.latest === true });

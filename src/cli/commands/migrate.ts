@@ -36,7 +36,7 @@ export const migrateCommand: CommandImpl<MigrateArgs> = {
       .option('pattern', { type: 'string', describe: 'only ids matching this glob (* and ?)', requiresArg: true })
       .option('format', { type: 'string', describe: 'write format for the destination (dynamodb: gcm or legacy; default: the store\'s format, auto)', requiresArg: true })
       .example('credstash migrate --from dynamodb:table=credential-store --to local:path=.credstash/keystore.json --all-versions', '')
-      .example('credstash migrate --reencrypt --from dynamodb:table=credential-store', 're-encrypt legacy items as AES-GCM') as never,
+      .example('credstash migrate --reencrypt --from dynamodb:table=credential-store', 're-encrypt legacy items as AES-GCM'),
   handler: async (argv) => {
     const context = contextFromArgs(argv.context);
     if (argv.reencrypt === true) {

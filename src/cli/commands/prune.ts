@@ -19,7 +19,7 @@ export const pruneCommand: CommandImpl<PruneArgs> = {
     y
       .positional('credential', { type: 'string', describe: 'the credential id', demandOption: true })
       .option('keep', { type: 'number', describe: 'how many of the newest versions to keep (at least 1)', demandOption: true, requiresArg: true })
-      .option('dry-run', { type: 'boolean', describe: 'print what would be deleted, delete nothing' }) as never,
+      .option('dry-run', { type: 'boolean', describe: 'print what would be deleted, delete nothing' }),
   handler: async (argv) => {
     if (!Number.isSafeInteger(argv.keep) || argv.keep < 1) throw new UsageError('--keep must be a positive integer (the newest version is never deleted)');
     await withStore(argv, async (store) => {

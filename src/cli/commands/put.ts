@@ -65,7 +65,7 @@ export const putCommand: CommandImpl<PutArgs> = {
       .option('generate', GENERATE_OPTION)
       .option('print', { type: 'boolean', describe: 'with --generate: print the generated value on stdout (only there) once it is stored' })
       .option('if-absent', { type: 'boolean', describe: 'store version 1 only if the credential does not exist yet; if it does, say so and exit 0' })
-      .epilog(PUT_EPILOG) as never,
+      .epilog(PUT_EPILOG),
   handler: (argv) => {
     const policy = generateArgs(argv);
     if (argv['if-absent'] === true && argv.version !== undefined) throw new UsageError('--if-absent stores version 1: drop -v');

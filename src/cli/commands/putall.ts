@@ -38,7 +38,7 @@ export const putallCommand: CommandImpl<PutAllArgs> = {
       .option('autoversion', { alias: 'a', type: 'boolean', describe: 'store the next version of each credential' })
       .option('digest', { alias: 'd', choices: LEGACY_DIGESTS, describe: 'HMAC digest of legacy items (default SHA256; implies --format legacy)' })
       .option('format', FORMAT_OPTION)
-      .option('legacy', { type: 'boolean', describe: 'the same as --format legacy' }) as never,
+      .option('legacy', { type: 'boolean', describe: 'the same as --format legacy' }),
   handler: (argv) =>
     withStore(argv, async (store, config) => {
       assertFormatApplies(store, argv);

@@ -33,7 +33,7 @@ export const renderCommand: CommandImpl<RenderArgs> = {
       .option('output', { alias: 'o', type: 'string', describe: 'write to this file (atomically, mode 0600) instead of stdout', requiresArg: true })
       .option('format', { alias: 'f', choices: FORMATS, describe: 'output format (default: the input format)' })
       .option('from', { choices: FORMATS, describe: 'input format (default: from the file extension)' })
-      .option('recursive', { type: 'boolean', describe: 'also resolve references inside resolved values (cycles are errors)' }) as never,
+      .option('recursive', { type: 'boolean', describe: 'also resolve references inside resolved values (cycles are errors)' }),
   handler: async (argv) => {
     const stdin = isStdinArg(argv.file);
     const file = stdin ? 'stdin' : resolve(argv.io.cwd, argv.file);

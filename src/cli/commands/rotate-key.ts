@@ -22,7 +22,7 @@ export const rotateKeyCommand: CommandImpl<RotateKeyArgs> = {
     y.option('reencrypt-only', {
       type: 'boolean',
       describe: 'do not add a key: re-encrypt under the current first key (finishes an interrupted rotation)',
-    }) as never,
+    }),
   handler: async (argv) => {
     const { isKeyRotationCapable, generateFernetKey } = await import('../../index.js');
     const { store, config } = await openCliStore(argv);

@@ -29,7 +29,7 @@ export const setupCommand: CommandImpl<SetupArgs> = {
       .option('provisioned', { type: 'boolean', describe: 'provisioned capacity instead of on-demand' })
       .option('read-capacity', { type: 'number', describe: 'provisioned read capacity units (implies --provisioned; default 1)', requiresArg: true })
       .option('write-capacity', { type: 'number', describe: 'provisioned write capacity units (implies --provisioned; default 1)', requiresArg: true })
-      .option('save-kms-region', { type: 'string', describe: 'save the KMS region in ~/.credstash (Python credstash compatible)', requiresArg: true }) as never,
+      .option('save-kms-region', { type: 'string', describe: 'save the KMS region in ~/.credstash (Python credstash compatible)', requiresArg: true }),
   handler: async (argv) => {
     const opts = setupOptions(argv);
     if (argv.saveKmsRegion !== undefined) {

@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,6 +28,16 @@ describe('the command table', () => {
     const impls = Object.values(file).filter((v): v is Record<string, unknown> => typeof v === 'object' && v !== null && typeof (v as { handler?: unknown }).handler === 'function');
     expect(impls).toHaveLength(1);
     expect(Object.keys(impls[0] as object).filter((k) => k === 'command' || k === 'describe')).toEqual([]);
+  });
+});
+
+describe('typed builders', () => {
+  it('no file under src/cli casts to never: builders are checked against their command`s argument type', () => {
+    const cliDir = fileURLToPath(new URL('../../../src/cli/', import.meta.url));
+    const files = readdirSync(cliDir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts'));
+    expect(files.length).toBeGreaterThan(20);
+    const casts = files.filter((f) => /\bas never\b/.test(readFileSync(join(cliDir, f), 'utf8')));
+    expect(casts).toEqual([]);
   });
 });
 
