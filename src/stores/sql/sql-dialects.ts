@@ -110,8 +110,10 @@ export async function createDialect(e: EngineConfig): Promise<Dialect> {
   if (e.name === 'sqlite') {
     const Database = await loadBetterSqlite3();
     if (e.path !== ':memory:') {
-      const { closeSync, constants, openSync } = await import('node:fs');
-      const { dirname } = await import('node:path');
+      // Taken with process.getBuiltinModule, not import(): the CLI bundle turns every built-in into a
+      // CommonJS wrapper (esbuild.config.mjs), and a dynamic import() of one yields only `default`.
+      const { closeSync, constants, openSync } = process.getBuiltinModule('node:fs');
+      const { dirname } = process.getBuiltinModule('node:path');
       const { mkdirPrivate } = await import('../../core/private-dir.js');
       mkdirPrivate(dirname(e.path as string)); // every new folder exactly 0700, whatever the umask
       // Create the file 0600 before SQLite opens it: SQLite gives the -wal and -shm files the database's mode.
