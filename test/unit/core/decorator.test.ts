@@ -42,7 +42,7 @@ describe('tier extras through decorators', () => {
 
   for (const [name, wrap] of decorators) {
     it(`${name} offers exactly the extras of the store under it, with the same arguments and answer`, async () => {
-      for (const extras of [[], ['setup'], ['reencryptAll'], ['setup', 'reencryptAll']] as const) {
+      for (const extras of [[], ['setup'], ['reencryptAll'], ['setup', 'reencryptAll']] as ReadonlyArray<ReadonlyArray<'setup' | 'reencryptAll'>>) {
         const inner = storeWith(extras);
         const d = wrap(inner);
         expect(isSetupCapable(d), `${name} ${extras.join()}`).toBe(isSetupCapable(inner));
