@@ -5,7 +5,7 @@
  *
  * Parse errors say where (line, row) and never quote the file: an import file is full of secrets.
  */
-import { CredstashError, ValidationError } from '../core/errors.js';
+import { AccessDeniedError, CredstashError, ValidationError } from '../core/errors.js';
 import { validateWriteId } from '../core/names.js';
 import type { CredentialStore } from '../core/store.js';
 import type { CredentialValue, EncryptionContext, GetAllResult, JsonObject, StoredCredential } from '../core/types.js';
@@ -317,7 +317,7 @@ export async function importCredentials(store: CredentialStore, records: readonl
         try {
           current = await store.getCredential(r.id, { context });
         } catch (err) {
-          if (!(err instanceof CredstashError && err.code === 'ERR_ACCESS_DENIED')) throw err;
+          if (!(err instanceof CredstashError && err.code === AccessDeniedError.code)) throw err;
         }
         if (current !== undefined && valuesEqual(current.value, r.value)) {
           report.skipped.push({ id: r.id, reason: `unchanged (version ${current.version} holds the same value)`, ...where });

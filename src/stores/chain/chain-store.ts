@@ -277,7 +277,7 @@ export class ChainStore implements CredentialStore {
       } catch (err) {
         throw this.#fail(m, err);
       }
-      const misses = res.skipped.filter((s) => versioned && s.code === 'ERR_CREDENTIAL_NOT_FOUND');
+      const misses = res.skipped.filter((s) => versioned && s.code === CredentialNotFoundError.code);
       const failures = res.skipped.filter((s) => !misses.includes(s));
       if (versioned && opts.skipErrors !== true && failures.some((s) => !claimed.has(s.id))) {
         throw this.#fail(m, new PartialResultError(m.store.description, failures.map((s) => ({ credentialId: s.id, code: s.code as PartialResultError['failures'][number]['code'], message: s.message }))));
@@ -294,7 +294,7 @@ export class ChainStore implements CredentialStore {
     }
     const missing = [...notFound.values()].filter((s) => !claimed.has(s.id));
     if (missing.length > 0 && opts.skipErrors !== true) {
-      throw new PartialResultError(this.description, missing.map((s) => ({ credentialId: s.id, code: 'ERR_CREDENTIAL_NOT_FOUND', message: s.message })));
+      throw new PartialResultError(this.description, missing.map((s) => ({ credentialId: s.id, code: CredentialNotFoundError.code, message: s.message })));
     }
     skipped.push(...missing);
     const credentials = [...byId.values()].sort((a, b) => compareIds(a.id, b.id));

@@ -13,7 +13,7 @@
 import type { DynamoDBClient, QueryCommandInput } from '@aws-sdk/client-dynamodb';
 import type { KMSClient } from '@aws-sdk/client-kms';
 import { withAtRest } from '../../core/at-rest.js';
-import { AwsConfigError, CredstashError, ValidationError } from '../../core/errors.js';
+import { AwsConfigError, CredstashError, KmsError, ValidationError } from '../../core/errors.js';
 import {
   BaseStore,
   compareIds,
@@ -232,7 +232,7 @@ export class DynamoDBStore extends BaseStore implements SetupCapable {
     let item: Item;
     try {
       if (dataKey === undefined || blob === undefined) {
-        throw new CredstashError('ERR_KMS', `KMS GenerateDataKey returned no data key for credential "${id}"`, { credentialId: id, store: this.description });
+        throw new CredstashError(KmsError.code, `KMS GenerateDataKey returned no data key for credential "${id}"`, { credentialId: id, store: this.description });
       }
       const common = { name: id, paddedVersion, value, dataKey, wrappedKey: blob, comment: opts.comment, definition: opts.definition };
       item = format === 'legacy' ? buildLegacyItem({ ...common, digest }) : buildGcmItem(common);
@@ -502,7 +502,7 @@ export class DynamoDBStore extends BaseStore implements SetupCapable {
       kms.client.send(new kms.mod.DecryptCommand({ CiphertextBlob: blob, EncryptionContext: { ...context } })),
     );
     if (out.Plaintext === undefined) {
-      throw new CredstashError('ERR_KMS', `KMS Decrypt returned no data key for credential "${id}" version ${version}`, where);
+      throw new CredstashError(KmsError.code, `KMS Decrypt returned no data key for credential "${id}" version ${version}`, where);
     }
     // openItem decrypts by `format`, so its success establishes it: a GCM tag, or a legacy HMAC under a data
     // key of that format's size, verified. The `algorithm` attribute alone proves nothing.

@@ -82,5 +82,13 @@ describe('error codes: each defined once, as a static on its class', () => {
     const literals = [...text.matchAll(/'(ERR_[A-Z_]+)'/g)].map((m) => m[1] as string).filter((c) => c !== 'ERR_UNKNOWN');
     expect(literals.length).toBeGreaterThanOrEqual(16);
     expect(literals.filter((c, i) => literals.indexOf(c) !== i)).toEqual([]);
+    // Nor anywhere else in src/: other files name a code by its class (`KmsError.code`).
+    const { readdirSync } = await import('node:fs');
+    const srcDir = new URL('../../../src/', import.meta.url);
+    const ours = new Set(literals);
+    const elsewhere = readdirSync(srcDir, { recursive: true, encoding: 'utf8' })
+      .filter((f) => f.endsWith('.ts') && f !== 'core/errors.ts')
+      .flatMap((f) => [...readFileSync(new URL(f, srcDir), 'utf8').matchAll(/'(ERR_[A-Z_]+)'/g)].filter((m) => ours.has(m[1] as string)).map((m) => `${f}: ${m[1] as string}`));
+    expect(elsewhere).toEqual([]);
   });
 });
