@@ -11,6 +11,7 @@ import { build } from 'esbuild';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { builtinModules, createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { dirname } from 'node:path';
 
 const root = fileURLToPath(new URL('.', import.meta.url));
 const quiet = process.argv.includes('--quiet');
@@ -47,6 +48,26 @@ const builtinsByRequire = {
   },
 };
 
+// yargs 17's help layout (cliui) through its ESM entry cuts lines every N characters, in the middle of words;
+// the CLI bundle gets an entry that wraps at spaces (src/cli/help-wrap.ts), the rest of cliui unchanged.
+const cliuiWordWrap = {
+  name: 'cliui-word-wrap',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]node_modules[\\/]cliui[\\/]index\.mjs$/ }, (args) => ({
+      contents: [
+        "import { cliui } from './build/lib/index.js';",
+        "import { stripAnsi } from './build/lib/string-utils.js';",
+        `import { wrapWords } from ${JSON.stringify(`${root}src/cli/help-wrap.ts`)};`,
+        'export default function ui(opts) {',
+        '  return cliui(opts, { stringWidth: (s) => [...s].length, stripAnsi, wrap: wrapWords });',
+        '}',
+      ].join('\n'),
+      resolveDir: dirname(args.path),
+      loader: 'js',
+    }));
+  },
+};
+
 const cliEntries = ['src/cli/main.ts'].filter((p) => existsSync(p));
 // Several test runs share one work tree: build into a staging folder, then install without ever removing
 // a chunk that a running `credstash` may still import (chunk names are content hashes, so new chunks never
@@ -63,7 +84,7 @@ if (cliEntries.length > 0) {
     chunkNames: 'chunks/[name]-[hash]',
     external,
     banner,
-    plugins: [builtinsByRequire],
+    plugins: [builtinsByRequire, cliuiWordWrap],
     // Prefer the packages' ESM builds (AWS SDK `dist-es`): a dynamic import() of a bundled CommonJS package
     // yields only `default` under code splitting, so `(await import('@aws-sdk/client-dynamodb')).DynamoDBClient`
     // was undefined. ESM builds also tree-shake, which keeps the lazily loaded chunks small.
