@@ -251,7 +251,7 @@ describe('an MFA profile on a terminal', () => {
         '[profile base]\naws_access_key_id = AKIABASEBASEBASEBASE\naws_secret_access_key = base-secret-never-shown\n',
     );
     const saved = { ...process.env };
-    const vars = { ...env, AWS_CONFIG_FILE: join(aws, 'config'), AWS_SHARED_CREDENTIALS_FILE: join(aws, 'credentials') };
+    const vars: Record<string, string | undefined> = { ...env, AWS_CONFIG_FILE: join(aws, 'config'), AWS_SHARED_CREDENTIALS_FILE: join(aws, 'credentials') };
     for (const k of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY']) delete vars[k];
     for (const k of Object.keys(process.env)) if (k.startsWith('AWS_')) delete process.env[k];
     Object.assign(process.env, Object.fromEntries(Object.entries(vars).filter(([k]) => k.startsWith('AWS_'))));
