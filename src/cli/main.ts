@@ -12,9 +12,6 @@ import { EXIT_OK, reportError, UsageError } from './errors.js';
 import { holdTerminationSignals } from './signals.js';
 import { guardStdio } from './stdio.js';
 
-/** Commands that rewrite the config file (writeFileAtomic) and so hold termination signals while they run. */
-const CONFIG_WRITERS = new Set(['init', 'rotate-key', 'setup']);
-
 /**
  * The global options as argparse would read them before the subcommand (global-flags.ts): the declared
  * ones, the short spellings valid only there (Python credstash's `-n` = `--arn`, `-p` = `--profile`; after
@@ -202,7 +199,7 @@ export async function main(argv: readonly string[], io: CliIO = defaultIO()): Pr
     // The commands that write credstash.toml (it holds the Fernet key): SIGINT/SIGTERM/SIGHUP wait for the
     // synchronous atomic write to finish, so that none leaves its temp file (signals.ts). export -o and
     // render -o do the same in writeSecretFile; the read commands pay nothing.
-    if (io.env === process.env && entry !== undefined && CONFIG_WRITERS.has(commandName(entry))) holdTerminationSignals();
+    if (io.env === process.env && entry?.writesConfig === true) holdTerminationSignals();
     // Only the module of the command named is loaded; the others are stand-ins (see commandTable).
     const load = new Set(entry === undefined ? [] : [entry]);
     for (;;) {

@@ -21,6 +21,11 @@ export interface CommandEntry {
   readonly command: string;
   /** Its line in `credstash --help` (COMMAND_META). */
   readonly describe: string;
+  /**
+   * It rewrites credstash.toml (which holds the Fernet keys): main() holds SIGINT/SIGTERM/SIGHUP while it
+   * runs, so that the atomic write never leaves its temp file (signals.ts).
+   */
+  readonly writesConfig?: true;
   readonly load: () => Promise<AnyCommandModule>;
 }
 
@@ -39,17 +44,17 @@ export const COMMAND_META = {
   get: { command: 'get <credential> [context..]', describe: 'Get a credential from the store' },
   getall: { command: 'getall [context..]', describe: 'Get all credentials from the store' },
   import: { command: 'import <file> [context..]', describe: 'Import credentials from a json, yaml, csv or dotenv file, one new version each' },
-  init: { command: 'init', describe: 'Create credstash.toml with a new Fernet key and a local keystore' },
+  init: { command: 'init', describe: 'Create credstash.toml with a new Fernet key and a local keystore', writesConfig: true },
   keys: { command: 'keys', describe: 'List unique credential names' },
   list: { command: 'list', describe: 'List credentials and their versions' },
   migrate: { command: 'migrate [context..]', describe: 'Copy credentials between two stores, or re-encrypt a store in place (--reencrypt)' },
   prune: { command: 'prune <credential>', describe: 'Delete old versions of a credential, keeping the newest N' },
   put: { command: 'put <credential> [value] [context..]', describe: 'Put a credential into the store' },
   putall: { command: 'putall <credentials> [context..]', describe: 'Put credentials from a JSON object {"name": "value", ...} (inline, @file or -)' },
-  'rotate-key': { command: 'rotate-key', describe: 'Add a new first Fernet key to credstash.toml and re-encrypt every stored version under it' },
+  'rotate-key': { command: 'rotate-key', describe: 'Add a new first Fernet key to credstash.toml and re-encrypt every stored version under it', writesConfig: true },
   render: { command: 'render <file> [context..]', describe: 'Print a TOML/JSON/YAML file with its ${credential:...} references resolved' },
-  setup: { command: 'setup', describe: 'Set up the credential store (create the DynamoDB table)' },
-} as const satisfies Record<string, { readonly command: string; readonly describe: string }>;
+  setup: { command: 'setup', describe: 'Set up the credential store (create the DynamoDB table)', writesConfig: true },
+} as const satisfies Record<string, { readonly command: string; readonly describe: string; readonly writesConfig?: true }>;
 
 type CommandKey = keyof typeof COMMAND_META;
 
@@ -79,7 +84,7 @@ const LOADERS: { readonly [K in CommandKey]: () => Promise<CommandImpl<any>> } =
 export const commands: readonly CommandEntry[] = (Object.keys(COMMAND_META) as CommandKey[]).map((k) => {
   let loaded: Promise<AnyCommandModule> | undefined;
   // One module object per command, however often it is asked for (main() may ask twice).
-  const load = (): Promise<AnyCommandModule> => (loaded ??= LOADERS[k]().then((impl) => ({ ...impl, ...COMMAND_META[k] })));
+  const load = (): Promise<AnyCommandModule> => (loaded ??= LOADERS[k]().then((impl) => ({ ...impl, command: COMMAND_META[k].command, describe: COMMAND_META[k].describe })));
   return { ...COMMAND_META[k], load };
 });
 

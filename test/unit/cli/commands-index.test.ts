@@ -31,6 +31,12 @@ describe('the command table', () => {
   });
 });
 
+describe('command metadata', () => {
+  it('marks the commands that rewrite credstash.toml (they hold termination signals while they run), and no other', () => {
+    expect(commands.filter((c) => c.writesConfig === true).map(commandName)).toEqual(['init', 'rotate-key', 'setup']);
+  });
+});
+
 describe('typed builders', () => {
   it('no file under src/cli casts to never: builders are checked against their command`s argument type', () => {
     const cliDir = fileURLToPath(new URL('../../../src/cli/', import.meta.url));
