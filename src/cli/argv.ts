@@ -56,7 +56,7 @@ interface YargsOptionConfig {
 
 /**
  * Record the `.option()` calls a yargs builder makes, without yargs: a stand-in that accepts any method
- * and returns itself. Used on a command module's builder and on the global options.
+ * and returns itself. Used on a command module's builder and (global-flags.test.ts) on the global options.
  */
 export function recordOptions(build: (y: Argv<GlobalArgs>) => unknown): OptionSpec[] {
   const specs: OptionSpec[] = [];
@@ -101,11 +101,6 @@ export function optionTable(...groups: ReadonlyArray<ReadonlyArray<OptionSpec>>)
     }
   }
   return table;
-}
-
-/** One short or long spelling added by hand (global `-n` = `--arn`, `-p` = `--profile`). */
-export function withSpelling(spec: OptionSpec, spelling: string): OptionSpec {
-  return { ...spec, names: [spelling], label: `${spelling}/${spec.label}` };
 }
 
 /** `1st`, `2nd`, `3rd`, `4th`, ... `11th`, `21st`. */
