@@ -56,7 +56,7 @@ interface YargsOptionConfig {
 
 /**
  * Record the `.option()` calls a yargs builder makes, without yargs: a stand-in that accepts any method
- * and returns itself. Used on a command module's builder and (global-flags.test.ts) on the global options.
+ * and returns itself. Used on a command module's builder (the global options come from global-flags.ts).
  */
 export function recordOptions(build: (y: Argv<GlobalArgs>) => unknown): OptionSpec[] {
   const specs: OptionSpec[] = [];
