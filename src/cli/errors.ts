@@ -54,7 +54,7 @@ export interface ErrorSink {
 export function reportError(err: unknown, stderr: ErrorSink, env: NodeJS.ProcessEnv, command?: string): number {
   const debug = env.CREDSTASH_DEBUG === '1';
   if (err instanceof ChildExit) return err.exitCode;
-  if (err instanceof Interrupted) {
+  if (interrupted(err)) {
     stderr.write('credstash: interrupted\n');
     return EXIT_INTERRUPTED;
   }
@@ -72,6 +72,20 @@ export function reportError(err: unknown, stderr: ErrorSink, env: NodeJS.Process
   stderr.write(`credstash: unexpected error (${oneLine(name)})\n`);
   if (debug) stderr.write(debugTrace(err));
   return EXIT_FAILURE;
+}
+
+/**
+ * Ctrl-C at a prompt, also when the prompt ran inside a store or the AWS SDK and comes back as the `cause`
+ * of their error: the MFA code prompt runs inside the SDK's credential provider, and the DynamoDB store
+ * reports what it throws as a failed Query.
+ */
+function interrupted(err: unknown): boolean {
+  let e: unknown = err;
+  for (let depth = 0; depth <= MAX_CAUSES && e instanceof Error; depth++) {
+    if (e instanceof Interrupted) return true;
+    e = (e as Error & { cause?: unknown }).cause;
+  }
+  return false;
 }
 
 /**

@@ -59,12 +59,14 @@ export async function readFileArg(path: string, io: CliIO): Promise<Buffer> {
  * @throws ValidationError at end of input; Interrupted on Ctrl-C
  */
 export async function promptSecret(prompt: string, io: CliIO): Promise<string | Buffer> {
-  io.stderr.write(prompt);
   const stdin = io.stdin;
   const tty = stdin.isTTY === true && typeof stdin.setRawMode === 'function';
+  // Raw mode before the prompt shows: a Ctrl-C typed as soon as it appears is read here (exit 130, one
+  // line), not turned into a SIGINT by a terminal still in line mode.
   if (tty) stdin.setRawMode?.(true);
   let bytes: number[] = [];
   try {
+    io.stderr.write(prompt);
     const line = await new Promise<Buffer>((resolveLine, reject) => {
       const onData = (chunk: Buffer | string): void => {
         const b = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
