@@ -11,6 +11,7 @@ import { beforeCommandSpecs, globalOptionSpecs, globalOptions } from './global-f
 import { EXIT_OK, reportError, UsageError } from './errors.js';
 import { holdTerminationSignals } from './signals.js';
 import { guardStdio } from './stdio.js';
+import { unknownCommandMessage } from './suggest.js';
 
 /**
  * The global options as argparse would read them before the subcommand (global-flags.ts): the declared
@@ -46,7 +47,7 @@ export async function prepareArgs(argv: readonly string[], onCommand: (name: str
   const word = argv[global.end];
   if (word === undefined) return { args: globals };
   const entry = commands.find((c) => commandName(c) === word);
-  if (entry === undefined) throw new UsageError(`unknown command (${ordinal(global.end + 1)} argument)`);
+  if (entry === undefined) throw new UsageError(unknownCommandMessage(word, `${ordinal(global.end + 1)} argument`, commands.map(commandName)));
   const name = commandName(entry);
   onCommand(name);
   const mod = await entry.load();
@@ -142,8 +143,12 @@ function skipHelpCache(parser: Argv<GlobalArgs>): void {
   if (typeof usage?.cacheHelpMessage === 'function') usage.cacheHelpMessage = () => {};
 }
 
+/** The first lines of `credstash --help`. A command's own help starts with its usage line instead. */
+const ROOT_USAGE = "Usage: credstash [global options] <command> [arguments] [options]\n\nRun 'credstash <command> --help' for a command's arguments, options and an example.";
+
 async function parse(table: AnyCommandModule[], args: string[], io: CliIO, command: string | undefined): Promise<void> {
   const parser: Argv<GlobalArgs> = globalOptions(yargs().scriptName('credstash'))
+    .usage(ROOT_USAGE)
     .command(table)
     .command({
       command: '$0',

@@ -6,7 +6,7 @@
  * `...COMMAND_META.<name>` for its `command` and `describe`), then add its row to COMMAND_META and to
  * LOADERS below.
  */
-import type { CommandModule } from 'yargs';
+import type { Argv, CommandModule } from 'yargs';
 import type { GlobalArgs } from '../context.js';
 
 // `any`: each command has its own argv type, and yargs' CommandModule is not covariant in it.
@@ -26,6 +26,11 @@ export interface CommandEntry {
    * runs, so that the atomic write never leaves its temp file (signals.ts).
    */
   readonly writesConfig?: true;
+  /**
+   * The example its `--help` shows: a command line (never with a secret on it) and what it does. Absent
+   * for a command whose builder gives its own examples (exec, migrate).
+   */
+  readonly example?: readonly [command: string, description: string];
   readonly load: () => Promise<AnyCommandModule>;
 }
 
@@ -35,26 +40,26 @@ export interface CommandEntry {
  * loaded, so main() lists every command without importing its module and the two can never disagree.
  */
 export const COMMAND_META = {
-  completion: { command: 'completion <shell>', describe: 'Print a shell completion script for bash or zsh (eval "$(credstash completion bash)")' },
-  config: { command: 'config', describe: 'Show which config file, store, store module and audit log the other commands use (never a value)' },
-  delete: { command: 'delete <credential>', describe: 'Delete a credential (every version, or one with -v)' },
-  env: { command: 'env [context..]', describe: "Print the credentials as shell `export NAME='value'` lines (eval \"$(credstash env)\")" },
+  completion: { command: 'completion <shell>', describe: 'Print a shell completion script for bash or zsh (eval "$(credstash completion bash)")', example: ['eval "$(credstash completion bash)"', "in ~/.bashrc: Tab completes credstash's commands and options"] },
+  config: { command: 'config', describe: 'Show which config file, store, store module and audit log the other commands use (never a value)', example: ['credstash config', 'which config file and store the other commands would use'] },
+  delete: { command: 'delete <credential>', describe: 'Delete a credential (every version, or one with -v)', example: ['credstash delete myapp.db.prod -v 1', 'delete version 1 only (without -v: every version)'] },
+  env: { command: 'env [context..]', describe: "Print the credentials as shell `export NAME='value'` lines (eval \"$(credstash env)\")", example: ['eval "$(credstash env env=prod)"', 'export every credential stored with the context env=prod'] },
   exec: { command: 'exec [context..]', describe: 'Run a command with the credentials as environment variables: exec [key=value ...] -- cmd args' },
-  export: { command: 'export [context..]', describe: 'Export the newest version of every credential as json, yaml, csv or dotenv' },
-  get: { command: 'get <credential> [context..]', describe: 'Get a credential from the store' },
-  getall: { command: 'getall [context..]', describe: 'Get all credentials from the store' },
-  import: { command: 'import <file> [context..]', describe: 'Import credentials from a json, yaml, csv or dotenv file, one new version each' },
-  init: { command: 'init', describe: 'Create credstash.toml with a new Fernet key and a local keystore', writesConfig: true },
-  keys: { command: 'keys', describe: 'List unique credential names' },
-  list: { command: 'list', describe: 'List credentials and their versions' },
+  export: { command: 'export [context..]', describe: 'Export the newest version of every credential as json, yaml, csv or dotenv', example: ['credstash export -o backup.json env=prod', 'write every credential to backup.json (mode 0600)'] },
+  get: { command: 'get <credential> [context..]', describe: 'Get a credential from the store', example: ['credstash get myapp.db.prod env=prod', 'print the newest version, read with the context env=prod'] },
+  getall: { command: 'getall [context..]', describe: 'Get all credentials from the store', example: ['credstash getall env=prod -f json', 'every credential as one JSON object'] },
+  import: { command: 'import <file> [context..]', describe: 'Import credentials from a json, yaml, csv or dotenv file, one new version each', example: ['credstash import backup.json env=prod', 'store each credential of the file as a new version'] },
+  init: { command: 'init', describe: 'Create credstash.toml with a new Fernet key and a local keystore', writesConfig: true, example: ['credstash init', 'credstash.toml and a local keystore in this folder: no AWS needed'] },
+  keys: { command: 'keys', describe: 'List unique credential names', example: ['credstash keys', 'the credential names, one per line'] },
+  list: { command: 'list', describe: 'List credentials and their versions', example: ['credstash list --latest', 'the newest version of every credential'] },
   migrate: { command: 'migrate [context..]', describe: 'Copy credentials between two stores, or re-encrypt a store in place (--reencrypt)' },
-  prune: { command: 'prune <credential>', describe: 'Delete old versions of a credential, keeping the newest N' },
-  put: { command: 'put <credential> [value] [context..]', describe: 'Put a credential into the store' },
-  putall: { command: 'putall <credentials> [context..]', describe: 'Put credentials from a JSON object {"name": "value", ...} (inline, @file or -)' },
-  'rotate-key': { command: 'rotate-key', describe: 'Add a new first Fernet key to credstash.toml and re-encrypt every stored version under it', writesConfig: true },
-  render: { command: 'render <file> [context..]', describe: 'Print a TOML/JSON/YAML file with its ${credential:...} references resolved' },
-  setup: { command: 'setup', describe: 'Set up the credential store (create the DynamoDB table)', writesConfig: true },
-} as const satisfies Record<string, { readonly command: string; readonly describe: string; readonly writesConfig?: true }>;
+  prune: { command: 'prune <credential>', describe: 'Delete old versions of a credential, keeping the newest N', example: ['credstash prune myapp.db.prod --keep 5', 'delete every version but the newest 5'] },
+  put: { command: 'put <credential> [value] [context..]', describe: 'Put a credential into the store', example: ['credstash put -a myapp.db -P env=prod', 'store the next version; the value is asked for, not echoed (never on the command line, where ps shows it)'] },
+  putall: { command: 'putall <credentials> [context..]', describe: 'Put credentials from a JSON object {"name": "value", ...} (inline, @file or -)', example: ['credstash putall @creds.json env=prod', 'store each name and value of a JSON file'] },
+  'rotate-key': { command: 'rotate-key', describe: 'Add a new first Fernet key to credstash.toml and re-encrypt every stored version under it', writesConfig: true, example: ['credstash rotate-key', 'a new first Fernet key, every stored version re-encrypted under it'] },
+  render: { command: 'render <file> [context..]', describe: 'Print a TOML/JSON/YAML file with its ${credential:...} references resolved', example: ['credstash render app.toml -o out.toml', 'app.toml with its references resolved, written with mode 0600'] },
+  setup: { command: 'setup', describe: 'Set up the credential store (create the DynamoDB table)', writesConfig: true, example: ['credstash setup --tags team=platform', 'create the DynamoDB table (on demand), or report that it exists'] },
+} as const satisfies Record<string, { readonly command: string; readonly describe: string; readonly writesConfig?: true; readonly example?: readonly [string, string] }>;
 
 type CommandKey = keyof typeof COMMAND_META;
 
@@ -84,9 +89,23 @@ const LOADERS: { readonly [K in CommandKey]: () => Promise<CommandImpl<any>> } =
 export const commands: readonly CommandEntry[] = (Object.keys(COMMAND_META) as CommandKey[]).map((k) => {
   let loaded: Promise<AnyCommandModule> | undefined;
   // One module object per command, however often it is asked for (main() may ask twice).
-  const load = (): Promise<AnyCommandModule> => (loaded ??= LOADERS[k]().then((impl) => ({ ...impl, command: COMMAND_META[k].command, describe: COMMAND_META[k].describe })));
+  const meta: { readonly command: string; readonly describe: string; readonly example?: readonly [string, string] } = COMMAND_META[k];
+  const load = (): Promise<AnyCommandModule> =>
+    (loaded ??= LOADERS[k]().then((impl) => ({ ...impl, command: meta.command, describe: meta.describe, builder: withExample(impl.builder, meta.example) })));
   return { ...COMMAND_META[k], load };
 });
+
+/** A command's builder, then its example (yargs shows it under "Examples:" in the command's --help). */
+function withExample(builder: AnyCommandModule['builder'], example: readonly [string, string] | undefined): AnyCommandModule['builder'] {
+  if (example === undefined) return builder;
+  const [command, description] = example;
+  return (y: Argv<GlobalArgs>) => {
+    const built = typeof builder === 'function' ? builder(y) : builder === undefined ? y : y.options(builder);
+    // every credstash builder returns its Argv; a promise would be a builder this table does not know
+    if ('then' in built) throw new TypeError('a command builder returned a promise');
+    return (built as Argv<GlobalArgs>).example(command, description);
+  };
+}
 
 /** The command's name: the first word of its yargs `command` string. */
 export function commandName(entry: Pick<CommandEntry, 'command'>): string {

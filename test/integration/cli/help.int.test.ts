@@ -1,14 +1,14 @@
 /**
  * `credstash --help` as people read it: at any terminal width and through a pipe, the help wraps at spaces
  * (every command's description reads back verbatim when its lines are joined), no line is wider than the
- * terminal, and a usage line comes first.
+ * terminal, and a usage line comes first. Every command's help ends with one example.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { commands } from '../../../src/cli/commands/index.js';
+import { commandName, commands } from '../../../src/cli/commands/index.js';
 import { BIN, cleanEnv, runCli } from '../../helpers/cli.js';
 
 let dir: string;
@@ -67,5 +67,41 @@ describe('credstash --help wraps at word boundaries', () => {
   it.each([50, 64, 120])('on a terminal %i columns wide (help is at most 100 wide)', (columns) => {
     const help = onTerminal(['--help'], columns);
     expectReadable(help, Math.min(columns, 100));
+  });
+});
+
+describe('usage line and examples', () => {
+  it('credstash --help and credstash alone start with a usage line', async () => {
+    for (const args of [['--help'], [], ['-h']]) {
+      const r = await runCli(args, { cwd: dir, env: cleanEnv(dir) });
+      expect(r.code).toBe(0);
+      expect(r.stdout.split('\n')[0]).toBe('Usage: credstash [global options] <command> [arguments] [options]');
+      expect(r.stdout).toContain("Run 'credstash <command> --help' for a command's arguments, options and an");
+    }
+  });
+
+  it.each(commands.map((c) => [commandName(c), c] as const))("credstash %s --help: its usage line first, then an example", async (name, entry) => {
+    const r = await runCli([name, '--help'], { cwd: dir, env: cleanEnv(dir) });
+    expect(r).toMatchObject({ code: 0, stderr: '' });
+    expect(r.stdout.split('\n')[0]).toBe(`credstash ${entry.command}`);
+    const at = r.stdout.indexOf('\nExamples:\n');
+    expect(at).toBeGreaterThan(0);
+    expect(r.stdout.indexOf('\nExamples:\n', at + 1)).toBe(-1);
+    const lines = (r.stdout.slice(at + '\nExamples:\n'.length).split('\n\n')[0] ?? '').split('\n');
+    expect(lines.join(' ')).toContain(`credstash ${name}`);
+    // exec and migrate give their own examples in their builders; every other command's is the table's
+    if (entry.example === undefined) {
+      expect(['exec', 'migrate']).toContain(name);
+      return;
+    }
+    // two columns, each wrapped at spaces: the example's command line, and what it does
+    const first = /^( {2}\S.*?) {2,}(\S.*)$/.exec(lines[0] ?? '');
+    expect(first, lines[0]).not.toBeNull();
+    const column = (lines[0] as string).length - (first?.[2] as string).length;
+    const left = lines.map((l) => l.slice(0, column).trim()).filter((t) => t !== '');
+    const right = lines.map((l) => l.slice(column).trim()).filter((t) => t !== '');
+    expect({ command: left.join(' '), description: right.join(' ') }).toEqual({ command: entry.example[0], description: entry.example[1] });
+    // never a value on the command line
+    if (name === 'put') expect(entry.example[0]).toMatch(/ -P | - |@/);
   });
 });
