@@ -115,19 +115,19 @@ ${rows.join('\n')}
 
 The \`CLI, Node N\` rows compare each command with a bare \`node -e 0\` of the same binary, run by run. The
 target for a DynamoDB \`get\` is 1.8x; it is **not met on any Node** here, by a wide margin. CPU time
-(user + system of the child, from wait4) of the phases of that \`get\`, medians of 11 interleaved runs,
-load average about 7 (2026-12-01, after the changes below; bench/cli.mjs measures wall time, which a loaded
-machine inflates more):
+(user + system of the child, from wait4) of the phases of that \`get\`, medians of 21 interleaved runs,
+load average about 1.8 (2026-12-01, after the changes below; each figure moves by about ±10 ms between
+such runs):
 
 | CPU ms | Node 20 | Node 22 | Node 24 |
 |---|---|---|---|
-| \`node -e 0\` | 30 | 31 | 35 |
-| + import dist/cli/main.js (yargs, the argv reader, 20 files) | +21 | +14 | +15 |
-| + import the DynamoDB tier's chunks (AWS SDK core, DynamoDB and KMS clients, about 15 files, 460 KB) | +63 | +48 | +50 |
-| + construct the DynamoDB and KMS clients | +4 | +4 | +12 |
-| + the first DynamoDB Query (credentials from the environment, endpoint rules, SigV4, HTTP, parsing) | +30 | +23 | +32 |
-| + the rest of \`credstash get\` (config, command module, KMS Decrypt, output) | +38 | +38 | +39 |
-| = \`credstash get\`, dynalite + KMS fixture | 187 | 158 | 184 |
+| \`node -e 0\` | 27 | 31 | 35 |
+| + import dist/cli/main.js (yargs, the argv reader, 20 files) | +20 | +15 | +15 |
+| + import the DynamoDB tier's chunks (AWS SDK core, DynamoDB and KMS clients, about 15 files, 460 KB) | +56 | +43 | +50 |
+| + construct the DynamoDB and KMS clients | +3 | +12 | +9 |
+| + the first DynamoDB Query (credentials from the environment, endpoint rules, SigV4, HTTP, parsing) | +24 | +23 | +30 |
+| + the rest of \`credstash get\` (config, command module, KMS Decrypt, output) | +40 | +38 | +42 |
+| = \`credstash get\`, dynalite + KMS fixture | 169 | 162 | 181 |
 
 1.8x would leave about 25 ms above \`node -e 0\` for all of that: less than loading and running the AWS SDK
 v3 code a request needs, before any request is sent. What was changed (docs/cli.md, "Cold start"):
