@@ -1,21 +1,25 @@
-// Builds dist/ with esbuild:
+// Builds dist/ (or the folder given as --outdir=DIR) with esbuild:
 //  - dist/cli/: the CLI bundle (ESM, code-split so that AWS SDK clients and SQL drivers sit in chunks that
 //    load only when a command needs them; measured cold start in BENCHMARKS.md). Native drivers stay external.
 //  - dist/lib/: the library, one file per entry, dependencies external (users dedupe their own SDK clients).
 //  - dist/types/ (only with --types): the library's declarations, `tsc -p tsconfig.build.json`, which
 //    package.json "types"/"exports" point at. `npm run build` and prepare (`npm ci`, `npm pack`) pass
 //    --types; the test global setup does not (it rebuilds before every test run and must stay fast).
-// Runs from `npm ci` (prepare) and from the test global setup.
+// Runs from `npm ci` (prepare) and from the test global setup, which builds into a folder of its own run
+// (--outdir=.tmp/test-build/N/dist), so a build here never has to spare files another process is running.
 import { spawnSync } from 'node:child_process';
 import { build } from 'esbuild';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { builtinModules, createRequire } from 'node:module';
+import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { dirname } from 'node:path';
 
 const root = fileURLToPath(new URL('.', import.meta.url));
 const quiet = process.argv.includes('--quiet');
 const types = process.argv.includes('--types');
+const outArg = process.argv.find((a) => a.startsWith('--outdir='));
+const out = outArg === undefined ? 'dist' : outArg.slice('--outdir='.length);
 process.chdir(root);
 
 const packageVersion = JSON.parse(readFileSync('package.json', 'utf8')).version;
@@ -31,6 +35,10 @@ const banner = { js: "const require = process.getBuiltinModule('node:module').cr
 // tiny CommonJS module whose named imports are property reads at use. One such module per importing file
 // (the `?N` in its path), so that it lands in its importer's chunk: one shared module per built-in made
 // esbuild split seven more chunks onto the local `get` path, which cost Node 20 more than it saved.
+// A dynamic import() stays as it is: a CommonJS wrapper behind import() would yield only `default`
+// (`const { openSync } = await import('node:fs')` got undefined). The one on the DynamoDB path, the SDK
+// HTTP handler's `await import("node:http")` (it reads `.default ?? module`), is rewritten to
+// process.getBuiltinModule; test/integration/cli/cold-start.int.test.ts fails if that stops matching.
 // Only the CLI bundle: the library leaves its imports to the user's own bundler.
 const builtinsByRequire = {
   name: 'builtins-by-require',
@@ -40,7 +48,11 @@ const builtinsByRequire = {
     const idOf = (importer) => importers.get(importer) ?? importers.set(importer, importers.size).get(importer);
     // No `.` in the path: esbuild would read an importer's `.mjs` as "this module is ESM".
     b.onResolve({ filter: /^(node:)?[a-z_/]+$/ }, (args) =>
-      args.kind !== 'require-call' && names.has(args.path) ? { path: `${args.path.replace(/^node:/, '')}?${idOf(args.importer)}`, namespace: 'builtin-by-require' } : undefined);
+      args.kind === 'import-statement' && names.has(args.path) ? { path: `${args.path.replace(/^node:/, '')}?${idOf(args.importer)}`, namespace: 'builtin-by-require' } : undefined);
+    b.onLoad({ filter: /[\\/]@smithy[\\/]node-http-handler[\\/]dist-es[\\/]node-http-handler\.js$/ }, async (args) => ({
+      contents: (await readFile(args.path, 'utf8')).replace('await import("node:http")', 'process.getBuiltinModule("node:http")'),
+      loader: 'js',
+    }));
     b.onLoad({ filter: /.*/, namespace: 'builtin-by-require' }, (args) => ({
       contents: `module.exports = process.getBuiltinModule(${JSON.stringify(`node:${args.path.split('?')[0]}`)});`,
       loader: 'js',
@@ -69,16 +81,12 @@ const cliuiWordWrap = {
 };
 
 const cliEntries = ['src/cli/main.ts'].filter((p) => existsSync(p));
-// Several test runs share one work tree: build into a staging folder, then install without ever removing
-// a chunk that a running `credstash` may still import (chunk names are content hashes, so new chunks never
-// overwrite old ones with different code). main.js and the metafile are replaced by rename (atomic).
-const stage = `dist/.cli-build-${process.pid}`;
 if (cliEntries.length > 0) {
-  rmSync(stage, { recursive: true, force: true });
+  rmSync(`${out}/cli`, { recursive: true, force: true });
   const result = await build({
     ...common,
     entryPoints: cliEntries,
-    outdir: stage,
+    outdir: `${out}/cli`,
     splitting: true,
     minify: true,
     chunkNames: 'chunks/[name]-[hash]',
@@ -96,66 +104,31 @@ if (cliEntries.length > 0) {
     // `credstash --version`, fixed at build time: reading package.json at run time would cost every cold start.
     define: { __CREDSTASH_VERSION__: JSON.stringify(packageVersion) },
   });
-  writeFileSync(`${stage}/meta.json`, JSON.stringify(result.metafile).replaceAll(stage, "dist/cli"));
-  mkdirSync('dist/cli/chunks', { recursive: true });
-  const fresh = new Set(readdirSync(`${stage}/chunks`));
-  for (const f of fresh) if (!existsSync(`dist/cli/chunks/${f}`)) renameSync(`${stage}/chunks/${f}`, `dist/cli/chunks/${f}`);
-  renameSync(`${stage}/meta.json`, 'dist/cli-meta.json');
-  rmSync('dist/cli/meta.json', { force: true }); // where older builds wrote it
-  renameSync(`${stage}/main.js`, 'dist/cli/main.js');
-  rmSync(stage, { recursive: true, force: true });
-  // Drop chunks of older builds once no process started before them can still need them.
-  const cutoff = Date.now() - 10 * 60_000;
-  for (const f of readdirSync('dist/cli/chunks')) {
-    if (!fresh.has(f) && statSync(`dist/cli/chunks/${f}`).mtimeMs < cutoff) rmSync(`dist/cli/chunks/${f}`, { force: true });
-  }
+  writeFileSync(`${out}/cli-meta.json`, JSON.stringify(result.metafile));
 }
 
 const libEntries = ['src/index.ts', 'src/stores/dynamodb/index.ts', 'src/stores/local/index.ts', 'src/stores/sql/index.ts',
   'src/stores/ssm/index.ts', 'src/stores/vault/index.ts', 'src/stores/env/index.ts', 'src/config/index.ts'].filter((p) => existsSync(p));
-// dist/lib is installed the same way as dist/cli: child processes of a concurrent test run import it.
-const libStage = `dist/.lib-build-${process.pid}`;
-rmSync(libStage, { recursive: true, force: true });
+rmSync(`${out}/lib`, { recursive: true, force: true });
 await build({
   ...common,
   entryPoints: libEntries,
-  outdir: libStage,
+  outdir: `${out}/lib`,
   outbase: 'src',
   splitting: true,
   chunkNames: 'chunks/[name]-[hash]',
   packages: 'external',
 });
-installStaged(libStage, 'dist/lib');
-
-/** Move every file of `stage` into `target`: new chunks added (never replaced), entry files renamed over. */
-function installStaged(stage, target) {
-  const walk = (dir) => readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(`${dir}/${e.name}`) : [`${dir}/${e.name}`]));
-  const files = walk(stage).map((f) => f.slice(stage.length + 1));
-  const fresh = new Set(files);
-  for (const rel of files) {
-    const dest = `${target}/${rel}`;
-    mkdirSync(dest.slice(0, dest.lastIndexOf('/')), { recursive: true });
-    if (rel.startsWith('chunks/') && existsSync(dest)) continue;
-    renameSync(`${stage}/${rel}`, dest);
-  }
-  rmSync(stage, { recursive: true, force: true });
-  const cutoff = Date.now() - 10 * 60_000;
-  if (existsSync(`${target}/chunks`)) {
-    for (const f of readdirSync(`${target}/chunks`)) {
-      if (!fresh.has(`chunks/${f}`) && statSync(`${target}/chunks/${f}`).mtimeMs < cutoff) rmSync(`${target}/chunks/${f}`, { force: true });
-    }
-  }
-}
 
 if (types) {
   // Declarations only (tsconfig.build.json: rootDir src, emitDeclarationOnly). A clean folder, so that a
   // removed source file leaves no stale .d.ts behind.
-  rmSync('dist/types', { recursive: true, force: true });
+  rmSync(`${out}/types`, { recursive: true, force: true });
   const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
-  const r = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
+  const r = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.build.json', '--outDir', `${out}/types`], { stdio: 'inherit' });
   if (r.status !== 0) {
     process.stderr.write(`build: tsc -p tsconfig.build.json failed (${r.status ?? r.signal})\n`);
     process.exit(1);
   }
-  if (!quiet) process.stdout.write('\n  dist/types/  declarations (tsc -p tsconfig.build.json)\n');
+  if (!quiet) process.stdout.write(`\n  ${out}/types/  declarations (tsc -p tsconfig.build.json)\n`);
 }

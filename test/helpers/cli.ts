@@ -1,21 +1,36 @@
 /**
- * Run the real CLI (bin/credstash → dist/cli/main.js, rebuilt by the test global setup) as a child process,
+ * Run the real CLI (bin/credstash → dist/cli/main.js of this test run's own build, see test/global-setup.ts)
+ * as a child process,
  * and judge what it printed. Asynchronous, so that in-process fixtures (dynalite, the KMS endpoint, Vault)
  * keep answering while the child runs. Tests that need the CLI to see in-process registrations or client
  * mocks use cli-in-process.ts instead.
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-/** `CREDSTASH_TEST_BIN` points the CLI tests at another build of the executable (default: bin/credstash). */
-export const BIN = process.env.CREDSTASH_TEST_BIN ?? `${ROOT}bin/credstash`;
+/**
+ * This test run's build, laid out like the package (`bin/credstash`, `dist/`, `package.json`): the global
+ * setup builds it from the current source and names it in CREDSTASH_TEST_BUILD.
+ */
+export const BUILD = testBuild();
+/** The build's dist/: `cli/` (the bundle bin/credstash runs), `lib/` (the library), `cli-meta.json` (the chunk graph). */
+export const DIST = join(BUILD, 'dist');
+/** The executable under test: a copy of bin/credstash that runs this run's dist/cli/main.js. */
+export const BIN = join(BUILD, 'bin', 'credstash');
+
+function testBuild(): string {
+  const dir = process.env.CREDSTASH_TEST_BUILD;
+  if (dir === undefined || dir === '') throw new Error('CREDSTASH_TEST_BUILD is not set: run the tests with vitest (test/global-setup.ts builds into it)');
+  return dir;
+}
 
 /** Whether the bundled CLI exists (the global setup builds it). */
 export function cliBuilt(): boolean {
-  return existsSync(`${ROOT}dist/cli/main.js`);
+  return existsSync(join(DIST, 'cli', 'main.js'));
 }
 
 export interface CliResult {

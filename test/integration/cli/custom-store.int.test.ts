@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateFernetKey } from '../../../src/crypto/fernet.js';
 import { LocalStore } from '../../../src/stores/local/index.js';
 import { CANARY, expectNoLeak } from '../../helpers/no-leak.js';
-import { cleanEnv, expectCleanStderr, ROOT, runCli, type CliResult } from '../../helpers/cli.js';
+import { BUILD, cleanEnv, expectCleanStderr, ROOT, runCli, type CliResult } from '../../helpers/cli.js';
 
 /** The first ```lang block after `heading` in a markdown file. */
 export function docBlock(file: string, heading: string, lang: string): string {
@@ -35,7 +35,7 @@ const cli = (args: string[], cwd = dir): Promise<CliResult> => runCli(args, { cw
 function project(files: Record<string, string>): string {
   const d = mkdtempSync(join(tmpdir(), 'credstash-custom-'));
   mkdirSync(join(d, 'node_modules'));
-  symlinkSync(ROOT.replace(/\/$/, ''), join(d, 'node_modules', 'credstash-ts'), 'dir');
+  symlinkSync(BUILD, join(d, 'node_modules', 'credstash-ts'), 'dir');
   for (const [name, text] of Object.entries(files)) writeFileSync(join(d, name), text, { mode: 0o600 });
   return d;
 }

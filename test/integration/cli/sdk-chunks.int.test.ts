@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ROOT } from '../../helpers/cli.js';
+import { DIST } from '../../helpers/cli.js';
 
 // The envelope tier imports the SDK through src/stores/dynamodb/aws-{dynamodb,kms}.ts, which name the
 // commands it sends, so that esbuild drops the other commands of each client from the CLI bundle (a
@@ -29,7 +29,7 @@ const commandsIn = (inputs: string[], pkg: string): string[] =>
   inputs.flatMap((i) => new RegExp(`${pkg}/dist-es/commands/(\\w+)Command\\.js$`).exec(i)?.[1] ?? []).sort();
 
 describe('SDK code in the chunks the DynamoDB tier loads', () => {
-  const meta = JSON.parse(readFileSync(join(ROOT, 'dist/cli-meta.json'), 'utf8')) as Meta;
+  const meta = JSON.parse(readFileSync(join(DIST, 'cli-meta.json'), 'utf8')) as Meta;
 
   it('the DynamoDB chunk holds only the commands the tier sends', () => {
     const cmds = commandsIn(inputsLoadedWith(meta, 'src/stores/dynamodb/aws-dynamodb.ts'), 'client-dynamodb');

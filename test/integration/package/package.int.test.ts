@@ -96,11 +96,9 @@ beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'credstash-package-'));
   home = join(work, 'home');
   mkdirSync(home, { mode: 0o700 });
-  // The global setup built dist/cli and dist/lib; the declarations come from `npm run build` / npm ci.
-  if (!existsSync(join(ROOT, 'dist', 'types', 'index.d.ts'))) {
-    const b = await run(process.execPath, ['esbuild.config.mjs', '--quiet', '--types'], { cwd: ROOT, timeoutMs: 120_000 });
-    expect(b.code, b.stderr).toBe(0);
-  }
+  // dist/ as `npm run build` makes it from the current source (the global setup builds elsewhere), then packed.
+  const b = await run(process.execPath, ['esbuild.config.mjs', '--quiet', '--types'], { cwd: ROOT, timeoutMs: 120_000 });
+  expect(b.code, b.stderr).toBe(0);
   const packed = await run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work], { cwd: ROOT, timeoutMs: 120_000 });
   expect(packed.code, packed.stderr).toBe(0);
   const info = JSON.parse(packed.stdout) as Array<{ filename: string; files: Array<{ path: string }> }>;

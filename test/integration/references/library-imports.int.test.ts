@@ -1,6 +1,6 @@
 /**
  * Importing the library must not load SQL drivers, SSM or yargs (each is imported lazily by the tier or the CLI that needs it). A fresh node
- * process imports dist/lib (built by the global setup) with a module.register() resolve hook that logs every
+ * process imports dist/lib (this run's build, made by the global setup) with a module.register() resolve hook that logs every
  * module URL it resolves, so the assertion is about what was really loaded.
  */
 import { spawnSync } from 'node:child_process';
@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { DIST } from '../../helpers/cli.js';
 
 const root = fileURLToPath(new URL('../../..', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'credstash-imports-'));
@@ -34,7 +35,7 @@ export async function resolve(specifier, context, next) {
   return readFileSync(log, 'utf8').split('\n').filter((l) => l !== '');
 }
 
-const lib = (p: string): string => JSON.stringify(pathToFileURL(join(root, 'dist/lib', p)).href);
+const lib = (p: string): string => JSON.stringify(pathToFileURL(join(DIST, 'lib', p)).href);
 const heavy = (urls: string[], re: RegExp): string[] => urls.filter((u) => re.test(u));
 
 describe('library imports', () => {
