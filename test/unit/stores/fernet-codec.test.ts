@@ -69,11 +69,19 @@ describe('FernetCodec', () => {
 
   it('a token whose plaintext is not the credential layout (valid MAC, foreign content) is an IntegrityError', () => {
     const f = new MultiFernet([KEY]);
-    for (const p of [CANARY, `credstash-ts/fernet/v1\n{"id":"a"}\n${CANARY}`, 'credstash-ts/fernet/v1\nnot json\nx', 'credstash-ts/fernet/v1\n{"id":"a","version":"0000000000000000001","kind":"json","context":{}}\n[1]']) {
+    for (const p of [CANARY, `credstash-ts/fernet/v1\n{"id":"a"}\n${CANARY}`, 'credstash-ts/fernet/v1\nnot json\nx']) {
       const err = caught(() => codec.open(f.encrypt(Buffer.from(p)), where('a')));
       expect(err).toMatchObject({ code: 'ERR_INTEGRITY' });
       expectNoLeak(err, CANARY);
     }
+  });
+
+  it('an authentic token in the credential layout whose value does not decode (json kind, not an object) is a ValidationError naming the credential, not an integrity failure', () => {
+    const f = new MultiFernet([KEY]);
+    const p = `credstash-ts/fernet/v1\n{"id":"a","version":"0000000000000000001","kind":"json","context":{}}\n["${CANARY}"]`;
+    const err = caught(() => codec.open(f.encrypt(Buffer.from(p)), where('a')));
+    expect(err).toMatchObject({ code: 'ERR_INVALID_INPUT', message: expect.stringContaining('"a"') });
+    expectNoLeak(err, CANARY);
   });
 
   it('without keys, sealing and opening are a ConfigError pointing at credstash init', () => {
