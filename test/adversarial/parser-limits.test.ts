@@ -36,7 +36,7 @@ function expectTypedLine(r: Awaited<ReturnType<typeof runCli>>, pattern: RegExp)
   expect(r.stderr).not.toContain(CANARY);
 }
 
-describe.skipIf(!cliBuilt())('hostile documents through the CLI', () => {
+describe.skipIf(!cliBuilt())(`hostile documents through the CLI${cliBuilt() ? '' : ' (skipped: the CLI build is missing; the test setup builds it)'}`, () => {
   it('import: a YAML alias bomb, and JSON and YAML nested 200k deep, each give one typed line and store nothing', async () => {
     const p = await local();
     const cases: Array<[string, string, RegExp]> = [

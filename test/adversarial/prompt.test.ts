@@ -14,7 +14,7 @@ import { cliTiers, type CliProject } from '../helpers/tiers.js';
 
 const local = (): Promise<CliProject> => (cliTiers({ dynamodb: false }).find((t) => t.name === 'local keystore') as { project(): Promise<CliProject> }).project();
 
-describe.skipIf(!cliBuilt())('put -P on a pipe (a real process)', () => {
+describe.skipIf(!cliBuilt())(`put -P on a pipe (a real process)${cliBuilt() ? '' : ' (skipped: the CLI build is missing; the test setup builds it)'}`, () => {
   it('end of input before any newline (empty, or text without a newline) fails with exit 1 and stores nothing', async () => {
     const p = await local();
     for (const input of ['', `${CANARY}-partial`]) {

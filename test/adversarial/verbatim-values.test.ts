@@ -38,7 +38,7 @@ const ALL_BYTES = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
 /** Valid UTF-8 that a lenient reader changes: a leading BOM (TextDecoder strips it), CR LF, NUL, a 4-byte character. */
 const BOM_TEXT = Buffer.from(`\ufeff${CANARY} é 😀\r\n\u0000end\n`, 'utf8');
 
-describe.skipIf(!cliBuilt())('values are verbatim through the CLI', () => {
+describe.skipIf(!cliBuilt())(`values are verbatim through the CLI${cliBuilt() ? '' : ' (skipped: the CLI build is missing; the test setup builds it)'}`, () => {
   for (const tier of cliTiers()) {
     it.skipIf(tier.skip !== undefined)(`${tier.name}: put @file and put - store bytes and text byte for byte; get writes them back exactly${tier.skip ?? ''}`, async () => {
       const p = await tier.project();

@@ -18,7 +18,7 @@ import { join } from 'node:path';
 
 const MAX = String(MAX_VERSION);
 
-describe.skipIf(!cliBuilt())('the largest version, through the CLI', () => {
+describe.skipIf(!cliBuilt())(`the largest version, through the CLI${cliBuilt() ? '' : ' (skipped: the CLI build is missing; the test setup builds it)'}`, () => {
   for (const tier of cliTiers()) {
     it.skipIf(tier.skip !== undefined)(`${tier.name}: put -v ${MAX} works; put -a after it fails clearly and writes nothing; -v 9007199254740992 is a usage error${tier.skip ?? ''}`, async () => {
       const p = await tier.project();
