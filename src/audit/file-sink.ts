@@ -13,6 +13,7 @@
 import { constants, promises as fsp } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { ConfigError } from '../core/errors.js';
+import { mkdirPrivate } from '../core/private-dir.js';
 import type { AuditRecord, AuditSink } from './audit-store.js';
 
 /** An AuditSink appending JSON lines to a file; `path` is absolute. */
@@ -39,7 +40,8 @@ export function fileAuditSink(path: string): FileAuditSink {
   let handle: Promise<fsp.FileHandle> | undefined;
   const refuse = (why: string): ConfigError => new ConfigError(`audit log "${abs}" ${why}`, { path: abs });
   const open = async (): Promise<fsp.FileHandle> => {
-    await fsp.mkdir(dirname(abs), { recursive: true, mode: 0o700 });
+    // Each folder it creates exactly 0700, whatever the umask (mkdir's mode is masked by it).
+    mkdirPrivate(dirname(abs));
     let fh: fsp.FileHandle;
     try {
       // O_NONBLOCK: a FIFO planted at the path fails or opens at once instead of hanging (and is refused below).

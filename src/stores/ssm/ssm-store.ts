@@ -472,7 +472,9 @@ export function definitionTags(id: string, def: CredentialDefinition): Tag[] {
 
 export function tagsToDefinition(id: string, tags: readonly Tag[]): CredentialDefinition | undefined {
   const def: CredentialDefinition = { id };
-  const metadata: Record<string, JsonValue> = {};
+  // A Map, then Object.fromEntries: `obj[key] =` with a tag named credstash:meta:__proto__ would set the
+  // prototype instead of adding the pair, and the key would vanish.
+  const metadata = new Map<string, JsonValue>();
   let any = false;
   for (const t of tags) {
     if (t.Key === undefined || t.Value === undefined || !t.Key.startsWith(TAG_PREFIX)) continue;
@@ -481,8 +483,8 @@ export function tagsToDefinition(id: string, tags: readonly Tag[]): CredentialDe
     if (k === 'name') def.name = t.Value;
     else if (k === 'description') def.description = t.Value;
     else if (k === 'credential_type' && (CREDENTIAL_TYPES as readonly string[]).includes(t.Value)) def.credential_type = t.Value as CredentialDefinition['credential_type'];
-    else if (k.startsWith('meta:')) metadata[k.slice(5)] = t.Value;
+    else if (k.startsWith('meta:')) metadata.set(k.slice(5), t.Value);
   }
-  if (Object.keys(metadata).length > 0) def.metadata = metadata;
+  if (metadata.size > 0) def.metadata = Object.fromEntries(metadata);
   return any ? def : undefined;
 }

@@ -173,6 +173,20 @@ describe('fileAuditSink', () => {
     await sink.close();
     expect(readFileSync(sink.path, 'utf8')).toBe('{"time":"t","action":"get","id":"x\\ny","store":"s","outcome":"ok","pid":1}\n');
   });
+
+  it.each(['000', '277'])('creates every missing folder of the log exactly 0700 under umask %s', async (mask) => {
+    const old = process.umask(Number.parseInt(mask, 8));
+    try {
+      const sink = fileAuditSink(join(dir, 'logs', 'deep', 'a.jsonl'));
+      await sink({ time: 't', action: 'get', id: 'x', store: 's', outcome: 'ok', pid: 1 });
+      await sink.close();
+      expect(statSync(join(dir, 'logs')).mode & 0o777).toBe(0o700);
+      expect(statSync(join(dir, 'logs', 'deep')).mode & 0o777).toBe(0o700);
+      expect(statSync(sink.path).mode & 0o777).toBe(0o600);
+    } finally {
+      process.umask(old);
+    }
+  });
 });
 
 describe('a write is audited before it happens and after', () => {
