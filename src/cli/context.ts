@@ -24,6 +24,8 @@ export interface CliIO {
   stdout: { write(chunk: string | Uint8Array): unknown };
   stderr: { write(chunk: string): unknown; isTTY?: boolean };
   stdin: NodeJS.ReadableStream & { isTTY?: boolean; setRawMode?: (mode: boolean) => unknown };
+  /** Whether stdin is a terminal, when that can be told without touching `stdin` (the real process's IO). */
+  readonly stdinIsTTY?: boolean;
   env: NodeJS.ProcessEnv;
   cwd: string;
 }
@@ -96,7 +98,7 @@ export function storeHooks(io: CliIO): {
       io.stderr.write(`credstash: warning: ${message.replace(/[\u0000-\u001f\u007f]/g, '?')}\n`);
     },
   };
-  if (io.stdin.isTTY === true) {
+  if ((io.stdinIsTTY ?? io.stdin.isTTY) === true) {
     hooks.mfaCodeProvider = async (mfaSerial) => {
       const { promptSecret } = await import('./input.js');
       const code: string | Uint8Array = await promptSecret(`MFA code for ${mfaSerial.replace(/[\u0000-\u001f\u007f]/g, '?')}: `, io);

@@ -96,6 +96,10 @@ function defaultIO(): CliIO {
     get stdin() {
       return process.stdin;
     },
+    // Whether fd 0 is a terminal, without creating process.stdin (every command asks, for the MFA prompt).
+    get stdinIsTTY() {
+      return process.getBuiltinModule('node:tty').isatty(0);
+    },
     env: process.env,
     cwd: process.cwd(),
   };
