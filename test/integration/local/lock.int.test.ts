@@ -4,7 +4,7 @@
  * renames, odd things at the lock path (symlink, directory, FIFO, another host's or a future timestamp) never
  * block writers silently, and what killed writers leave beside the keystore is cleaned up.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { acquireFileLock } from '../../../src/core/file-lock.js';
 import { generateFernetKey } from '../../../src/crypto/fernet.js';
 import { LocalStore } from '../../../src/stores/local/index.js';
+import { startLineChild, until } from '../../helpers/child-lines.js';
 import { CANARY, expectNoLeak, rejectionOf } from '../../helpers/no-leak.js';
 
 const WRITER = fileURLToPath(new URL('../../fixtures/fernet-writer.mjs', import.meta.url));
@@ -39,29 +40,7 @@ function deadPid(): number {
 }
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-function start(script: string, args: string[]): { child: ChildProcess; lines: string[]; exited: Promise<number | null>; stderr: () => string } {
-  const child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const lines: string[] = [];
-  let err = '';
-  let buf = '';
-  child.stdout?.on('data', (d: Buffer) => {
-    buf += d.toString();
-    const parts = buf.split('\n');
-    buf = parts.pop() ?? '';
-    lines.push(...parts);
-  });
-  child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
-  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-  return { child, lines, exited, stderr: () => err };
-}
-
-async function until(cond: () => boolean, explain: () => string, ms = 30_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting: ${explain()}`);
-    await sleep(1);
-  }
-}
+const start = startLineChild;
 
 function lockBody(path: string): { pid?: number; nonce?: string } | undefined {
   try {

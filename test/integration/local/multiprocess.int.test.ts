@@ -1,4 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +7,7 @@ import { generateFernetKey } from '../../../src/crypto/fernet.js';
 import { LocalStore } from '../../../src/stores/local/index.js';
 import { SqlStore } from '../../../src/stores/sql/index.js';
 import type { CredentialStore } from '../../../src/core/store.js';
+import { startLineChild, until as untilHolds, type LineChild } from '../../helpers/child-lines.js';
 
 // Real processes against one keystore file / one SQLite database, through dist/lib (built by the global setup).
 const WRITER = fileURLToPath(new URL('../../fixtures/fernet-writer.mjs', import.meta.url));
@@ -15,29 +15,8 @@ const KEY = generateFernetKey();
 const root = mkdtempSync(join(tmpdir(), 'credstash-mp-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-function start(args: string[]): { child: ChildProcess; lines: string[]; exited: Promise<number | null>; stderr: () => string } {
-  const child = spawn(process.execPath, [WRITER, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const lines: string[] = [];
-  let err = '';
-  let buf = '';
-  child.stdout?.on('data', (d: Buffer) => {
-    buf += d.toString();
-    const parts = buf.split('\n');
-    buf = parts.pop() ?? '';
-    lines.push(...parts);
-  });
-  child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
-  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-  return { child, lines, exited, stderr: () => err };
-}
-
-async function until(cond: () => boolean, explain: () => string, ms = 30_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting: ${explain()}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+const start = (args: string[]): LineChild => startLineChild(WRITER, args);
+const until = (cond: () => boolean, explain: () => string): Promise<void> => untilHolds(cond, explain, 30_000, 5);
 
 const tiers: Array<{ kind: 'local' | 'sqlite'; path: () => string; open: (path: string) => CredentialStore }> = [
   { kind: 'local', path: () => join(root, `k${Math.random().toString(36).slice(2)}`, 'keystore.json'), open: (path) => new LocalStore({ path, fernetKeys: [KEY] }) },
