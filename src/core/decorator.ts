@@ -43,6 +43,17 @@ export interface StoreExtra {
 export const STORE_EXTRAS: readonly StoreExtra[] = [
   { method: 'setup', rewritesValues: false, chain: 'each' },
   { method: 'reencryptAll', rewritesValues: true, chain: 'none' },
+  // The version lifecycle (BaseStore): a label move or a rollback changes what a read returns, so an audit
+  // log records it as a write and a cache drops its entries; a chain offers none of them (each member has
+  // its own labels: run them on one store, `--store NAME`).
+  { method: 'labelCredential', rewritesValues: true, chain: 'none' },
+  { method: 'unlabelCredential', rewritesValues: true, chain: 'none' },
+  { method: 'rollbackCredential', rewritesValues: true, chain: 'none' },
+  { method: 'writeState', rewritesValues: true, chain: 'none' },
+  { method: 'readState', rewritesValues: false, chain: 'none' },
+  { method: 'listLabels', rewritesValues: false, chain: 'none' },
+  { method: 'credentialHistory', rewritesValues: false, chain: 'none' },
+  { method: 'expiringCredentials', rewritesValues: false, chain: 'none' },
 ];
 
 /** An extra's call, with the wrapped store as `this`. */

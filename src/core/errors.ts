@@ -93,8 +93,14 @@ export function describeCredential(credentialId: string, version?: string | numb
 export class CredentialNotFoundError extends CredstashError {
   static readonly code = 'ERR_CREDENTIAL_NOT_FOUND';
 
-  constructor(fields: { credentialId: string; store: string; version?: string | number }) {
-    super(CredentialNotFoundError.code, `${describeCredential(fields.credentialId, fields.version)} not found in ${fields.store}`, fields);
+  constructor(fields: { credentialId: string; store: string; version?: string | number; label?: string }) {
+    super(
+      CredentialNotFoundError.code,
+      fields.label === undefined
+        ? `${describeCredential(fields.credentialId, fields.version)} not found in ${fields.store}`
+        : `credential "${fields.credentialId}" has no label "${fields.label}" in ${fields.store}; see its labels with credstash history`,
+      fields,
+    );
   }
 }
 
@@ -302,6 +308,91 @@ export class PartialResultError extends CredstashError {
   }
 }
 
+/**
+ * A label move lost a race: another writer changed the credential's labels between the read and the
+ * compare-and-set write. Nothing was changed by this call; read the labels again and decide.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await store.labelCredential('myapp.db.prod', 'current', { version: 4 });
+ * } catch (err) {
+ *   if (err instanceof LabelConflictError) console.error('someone else moved a label; look again');
+ *   else throw err;
+ * }
+ * ```
+ */
+export class LabelConflictError extends CredstashError {
+  static readonly code = 'ERR_LABEL_CONFLICT';
+
+  /** The label that was being moved or removed. */
+  readonly label: string;
+  constructor(fields: { credentialId: string; store: string; label: string }) {
+    super(
+      LabelConflictError.code,
+      `label "${fields.label}" of credential "${fields.credentialId}" in ${fields.store} was changed by another writer at the same time; nothing was changed, run the command again`,
+      fields,
+    );
+    this.label = fields.label;
+  }
+}
+
+/**
+ * A credential version past its expiry was read with `strict` (`credstash get --strict`). Without `strict`
+ * the value is returned and the CLI warns on stderr; nothing is ever deleted because it expired.
+ */
+export class CredentialExpiredError extends CredstashError {
+  static readonly code = 'ERR_CREDENTIAL_EXPIRED';
+
+  /** When it expired (ISO 8601). */
+  readonly expiresAt: string;
+  constructor(fields: { credentialId: string; store: string; version: string; expiresAt: string }) {
+    super(
+      CredentialExpiredError.code,
+      `credential "${fields.credentialId}" version ${fields.version} in ${fields.store} expired at ${fields.expiresAt}; store a new version (credstash put -a) or read without --strict`,
+      fields,
+    );
+    this.expiresAt = fields.expiresAt;
+  }
+}
+
+/** The steps of a rotation (`credstash rotate`): where a {@link RotationStepError} happened. */
+export type RotationStep = 'create' | 'set' | 'test' | 'finish' | 'revert';
+
+/**
+ * A rotation step failed on its target (the database, Redis or program whose password is rotated). The
+ * message names the credential (when known), the step and the target (`postgres 127.0.0.1:5432 user app_b`),
+ * and a fixed description of what failed built from the driver's error code, never the driver's own message
+ * (which can quote the SQL, and so the password). There is never a `cause`.
+ *
+ * @example
+ * ```ts
+ * // rotation of "app.db" failed at step test on postgres 127.0.0.1:5432 user app_b: password authentication failed (28P01)
+ * if (err instanceof RotationStepError && err.step === 'test') await rotator.revert(input, pending);
+ * ```
+ */
+export class RotationStepError extends CredstashError {
+  static readonly code = 'ERR_ROTATION_STEP';
+
+  readonly step: RotationStep;
+  /** `postgres 127.0.0.1:5432 user app_b`, `redis 127.0.0.1:6379 user app`, `command rotate.sh`. */
+  readonly target: string;
+
+  constructor(fields: { step: RotationStep; target: string; reason: string; credentialId?: string }) {
+    super(
+      RotationStepError.code,
+      `rotation${fields.credentialId === undefined ? '' : ` of "${fields.credentialId}"`} failed at step ${fields.step} on ${fields.target}: ${fields.reason}`,
+      fields.credentialId === undefined ? {} : { credentialId: fields.credentialId },
+    );
+    this.step = fields.step;
+    this.target = fields.target;
+  }
+
+  override toJSON(): Record<string, string> {
+    return { ...super.toJSON(), step: this.step, target: this.target };
+  }
+}
+
 /** Every CredstashError subclass: each defines its `code` once, as a static (the class's instances carry it). */
 const ERROR_CLASSES = [
   CredentialNotFoundError,
@@ -320,6 +411,9 @@ const ERROR_CLASSES = [
   CorruptStoreError,
   CredentialReferenceError,
   PartialResultError,
+  LabelConflictError,
+  CredentialExpiredError,
+  RotationStepError,
 ] as const;
 
 /**
@@ -343,6 +437,9 @@ const CLASS_NAMES = new Map<unknown, string>([
   [CorruptStoreError, 'CorruptStoreError'],
   [CredentialReferenceError, 'CredentialReferenceError'],
   [PartialResultError, 'PartialResultError'],
+  [LabelConflictError, 'LabelConflictError'],
+  [CredentialExpiredError, 'CredentialExpiredError'],
+  [RotationStepError, 'RotationStepError'],
 ]);
 
 /**

@@ -1,8 +1,10 @@
 import { canonicalContext } from './context.js';
 import { checkCredentialValue } from './definitions.js';
 import {
+  CredentialExpiredError,
   CredentialNotFoundError,
   CredstashError,
+  LabelConflictError,
   PartialResultError,
   StoreUnavailableError,
   UnsupportedOperationError,
@@ -10,6 +12,15 @@ import {
   ValueTooLargeError,
   VersionConflictError,
 } from './errors.js';
+import {
+  emptyCompanion,
+  osWriterIdentity,
+  parseExpiry,
+  validateLabel,
+  type CompanionDoc,
+  type CompanionLabel,
+  type CompanionRecord,
+} from './lifecycle.js';
 import { matchesGlob, validateId, validateWriteId } from './names.js';
 import type {
   CredentialSummary,
@@ -17,16 +28,24 @@ import type {
   DeleteOptions,
   DeleteResult,
   EncryptionContext,
+  ExpiringCredential,
+  ExpiringOptions,
   GetAllOptions,
   GetAllResult,
   GetOptions,
+  LabelOptions,
+  LabelResult,
+  LabelTarget,
   ListOptions,
   PutResult,
   ReadOptions,
+  RollbackOptions,
+  RollbackResult,
   SetupOptions,
   SetupResult,
   StoreCapabilities,
   StoredCredential,
+  VersionInfo,
   WriteOptions,
 } from './types.js';
 import { valueByteLength } from './value.js';
@@ -36,12 +55,40 @@ import { displayVersion, nextAutoVersion, parseReadVersion, parseWriteVersion } 
 export interface ResolvedReadOptions {
   version?: string;
   context: EncryptionContext;
+  /**
+   * Set when the read goes through a label (`version` is then the label's target): a tier that authenticates
+   * label targets ({@link BaseStore._labelProof}) checks `target.proof` before returning the value, and
+   * throws IntegrityError when it does not verify.
+   */
+  label?: { name: string; target: CompanionLabel };
+}
+
+/** What the kernel records with every new version (where the tier can keep it). */
+export interface WriteMeta {
+  /** ISO 8601 time of the write. */
+  createdAt: string;
+  /** Who writes: the AWS identity or `user@host` ({@link BaseStore._writerIdentity}). */
+  writtenBy?: string;
+  /** Validated, in the future, ISO 8601; only on a tier whose `capabilities.expiry` is true. */
+  expiresAt?: string;
 }
 
 /** Write options after validation: an explicit integer version, canonical context. */
-export interface ResolvedWriteOptions extends Omit<WriteOptions, 'version' | 'autoVersion' | 'context'> {
+export interface ResolvedWriteOptions extends Omit<WriteOptions, 'version' | 'autoVersion' | 'context' | 'expiresAt'> {
   version: number;
   context: EncryptionContext;
+  meta: WriteMeta;
+}
+
+/** One version as `_versions` reports it: a listing entry and the lifecycle facts known without decrypting. */
+export interface VersionRecord extends Omit<VersionInfo, 'labels'> {
+  id: string;
+}
+
+/** What `_versions` is asked for. */
+export interface VersionsHookOptions extends ListHookOptions {
+  /** Only this credential (history); a tier answers with one query instead of a listing. */
+  id?: string;
 }
 
 /** Options of an auto-versioned write on a tier whose backend assigns the version ({@link BaseStore} `_putNext`). */
@@ -287,6 +334,60 @@ export abstract class BaseStore implements CredentialStore {
   /** Release connections, clients and file handles; called by `close()`. Nothing by default. */
   protected async _close(): Promise<void> {}
 
+  // ---- Lifecycle hooks: labels, history, expiry and sealed state (docs/lifecycle.md) ----
+
+  /**
+   * Versions with what is known of them without decrypting (created, writer, stored size, expiry). Default:
+   * `_list`'s entries, which carry none of that. A tier that keeps the facts overrides it.
+   */
+  protected async _versions(opts: VersionsHookOptions): Promise<VersionRecord[]> {
+    const hook: ListHookOptions = { latestOnly: opts.latestOnly };
+    const pattern = opts.id ?? opts.pattern;
+    if (pattern !== undefined) hook.pattern = pattern;
+    const listed = await this._list(hook);
+    return listed.filter((s) => opts.id === undefined || s.id === opts.id).map((s) => ({ ...s }));
+  }
+
+  /** The companion record of `id` (labels and sealed state), undefined when there is none. */
+  protected _readCompanion?(id: string): Promise<CompanionRecord | undefined>;
+  /**
+   * Compare-and-set the companion record: write `doc` only if the stored revision is still `expectedRev`
+   * (undefined: only if there is no record). A doc with no labels and no state may be stored as no record.
+   * @returns false when another writer got there first (nothing was written)
+   */
+  protected _writeCompanion?(id: string, doc: CompanionDoc, expectedRev: string | undefined): Promise<boolean>;
+  /** Every companion record (for `list` and `listLabels`); the caller's glob is a hint. */
+  protected _listCompanions?(pattern: string | undefined): Promise<Array<{ id: string; doc: CompanionDoc }>>;
+
+  /**
+   * An authenticator of "label `label` of `id` points at `paddedVersion`" that someone who can write the
+   * backend but cannot use the key cannot make; checked by `_get` when `opts.label` is set. Undefined (the
+   * default) means this tier stores label targets unauthenticated (docs/SECURITY.md says which).
+   */
+  protected async _labelProof(_id: string, _label: string, _paddedVersion: string, _context: EncryptionContext): Promise<string | undefined> {
+    return undefined;
+  }
+
+  /**
+   * Native labels (SSM parameter labels): read through `label` in one request. A tier that defines it also
+   * defines `_nativeLabels` and `_moveNativeLabel` and needs no companion record for labels.
+   */
+  protected _getByLabel?(id: string, label: string, opts: ResolvedReadOptions): Promise<StoredCredential | undefined>;
+  /** Native labels of the matching credentials: id -> label -> padded version. */
+  protected _nativeLabels?(id: string | undefined, pattern: string | undefined): Promise<Map<string, Record<string, string>>>;
+  /** Move (or with `version` undefined, remove) a native label. */
+  protected _moveNativeLabel?(id: string, label: string, paddedVersion: string | undefined): Promise<void>;
+
+  /** Seal state bytes for the companion record (encrypted like a value, bound to id, key and context). */
+  protected _sealState?(id: string, key: string, plaintext: Uint8Array, context: EncryptionContext): Promise<string>;
+  /** Open what `_sealState` made; IntegrityError when it does not verify. */
+  protected _openState?(id: string, key: string, sealed: string, context: EncryptionContext): Promise<Uint8Array>;
+
+  /** Who writes, for history: by default `user@host` of this process; AWS tiers give the caller's identity. */
+  protected _writerIdentity(): string | undefined {
+    return osWriterIdentity();
+  }
+
   /**
    * Validate the id, version and context, then read through the tier; see {@link CredentialStore.getCredential}.
    *
@@ -303,10 +404,35 @@ export abstract class BaseStore implements CredentialStore {
   async getCredential(id: string, opts: GetOptions = {}): Promise<StoredCredential | undefined> {
     validateId(id);
     const resolved = this.resolveRead(opts);
-    const found = await this.wrap(() => this._get(id, resolved), id);
+    let found: StoredCredential | undefined;
+    if (opts.label === undefined) {
+      found = await this.wrap(() => this._get(id, resolved), id);
+    } else {
+      const label = this.checkLabels(opts.label);
+      if (opts.version !== undefined) throw new ValidationError('give a version or a label, not both');
+      found = await this.wrap(() => this.readThroughLabel(id, label, resolved), id);
+      if (found === undefined && opts.required === true) throw new CredentialNotFoundError({ credentialId: id, store: this.description, label });
+    }
     if (found === undefined && opts.required === true) {
       throw new CredentialNotFoundError({ credentialId: id, store: this.description, version: opts.version });
     }
+    if (found !== undefined && opts.strict === true && found.expiresAt !== undefined && Date.parse(found.expiresAt) <= Date.now()) {
+      throw new CredentialExpiredError({ credentialId: id, store: this.description, version: found.version, expiresAt: found.expiresAt });
+    }
+    return found;
+  }
+
+  /** A read through a label: native, or the companion record's target read with the label to verify. */
+  private async readThroughLabel(id: string, label: string, resolved: ResolvedReadOptions): Promise<StoredCredential | undefined> {
+    let found: StoredCredential | undefined;
+    if (this._getByLabel !== undefined) {
+      found = await this._getByLabel(id, label, resolved);
+    } else {
+      const target = (await this.readCompanion(id))?.doc.labels[label];
+      if (target === undefined) return undefined;
+      found = await this._get(id, { ...resolved, version: target.v, label: { name: label, target } });
+    }
+    if (found !== undefined) Object.defineProperty(found, 'label', { value: label, enumerable: false, configurable: true });
     return found;
   }
 
@@ -339,7 +465,15 @@ export abstract class BaseStore implements CredentialStore {
       throw new ValueTooLargeError({ credentialId: id, store: this.description, size, limit: this.maxValueBytes });
     }
     const context = this.resolveContext(opts.context);
-    const { autoVersion, version: _v, context: _c, ...rest } = opts;
+    const meta: WriteMeta = { createdAt: new Date().toISOString() };
+    const writer = this._writerIdentity();
+    if (writer !== undefined) meta.writtenBy = writer;
+    if (opts.expiresAt !== undefined) {
+      if (this.capabilities.expiry !== true) throw new UnsupportedOperationError(this.description, 'expiry');
+      meta.expiresAt = parseExpiry(opts.expiresAt);
+    }
+    const { autoVersion, version: _v, context: _c, expiresAt: _e, ...options } = opts;
+    const rest = { ...options, meta };
     if (autoVersion === true && this._putNext !== undefined) {
       const putNext = this._putNext.bind(this);
       const version = await this.wrap(() => putNext(id, value, { ...rest, context }), id);
@@ -384,7 +518,29 @@ export abstract class BaseStore implements CredentialStore {
     if (deleted.length === 0) {
       throw new CredentialNotFoundError({ credentialId: id, store: this.description, version: opts.version });
     }
+    if (this._readCompanion !== undefined) await this.wrap(() => this.dropDeletedLabels(id, version), id);
     return Array.isArray(out) ? { id, deleted } : { id, deleted, stored: out.stored };
+  }
+
+  /**
+   * After a delete: labels that pointed at a deleted version are removed (a label never points at nothing),
+   * and with every version gone the whole companion record goes, unless it still holds state.
+   */
+  private async dropDeletedLabels(id: string, version: string | undefined): Promise<void> {
+    for (let attempt = 1; attempt <= AUTOVERSION_MAX_ATTEMPTS; attempt++) {
+      const rec = await this.readCompanion(id);
+      if (rec === undefined) return;
+      const doc = cloneCompanion(rec.doc);
+      let changed = false;
+      for (const [name, t] of Object.entries(doc.labels)) {
+        if (version === undefined || t.v === version) {
+          delete doc.labels[name];
+          changed = true;
+        }
+      }
+      if (!changed) return;
+      if (await this.writeCompanion(id, doc, rec.rev)) return;
+    }
   }
 
   /**
@@ -492,6 +648,282 @@ export abstract class BaseStore implements CredentialStore {
       );
     }
     return { credentials, skipped };
+  }
+
+  // ---- Lifecycle: labels, history, rollback, expiry, sealed state ----
+
+  /**
+   * Create or move a label to a version, by compare-and-set: of several writers moving labels of one
+   * credential at once, each either moves it or gets LabelConflictError, and the label always points at a
+   * version that exists.
+   *
+   * @example
+   * ```ts
+   * await store.labelCredential('myapp.db.prod', 'current', { version: 4, context: { env: 'prod' } });
+   * ```
+   * @throws UnsupportedOperationError (no labels on this tier), ValidationError, CredentialNotFoundError (no
+   *   such version), LabelConflictError (lost a race, or `expect` did not match), the tier's typed errors
+   */
+  async labelCredential(id: string, label: string, opts: LabelOptions & { context?: EncryptionContext }): Promise<LabelResult> {
+    validateWriteId(id);
+    this.checkLabels(label);
+    if (opts === undefined || opts.version === undefined) throw new ValidationError('a label needs the version it points at');
+    const padded = parseReadVersion(opts.version);
+    const expect = opts.expect === undefined || opts.expect === null ? opts.expect : parseReadVersion(opts.expect);
+    const context = this.resolveContext(opts.context);
+    return this.wrap(async () => {
+      if (!(await this._exists(id, padded))) {
+        throw new CredentialNotFoundError({ credentialId: id, store: this.description, version: displayVersion(padded) });
+      }
+      if (this._moveNativeLabel !== undefined && this._nativeLabels !== undefined) {
+        const before = (await this._nativeLabels(id, undefined)).get(id)?.[label];
+        this.checkExpect(id, label, before, expect);
+        await this._moveNativeLabel(id, label, padded);
+        return labelResult(id, label, padded, before);
+      }
+      const rec = await this.readCompanion(id);
+      const before = rec?.doc.labels[label]?.v;
+      this.checkExpect(id, label, before, expect);
+      const doc = rec === undefined ? emptyCompanion() : cloneCompanion(rec.doc);
+      const entry: CompanionLabel = { v: padded, at: new Date().toISOString() };
+      const by = this._writerIdentity();
+      if (by !== undefined) entry.by = by;
+      const proof = await this._labelProof(id, label, padded, context);
+      if (proof !== undefined) entry.proof = proof;
+      doc.labels[label] = entry;
+      if (!(await this.writeCompanion(id, doc, rec?.rev))) throw new LabelConflictError({ credentialId: id, store: this.description, label });
+      return labelResult(id, label, padded, before);
+    }, id);
+  }
+
+  /**
+   * Remove a label (compare-and-set, as {@link labelCredential}); the versions are untouched.
+   *
+   * @example
+   * ```ts
+   * await store.unlabelCredential('myapp.db.prod', 'next');
+   * ```
+   * @throws UnsupportedOperationError, ValidationError, CredentialNotFoundError (no such label), LabelConflictError
+   */
+  async unlabelCredential(id: string, label: string, opts: { expect?: number | string } = {}): Promise<LabelResult> {
+    validateId(id);
+    this.checkLabels(label);
+    const expect = opts.expect === undefined ? undefined : parseReadVersion(opts.expect);
+    return this.wrap(async () => {
+      if (this._moveNativeLabel !== undefined && this._nativeLabels !== undefined) {
+        const before = (await this._nativeLabels(id, undefined)).get(id)?.[label];
+        if (before === undefined) throw new CredentialNotFoundError({ credentialId: id, store: this.description, label });
+        this.checkExpect(id, label, before, expect);
+        await this._moveNativeLabel(id, label, undefined);
+        return { id, label, version: displayVersion(before), previous: displayVersion(before) };
+      }
+      const rec = await this.readCompanion(id);
+      const before = rec?.doc.labels[label];
+      if (rec === undefined || before === undefined) throw new CredentialNotFoundError({ credentialId: id, store: this.description, label });
+      this.checkExpect(id, label, before.v, expect);
+      const doc = cloneCompanion(rec.doc);
+      delete doc.labels[label];
+      if (!(await this.writeCompanion(id, doc, rec.rev))) throw new LabelConflictError({ credentialId: id, store: this.description, label });
+      return { id, label, version: displayVersion(before.v), previous: displayVersion(before.v) };
+    }, id);
+  }
+
+  /**
+   * The labels of every matching credential (`credstash list` shows them), sorted by id; credentials without
+   * labels are left out. Decrypts nothing.
+   *
+   * @example
+   * ```ts
+   * for (const { id, labels } of await store.listLabels({ pattern: 'myapp.*' })) console.log(id, labels.current?.version);
+   * ```
+   */
+  async listLabels(opts: { pattern?: string } = {}): Promise<Array<{ id: string; labels: Record<string, LabelTarget> }>> {
+    if (!this.capabilities.labels) return [];
+    if (opts.pattern !== undefined && typeof opts.pattern !== 'string') throw new ValidationError('pattern must be a string');
+    const out = await this.wrap(async () => {
+      const rows: Array<{ id: string; labels: Record<string, LabelTarget> }> = [];
+      if (this._nativeLabels !== undefined) {
+        for (const [id, labels] of await this._nativeLabels(undefined, opts.pattern)) {
+          const named: Record<string, LabelTarget> = {};
+          for (const [name, v] of Object.entries(labels)) named[name] = { version: displayVersion(v) };
+          rows.push({ id, labels: named });
+        }
+      } else if (this._listCompanions !== undefined) {
+        for (const { id, doc } of await this._listCompanions(opts.pattern)) rows.push({ id, labels: labelTargets(doc) });
+      }
+      return rows;
+    });
+    return out.filter((r) => Object.keys(r.labels).length > 0 && matchesGlob(opts.pattern, r.id)).sort((a, b) => compareIds(a.id, b.id));
+  }
+
+  /**
+   * Every version of a credential, oldest first, with what is known without decrypting: created time, writer,
+   * stored size, comment, expiry and labels. Never a value.
+   *
+   * @example
+   * ```ts
+   * for (const v of await store.credentialHistory('myapp.db.prod')) console.log(v.version, v.createdAt, v.labels);
+   * ```
+   * @throws ValidationError, CredentialNotFoundError when the credential has no version, the tier's typed errors
+   */
+  async credentialHistory(id: string): Promise<VersionInfo[]> {
+    validateId(id);
+    return this.wrap(async () => {
+      const versions = (await this._versions({ latestOnly: false, id })).filter((v) => v.id === id);
+      if (versions.length === 0) throw new CredentialNotFoundError({ credentialId: id, store: this.description });
+      versions.sort(compareSummaries);
+      const byVersion = new Map<string, string[]>();
+      if (this.capabilities.labels === true) {
+        for (const [name, v] of Object.entries(await this.labelsOf(id))) {
+          const key = displayVersion(v);
+          byVersion.set(key, [...(byVersion.get(key) ?? []), name].sort());
+        }
+      }
+      return versions.map(({ id: _id, ...v }) => ({ ...v, labels: byVersion.get(v.version) ?? [] }));
+    }, id);
+  }
+
+  /**
+   * Store version `to`'s value again as a new version (same context and definition), through the race-safe
+   * autoversion path, then move `labels` to it. Never rewrites an old version.
+   *
+   * @example
+   * ```ts
+   * const { version } = await store.rollbackCredential('myapp.db.prod', { to: 3, context: { env: 'prod' }, labels: ['current'] });
+   * ```
+   * @throws CredentialNotFoundError (no version `to`), the errors of getCredential, storeCredential and labelCredential
+   */
+  async rollbackCredential(id: string, opts: RollbackOptions): Promise<RollbackResult> {
+    if (opts === undefined || opts.to === undefined) throw new ValidationError('a rollback needs the version to go back to');
+    const labels = (opts.labels ?? []).map((l) => this.checkLabels(l));
+    const read: GetOptions & { required: true } = { version: opts.to, required: true };
+    if (opts.context !== undefined) read.context = opts.context;
+    const old = await this.getCredential(id, read);
+    const write: WriteOptions = { autoVersion: true, comment: opts.comment ?? `rollback to version ${old.version}` };
+    if (opts.context !== undefined) write.context = opts.context;
+    if (old.definition !== undefined) write.definition = old.definition;
+    const put = await this.storeCredential(id, old.value, write);
+    const moved: string[] = [];
+    for (const label of labels) {
+      const lo: LabelOptions & { context?: EncryptionContext } = { version: put.version };
+      if (opts.context !== undefined) lo.context = opts.context;
+      await this.labelCredential(id, label, lo);
+      moved.push(label);
+    }
+    return { ...put, from: old.version, labels: moved };
+  }
+
+  /**
+   * Versions that have expired, or expire within `withinMs`, from the listing (nothing decrypted). By default
+   * only the newest version of each credential (the one readers get).
+   *
+   * @example
+   * ```ts
+   * const soon = await store.expiringCredentials({ withinMs: 14 * 86_400_000 });
+   * ```
+   */
+  async expiringCredentials(opts: ExpiringOptions = {}): Promise<ExpiringCredential[]> {
+    if (opts.pattern !== undefined && typeof opts.pattern !== 'string') throw new ValidationError('pattern must be a string');
+    const within = opts.withinMs ?? 0;
+    if (!Number.isFinite(within) || within < 0) throw new ValidationError('withinMs must be a non-negative number');
+    const now = (opts.now ?? new Date()).getTime();
+    if (this.capabilities.expiry !== true) return [];
+    const hook: VersionsHookOptions = { latestOnly: opts.allVersions !== true };
+    if (opts.pattern !== undefined) hook.pattern = opts.pattern;
+    let versions = (await this.wrap(() => this._versions(hook))).filter((v) => matchesGlob(opts.pattern, v.id));
+    versions.sort(compareSummaries);
+    if (opts.allVersions !== true) {
+      const latest = new Map<string, VersionRecord>();
+      for (const v of versions) latest.set(v.id, v);
+      versions = [...latest.values()];
+    }
+    const out: ExpiringCredential[] = [];
+    for (const v of versions) {
+      if (v.expiresAt === undefined) continue;
+      const at = Date.parse(v.expiresAt);
+      if (Number.isNaN(at) || at > now + within) continue;
+      out.push({ id: v.id, version: v.version, expiresAt: v.expiresAt, expired: at <= now });
+    }
+    return out;
+  }
+
+  /**
+   * Sealed state kept beside a credential (the rotation engine's pending value and step), and the revision
+   * to compare-and-set against. Never stored as a version: a reader of the credentials never sees it.
+   *
+   * @example
+   * ```ts
+   * const { value, rev } = await store.readState('myapp.db.prod', 'rotation', { context: { env: 'prod' } });
+   * ```
+   */
+  async readState(id: string, key: string, opts: { context?: EncryptionContext } = {}): Promise<{ value?: Uint8Array; rev?: string }> {
+    validateId(id);
+    this.checkState(key);
+    const context = this.resolveContext(opts.context);
+    return this.wrap(async () => {
+      const rec = await this.readCompanion(id);
+      const sealed = rec?.doc.state[key];
+      if (rec === undefined) return {};
+      if (sealed === undefined) return { rev: rec.rev };
+      const open = this._openState as NonNullable<BaseStore['_openState']>;
+      return { value: await open.call(this, id, key, sealed, context), rev: rec.rev };
+    }, id);
+  }
+
+  /**
+   * Compare-and-set sealed state: write `value` (or remove it, `undefined`) only while the record's revision
+   * is still `expectRev` (undefined: there is no record yet). Labels in the same record are kept.
+   * @returns whether it was written (false: another writer changed the record first)
+   */
+  async writeState(id: string, key: string, value: Uint8Array | undefined, opts: { expectRev?: string; context?: EncryptionContext } = {}): Promise<boolean> {
+    validateWriteId(id);
+    this.checkState(key);
+    const context = this.resolveContext(opts.context);
+    return this.wrap(async () => {
+      const rec = await this.readCompanion(id);
+      if ((rec?.rev ?? undefined) !== opts.expectRev) return false;
+      const doc = rec === undefined ? emptyCompanion() : cloneCompanion(rec.doc);
+      if (value === undefined) delete doc.state[key];
+      else doc.state[key] = await (this._sealState as NonNullable<BaseStore['_sealState']>).call(this, id, key, value, context);
+      return this.writeCompanion(id, doc, rec?.rev);
+    }, id);
+  }
+
+  /** Validate a label name and that this tier has labels. */
+  private checkLabels(label: string): string {
+    if (this.capabilities.labels !== true) throw new UnsupportedOperationError(this.description, 'labels');
+    return validateLabel(label);
+  }
+
+  private checkState(key: string): void {
+    if (this._sealState === undefined || this._openState === undefined || this._readCompanion === undefined) {
+      throw new UnsupportedOperationError(this.description, 'lifecycle state');
+    }
+    if (typeof key !== 'string' || !/^[a-z][a-z0-9_-]{0,62}$/.test(key)) throw new ValidationError('a state key must be a lower-case word');
+  }
+
+  private checkExpect(id: string, label: string, before: string | undefined, expect: string | null | undefined): void {
+    if (expect === undefined) return;
+    if (expect === null ? before !== undefined : before !== expect) throw new LabelConflictError({ credentialId: id, store: this.description, label });
+  }
+
+  /** label -> padded version of one credential, native or from the companion record. */
+  private async labelsOf(id: string): Promise<Record<string, string>> {
+    if (this._nativeLabels !== undefined) return (await this._nativeLabels(id, undefined)).get(id) ?? {};
+    const rec = await this.readCompanion(id);
+    const out: Record<string, string> = {};
+    for (const [name, t] of Object.entries(rec?.doc.labels ?? {})) out[name] = t.v;
+    return out;
+  }
+
+  private async readCompanion(id: string): Promise<CompanionRecord | undefined> {
+    if (this._readCompanion === undefined) throw new UnsupportedOperationError(this.description, 'labels');
+    return this._readCompanion(id);
+  }
+
+  private async writeCompanion(id: string, doc: CompanionDoc, expectedRev: string | undefined): Promise<boolean> {
+    if (this._writeCompanion === undefined) throw new UnsupportedOperationError(this.description, 'labels');
+    return this._writeCompanion(id, doc, expectedRev);
   }
 
   /**
@@ -609,4 +1041,50 @@ function padEq(display: string, padded: string): boolean {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+function cloneCompanion(doc: CompanionDoc): CompanionDoc {
+  const out = emptyCompanion();
+  for (const [k, v] of Object.entries(doc.labels)) out.labels[k] = { ...v };
+  for (const [k, v] of Object.entries(doc.state)) out.state[k] = v;
+  return out;
+}
+
+function labelTargets(doc: CompanionDoc): Record<string, LabelTarget> {
+  const out: Record<string, LabelTarget> = {};
+  for (const [name, t] of Object.entries(doc.labels)) {
+    const target: LabelTarget = { version: displayVersion(t.v) };
+    if (t.at !== undefined) target.movedAt = t.at;
+    if (t.by !== undefined) target.movedBy = t.by;
+    out[name] = target;
+  }
+  return out;
+}
+
+function labelResult(id: string, label: string, padded: string, before: string | undefined): LabelResult {
+  const out: LabelResult = { id, label, version: displayVersion(padded) };
+  if (before !== undefined) out.previous = displayVersion(before);
+  return out;
+}
+
+/**
+ * The lifecycle operations of {@link BaseStore} (labels, history, rollback, expiry, sealed state), offered
+ * beside CredentialStore as `setup` and key rotation are; decorators pass them through by STORE_EXTRAS.
+ */
+export type LifecycleCapable = Pick<
+  BaseStore,
+  'labelCredential' | 'unlabelCredential' | 'listLabels' | 'credentialHistory' | 'rollbackCredential' | 'expiringCredentials' | 'readState' | 'writeState'
+>;
+
+/**
+ * Whether `store` offers the lifecycle operations; `store.capabilities.labels` / `.expiry` tell which of
+ * them its tier can hold (the rest throw UnsupportedOperationError).
+ *
+ * @example
+ * ```ts
+ * if (isLifecycleCapable(store)) console.table(await store.credentialHistory('myapp.db.prod'));
+ * ```
+ */
+export function isLifecycleCapable(store: CredentialStore): store is CredentialStore & LifecycleCapable {
+  return typeof (store as Partial<LifecycleCapable>).credentialHistory === 'function';
 }

@@ -46,6 +46,14 @@ export interface StoredCredential {
    * SQL); absent elsewhere. Not enumerable: it is not part of the credential (JSON output, spreads, equality).
    */
   readonly atRest?: AtRestFormat;
+  /**
+   * Lifecycle facts of this version where the tier keeps them (not enumerable, like `atRest`): when it was
+   * written, by whom, when it expires (ISO 8601), and the label it was read through.
+   */
+  readonly createdAt?: string;
+  readonly writtenBy?: string;
+  readonly expiresAt?: string;
+  readonly label?: string;
 }
 
 /** How one stored version is encrypted (see StoredCredential.atRest). */
@@ -71,6 +79,98 @@ export interface CredentialSummary {
   comment?: string;
 }
 
+/**
+ * One version in a credential's history: what is known without decrypting anything (`credstash history`).
+ * Fields a tier or an old item does not have are absent.
+ */
+export interface VersionInfo {
+  version: string;
+  /** As in {@link CredentialSummary.storedVersion}. */
+  storedVersion?: string;
+  /** When the version was written (ISO 8601). */
+  createdAt?: string;
+  /** Who wrote it, as known without an extra request: the assumed role or AWS identity, else `user@host`. */
+  writtenBy?: string;
+  /** Bytes of the stored (encrypted) value as the backend holds it; never derived by decrypting. */
+  size?: number;
+  comment?: string;
+  /** When it expires (ISO 8601). Informational here: reads authenticate it where the tier can. */
+  expiresAt?: string;
+  /** The labels pointing at this version, sorted. */
+  labels: string[];
+}
+
+/** Where a label points. */
+export interface LabelTarget {
+  /** The version as users write it (`"3"`). */
+  version: string;
+  /** When the label was last moved (ISO 8601), where the tier keeps it. */
+  movedAt?: string;
+  /** Who moved it, where the tier keeps it. */
+  movedBy?: string;
+}
+
+/** Options of `labelCredential`. */
+export interface LabelOptions {
+  /** The version the label should point at. */
+  version: number | string;
+  /**
+   * Compare-and-set: move only if the label now points at this version (`null`: only if the label does not
+   * exist yet). Without it the move still fails with LabelConflictError when another writer changes the
+   * labels of the same credential between this call's read and its write.
+   */
+  expect?: number | string | null;
+}
+
+/** What a label move did. */
+export interface LabelResult {
+  id: string;
+  label: string;
+  version: string;
+  /** Where the label pointed before, if it existed. */
+  previous?: string;
+}
+
+/** Options of `rollbackCredential`. */
+export interface RollbackOptions {
+  /** The version whose value becomes the new version. */
+  to: number | string;
+  /** The context version `to` was stored with (the new version is stored with the same one). */
+  context?: EncryptionContext;
+  /** Labels to move to the new version once it is written (e.g. `['current']`). */
+  labels?: readonly string[];
+  comment?: string;
+}
+
+/** What a rollback wrote. */
+export interface RollbackResult extends PutResult {
+  /** The version whose value was copied. */
+  from: string;
+  /** The labels moved to the new version. */
+  labels: string[];
+}
+
+/** Options of `expiringCredentials`. */
+export interface ExpiringOptions {
+  /** Also list what expires within this many milliseconds from `now` (default 0: only what has expired). */
+  withinMs?: number;
+  /** Glob over ids. */
+  pattern?: string;
+  /** The reference time (default: now). */
+  now?: Date;
+  /** Every version (default: only the newest version of each credential, the one readers get). */
+  allVersions?: boolean;
+}
+
+/** A version that has expired or expires soon. */
+export interface ExpiringCredential {
+  id: string;
+  version: string;
+  expiresAt: string;
+  /** True when `expiresAt` is at or before the reference time. */
+  expired: boolean;
+}
+
 /** Which version to read, and the encryption context it was stored with. */
 export interface ReadOptions {
   /** A specific version (default: the newest). Integers, or any stored string for legacy tables. */
@@ -82,6 +182,14 @@ export interface ReadOptions {
 export interface GetOptions extends ReadOptions {
   /** Throw CredentialNotFoundError instead of returning undefined (the CLI always sets it). */
   required?: boolean;
+  /**
+   * Read the version this label points at (`credstash get NAME --label current`) instead of the newest;
+   * not together with `version`. The label's target is authenticated by the tier before the value is
+   * returned (docs/lifecycle.md). A label that does not exist reads as a missing credential.
+   */
+  label?: string;
+  /** Throw CredentialExpiredError for a version past its `expiresAt` instead of returning it. */
+  strict?: boolean;
 }
 
 /** Options of `storeCredential`: which version to create and what to store with it. */
@@ -99,6 +207,12 @@ export interface WriteOptions {
   digest?: string;
   /** Tier-specific key id for this write (KMS key id, ARN or alias for the envelope tier). */
   keyId?: string;
+  /**
+   * When this version expires (a Date or an ISO 8601 string, in the future). Stored with the version on a
+   * tier whose `capabilities.expiry` is true (elsewhere UnsupportedOperationError, never silently dropped);
+   * reads return it as `expiresAt`; nothing is deleted when it passes.
+   */
+  expiresAt?: Date | string;
 }
 
 /** The version a write created. */
@@ -172,6 +286,12 @@ export interface StoreCapabilities {
    * legacy items). The CLI refuses `--format`, `--legacy` and `-d` on a store without it rather than ignore them.
    */
   formats?: boolean;
+  /** Labels (`labelCredential`, `getCredential({ label })`): native, or kept beside the versions. */
+  labels?: boolean;
+  /** Versions carry when and by whom they were written (`credentialHistory` has more than versions). */
+  history?: boolean;
+  /** Versions may carry an `expiresAt`. */
+  expiry?: boolean;
 }
 
 /** Options for creating a store's backing resources (`credstash setup`). */

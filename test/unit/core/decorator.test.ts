@@ -36,8 +36,19 @@ const decorators: Array<[string, (s: CredentialStore) => CredentialStore]> = [
 ];
 
 describe('tier extras through decorators', () => {
-  it('the table names setup and key rotation', () => {
-    expect(STORE_EXTRAS.map((e) => e.method)).toEqual(['setup', 'reencryptAll']);
+  it('the table names setup, key rotation and the lifecycle operations', () => {
+    expect(STORE_EXTRAS.map((e) => e.method)).toEqual([
+      'setup',
+      'reencryptAll',
+      'labelCredential',
+      'unlabelCredential',
+      'rollbackCredential',
+      'writeState',
+      'readState',
+      'listLabels',
+      'credentialHistory',
+      'expiringCredentials',
+    ]);
   });
 
   for (const [name, wrap] of decorators) {
