@@ -79,6 +79,17 @@ describe('architecture: layer rules of docs/ARCHITECTURE.md', () => {
     ).toEqual([]);
   });
 
+  it('rotation (the rotators) imports only node:*, core, itself and the SQL driver loader, and loads no driver itself', () => {
+    const allowed = (e: Edge): boolean =>
+      e.to.startsWith('node:') || (e.local && (under(e.to, 'core') || under(e.to, 'rotation') || e.to === 'stores/sql/sql-packages.ts'));
+    expect(edges.filter((e) => under(e.from, 'rotation') && !allowed(e)).map((e) => `${e.from} -> ${e.to}`)).toEqual([]);
+    // the loader it may use imports only core: the rotators pull in no store through it
+    expect(edges.filter((e) => e.from === 'stores/sql/sql-packages.ts' && e.local && !under(e.to, 'core'))).toEqual([]);
+    expect(edges.some((e) => e.from === 'rotation/postgres.ts' && e.to === 'stores/sql/sql-packages.ts')).toBe(true);
+    // no store, reference, op or audit layer depends on the rotators
+    expect(violations((e) => under(e.to, 'rotation') && ['core', 'crypto', 'stores', 'references', 'ops', 'audit'].some((l) => under(e.from, l)))).toEqual([]);
+  });
+
   it('nothing but the CLI imports the CLI', () => {
     expect(violations((e) => under(e.to, 'cli') && !under(e.from, 'cli'))).toEqual([]);
   });

@@ -38,13 +38,17 @@ function isNotFound(err: unknown, pkg: string): boolean {
 
 /**
  * The one error for a package that failed to load or to open its native addon; any other error is returned
- * unchanged. Exported for the sql store's driver calls and for tests.
+ * unchanged. Exported for the sql store's driver calls and for tests. `neededFor` names what needs the
+ * package in the message (default: the sql store; the rotators of src/rotation pass their own).
  */
-export function packageError(pkg: SqlPackage, err: unknown): unknown {
-  if (err instanceof ConfigError) return err; // mapped already
+export function packageError(pkg: SqlPackage, err: unknown, neededFor: string = NEEDED_FOR[pkg]): unknown {
+  if (err instanceof ConfigError) {
+    // mapped already (by the import's own .catch), for the sql store: mapped again from its cause for another user
+    return neededFor === NEEDED_FOR[pkg] || err.cause === undefined ? err : packageError(pkg, err.cause, neededFor);
+  }
   const message = err instanceof Error ? err.message : '';
   if (isNotFound(err, pkg)) {
-    return new ConfigError(`${NEEDED_FOR[pkg]} needs the ${pkg} package, which is not installed; install it: npm install ${pkg}`, { cause: err });
+    return new ConfigError(`${neededFor} needs the ${pkg} package, which is not installed; install it: npm install ${pkg}`, { cause: err });
   }
   const abi = [...message.matchAll(/NODE_MODULE_VERSION (\d+)/g)].map((m) => m[1]);
   if (abi.length > 0) {
@@ -64,7 +68,7 @@ export function packageError(pkg: SqlPackage, err: unknown): unknown {
   const code = (err as { code?: unknown })?.code;
   if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') {
     // installed, but a package it depends on is not
-    return new ConfigError(`${NEEDED_FOR[pkg]} cannot load the ${pkg} package (${message.split('\n')[0] ?? ''}); reinstall it: npm install ${pkg}`, { cause: err });
+    return new ConfigError(`${neededFor} cannot load the ${pkg} package (${message.split('\n')[0] ?? ''}); reinstall it: npm install ${pkg}`, { cause: err });
   }
   return err;
 }
@@ -86,11 +90,11 @@ function importAtRunTime(specifier: string): Promise<unknown> {
   return import(specifier);
 }
 
-async function load<T>(pkg: SqlPackage, importer: () => Promise<T>): Promise<T> {
+async function load<T>(pkg: SqlPackage, importer: () => Promise<T>, neededFor?: string): Promise<T> {
   try {
     return await importer();
   } catch (err) {
-    throw packageError(pkg, err);
+    throw packageError(pkg, err, neededFor);
   }
 }
 
@@ -114,14 +118,17 @@ export function openSqlite(Database: BetterSqlite3, path: string, options: impor
   }
 }
 
-/** The pg module (its CommonJS exports, whichever way the runtime or a bundler presents them). */
-export async function loadPg(): Promise<PgModule> {
-  const mod = (await load('pg', () => packageLoader.pg())) as PgModule & { default?: PgModule };
+/**
+ * The pg module (its CommonJS exports, whichever way the runtime or a bundler presents them).
+ * @param neededFor what needs it, for the not-installed message (default: the sql store with engine postgres)
+ */
+export async function loadPg(neededFor?: string): Promise<PgModule> {
+  const mod = (await load('pg', () => packageLoader.pg(), neededFor)) as PgModule & { default?: PgModule };
   return mod.default ?? mod;
 }
 
-/** The mysql2 module. */
-export async function loadMysql2(): Promise<Mysql2Module> {
-  const mod = (await load('mysql2', () => packageLoader.mysql2())) as Mysql2Module & { default?: Mysql2Module };
+/** The mysql2 module. @param neededFor as for {@link loadPg} */
+export async function loadMysql2(neededFor?: string): Promise<Mysql2Module> {
+  const mod = (await load('mysql2', () => packageLoader.mysql2(), neededFor)) as Mysql2Module & { default?: Mysql2Module };
   return mod.default ?? mod;
 }
