@@ -8,7 +8,7 @@
  * ```
  * Throw CredstashErrors (exit 1) or UsageError (exit 2); never set process.exitCode or print errors yourself.
  *
- * The config module (zod + smol-toml) is imported lazily so that `credstash --help` does not pay for it.
+ * The config module (smol-toml and the shape check) is imported lazily so that `credstash --help` does not pay for it.
  */
 import { AwsConfigError, ConfigError, ValidationError } from '../core/errors.js';
 import { parseContextArgs } from '../core/context.js';

@@ -1,65 +1,50 @@
 /**
- * The shape of credstash.toml, checked by one zod schema and explained in one-line messages that name the
- * file, the line and the key path of each problem, never a value (the file holds Fernet keys).
+ * The shape of credstash.toml: one small validator over what smol-toml returns, explained in one-line
+ * messages that name the file, the line and the key path of each problem, never a value (the file holds
+ * Fernet keys). Written by hand rather than with a schema library: it runs on every command that reads a
+ * config (a cold `credstash get` included), and loading and building a schema cost more than the whole check.
  */
-// zod/mini: the same validation as `zod` at 1/20 of the bundle size (cold start of every command).
-import * as z from 'zod/mini';
 import { ConfigError } from '../core/errors.js';
-import { CREDENTIAL_TYPES } from '../core/types.js';
+import { CREDENTIAL_TYPES, type CredentialDefinition, type CredentialType, type JsonValue } from '../core/types.js';
 import { formatPath, locateKey, parseTomlText, where } from './toml.js';
 
 /**
- * The file's shape. Strict at every level we own, so a typo (`[credential-store]`) is an error naming
- * the key instead of a silently ignored table. `[credential_store.config]` is passed verbatim to the
- * tier's factory, which validates its own keys. Built on first use (see configFileSchema).
+ * The file's shape. Strict at every level we own, so a typo (`[credential-store]`) is an error naming the
+ * key instead of a silently ignored table. `[credential_store.config]` is passed verbatim (copied one level
+ * deep) to the tier's factory, which validates its own keys.
  */
-function buildConfigFileSchema() {
-  const nonEmptyString = () => z.string().check(z.minLength(1));
-  const credentialDefinitionSchema = z.strictObject({
-    id: nonEmptyString(),
-    name: z.optional(nonEmptyString()),
-    credential_type: z.optional(z.enum(CREDENTIAL_TYPES)),
-    description: z.optional(z.string()),
-    metadata: z.optional(z.record(z.string(), z.json())),
-  });
-  return z.strictObject({
-    audit_log: z.optional(nonEmptyString()),
-    fernet: z.optional(z.strictObject({ keys: z.array(z.string()).check(z.minLength(1)) })),
-    credential_store: z.optional(
-      z.strictObject({
-        type: nonEmptyString(),
-        name: z.optional(nonEmptyString()),
-        // A JavaScript module that calls registerCredentialStore(type, factory): a custom store type for the CLI.
-        module: z.optional(nonEmptyString()),
-        config: z.optional(z.record(z.string(), z.unknown())),
-        // Where `${credential:...}` references in `config` are read from (src/references/store-config.ts).
-        references_from: z.optional(z.strictObject({ type: nonEmptyString(), config: z.optional(z.record(z.string(), z.unknown())) })),
-      }),
-    ),
-    credentials: z.optional(z.array(credentialDefinitionSchema)),
-  });
+export interface ConfigFile {
+  audit_log?: string;
+  fernet?: { keys: string[] };
+  credential_store?: StoreSection;
+  credentials?: CredentialDefinition[];
 }
 
-let schema: ReturnType<typeof buildConfigFileSchema> | undefined;
-
-/**
- * The zod schema of credstash.toml. Built on first use: building it and its first parse cost 5 to 20 ms of
- * a cold start, and the usual file never needs it (commonConfigShape).
- */
-export function configFileSchema(): ReturnType<typeof buildConfigFileSchema> {
-  return (schema ??= buildConfigFileSchema());
+/** `[credential_store]`. */
+export interface StoreSection {
+  type: string;
+  name?: string;
+  /** A JavaScript module that calls registerCredentialStore(type, factory): a custom store type for the CLI. */
+  module?: string;
+  config?: Record<string, unknown>;
+  /** Where `${credential:...}` references in `config` are read from (src/references/store-config.ts). */
+  references_from?: { type: string; config?: Record<string, unknown> };
 }
-
-export type ConfigFile = z.infer<ReturnType<typeof buildConfigFileSchema>>;
 
 /**
  * Parse and validate config text; `file` is used in messages only.
- * @throws ConfigError: TOML syntax error (with line and column), or schema problems (each with its key
- *   path and line); the text is never quoted
+ * @throws ConfigError: TOML syntax error (with line and column), or shape problems (each with its key
+ *   path and line; the first five, then how many more); the text is never quoted
  */
 export function parseConfigText(text: string, file: string): ConfigFile {
   const raw = parseTomlText(text, file);
-  const data = commonConfigShape(raw) ?? validateConfig(raw, text, file);
+  const issues: Issue[] = [];
+  const data = checkConfigFile(raw, issues);
+  if (data === undefined || issues.length > 0) {
+    const lines = issues.slice(0, 5).map((issue) => describeIssue(issue, text, file));
+    const more = issues.length > 5 ? `; and ${issues.length - 5} more` : '';
+    throw new ConfigError(lines.join('; ') + more, { path: file });
+  }
   const ids = new Map<string, number>();
   data.credentials?.forEach((def, i) => {
     const first = ids.get(def.id);
@@ -72,108 +57,228 @@ export function parseConfigText(text: string, file: string): ConfigFile {
   return data;
 }
 
-/** The schema's verdict: the parsed file, or a ConfigError naming the first problems. */
-function validateConfig(raw: unknown, text: string, file: string): ConfigFile {
-  const result = configFileSchema().safeParse(raw);
-  if (!result.success) {
-    const lines = result.error.issues.slice(0, 5).map((issue) => describeIssue(issue, raw, text, file));
-    const more = result.error.issues.length > 5 ? `; and ${result.error.issues.length - 5} more` : '';
-    throw new ConfigError(lines.join('; ') + more, { path: file });
-  }
-  return result.data;
+type Path = readonly (string | number)[];
+/** One problem: a description of the value at `path` (never the value), or the unknown keys of the table at `path`. */
+type Issue = { path: Path; problem: string } | { path: Path; unknownKeys: string[] };
+type Table = Record<string, unknown>;
+/** Checks a value that is present, pushing an issue for each problem; `what` names the expected kind in messages. */
+interface Check<T> {
+  what: string;
+  check(value: unknown, path: Path, issues: Issue[]): T | undefined;
+}
+
+const STORE_KEYS = ['type', 'name', 'module', 'config', 'references_from'] as const;
+
+/**
+ * The file's data, built in the order of the shape (what the rest of the config code sees); meaningful only
+ * when `issues` stayed empty.
+ */
+function checkConfigFile(raw: unknown, issues: Issue[]): ConfigFile | undefined {
+  return strictTable(raw, [], issues, ['audit_log', 'fernet', 'credential_store', 'credentials'], (t, path) => {
+    const out: ConfigFile = {};
+    assign(out, 'audit_log', field(t, 'audit_log', path, issues, NON_EMPTY));
+    assign(out, 'fernet', field(t, 'fernet', path, issues, FERNET));
+    assign(out, 'credential_store', field(t, 'credential_store', path, issues, STORE));
+    assign(out, 'credentials', field(t, 'credentials', path, issues, DEFINITIONS));
+    return out;
+  });
+}
+
+const STRING: Check<string> = {
+  what: 'a string',
+  check: (v, path, issues) => (typeof v === 'string' ? v : wrongType(v, path, issues, 'a string')),
+};
+
+const NON_EMPTY: Check<string> = {
+  what: 'a string',
+  check(v, path, issues) {
+    if (typeof v !== 'string') return wrongType(v, path, issues, 'a string');
+    if (v !== '') return v;
+    issues.push({ path, problem: 'must not be empty' });
+    return undefined;
+  },
+};
+
+const FERNET: Check<{ keys: string[] }> = {
+  what: 'a table',
+  check: (v, path, issues) =>
+    strictTable(v, path, issues, ['keys'], (t) => {
+      const keys = field(t, 'keys', path, issues, nonEmptyArrayOf(STRING), true) ?? [];
+      return { keys };
+    }),
+};
+
+/** Any table, copied one level deep: loadConfig adds keys to the store config, never to the parsed file's. */
+const ANY_TABLE: Check<Table> = {
+  what: 'a table',
+  check: (v, path, issues) => (isTable(v) ? Object.fromEntries(Object.entries(v)) : wrongType(v, path, issues, 'a table')),
+};
+
+const REFERENCES_FROM: Check<NonNullable<StoreSection['references_from']>> = {
+  what: 'a table',
+  check: (v, path, issues) =>
+    strictTable(v, path, issues, ['type', 'config'], (t) => {
+      const out: NonNullable<StoreSection['references_from']> = { type: field(t, 'type', path, issues, NON_EMPTY, true) ?? '' };
+      assign(out, 'config', field(t, 'config', path, issues, ANY_TABLE));
+      return out;
+    }),
+};
+
+const STORE: Check<StoreSection> = {
+  what: 'a table',
+  check: (v, path, issues) =>
+    strictTable(v, path, issues, STORE_KEYS, (t) => {
+      const out: StoreSection = { type: field(t, 'type', path, issues, NON_EMPTY, true) ?? '' };
+      assign(out, 'name', field(t, 'name', path, issues, NON_EMPTY));
+      assign(out, 'module', field(t, 'module', path, issues, NON_EMPTY));
+      assign(out, 'config', field(t, 'config', path, issues, ANY_TABLE));
+      assign(out, 'references_from', field(t, 'references_from', path, issues, REFERENCES_FROM));
+      return out;
+    }),
+};
+
+const CREDENTIAL_TYPE: Check<CredentialType> = {
+  what: 'a string',
+  check(v, path, issues) {
+    if (isCredentialType(v)) return v;
+    issues.push({ path, problem: `expected one of ${CREDENTIAL_TYPES.map((t) => JSON.stringify(t)).join(', ')}` });
+    return undefined;
+  },
+};
+
+/** `[credentials.metadata]`: any JSON value under each key (TOML dates and non-finite numbers are not JSON). */
+const METADATA: Check<Record<string, JsonValue>> = {
+  what: 'a table',
+  check(v, path, issues) {
+    if (!isTable(v)) return wrongType(v, path, issues, 'a table');
+    const out: [string, JsonValue][] = [];
+    for (const [key, value] of Object.entries(v)) {
+      const json = toJson(value);
+      if (json === undefined) issues.push({ path: [...path, key], problem: 'is not valid' });
+      else out.push([key, json]);
+    }
+    return Object.fromEntries(out);
+  },
+};
+
+const DEFINITION: Check<CredentialDefinition> = {
+  what: 'a table',
+  check: (v, path, issues) =>
+    strictTable(v, path, issues, ['id', 'name', 'credential_type', 'description', 'metadata'], (t) => {
+      const out: CredentialDefinition = { id: field(t, 'id', path, issues, NON_EMPTY, true) ?? '' };
+      assign(out, 'name', field(t, 'name', path, issues, NON_EMPTY));
+      assign(out, 'credential_type', field(t, 'credential_type', path, issues, CREDENTIAL_TYPE));
+      assign(out, 'description', field(t, 'description', path, issues, STRING));
+      assign(out, 'metadata', field(t, 'metadata', path, issues, METADATA));
+      return out;
+    }),
+};
+
+const DEFINITIONS: Check<CredentialDefinition[]> = arrayOf(DEFINITION);
+
+function arrayOf<T>(item: Check<T>): Check<T[]> {
+  return {
+    what: 'an array',
+    check(v, path, issues) {
+      if (!Array.isArray(v)) return wrongType(v, path, issues, 'an array');
+      const out: T[] = [];
+      (v as unknown[]).forEach((x, i) => {
+        const checked = item.check(x, [...path, i], issues);
+        if (checked !== undefined) out.push(checked);
+      });
+      return out;
+    },
+  };
+}
+
+function nonEmptyArrayOf<T>(item: Check<T>): Check<T[]> {
+  const array = arrayOf(item);
+  return {
+    what: array.what,
+    check(v, path, issues) {
+      const out = array.check(v, path, issues);
+      if (Array.isArray(v) && v.length === 0) issues.push({ path, problem: 'must have at least 1 item(s)' });
+      return out;
+    },
+  };
 }
 
 /**
- * The usual credstash.toml (what `init` writes, and the documented store configs: `audit_log`,
- * `[fernet] keys`, `[credential_store]` with `type`, `name`, `module` and `[credential_store.config]`),
- * checked without zod. Returns exactly what the schema returns for it (same keys in the same order, the
- * store config copied one level deep); undefined for anything else (`[[credentials]]`, `references_from`,
- * an unknown key, a wrong type, ...), which the schema then checks and explains.
+ * A table whose keys are `known`: `build` reads them (in the shape's order); any other key is one issue
+ * naming every unknown key, after the problems of the known ones.
  */
-export function commonConfigShape(raw: unknown): ConfigFile | undefined {
-  if (!isPlainTable(raw) || !hasOnlyKeys(raw, ['audit_log', 'fernet', 'credential_store'])) return undefined;
-  const out: ConfigFile = {};
-  const { audit_log: auditLog, fernet, credential_store: store } = raw;
-  if (auditLog !== undefined) {
-    if (!isNonEmptyString(auditLog)) return undefined;
-    out.audit_log = auditLog;
-  }
-  if (fernet !== undefined) {
-    if (!isPlainTable(fernet) || !hasOnlyKeys(fernet, ['keys'])) return undefined;
-    const keys = fernet.keys;
-    if (!Array.isArray(keys) || keys.length === 0 || !keys.every((k) => typeof k === 'string')) return undefined;
-    out.fernet = { keys: [...(keys as string[])] };
-  }
-  if (store !== undefined) {
-    if (!isPlainTable(store) || !hasOnlyKeys(store, ['type', 'name', 'module', 'config'])) return undefined;
-    const { type, name, module, config } = store;
-    if (!isNonEmptyString(type)) return undefined;
-    const spec: NonNullable<ConfigFile['credential_store']> = { type };
-    if (name !== undefined) {
-      if (!isNonEmptyString(name)) return undefined;
-      spec.name = name;
-    }
-    if (module !== undefined) {
-      if (!isNonEmptyString(module)) return undefined;
-      spec.module = module;
-    }
-    if (config !== undefined) {
-      if (!isPlainTable(config) || Object.hasOwn(config, '__proto__')) return undefined;
-      spec.config = { ...config };
-    }
-    out.credential_store = spec;
-  }
+function strictTable<T>(v: unknown, path: Path, issues: Issue[], known: readonly string[], build: (t: Table, path: Path) => T): T | undefined {
+  if (!isTable(v)) return wrongType(v, path, issues, 'a table');
+  const out = build(v, path);
+  const unknownKeys = Object.keys(v).filter((k) => !known.includes(k));
+  if (unknownKeys.length > 0) issues.push({ path, unknownKeys });
   return out;
 }
 
-/** A TOML table as smol-toml returns it: a plain object (no Date, no array), own string keys only. */
-function isPlainTable(v: unknown): v is Record<string, unknown> {
+/** The checked value of `t[key]`; undefined when the key is absent (an issue if it is required). */
+function field<T>(t: Table, key: string, path: Path, issues: Issue[], c: Check<T>, required = false): T | undefined {
+  const at = [...path, key];
+  if (!Object.hasOwn(t, key)) {
+    if (required) issues.push({ path: at, problem: `is required (${c.what})` });
+    return undefined;
+  }
+  return c.check(t[key], at, issues);
+}
+
+/** Set `out[key]` only when there is a value: an absent key stays absent (not `undefined`). */
+function assign<O, K extends keyof O>(out: O, key: K, value: O[K] | undefined): void {
+  if (value !== undefined) out[key] = value;
+}
+
+function wrongType(v: unknown, path: Path, issues: Issue[], what: string): undefined {
+  issues.push({ path, problem: `expected ${what}, found ${tomlTypeOf(v)}` });
+  return undefined;
+}
+
+function isCredentialType(v: unknown): v is CredentialType {
+  return (CREDENTIAL_TYPES as readonly unknown[]).includes(v);
+}
+
+/** A TOML table as smol-toml returns it: a plain object (no date, no array), own string keys only. */
+function isTable(v: unknown): v is Table {
   if (v === null || typeof v !== 'object' || Array.isArray(v)) return false;
   const proto = Object.getPrototypeOf(v) as unknown;
   return (proto === Object.prototype || proto === null) && Object.getOwnPropertySymbols(v).length === 0;
 }
 
-function hasOnlyKeys(v: Record<string, unknown>, allowed: readonly string[]): boolean {
-  return Reflect.ownKeys(v).every((k) => typeof k === 'string' && allowed.includes(k) && Object.prototype.propertyIsEnumerable.call(v, k));
-}
-
-function isNonEmptyString(v: unknown): v is string {
-  return typeof v === 'string' && v.length > 0;
-}
-
-type Issue = z.core.$ZodIssue;
-
-function describeIssue(issue: Issue, raw: unknown, text: string, file: string): string {
-  if (issue.code === 'unrecognized_keys') {
-    const parts = issue.keys.map((k) => {
-      const path = [...issue.path, k];
-      return `${where(file, locateKey(text, path))}${formatPath(path)}: unknown key`;
-    });
-    return parts.join('; ');
+/** A copy of `v` as JSON (every key kept as an own key, `__proto__` too); undefined when it is not JSON. */
+function toJson(v: unknown): JsonValue | undefined {
+  if (typeof v === 'string' || typeof v === 'boolean' || v === null) return v;
+  if (typeof v === 'number') return Number.isFinite(v) ? v : undefined;
+  if (Array.isArray(v)) {
+    const out: JsonValue[] = [];
+    for (const x of v as unknown[]) {
+      const json = toJson(x);
+      if (json === undefined) return undefined;
+      out.push(json);
+    }
+    return out;
   }
-  const path = issue.path;
-  const at = where(file, locateKey(text, path));
-  const value = valueAt(raw, path);
-  let problem: string;
-  switch (issue.code) {
-    case 'invalid_type':
-      problem = value === undefined ? `is required (${article(issue.expected)})` : `expected ${article(issue.expected)}, found ${tomlTypeOf(value)}`;
-      break;
-    case 'invalid_value':
-      problem = `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
-      break;
-    case 'too_small':
-      problem = issue.origin === 'array' ? `must have at least ${issue.minimum} item(s)` : 'must not be empty';
-      break;
-    default:
-      problem = 'is not valid';
+  if (!isTable(v)) return undefined;
+  const out: [string, JsonValue][] = [];
+  for (const [key, x] of Object.entries(v)) {
+    const json = toJson(x);
+    if (json === undefined) return undefined;
+    out.push([key, json]);
   }
-  return `${at}${formatPath(path)}: ${problem}`;
+  return Object.fromEntries(out);
 }
 
-function article(expected: string): string {
-  const names: Record<string, string> = { string: 'a string', object: 'a table', array: 'an array', number: 'a number', boolean: 'a boolean', record: 'a table' };
-  return names[expected] ?? expected;
+function describeIssue(issue: Issue, text: string, file: string): string {
+  if ('unknownKeys' in issue) {
+    return issue.unknownKeys
+      .map((k) => {
+        const path = [...issue.path, k];
+        return `${where(file, locateKey(text, path))}${formatPath(path)}: unknown key`;
+      })
+      .join('; ');
+  }
+  return `${where(file, locateKey(text, issue.path))}${formatPath(issue.path)}: ${issue.problem}`;
 }
 
 function tomlTypeOf(v: unknown): string {
@@ -182,13 +287,4 @@ function tomlTypeOf(v: unknown): string {
   if (v !== null && typeof v === 'object') return 'a table';
   if (typeof v === 'bigint' || typeof v === 'number') return 'a number';
   return `a ${typeof v}`;
-}
-
-function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {
-  let cur: unknown = raw;
-  for (const seg of path) {
-    if (cur === null || typeof cur !== 'object') return undefined;
-    cur = (cur as Record<PropertyKey, unknown>)[seg];
-  }
-  return cur;
 }
