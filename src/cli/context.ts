@@ -72,7 +72,11 @@ export async function openCliStore(argv: GlobalArgs): Promise<{ store: Credentia
   const config = await loadCliConfig(argv);
   const { openConfiguredStore } = await import('./load-config.js');
   try {
-    return { store: await openConfiguredStore(config, argv.io.env, storeHooks(argv.io)), config };
+    // The process's own environment: one command in a short-lived process, so a tier may use its faster
+    // client (the DynamoDB get without the AWS SDK, which reads process.env as the SDK does). An injected
+    // environment is a test running main() in its own process, with SDK client mocks.
+    const hooks = { ...storeHooks(argv.io), ...(argv.io.env === process.env ? { shortLived: true } : {}) };
+    return { store: await openConfiguredStore(config, argv.io.env, hooks), config };
   } catch (err) {
     throw explainFlagError(err, config);
   }

@@ -29,6 +29,11 @@ export interface StoreFactoryContext {
   notice?: (message: string) => void;
   /** Asks for an MFA code (the CLI prompts when stdin is a terminal); tiers whose credentials may need one use it. */
   mfaCodeProvider?: (mfaSerial: string) => Promise<string>;
+  /**
+   * The store serves one short-lived process (the CLI): a tier may use a client that starts faster where it
+   * behaves the same (the DynamoDB tier's `get` without the AWS SDK).
+   */
+  shortLived?: boolean;
 }
 
 /** Builds a store from its `[credential_store.config]` table; registered with `registerCredentialStore`. */

@@ -42,7 +42,7 @@ export interface AuditHooks {
 export async function openConfiguredStore(
   config: StoreOpenConfig,
   env: NodeJS.ProcessEnv = process.env,
-  hooks: Pick<StoreFactoryContext, 'notice' | 'mfaCodeProvider'> & AuditHooks = {},
+  hooks: Pick<StoreFactoryContext, 'notice' | 'mfaCodeProvider' | 'shortLived'> & AuditHooks = {},
 ): Promise<CredentialStore> {
   const { onAuditIncomplete, ...storeHooks } = hooks;
   const audit: AuditHooks = onAuditIncomplete === undefined ? {} : { onAuditIncomplete };

@@ -89,6 +89,7 @@ export async function openStore(spec: StoreSpec, ctx: Partial<StoreFactoryContex
   };
   if (ctx.notice !== undefined) full.notice = ctx.notice;
   if (ctx.mfaCodeProvider !== undefined) full.mfaCodeProvider = ctx.mfaCodeProvider;
+  if (ctx.shortLived === true) full.shortLived = true;
   const builtin = Object.prototype.hasOwnProperty.call(BUILTIN, spec.type) ? BUILTIN[spec.type] : undefined;
   const factory = custom.get(spec.type) ?? (await builtin?.());
   if (factory === undefined) {

@@ -28,6 +28,11 @@ export const ASSUME_ROLE_SESSION_NAME = 'AssumeRoleCredstashSession1';
 /** The region Python credstash (boto) uses when none is configured anywhere (the envelope tier only). */
 export const PYTHON_FALLBACK_REGION = 'us-east-1';
 
+/** The notice given when no region is configured anywhere and the tier uses its fallback. */
+export function fallbackRegionNotice(region: string): string {
+  return `no AWS region configured; using ${region} as Python credstash does (pass -r/--region or set AWS_REGION to choose)`;
+}
+
 /** What a tier's user configures about the AWS session (the same keys in every AWS tier). */
 export interface AwsSessionSettings {
   /** `region` / `-r`. */
@@ -174,7 +179,7 @@ export class AwsSession {
       if (unknownProfile !== undefined) throw unknownProfile;
       const fallback = this.#ctx.fallbackRegion;
       if (fallback === undefined) throw missing;
-      fallback.notice?.(`no AWS region configured; using ${fallback.region} as Python credstash does (pass -r/--region or set AWS_REGION to choose)`);
+      fallback.notice?.(fallbackRegionNotice(fallback.region));
       return fallback.region;
     })().catch((err: unknown) => {
       this.#regionChain = undefined;

@@ -8,8 +8,9 @@
 import type { DynamoDBClient, DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import type { KMSClient, KMSClientConfig } from '@aws-sdk/client-kms';
 import type { AwsConfigError } from '../../core/errors.js';
-import { ASSUME_ROLE_SESSION_NAME, AwsSession, PYTHON_FALLBACK_REGION, type AwsRegionChain, type AwsStsModule } from '../aws/aws-clients.js';
-import { DEFAULT_REQUEST_TIMEOUT_MS } from '../aws/aws-transport.js';
+import { ASSUME_ROLE_SESSION_NAME, AwsSession, fallbackRegionNotice, PYTHON_FALLBACK_REGION, type AwsRegionChain, type AwsStsModule } from '../aws/aws-clients.js';
+import { configuredRegion, DEFAULT_REQUEST_TIMEOUT_MS } from '../aws/aws-transport.js';
+import { lightClients, type LightClients } from './dynamodb-light.js';
 
 // The SDK through two re-export modules that name what the store uses: a dynamic import() of the whole
 // package kept every command, paginator, waiter and error class in the CLI bundle's chunk (esbuild cannot
@@ -46,6 +47,12 @@ export interface AwsClientOptions {
    * credentials provider, so the code is asked for once.
    */
   mfaCodeProvider?: (mfaSerial: string) => Promise<string>;
+  /**
+   * Send `get`'s requests without the AWS SDK when the session allows it (dynamodb-light.ts): for a
+   * short-lived process, where loading the SDK is most of the time. Off by default: a library user's
+   * SDK client mocks and middleware see every request.
+   */
+  light?: boolean;
   dynamodb?: DynamoDBClient;
   kms?: KMSClient;
 }
@@ -56,9 +63,21 @@ export class AwsClients {
   #ddb?: Promise<{ client: DynamoDBClient; mod: DynamoDBModule }>;
   #kms?: Promise<{ client: KMSClient; mod: KMSModule }>;
   readonly #built: Array<{ destroy(): void }> = [];
+  /** `get`'s requests without the SDK, when `light` is on and the session allows it; undefined otherwise. */
+  readonly light: LightClients | undefined;
 
   constructor(opts: AwsClientOptions, where: { store: string; table: string; notice?: (message: string) => void }) {
     this.#opts = opts;
+    const notice = where.notice;
+    this.light =
+      opts.light === true && opts.dynamodb === undefined && opts.kms === undefined
+        ? lightClients(
+            { ...opts, region: configuredRegion(opts.region) },
+            process.env,
+            FALLBACK_REGION,
+            notice === undefined ? undefined : () => notice(fallbackRegionNotice(FALLBACK_REGION)),
+          )
+        : undefined;
     this.#session = new AwsSession(opts, {
       store: where.store,
       // The SDK's region chain, re-exported by both client modules (loaded with the client, no extra chunk).

@@ -39,6 +39,7 @@ import { DEFAULT_LEGACY_DIGEST, isLegacyDigest, LEGACY_DIGESTS, type LegacyDiges
 import { AwsClients } from './dynamodb-clients.js';
 import { envEndpoint } from '../aws/aws-transport.js';
 import { mapAwsError, type AwsErrorContext } from './dynamodb-errors.js';
+import type { LightClients } from './dynamodb-light.js';
 import {
   assertLegacyText,
   buildGcmItem,
@@ -118,6 +119,14 @@ export interface DynamoDBStoreOptions {
   maxAttempts?: number;
   /** Per-request timeout of both clients in ms (default 10 000); the SDK itself sets none. */
   requestTimeoutMs?: number;
+  /**
+   * Send `get`'s requests (Query or GetItem, then KMS Decrypt) without the AWS SDK when the session allows
+   * it: credentials from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (/ AWS_SESSION_TOKEN), no profile, role,
+   * shared config file, proxy or CA bundle (dynamodb-light.ts). The same requests, results and errors; a
+   * process that runs one command starts much faster (the CLI sets it). Default off, so that SDK client
+   * mocks and middleware see every request of a library user's store.
+   */
+  light?: boolean;
   /** Injected clients (Lambda reuse, tests). Otherwise each is built once on first use. */
   dynamodb?: DynamoDBClient;
   kms?: KMSClient;
@@ -183,6 +192,8 @@ export class DynamoDBStore extends BaseStore implements SetupCapable {
   }
 
   protected async _get(id: string, opts: ResolvedReadOptions): Promise<StoredCredential | undefined> {
+    const light = this.#clients.light;
+    if (light !== undefined) return this.#lightGet(light, id, opts);
     // Load and build the KMS client while the DynamoDB module loads and its request is in flight (cold
     // start). A failure here is not lost: #open awaits the same promise and reports it.
     this.#clients.kms().catch(() => undefined);
@@ -203,6 +214,25 @@ export class DynamoDBStore extends BaseStore implements SetupCapable {
       item = out.Items?.[0];
     }
     return item === undefined ? undefined : this.#open(id, item, opts.context);
+  }
+
+  /** _get without the SDK: the same requests (dynamodb-light.ts), the same item codec and error mapping. */
+  async #lightGet(light: LightClients, id: string, opts: ResolvedReadOptions): Promise<StoredCredential | undefined> {
+    const region = light.regions.dynamodb;
+    let item: Item | undefined;
+    if (opts.version !== undefined) {
+      for (const stored of storedVersionForms(opts.version)) {
+        const out = await this.#call('dynamodb', 'GetItem', { credentialId: id, version: displayVersion(stored), region }, () =>
+          light.getItem({ TableName: this.table, Key: key(id, stored), ConsistentRead: true }),
+        );
+        item = out.Item;
+        if (item !== undefined) break;
+      }
+    } else {
+      const out = await this.#call('dynamodb', 'Query', { credentialId: id, region }, () => light.query(this.#latestQuery(id)));
+      item = out.Items?.[0];
+    }
+    return item === undefined ? undefined : this.#open(id, item, opts.context, light);
   }
 
   protected async _put(id: string, value: CredentialValue, opts: ResolvedWriteOptions): Promise<void> {
@@ -492,15 +522,22 @@ export class DynamoDBStore extends BaseStore implements SetupCapable {
   }
 
   /** KMS Decrypt of the item's data key with the caller's context, then the format's decryption. */
-  async #open(id: string, item: Item, context: EncryptionContext): Promise<StoredCredential> {
+  async #open(id: string, item: Item, context: EncryptionContext, light?: LightClients): Promise<StoredCredential> {
     const where = { credentialId: id, store: this.description };
     const format = itemFormat(item, where); // an unreadable algorithm fails before KMS is asked
     const blob = wrappedKey(item, where);
     const version = displayVersion(item.version?.S ?? '');
-    const kms = await this.#clients.kms();
-    const out = await this.#call('kms', 'Decrypt', { credentialId: id, version }, () =>
-      kms.client.send(new kms.mod.DecryptCommand({ CiphertextBlob: blob, EncryptionContext: { ...context } })),
-    );
+    const out =
+      light === undefined
+        ? await (async () => {
+            const kms = await this.#clients.kms();
+            return this.#call('kms', 'Decrypt', { credentialId: id, version }, () =>
+              kms.client.send(new kms.mod.DecryptCommand({ CiphertextBlob: blob, EncryptionContext: { ...context } })),
+            );
+          })()
+        : await this.#call('kms', 'Decrypt', { credentialId: id, version, region: light.regions.kms }, () =>
+            light.decrypt({ CiphertextBlob: blob, EncryptionContext: { ...context } }),
+          );
     if (out.Plaintext === undefined) {
       throw new CredstashError(KmsError.code, `KMS Decrypt returned no data key for credential "${id}" version ${version}`, where);
     }
@@ -522,7 +559,8 @@ export class DynamoDBStore extends BaseStore implements SetupCapable {
         operation,
         store: this.description,
         table: this.table,
-        region: await this.#clients.regionOf(service),
+        // The light path knows its region; asking the SDK client for it would load the SDK.
+        region: ctx.region ?? (await this.#clients.regionOf(service)),
         endpoint: this.#endpoints[service],
         keyId: ctx.keyId,
         profile: this.#profile,

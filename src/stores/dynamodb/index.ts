@@ -49,6 +49,7 @@ export function createDynamoDBStore(config: Record<string, unknown>, ctx?: Store
   try {
     if (ctx?.notice !== undefined) opts.onNotice = ctx.notice;
     if (ctx?.mfaCodeProvider !== undefined) opts.mfaCodeProvider = ctx.mfaCodeProvider;
+    if (ctx?.shortLived === true) opts.light = true;
     return new DynamoDBStore(opts as DynamoDBStoreOptions);
   } catch (err) {
     if (err instanceof ConfigError) throw err;

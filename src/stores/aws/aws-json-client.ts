@@ -1,0 +1,415 @@
+/**
+ * A light client for the AWS JSON protocols (DynamoDB's 1.0, KMS's 1.1): one signed POST per attempt over
+ * node:net (http://) or node:tls (https://), SigV4 from aws-sigv4.ts, with the AWS SDK's standard retry
+ * mode. The DynamoDB tier uses it for `get` in a short-lived process (the CLI), where loading and running the
+ * SDK was most of the command's cold start (BENCHMARKS.md, "CLI cold start"); everything else goes through
+ * the SDK.
+ *
+ * It is used only where it behaves as the SDK client would ({@link lightAwsSession} returns undefined
+ * otherwise, and the tier uses the SDK): static credentials from the environment (AWS_ACCESS_KEY_ID,
+ * AWS_SECRET_ACCESS_KEY, optionally AWS_SESSION_TOKEN), no profile or role, no shared config file (it could
+ * set a region, an endpoint, FIPS or retry settings), no proxy or CA bundle (aws-network-env.ts), no other
+ * AWS_* setting it does not know, a region in the `aws` partition or an endpoint URL.
+ *
+ * What it keeps from the SDK, so that the tier's error mapping (aws-errors.ts, by `name`) gives the same
+ * errors and messages: service errors carry the service's error name, its message and `$metadata`
+ * (`httpStatusCode`, `attempts`); a connection failure keeps Node's `code` (ECONNREFUSED, ENOTFOUND with
+ * `hostname`); a timeout is a `TimeoutError` (the per-request timeout, and a connection timeout of
+ * min(timeout, 3 s)); an answer that is not JSON is a `SyntaxError` with the status and without the body.
+ * Retries: throttling (HTTP 429 or a throttling error name), 500/502/503/504, timeouts and connection
+ * errors, up to `maxAttempts` attempts (default 3), with full-jitter exponential backoff (base 50 ms,
+ * 1 s for throttling, at most 20 s), as the SDK's standard mode.
+ */
+import type { Socket } from 'node:net';
+import { networkConfigured } from './aws-network-env.js';
+import { signV4, type SigV4Credentials } from './aws-sigv4.js';
+import { DEFAULT_REQUEST_TIMEOUT_MS } from './aws-transport.js';
+
+/** The SDK's default attempts per request. */
+const DEFAULT_MAX_ATTEMPTS = 3;
+const CONNECT_TIMEOUT_MS = 3_000;
+const MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
+/** Socket errors the SDK's HTTP handler reports as a `TimeoutError` (keeping the code). */
+const SOCKET_TIMEOUT_CODES = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT']);
+
+/** AWS_* variables whose meaning the light client knows; any other one set sends the tier to the SDK. */
+const KNOWN_AWS_ENV = new Set([
+  'AWS_ACCESS_KEY_ID',
+  'AWS_SECRET_ACCESS_KEY',
+  'AWS_SESSION_TOKEN',
+  'AWS_REGION',
+  'AWS_DEFAULT_REGION',
+  'AWS_ENDPOINT_URL',
+  'AWS_ENDPOINT_URL_DYNAMODB',
+  'AWS_ENDPOINT_URL_KMS',
+  'AWS_IGNORE_CONFIGURED_ENDPOINT_URLS',
+  'AWS_CONFIG_FILE',
+  'AWS_SHARED_CREDENTIALS_FILE',
+  'AWS_EC2_METADATA_DISABLED',
+  'AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED',
+  'AWS_EXECUTION_ENV',
+  'AWS_DEFAULT_OUTPUT',
+  'AWS_PAGER',
+]);
+/** Prefixes of variables that set nothing the SDK clients read (Lambda's own, X-Ray, the aws cli's). */
+const IGNORED_AWS_ENV_PREFIXES = ['AWS_LAMBDA_', 'AWS_XRAY_', 'AWS_CLI_'];
+
+/** The SDK's `aws` partition, whose endpoints are `https://<service>.<region>.amazonaws.com`. */
+const AWS_PARTITION_REGION = /^(us|eu|ap|sa|ca|me|af|il|mx)-\w+-\d+$/;
+
+export interface LightAwsSettings {
+  /** The configured region (option, else AWS_DEFAULT_REGION when AWS_REGION is unset: configuredRegion()). */
+  region?: string;
+  profile?: string;
+  roleArn?: string;
+  maxAttempts?: number;
+  requestTimeoutMs?: number;
+}
+
+/** The credentials and region a light client signs with, when the session allows one (see the file comment). */
+export interface LightAwsSession {
+  credentials: SigV4Credentials;
+  /** The region the SDK would resolve; `regionFallback` when it would fall back to Python's us-east-1. */
+  region: string;
+  /** True when no region is configured anywhere (the tier says so with its notice, as with the SDK). */
+  regionFallback: boolean;
+  maxAttempts: number;
+  requestTimeoutMs: number;
+}
+
+const nonEmpty = (v: string | undefined): string | undefined => (v === undefined || v === '' ? undefined : v);
+
+/**
+ * The session the light client may use, or undefined when only the SDK behaves as configured.
+ * @param fallbackRegion the region to use when none is configured anywhere (undefined: the SDK decides)
+ */
+export function lightAwsSession(settings: LightAwsSettings, env: NodeJS.ProcessEnv, fallbackRegion: string | undefined): LightAwsSession | undefined {
+  if (settings.profile !== undefined || settings.roleArn !== undefined) return undefined;
+  const accessKeyId = nonEmpty(env.AWS_ACCESS_KEY_ID);
+  const secretAccessKey = nonEmpty(env.AWS_SECRET_ACCESS_KEY);
+  if (accessKeyId === undefined || secretAccessKey === undefined) return undefined;
+  for (const [k, v] of Object.entries(env)) {
+    if (!k.startsWith('AWS_') || v === undefined || v === '' || KNOWN_AWS_ENV.has(k) || IGNORED_AWS_ENV_PREFIXES.some((p) => k.startsWith(p))) continue;
+    return undefined;
+  }
+  if (networkConfigured(env) || sharedConfigFileExists(env)) return undefined;
+  const envRegion = nonEmpty(env.AWS_REGION);
+  // AWS_REGION set but empty: the SDK's own message ("region not accepted") comes from the SDK.
+  if (settings.region === undefined && env.AWS_REGION === '') return undefined;
+  const region = settings.region ?? envRegion ?? fallbackRegion;
+  if (region === undefined || !/^[a-z0-9-]{1,63}$/.test(region)) return undefined;
+  const sessionToken = nonEmpty(env.AWS_SESSION_TOKEN);
+  return {
+    credentials: { accessKeyId, secretAccessKey, ...(sessionToken === undefined ? {} : { sessionToken }) },
+    region,
+    regionFallback: settings.region === undefined && envRegion === undefined,
+    maxAttempts: settings.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
+    requestTimeoutMs: settings.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
+  };
+}
+
+function sharedConfigFileExists(env: NodeJS.ProcessEnv): boolean {
+  const fs = process.getBuiltinModule('node:fs');
+  const home = nonEmpty(env.HOME) ?? nonEmpty(env.USERPROFILE) ?? process.getBuiltinModule('node:os').homedir();
+  const file = nonEmpty(env.AWS_CONFIG_FILE) ?? `${home}/.aws/config`;
+  return fs.statSync(file.startsWith('~/') ? `${home}${file.slice(1)}` : file, { throwIfNoEntry: false }) !== undefined;
+}
+
+/**
+ * The endpoint the SDK would send to: the configured URL, else AWS_ENDPOINT_URL_<SERVICE> / AWS_ENDPOINT_URL
+ * (unless AWS_IGNORE_CONFIGURED_ENDPOINT_URLS), else the service's endpoint in the `aws` partition;
+ * undefined for a region outside it (the SDK's endpoint rules decide those).
+ */
+export function lightEndpoint(service: 'dynamodb' | 'kms', region: string, configured: string | undefined, env: NodeJS.ProcessEnv): URL | undefined {
+  let url = configured;
+  if (url === undefined && env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS !== 'true') {
+    url = nonEmpty(env[`AWS_ENDPOINT_URL_${service.toUpperCase()}`]) ?? nonEmpty(env.AWS_ENDPOINT_URL);
+  }
+  if (url === undefined) return AWS_PARTITION_REGION.test(region) ? new URL(`https://${service}.${region}.amazonaws.com/`) : undefined;
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return undefined;
+  }
+  return (parsed.protocol === 'http:' || parsed.protocol === 'https:') && parsed.search === '' && parsed.username === '' ? parsed : undefined;
+}
+
+/** An error as the SDK raises it: a service error's name and message, `$metadata`, and Node's `code` for a connection failure. */
+export type LightAwsError = Error & { code?: string; hostname?: string; $fault?: 'client' | 'server'; $metadata: { httpStatusCode?: number; attempts?: number; totalRetryDelay?: number } };
+
+function awsError(name: string, message: string, meta: { httpStatusCode?: number }, extra: Record<string, unknown> = {}): LightAwsError {
+  const err = new Error(message) as LightAwsError;
+  err.name = name;
+  err.$metadata = { ...meta };
+  return Object.assign(err, extra);
+}
+
+export interface AwsJsonCall {
+  endpoint: URL;
+  region: string;
+  /** The signing name: `dynamodb`, `kms`. */
+  service: string;
+  /** `DynamoDB_20120810.Query`, `TrentService.Decrypt`. */
+  target: string;
+  /** `1.0` (DynamoDB) or `1.1` (KMS). */
+  jsonVersion: '1.0' | '1.1';
+  input: unknown;
+  session: LightAwsSession;
+}
+
+const THROTTLING_NAMES = new Set([
+  'BandwidthLimitExceeded',
+  'EC2ThrottledException',
+  'LimitExceededException',
+  'PriorRequestNotComplete',
+  'ProvisionedThroughputExceededException',
+  'RequestLimitExceeded',
+  'RequestThrottled',
+  'RequestThrottledException',
+  'SlowDown',
+  'ThrottledException',
+  'Throttling',
+  'ThrottlingException',
+  'TooManyRequestsException',
+  'TransactionInProgressException',
+]);
+const TRANSIENT_NAMES = new Set(['TimeoutError', 'RequestTimeout', 'RequestTimeoutException']);
+const TRANSIENT_STATUS = new Set([500, 502, 503, 504]);
+const TRANSIENT_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+
+/** The SDK's classification: throttling, transient (retried), or neither. */
+function retryKind(err: LightAwsError): 'throttling' | 'transient' | undefined {
+  const status = err.$metadata.httpStatusCode;
+  if (status === 429 || THROTTLING_NAMES.has(err.name)) return 'throttling';
+  if (TRANSIENT_NAMES.has(err.name) || TRANSIENT_CODES.has(err.code ?? '') || (status !== undefined && TRANSIENT_STATUS.has(status))) return 'transient';
+  if (err.name === 'InvalidSignatureException' && err.message.includes('Signature expired')) return 'transient';
+  return undefined;
+}
+
+/**
+ * One JSON-protocol operation with the SDK's standard retries; resolves with the parsed answer.
+ * @throws LightAwsError (see the file comment)
+ */
+export async function awsJsonCall(call: AwsJsonCall): Promise<Record<string, unknown>> {
+  const body = JSON.stringify(call.input);
+  const maxAttempts = Math.max(1, call.session.maxAttempts);
+  let totalRetryDelay = 0;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await attemptOnce(call, body);
+    } catch (caught) {
+      const err = caught as LightAwsError;
+      err.$metadata ??= {};
+      const kind = retryKind(err);
+      if (kind === undefined || attempt >= maxAttempts) {
+        err.$metadata.attempts = attempt;
+        err.$metadata.totalRetryDelay = totalRetryDelay;
+        throw err;
+      }
+      const base = kind === 'throttling' ? 1_000 : 50;
+      const delay = Math.floor(Math.random() * Math.min(base * 2 ** (attempt - 1), 20_000));
+      totalRetryDelay += delay;
+      if (delay > 0) await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+}
+
+/** The error name of a JSON-protocol error answer: the header, else `__type` / `code`, without namespace and suffix. */
+function errorName(headerType: string | undefined, parsed: Record<string, unknown>): string | undefined {
+  const raw = headerType ?? (typeof parsed.__type === 'string' ? parsed.__type : typeof parsed.code === 'string' ? parsed.code : typeof parsed.Code === 'string' ? parsed.Code : undefined);
+  if (raw === undefined) return undefined;
+  let name = raw.split(':')[0] ?? raw;
+  if (name.includes('#')) name = name.slice(name.lastIndexOf('#') + 1);
+  return name.trim() === '' ? undefined : name.trim();
+}
+
+async function attemptOnce(call: AwsJsonCall, body: string): Promise<Record<string, unknown>> {
+  const { endpoint, session } = call;
+  const secure = endpoint.protocol === 'https:';
+  const host = endpoint.hostname.replace(/^\[|\]$/g, '');
+  const port = endpoint.port === '' ? (secure ? 443 : 80) : Number(endpoint.port);
+  const path = endpoint.pathname === '' ? '/' : endpoint.pathname;
+  const signed = signV4({
+    method: 'POST',
+    host: endpoint.host,
+    path,
+    headers: { 'content-type': `application/x-amz-json-${call.jsonVersion}`, 'x-amz-target': call.target },
+    body,
+    region: call.region,
+    service: call.service,
+    credentials: session.credentials,
+  });
+  const head = [`POST ${path} HTTP/1.1`];
+  for (const [k, v] of Object.entries(signed.headers)) head.push(`${k}: ${v}`);
+  head.push(`content-length: ${Buffer.byteLength(body)}`, 'connection: close', 'user-agent: credstash-ts', '', '');
+  const response = await exchange({ secure, host, port, timeoutMs: session.requestTimeoutMs }, Buffer.concat([Buffer.from(head.join('\r\n'), 'latin1'), Buffer.from(body, 'utf8')]));
+  const status = response.status;
+  const text = response.body.toString('utf8');
+  let parsed: unknown;
+  try {
+    parsed = text === '' ? {} : JSON.parse(text);
+  } catch {
+    // No cause and no body: it may hold anything (a proxy page, or for Decrypt a data key).
+    throw awsError('SyntaxError', `Deserialization error: the answer (HTTP ${status}) is not JSON`, { httpStatusCode: status });
+  }
+  const obj = (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? parsed : {}) as Record<string, unknown>;
+  if (status >= 200 && status < 300) {
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+      throw awsError('SyntaxError', `Deserialization error: the answer (HTTP ${status}) is not a JSON object`, { httpStatusCode: status });
+    }
+    return obj;
+  }
+  const name = errorName(response.headers['x-amzn-errortype'], obj) ?? String(status);
+  const message = typeof obj.message === 'string' ? obj.message : typeof obj.Message === 'string' ? obj.Message : name;
+  throw awsError(name, message, { httpStatusCode: status }, { $fault: status >= 500 ? 'server' : 'client' });
+}
+
+interface HttpAnswer {
+  status: number;
+  headers: Record<string, string>;
+  body: Buffer;
+}
+
+/**
+ * One HTTP/1.1 request on a new connection (`connection: close`) and its answer: Content-Length, chunked,
+ * or read to the end; 1xx interim answers skipped. Connection timeout min(timeout, 3 s) until connected;
+ * then the socket may be idle at most `timeoutMs`, as the SDK's request timeout.
+ */
+function exchange(target: { secure: boolean; host: string; port: number; timeoutMs: number }, request: Buffer): Promise<HttpAnswer> {
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    let socket: Socket;
+    const connectMs = Math.min(target.timeoutMs, CONNECT_TIMEOUT_MS);
+    const connectTimer = setTimeout(() => {
+      finish(awsError('TimeoutError', `Socket timed out without establishing a connection within ${connectMs} ms`, {}));
+    }, connectMs);
+    const finish = (err: Error | undefined, answer?: HttpAnswer): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(connectTimer);
+      socket.destroy();
+      if (err !== undefined) reject(err);
+      else resolve(answer as HttpAnswer);
+    };
+    // Taken when used: node:tls is loaded only for an https endpoint (cold start).
+    const net = process.getBuiltinModule('node:net');
+    const servername = net.isIP(target.host) === 0 ? target.host : undefined;
+    socket = target.secure
+      ? process.getBuiltinModule('node:tls').connect({ host: target.host, port: target.port, ALPNProtocols: ['http/1.1'], ...(servername === undefined ? {} : { servername }) })
+      : net.connect({ host: target.host, port: target.port });
+    socket.setNoDelay(true);
+    socket.once(target.secure ? 'secureConnect' : 'connect', () => {
+      clearTimeout(connectTimer);
+      socket.setTimeout(target.timeoutMs, () => finish(awsError('TimeoutError', `Connection timed out after ${target.timeoutMs} ms`, {}, { code: 'ETIMEDOUT' })));
+      socket.write(request);
+    });
+    socket.on('error', (e: NodeJS.ErrnoException) => {
+      // As the SDK's HTTP handler names them: a reset, a broken pipe or a TCP timeout is a TimeoutError.
+      const err = Object.assign(new Error(e.message), { name: SOCKET_TIMEOUT_CODES.has(e.code ?? '') ? 'TimeoutError' : 'Error', $metadata: {} }) as LightAwsError;
+      if (e.code !== undefined) err.code = e.code;
+      const hostname = (e as { hostname?: unknown }).hostname;
+      if (typeof hostname === 'string') err.hostname = hostname;
+      finish(err);
+    });
+    const parser = new ResponseParser();
+    socket.on('data', (chunk: Buffer) => {
+      try {
+        const answer = parser.push(chunk);
+        if (answer !== undefined) finish(undefined, answer);
+      } catch (e) {
+        finish(e as Error);
+      }
+    });
+    socket.on('end', () => {
+      try {
+        const answer = parser.end();
+        // Node's http client calls this "socket hang up" (ECONNRESET), which the SDK names a TimeoutError.
+        finish(answer === undefined ? awsError('TimeoutError', 'socket hang up', {}, { code: 'ECONNRESET' }) : undefined, answer);
+      } catch (e) {
+        finish(e as Error);
+      }
+    });
+  });
+}
+
+/** Incremental HTTP/1.1 response reader (one answer per connection). */
+class ResponseParser {
+  #buf: Buffer = Buffer.alloc(0);
+  #head?: { status: number; headers: Record<string, string>; bodyStart: number; length?: number; chunked: boolean };
+
+  push(chunk: Buffer): HttpAnswer | undefined {
+    this.#buf = this.#buf.length === 0 ? chunk : Buffer.concat([this.#buf, chunk]);
+    if (this.#buf.length > MAX_RESPONSE_BYTES) throw malformed('the answer is too large');
+    return this.#tryComplete(false);
+  }
+
+  end(): HttpAnswer | undefined {
+    return this.#tryComplete(true);
+  }
+
+  #tryComplete(ended: boolean): HttpAnswer | undefined {
+    while (this.#head === undefined) {
+      const end = this.#buf.indexOf('\r\n\r\n');
+      if (end < 0) {
+        if (ended && this.#buf.length > 0) throw malformed('the answer is not HTTP');
+        return undefined;
+      }
+      const lines = this.#buf.subarray(0, end).toString('latin1').split('\r\n');
+      const m = /^HTTP\/1\.[01] (\d{3})/.exec(lines[0] ?? '');
+      if (m === null) throw malformed('the answer is not HTTP');
+      const status = Number(m[1]);
+      const headers: Record<string, string> = {};
+      for (const line of lines.slice(1)) {
+        const colon = line.indexOf(':');
+        if (colon <= 0) continue;
+        const k = line.slice(0, colon).trim().toLowerCase();
+        const v = line.slice(colon + 1).trim();
+        headers[k] = headers[k] === undefined ? v : `${headers[k]}, ${v}`;
+      }
+      if (status >= 100 && status < 200) {
+        this.#buf = this.#buf.subarray(end + 4);
+        continue;
+      }
+      const chunked = /\bchunked\b/i.test(headers['transfer-encoding'] ?? '');
+      const cl = headers['content-length'];
+      if (!chunked && cl !== undefined && !/^\d+$/.test(cl)) throw malformed('the answer has an invalid content-length');
+      this.#head = { status, headers, bodyStart: end + 4, chunked, ...(chunked || cl === undefined ? {} : { length: Number(cl) }) };
+    }
+    const head = this.#head;
+    const rest = this.#buf.subarray(head.bodyStart);
+    if (head.chunked) {
+      const body = dechunk(rest);
+      if (body !== undefined) return { status: head.status, headers: head.headers, body };
+      if (ended) throw malformed('the answer ended inside a chunk');
+      return undefined;
+    }
+    if (head.length !== undefined) {
+      if (rest.length >= head.length) return { status: head.status, headers: head.headers, body: rest.subarray(0, head.length) };
+      if (ended) throw malformed('the answer ended before its content-length');
+      return undefined;
+    }
+    return ended ? { status: head.status, headers: head.headers, body: rest } : undefined;
+  }
+}
+
+/** A complete chunked body, or undefined while more is needed. */
+function dechunk(data: Buffer): Buffer | undefined {
+  const parts: Buffer[] = [];
+  let at = 0;
+  for (;;) {
+    const lineEnd = data.indexOf('\r\n', at);
+    if (lineEnd < 0) return undefined;
+    const size = Number.parseInt(data.subarray(at, lineEnd).toString('latin1').split(';')[0]?.trim() ?? '', 16);
+    if (!Number.isSafeInteger(size) || size < 0) throw malformed('the answer has an invalid chunk');
+    if (size === 0) return Buffer.concat(parts);
+    if (data.length < lineEnd + 2 + size + 2) return undefined;
+    parts.push(data.subarray(lineEnd + 2, lineEnd + 2 + size));
+    at = lineEnd + 2 + size + 2;
+  }
+}
+
+/** An answer that is not HTTP: reported as the SDK reports an answer it cannot read. */
+function malformed(what: string): LightAwsError {
+  return awsError('SyntaxError', `Deserialization error: ${what}`, {});
+}

@@ -1,0 +1,289 @@
+/**
+ * The envelope tier's `get` without the AWS SDK (`light`, what the CLI uses) against dynalite and the KMS
+ * fixture, side by side with the SDK path on the same table: the same results byte for byte, the same
+ * requests (1 Query + 1 Decrypt; 1 GetItem + 1 Decrypt with a version), and for every fault the same error
+ * code and message after the same number of attempts. Also when the light client must step aside (the SDK
+ * then serves the request).
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { KMSClient } from '@aws-sdk/client-kms';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { DynamoDBStore, type DynamoDBStoreOptions } from '../../../src/stores/dynamodb/index.js';
+import { lightAwsSession, lightEndpoint } from '../../../src/stores/aws/aws-json-client.js';
+import { startDynalite, type DynaliteHandle } from '../../fixtures/dynalite.js';
+import { startKmsEndpoint, type KmsEndpointHandle } from '../../fixtures/kms-endpoint.js';
+import type { FaultSpec } from '../../fixtures/fault-injection.js';
+import { CANARY, expectNoLeak, rejectionOf } from '../../helpers/no-leak.js';
+
+const TABLE = 'light-table';
+let ddb: DynaliteHandle;
+let kms: KmsEndpointHandle;
+let seed: DynamoDBStore;
+const saved: Record<string, string | undefined> = {};
+
+// The machine's own proxy / CA bundle settings would send both paths to the SDK.
+const NETWORK_VARS = ['AWS_CA_BUNDLE', 'HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy', 'NO_PROXY', 'no_proxy'];
+
+beforeAll(async () => {
+  for (const k of NETWORK_VARS) {
+    saved[k] = process.env[k];
+    delete process.env[k];
+  }
+  [ddb, kms] = await Promise.all([startDynalite(), startKmsEndpoint()]);
+  seed = new DynamoDBStore({ table: TABLE, region: 'us-east-1', endpointUrl: ddb.endpoint, kmsEndpointUrl: kms.endpoint, format: 'gcm' });
+  await seed.setup();
+  await seed.storeCredential('l.text', `${CANARY}-text`, { context: { env: 'prod' } });
+  await seed.storeCredential('l.text', `${CANARY}-text-2`, { context: { env: 'prod' }, version: 2 });
+  await seed.storeCredential('l.bytes', new Uint8Array([0, 255, 1, 254, 10, 13]));
+  await seed.storeCredential('l.json', { user: 'u', port: 5432, nested: { ok: true } });
+  await seed.storeCredential('l.unicode', 'ünï©ødé ✓ \u0000 "quoted"');
+  const legacy = new DynamoDBStore({ table: TABLE, region: 'us-east-1', endpointUrl: ddb.endpoint, kmsEndpointUrl: kms.endpoint, format: 'legacy' });
+  await legacy.storeCredential('l.legacy', `${CANARY}-legacy`, { context: { team: 'x' } });
+  await legacy.close();
+});
+afterAll(async () => {
+  await seed?.close();
+  await Promise.all([ddb?.close(), kms?.close()]);
+  for (const [k, v] of Object.entries(saved)) if (v !== undefined) process.env[k] = v;
+});
+beforeEach(() => {
+  ddb.clearFaults();
+  kms.clearFaults();
+  ddb.requests.reset();
+  kms.requests.reset();
+});
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+const open = (light: boolean, extra: DynamoDBStoreOptions = {}): DynamoDBStore =>
+  new DynamoDBStore({ table: TABLE, region: 'us-east-1', endpointUrl: ddb.endpoint, kmsEndpointUrl: kms.endpoint, light, ...extra });
+
+/** Runs fn on a light store while the SDK clients' send is watched: the light path must not call it. */
+async function onLight<T>(fn: (s: DynamoDBStore) => Promise<T>, extra: DynamoDBStoreOptions = {}): Promise<T> {
+  const ddbSend = vi.spyOn(DynamoDBClient.prototype, 'send');
+  const kmsSend = vi.spyOn(KMSClient.prototype, 'send');
+  const s = open(true, extra);
+  try {
+    return await fn(s);
+  } finally {
+    await s.close();
+    expect(ddbSend).not.toHaveBeenCalled();
+    expect(kmsSend).not.toHaveBeenCalled();
+    ddbSend.mockRestore();
+    kmsSend.mockRestore();
+  }
+}
+
+async function onSdk<T>(fn: (s: DynamoDBStore) => Promise<T>, extra: DynamoDBStoreOptions = {}): Promise<T> {
+  const s = open(false, extra);
+  try {
+    return await fn(s);
+  } finally {
+    await s.close();
+  }
+}
+
+const counts = () => ({ Query: ddb.requests.get('Query'), GetItem: ddb.requests.get('GetItem'), Decrypt: kms.requests.get('Decrypt') });
+
+describe('light get: the same answers as the SDK path', () => {
+  const reads: Array<[string, string, { version?: string; context?: Record<string, string> }]> = [
+    ['text with a context, newest', 'l.text', { context: { env: 'prod' } }],
+    ['text with a context, version 1', 'l.text', { version: '1', context: { env: 'prod' } }],
+    ['binary', 'l.bytes', {}],
+    ['JSON', 'l.json', {}],
+    ['unicode and control characters', 'l.unicode', {}],
+    ['legacy (Python credstash) item', 'l.legacy', { context: { team: 'x' } }],
+  ];
+  it.each(reads)('%s', async (_l, id, o) => {
+    const viaSdk = await onSdk((s) => s.getCredential(id, { ...o, required: true }));
+    ddb.requests.reset();
+    kms.requests.reset();
+    const viaLight = await onLight((s) => s.getCredential(id, { ...o, required: true }));
+    expect(viaLight).toStrictEqual(viaSdk);
+    expect(counts()).toEqual(o.version === undefined ? { Query: 1, GetItem: 0, Decrypt: 1 } : { Query: 0, GetItem: 1, Decrypt: 1 });
+  });
+
+  it('a missing credential is undefined (required: the same not-found error), with no Decrypt', async () => {
+    expect(await onLight((s) => s.getCredential('l.nosuch'))).toBeUndefined();
+    const a = await rejectionOf(onLight((s) => s.getCredential('l.nosuch', { required: true })));
+    const b = await rejectionOf(onSdk((s) => s.getCredential('l.nosuch', { required: true })));
+    expect([a.code, a.message]).toEqual([b.code, b.message]);
+    expect(kms.requests.get('Decrypt')).toBe(0);
+  });
+
+  it('a wrong context is the same KMS error, without the value', async () => {
+    const a = await rejectionOf(onLight((s) => s.getCredential('l.text', { context: { env: 'dev' } })));
+    const b = await rejectionOf(onSdk((s) => s.getCredential('l.text', { context: { env: 'dev' } })));
+    expect([a.code, a.message]).toEqual([b.code, b.message]);
+    expectNoLeak(a, [`${CANARY}-text-2`]);
+  });
+});
+
+type Case = { label: string; service: 'kms' | 'dynamodb'; operation: string; fault: FaultSpec };
+const FAULTS: Case[] = [
+  { label: 'KMS throttling', service: 'kms', operation: 'Decrypt', fault: { kind: 'throttle' } },
+  { label: 'KMS throttled once', service: 'kms', operation: 'Decrypt', fault: { kind: 'throttle', count: 1 } },
+  { label: 'KMS 500', service: 'kms', operation: 'Decrypt', fault: { kind: 'internal' } },
+  { label: 'KMS access denied', service: 'kms', operation: 'Decrypt', fault: { kind: 'accessDenied' } },
+  { label: 'KMS disabled key', service: 'kms', operation: 'Decrypt', fault: { kind: 'error', errorType: 'DisabledException' } },
+  { label: 'KMS connection reset', service: 'kms', operation: 'Decrypt', fault: { kind: 'reset' } },
+  { label: 'DynamoDB throttling', service: 'dynamodb', operation: 'Query', fault: { kind: 'throttle' } },
+  { label: 'DynamoDB 500 once', service: 'dynamodb', operation: 'Query', fault: { kind: 'internal', count: 1 } },
+  { label: 'DynamoDB 500', service: 'dynamodb', operation: 'Query', fault: { kind: 'internal' } },
+  { label: 'DynamoDB access denied', service: 'dynamodb', operation: 'Query', fault: { kind: 'accessDenied' } },
+  { label: 'DynamoDB table missing', service: 'dynamodb', operation: 'Query', fault: { kind: 'error', errorType: 'ResourceNotFoundException' } },
+  { label: 'DynamoDB expired token', service: 'dynamodb', operation: 'Query', fault: { kind: 'error', errorType: 'ExpiredTokenException' } },
+];
+
+describe('light get under faults: the same error, message and attempts as the SDK', () => {
+  // Short backoff: throttling waits up to 1 s, 2 s, 4 s between attempts on both paths.
+  const extra = { maxAttempts: 3 };
+  it.each(FAULTS.map((c) => [c.label, c] as const))('%s', async (_l, c) => {
+    const endpoint = c.service === 'kms' ? kms : ddb;
+    const run = async (viaLight: boolean) => {
+      ddb.clearFaults();
+      kms.clearFaults();
+      endpoint.fault(c.operation, c.fault);
+      endpoint.requests.reset();
+      const get = (s: DynamoDBStore) => s.getCredential('l.text', { context: { env: 'prod' } });
+      const p = viaLight ? onLight(get, extra) : onSdk(get, extra);
+      const outcome = await p.then(
+        (v) => ({ ok: v?.value }),
+        (e: Error & { code?: string }) => ({ code: e.code, message: e.message, name: e.name }),
+      );
+      return { outcome, requests: endpoint.requests.get(c.operation) };
+    };
+    const sdk = await run(false);
+    const light = await run(true);
+    expect(light).toEqual(sdk);
+  }, 30_000);
+
+  it('a slow KMS: the same timeout error after the same attempts, within the same bound', async () => {
+    const run = async (viaLight: boolean) => {
+      kms.clearFaults();
+      kms.fault('Decrypt', { kind: 'delay', delayMs: 2_000 });
+      kms.requests.reset();
+      const started = Date.now();
+      const get = (s: DynamoDBStore) => s.getCredential('l.text', { context: { env: 'prod' } });
+      const err = await rejectionOf(viaLight ? onLight(get, { maxAttempts: 2, requestTimeoutMs: 300 }) : onSdk(get, { maxAttempts: 2, requestTimeoutMs: 300 }));
+      return { code: err.code, message: err.message, requests: kms.requests.get('Decrypt'), quick: Date.now() - started < 1_900 };
+    };
+    const sdk = await run(false);
+    expect(sdk.quick).toBe(true);
+    expect(await run(true)).toEqual(sdk);
+  });
+
+  it('nothing listening: the same "could not reach" error', async () => {
+    const dead = createServer();
+    await new Promise<void>((r) => dead.listen(0, '127.0.0.1', r));
+    const port = (dead.address() as AddressInfo).port;
+    await new Promise<void>((r) => dead.close(() => r()));
+    const url = `http://127.0.0.1:${port}`;
+    const get = (s: DynamoDBStore) => s.getCredential('l.text');
+    const a = await rejectionOf(onLight(get, { endpointUrl: url, maxAttempts: 2 }));
+    const b = await rejectionOf(onSdk(get, { endpointUrl: url, maxAttempts: 2 }));
+    expect([a.code, a.message]).toEqual([b.code, b.message]);
+    expect(a.message).toMatch(/could not reach DynamoDB at http:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED\)/);
+  });
+});
+
+describe('an answer that is not AWS JSON (a wrong endpoint): the same message, no body kept', () => {
+  let server: Server;
+  let url: string;
+  let hits = 0;
+  let status = 200;
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      hits++;
+      req.resume();
+      req.on('end', () => {
+        // Chunked (no content-length), as many servers answer.
+        res.writeHead(status, { 'content-type': 'text/html' });
+        res.write('<html><body>');
+        res.end(`${CANARY} not aws</body></html>`);
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    await new Promise<void>((r) => server.close(() => r()));
+  });
+  it.each([200, 502])('HTTP %i', async (s) => {
+    status = s;
+    const get = (st: DynamoDBStore) => st.getCredential('l.text');
+    hits = 0;
+    const b = await rejectionOf(onSdk(get, { endpointUrl: url, maxAttempts: 2 }));
+    const sdkHits = hits;
+    hits = 0;
+    const a = await rejectionOf(onLight(get, { endpointUrl: url, maxAttempts: 2 }));
+    expect([a.code, a.message]).toEqual([b.code, b.message]);
+    expect(hits).toBe(sdkHits);
+    expect(a.message).toMatch(/is not an AWS DynamoDB response/);
+    expectNoLeak(a, [CANARY]);
+  });
+});
+
+describe('when the light client steps aside for the SDK', () => {
+  const base: NodeJS.ProcessEnv = { AWS_ACCESS_KEY_ID: 'AKIAFAKE', AWS_SECRET_ACCESS_KEY: 'secret', AWS_REGION: 'eu-west-1', AWS_CONFIG_FILE: '/nonexistent/config', HOME: '/nonexistent' };
+  it('credentials from the environment, a region, no config file: light', () => {
+    expect(lightAwsSession({}, base, 'us-east-1')).toMatchObject({ region: 'eu-west-1', regionFallback: false, maxAttempts: 3, requestTimeoutMs: 10_000 });
+    expect(lightAwsSession({}, { ...base, AWS_SESSION_TOKEN: 'tok' }, undefined)?.credentials).toEqual({ accessKeyId: 'AKIAFAKE', secretAccessKey: 'secret', sessionToken: 'tok' });
+    expect(lightAwsSession({ region: 'ap-south-1', maxAttempts: 5 }, base, undefined)).toMatchObject({ region: 'ap-south-1', maxAttempts: 5 });
+  });
+  it('no region anywhere: the fallback region, flagged for the notice', () => {
+    const { AWS_REGION: _r, ...noRegion } = base;
+    expect(lightAwsSession({}, noRegion, 'us-east-1')).toMatchObject({ region: 'us-east-1', regionFallback: true });
+    expect(lightAwsSession({}, noRegion, undefined)).toBeUndefined();
+    expect(lightAwsSession({}, { ...base, AWS_REGION: '' }, 'us-east-1')).toBeUndefined();
+  });
+  it.each<[string, NodeJS.ProcessEnv, object]>([
+    ['a profile option', base, { profile: 'p' }],
+    ['a role', base, { roleArn: 'arn:aws:iam::1:role/r' }],
+    ['AWS_PROFILE', { ...base, AWS_PROFILE: 'p' }, {}],
+    ['no access key', { ...base, AWS_ACCESS_KEY_ID: '' }, {}],
+    ['a CA bundle', { ...base, AWS_CA_BUNDLE: '/x.pem' }, {}],
+    ['a proxy', { ...base, HTTPS_PROXY: 'http://proxy:3128' }, {}],
+    ['FIPS endpoints', { ...base, AWS_USE_FIPS_ENDPOINT: 'true' }, {}],
+    ['an account id (account endpoints)', { ...base, AWS_ACCOUNT_ID: '111122223333' }, {}],
+    ['retry settings of the SDK', { ...base, AWS_MAX_ATTEMPTS: '7' }, {}],
+  ])('%s: SDK', (_l, env, settings) => {
+    expect(lightAwsSession(settings, env, 'us-east-1')).toBeUndefined();
+  });
+  it('a shared config file that exists (it may set a region, an endpoint, retries): SDK', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'credstash-light-'));
+    try {
+      writeFileSync(join(dir, 'config'), '[default]\nregion = eu-west-1\n');
+      expect(lightAwsSession({}, { ...base, AWS_CONFIG_FILE: join(dir, 'config') }, 'us-east-1')).toBeUndefined();
+      const { AWS_CONFIG_FILE: _c, ...home } = base;
+      expect(lightAwsSession({}, { ...home, HOME: dir }, 'us-east-1')).toBeDefined(); // ~/.aws/config absent
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+  it('endpoints: the configured URL, then AWS_ENDPOINT_URL_<SERVICE>, AWS_ENDPOINT_URL, then the aws partition', () => {
+    expect(lightEndpoint('kms', 'eu-west-1', 'http://127.0.0.1:9/x', { AWS_ENDPOINT_URL_KMS: 'http://other' })?.href).toBe('http://127.0.0.1:9/x');
+    expect(lightEndpoint('kms', 'eu-west-1', undefined, { AWS_ENDPOINT_URL_KMS: 'http://k:1', AWS_ENDPOINT_URL: 'http://all:2' })?.href).toBe('http://k:1/');
+    expect(lightEndpoint('dynamodb', 'eu-west-1', undefined, { AWS_ENDPOINT_URL_KMS: 'http://k:1', AWS_ENDPOINT_URL: 'http://all:2' })?.href).toBe('http://all:2/');
+    expect(lightEndpoint('dynamodb', 'eu-west-1', undefined, { AWS_ENDPOINT_URL: 'http://all:2', AWS_IGNORE_CONFIGURED_ENDPOINT_URLS: 'true' })?.href).toBe('https://dynamodb.eu-west-1.amazonaws.com/');
+    expect(lightEndpoint('kms', 'ap-southeast-2', undefined, {})?.href).toBe('https://kms.ap-southeast-2.amazonaws.com/');
+    // Outside the aws partition (China, GovCloud, ISO) the SDK's endpoint rules decide.
+    expect(lightEndpoint('kms', 'cn-north-1', undefined, {})).toBeUndefined();
+    expect(lightEndpoint('dynamodb', 'us-gov-west-1', undefined, {})).toBeUndefined();
+  });
+  it('an injected client: the SDK, even with light on', async () => {
+    const send = vi.spyOn(DynamoDBClient.prototype, 'send');
+    const client = new DynamoDBClient({ region: 'us-east-1', endpoint: ddb.endpoint });
+    const s = open(true, { dynamodb: client });
+    expect((await s.getCredential('l.json', { required: true })).value).toEqual({ user: 'u', port: 5432, nested: { ok: true } });
+    expect(send).toHaveBeenCalledTimes(1);
+    await s.close();
+    client.destroy();
+  });
+});
