@@ -3,9 +3,10 @@
  * Only this file decides exit codes (commands throw, never set process.exitCode): 0 ok, 1 CredstashError / unexpected error,
  * 2 usage error. With no subcommand it prints help and exits 0, as Python credstash does.
  */
-import yargs, { type Argv } from 'yargs';
+import type { Argv } from 'yargs';
 import { commandName, commands, type AnyCommandModule, type CommandEntry } from './commands/index.js';
-import { canonicalArgs, declaredPositionals, optionTable, ordinal, parseSection, recordOptions, unescapeArgv, type OptionSpec } from './argv.js';
+import { canonicalArgs, declaredPositionals, optionTable, ordinal, parseSection, recordOptions, unescapeArgv, type OptionSpec, type ParsedSection } from './argv.js';
+import { directArgs } from './direct-args.js';
 import type { CliIO, GlobalArgs } from './context.js';
 import { beforeCommandSpecs, globalOptionSpecs, globalOptions } from './global-flags.js';
 import { EXIT_OK, reportError, UsageError } from './errors.js';
@@ -32,6 +33,8 @@ interface PreparedArgs {
   args: string[];
   entry?: CommandEntry;
   version?: true;
+  /** The tokens read (global options, then the command's), unless --help was given: for directArgs. */
+  tokens?: ParsedSection['tokens'];
 }
 
 /**
@@ -74,7 +77,8 @@ export async function prepareArgs(argv: readonly string[], onCommand: (name: str
     const missing = declared.required[positionals.length];
     if (missing !== undefined) throw new UsageError(`${name}: missing <${missing}>`);
   }
-  return { args: [...globals, name, ...canonicalArgs(section.tokens), ...passThrough], entry };
+  const args = [...globals, name, ...canonicalArgs(section.tokens), ...passThrough];
+  return help || passThrough.length > 0 ? { args, entry } : { args, entry, tokens: [...global.tokens, ...section.tokens] };
 }
 
 /**
@@ -151,6 +155,8 @@ function skipHelpCache(parser: Argv<GlobalArgs>): void {
 const ROOT_USAGE = "Usage: credstash [global options] <command> [arguments] [options]\n\nRun 'credstash <command> --help' for a command's arguments, options and an example.";
 
 async function parse(table: AnyCommandModule[], args: string[], io: CliIO, command: string | undefined): Promise<void> {
+  // Loaded here, not at the top: `get` usually runs without it (direct-args.ts).
+  const { default: yargs } = await import('yargs');
   const parser: Argv<GlobalArgs> = globalOptions(yargs().scriptName('credstash'))
     .usage(ROOT_USAGE)
     .command(table)
@@ -183,6 +189,40 @@ async function parse(table: AnyCommandModule[], args: string[], io: CliIO, comma
   });
 }
 
+/** Commands that run without yargs when their command line allows it (direct-args.ts). */
+const DIRECT_COMMANDS: ReadonlySet<string> = new Set(['get']);
+
+/** Run the handler on the argv directArgs builds; false when yargs must parse the command line instead. */
+async function runDirect(prepared: PreparedArgs, io: CliIO): Promise<boolean> {
+  const { entry, tokens } = prepared;
+  if (entry === undefined || tokens === undefined || !DIRECT_COMMANDS.has(commandName(entry))) return false;
+  const mod = await entry.load();
+  const argv = directArgs(entry.command, typeof mod.builder === 'function' ? (mod.builder as (y: Argv<GlobalArgs>) => unknown) : undefined, tokens, io);
+  if (argv === undefined) return false;
+  await mod.handler(argv);
+  return true;
+}
+
+/**
+ * The argv a command's handler receives for this command line, by yargs or by directArgs (tests compare the two).
+ * @internal
+ */
+export async function handlerArgv(argv: readonly string[], io: CliIO, via: 'yargs' | 'direct'): Promise<Record<string, unknown> | undefined> {
+  const prepared = await prepareArgs(argv);
+  const { entry } = prepared;
+  if (entry === undefined) return undefined;
+  const mod = await entry.load();
+  if (via === 'direct') {
+    if (prepared.tokens === undefined) return undefined;
+    return directArgs(entry.command, typeof mod.builder === 'function' ? (mod.builder as (y: Argv<GlobalArgs>) => unknown) : undefined, prepared.tokens, io);
+  }
+  let seen: Record<string, unknown> | undefined;
+  const capture: AnyCommandModule = { ...mod, handler: (a: Record<string, unknown>) => void (seen = a) };
+  const table = (await commandTable(new Set())).map((m) => (m.command === mod.command ? capture : m));
+  await parse(table, prepared.args, io, commandName(entry));
+  return seen;
+}
+
 /**
  * Run the CLI. Sets `process.exitCode` (and returns it); never calls `process.exit`, never throws.
  * @param argv arguments without `node` and the script (`process.argv.slice(2)`)
@@ -209,9 +249,11 @@ export async function main(argv: readonly string[], io: CliIO = defaultIO()): Pr
     // synchronous atomic write to finish, so that none leaves its temp file (signals.ts). export -o and
     // render -o do the same in writeSecretFile; the read commands pay nothing.
     if (io.env === process.env && entry?.writesConfig === true) holdTerminationSignals();
+    // A command whose builder only declares positionals and options runs without yargs (direct-args.ts).
+    const direct = await runDirect(prepared, io);
     // Only the module of the command named is loaded; the others are stand-ins (see commandTable).
     const load = new Set(entry === undefined ? [] : [entry]);
-    for (;;) {
+    for (; !direct; ) {
       try {
         await parse(await commandTable(load), args, io, command);
         break;

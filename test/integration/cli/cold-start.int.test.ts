@@ -19,14 +19,15 @@ beforeAll(async () => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function awsChunks(): Set<string> {
+function chunksOf(input: RegExp): Set<string> {
   const meta = JSON.parse(readFileSync(join(DIST, 'cli-meta.json'), 'utf8')) as { outputs: Record<string, { inputs: Record<string, unknown> }> };
   const out = new Set<string>();
   for (const [file, o] of Object.entries(meta.outputs)) {
-    if (Object.keys(o.inputs).some((i) => /node_modules\/@(aws-sdk|smithy|aws-crypto)\//.test(i))) out.add(join(ROOT, file));
+    if (Object.keys(o.inputs).some((i) => input.test(i))) out.add(join(ROOT, file));
   }
   return out;
 }
+const awsChunks = (): Set<string> => chunksOf(/node_modules\/@(aws-sdk|smithy|aws-crypto)\//);
 
 describe('credstash get on the local keystore', () => {
   it('loads no chunk that holds AWS SDK code', async () => {
@@ -49,6 +50,24 @@ describe('credstash get on the local keystore', () => {
     const loaded = readFileSync(log, 'utf8').split('\n').filter((l) => l !== '').map((u) => fileURLToPath(u));
     const aws = awsChunks();
     expect(loaded.filter((f) => aws.has(f)).length).toBeGreaterThan(0);
+  });
+
+  it('get on DynamoDB with credentials from the environment loads neither the AWS SDK nor yargs (the light client, direct argv)', async () => {
+    const log = join(dir, 'modules-light.log');
+    const env = cleanEnv(dir, { CREDSTASH_MODULE_LOG: log, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'y', AWS_ENDPOINT_URL_DYNAMODB: 'http://127.0.0.1:9' });
+    const r = await runCli(['--store-type', 'dynamodb', 'get', 'a'], { cwd: dir, env, nodeArgs: ['--import', HOOK] });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/could not reach DynamoDB at http:\/\/127\.0\.0\.1:9 \(ECONNREFUSED\)/);
+    const loaded = readFileSync(log, 'utf8').split('\n').filter((l) => l !== '').map((u) => fileURLToPath(u));
+    expect(loaded.some((f) => /chunks\/dynamodb-/.test(f))).toBe(true);
+    const aws = awsChunks();
+    const yargs = chunksOf(/node_modules\/yargs\//);
+    expect(yargs.size).toBeGreaterThan(0);
+    expect(loaded.filter((f) => aws.has(f) || yargs.has(f))).toEqual([]);
+    // --help still goes through yargs (the recorder sees its chunk)
+    const help = join(dir, 'modules-help-yargs.log');
+    expect((await runCli(['get', '--help'], { cwd: dir, env: cleanEnv(dir, { CREDSTASH_MODULE_LOG: help }), nodeArgs: ['--import', HOOK] })).code).toBe(0);
+    expect(readFileSync(help, 'utf8').split('\n').filter((l) => l !== '').map((u) => fileURLToPath(u)).some((f) => yargs.has(f))).toBe(true);
   });
 
   it('no chunk of the CLI imports a Node built-in as an ES module (its facade reads every export: node:http loaded undici on Node 22+)', () => {
