@@ -16,21 +16,55 @@ import { CorruptStoreError, StoreUnavailableError } from '../../core/errors.js';
 export const KEYSTORE_FORMAT = 'credstash-ts-keystore';
 export const KEYSTORE_FORMAT_VERSION = 1;
 
-/** One stored version. `version` is the 19-character padded form. */
+/**
+ * One stored version. `version` is the 19-character padded form. `createdAt`, `writtenBy` and `expiresAt`
+ * are plaintext copies of the token header's (authenticated) fields, so history and `check` decrypt nothing.
+ */
 export interface KeystoreEntry {
   id: string;
   version: string;
   token: string;
   comment?: string;
+  createdAt?: string;
+  writtenBy?: string;
+  expiresAt?: string;
+}
+
+/** The optional plaintext fields of an entry, in the order they are written. */
+const ENTRY_FIELDS = ['comment', 'createdAt', 'writtenBy', 'expiresAt'] as const;
+
+/** One credential's lifecycle record (labels and sealed state, the JSON of encodeCompanion) and its revision. */
+export interface LifecycleRecord {
+  rev: number;
+  /** The record document as stored (an object; decodeCompanion validates it when it is used). */
+  doc: Record<string, unknown>;
+}
+
+/**
+ * The `lifecycle` section: every record carries the section revision of its last write, and the section
+ * revision only grows, so a record removed and made again never repeats a revision a reader may still hold.
+ * `epoch` is drawn when the section is made: a section dropped (by a writer that predates it) and made again
+ * starts a new epoch, so its revisions cannot match old ones either.
+ */
+export interface LifecycleSection {
+  readonly epoch: string;
+  readonly rev: number;
+  readonly records: ReadonlyMap<string, LifecycleRecord>;
 }
 
 /** The parsed file, indexed by id then padded version. Treat as immutable: writers build a new one. */
 export interface KeystoreData {
   readonly entries: ReadonlyMap<string, ReadonlyMap<string, KeystoreEntry>>;
   readonly count: number;
+  readonly lifecycle?: LifecycleSection;
 }
 
 export const EMPTY_KEYSTORE: KeystoreData = Object.freeze({ entries: new Map(), count: 0 });
+
+/** A new, empty lifecycle section. */
+export function newLifecycleSection(): LifecycleSection {
+  return { epoch: randomBytes(6).toString('hex'), rev: 0, records: new Map() };
+}
 
 export interface LockOptions {
   /** How long a writer waits for the lock before giving up (default 10 s). */
@@ -118,26 +152,27 @@ export class LocalKeystoreFile {
 
   /**
    * Read-modify-write under the exclusive lock. `fn` gets the freshly read contents (never the cache) and
-   * returns the new entry list, or `undefined` to write nothing. A corrupt file throws before anything is
-   * written, so it is never overwritten.
+   * returns the new entry list and/or the new lifecycle section (what it leaves undefined is kept as read;
+   * both undefined: nothing is written). A corrupt file throws before anything is written, so it is never
+   * overwritten. The lock is what makes a lifecycle record's compare-and-set atomic.
    */
-  async update<T>(fn: (data: KeystoreData) => { entries: KeystoreEntry[] | undefined; result: T }): Promise<T> {
+  async update<T>(fn: (data: KeystoreData) => { entries: KeystoreEntry[] | undefined; lifecycle?: LifecycleSection; result: T }): Promise<T> {
     const lock = await this.#acquire();
     try {
       this.#removeLeftovers(lock);
       const { data } = this.#load();
-      const { entries, result } = fn(data);
-      if (entries !== undefined) await this.#write(entries, lock);
+      const { entries, lifecycle, result } = fn(data);
+      if (entries !== undefined || lifecycle !== undefined) await this.#write(entries ?? flattenEntries(data), lifecycle ?? data.lifecycle, lock);
       return result;
     } finally {
       await lock.release();
     }
   }
 
-  async #write(entries: KeystoreEntry[], lock: HeldFileLock): Promise<void> {
+  async #write(entries: KeystoreEntry[], lifecycle: LifecycleSection | undefined, lock: HeldFileLock): Promise<void> {
     const dir = dirname(this.path);
     const tmp = join(dir, `.${basename(this.path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-    const text = serializeKeystore(entries);
+    const text = serializeKeystore(entries, lifecycle);
     let renamed = false;
     try {
       // O_EXCL never follows a symlink planted at the temp name; the rename replaces a symlink at the
@@ -163,7 +198,7 @@ export class LocalKeystoreFile {
     // Our own write is the newest state: prime the cache so the next read does not re-parse it.
     try {
       const st = statSync(this.path, { bigint: true });
-      this.#cached = { key: cacheKey(st), data: indexEntries(entries) };
+      this.#cached = { key: cacheKey(st), data: indexEntries(entries, lifecycle) };
     } catch {
       this.#cached = undefined;
     }
@@ -218,25 +253,48 @@ function sameKey(a: CacheKey, b: CacheKey): boolean {
   return a.dev === b.dev && a.ino === b.ino && a.size === b.size && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs;
 }
 
-/** One entry per line, sorted by id then version: diffable, and error messages can point at a line. */
-export function serializeKeystore(entries: readonly KeystoreEntry[]): string {
+/**
+ * One entry per line, sorted by id then version: diffable, and error messages can point at a line. The
+ * lifecycle section, when there is one, follows the credentials, one record per line sorted by id. A file
+ * without it is byte for byte what earlier versions wrote.
+ */
+export function serializeKeystore(entries: readonly KeystoreEntry[], lifecycle?: LifecycleSection): string {
   const sorted = [...entries].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : a.version < b.version ? -1 : a.version > b.version ? 1 : 0));
   const lines = sorted.map((e) => {
     const o: Record<string, string> = { id: e.id, version: e.version, token: e.token };
-    if (e.comment !== undefined) o.comment = e.comment;
+    for (const k of ENTRY_FIELDS) {
+      const v = e[k];
+      if (v !== undefined) o[k] = v;
+    }
     return JSON.stringify(o);
   });
-  return `{"format":${JSON.stringify(KEYSTORE_FORMAT)},"format_version":${KEYSTORE_FORMAT_VERSION},"credentials":[\n${lines.join(',\n')}${lines.length > 0 ? '\n' : ''}]}\n`;
+  let section = '';
+  if (lifecycle !== undefined) {
+    const ids = [...lifecycle.records.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    const recs = ids.map((id) => {
+      const r = lifecycle.records.get(id) as LifecycleRecord;
+      return JSON.stringify({ id, rev: r.rev, doc: r.doc });
+    });
+    section = `,"lifecycle":{"epoch":${JSON.stringify(lifecycle.epoch)},"rev":${lifecycle.rev},"records":[\n${recs.join(',\n')}${recs.length > 0 ? '\n' : ''}]}`;
+  }
+  return `{"format":${JSON.stringify(KEYSTORE_FORMAT)},"format_version":${KEYSTORE_FORMAT_VERSION},"credentials":[\n${lines.join(',\n')}${lines.length > 0 ? '\n' : ''}]${section}}\n`;
 }
 
-export function indexEntries(entries: readonly KeystoreEntry[]): KeystoreData {
+export function indexEntries(entries: readonly KeystoreEntry[], lifecycle?: LifecycleSection): KeystoreData {
   const map = new Map<string, Map<string, KeystoreEntry>>();
   for (const e of entries) {
     let versions = map.get(e.id);
     if (versions === undefined) map.set(e.id, (versions = new Map()));
     versions.set(e.version, e);
   }
-  return { entries: map, count: entries.length };
+  return lifecycle === undefined ? { entries: map, count: entries.length } : { entries: map, count: entries.length, lifecycle };
+}
+
+/** Every entry of a parsed keystore, in no particular order. */
+export function flattenEntries(data: KeystoreData): KeystoreEntry[] {
+  const out: KeystoreEntry[] = [];
+  for (const versions of data.entries.values()) for (const e of versions.values()) out.push(e);
+  return out;
 }
 
 /**
@@ -276,15 +334,41 @@ export function parseKeystore(text: string, path: string): KeystoreData {
     if (typeof r.id !== 'string' || r.id.length === 0) throw corrupt(`${where} has no id`);
     if (typeof r.version !== 'string' || !/^\d{19,}$/.test(r.version)) throw corrupt(`${where} has no valid version`);
     if (typeof r.token !== 'string' || !/^[A-Za-z0-9_-]+=*$/.test(r.token)) throw corrupt(`${where} has no valid token`);
-    if (r.comment !== undefined && typeof r.comment !== 'string') throw corrupt(`${where} has a comment that is not a string`);
+    for (const f of ENTRY_FIELDS) {
+      if (r[f] !== undefined && typeof r[f] !== 'string') throw corrupt(`${where} has ${f === 'comment' ? 'a comment' : `${/^[aeiou]/.test(f) ? 'an' : 'a'} ${f} field`} that is not a string`);
+    }
     const k = `${r.id}\u0000${r.version}`;
     if (seen.has(k)) throw corrupt(`${where} repeats a version of an earlier entry`);
     seen.add(k);
     const e: KeystoreEntry = { id: r.id, version: r.version, token: r.token };
-    if (typeof r.comment === 'string') e.comment = r.comment;
+    for (const f of ENTRY_FIELDS) if (typeof r[f] === 'string') e[f] = r[f];
     entries.push(e);
   });
-  return indexEntries(entries);
+  // Other top-level keys are ignored (a newer writer's additive section); a change an older reader would
+  // misread bumps format_version instead (docs/fernet.md §3).
+  return indexEntries(entries, d.lifecycle === undefined ? undefined : parseLifecycle(d.lifecycle, corrupt));
+}
+
+function parseLifecycle(raw: unknown, corrupt: (what: string) => CorruptStoreError): LifecycleSection {
+  const bad = (where: string): CorruptStoreError => corrupt(`has a lifecycle section that is not valid (${where})`);
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw bad('not an object');
+  const l = raw as Record<string, unknown>;
+  if (typeof l.epoch !== 'string' || !/^[0-9a-f]{1,64}$/.test(l.epoch)) throw bad('epoch');
+  const sectionRev = l.rev;
+  if (typeof sectionRev !== 'number' || !Number.isSafeInteger(sectionRev) || sectionRev < 0) throw bad('rev');
+  if (!Array.isArray(l.records)) throw bad('no records list');
+  const records = new Map<string, LifecycleRecord>();
+  l.records.forEach((rec: unknown, i: number) => {
+    const where = `record ${i + 1}`;
+    if (rec === null || typeof rec !== 'object' || Array.isArray(rec)) throw bad(where);
+    const r = rec as Record<string, unknown>;
+    if (typeof r.id !== 'string' || r.id.length === 0) throw bad(`${where} has no id`);
+    if (typeof r.rev !== 'number' || !Number.isSafeInteger(r.rev) || r.rev < 1 || r.rev > sectionRev) throw bad(`${where} has no valid rev`);
+    if (r.doc === null || typeof r.doc !== 'object' || Array.isArray(r.doc)) throw bad(`${where} has no doc`);
+    if (records.has(r.id)) throw bad(`${where} repeats an earlier id`);
+    records.set(r.id, { rev: r.rev, doc: r.doc as Record<string, unknown> });
+  });
+  return { epoch: l.epoch, rev: sectionRev, records };
 }
 
 function lineCol(text: string, pos: number): string {

@@ -1,11 +1,28 @@
 import { existsSync } from 'node:fs';
-import { VersionConflictError } from '../../core/errors.js';
-import { BaseStore, type ResolvedReadOptions, type ResolvedWriteOptions, type SetupCapable } from '../../core/store.js';
-import type { CredentialSummary, CredentialValue, SetupResult, StoreCapabilities, StoredCredential } from '../../core/types.js';
+import { IntegrityError, VersionConflictError } from '../../core/errors.js';
+import { decodeCompanion, encodeCompanion, type CompanionDoc, type CompanionRecord } from '../../core/lifecycle.js';
+import {
+  BaseStore,
+  type ResolvedReadOptions,
+  type ResolvedWriteOptions,
+  type SetupCapable,
+  type VersionRecord,
+  type VersionsHookOptions,
+} from '../../core/store.js';
+import type { CredentialSummary, CredentialValue, EncryptionContext, SetupResult, StoreCapabilities, StoredCredential } from '../../core/types.js';
 import { displayVersion, padVersion, versionMagnitude } from '../../core/version.js';
-import { FernetCodec } from '../fernet-codec.js';
+import { FernetCodec, fernetCreatedAt } from '../fernet-codec.js';
 import { confirmRotationKey, type KeyRotationCapable, type ReencryptOptions, type RotationResult } from '../fernet-rotation.js';
-import { LocalKeystoreFile, type KeystoreData, type KeystoreEntry, type LockOptions } from './local-keystore-file.js';
+import {
+  flattenEntries,
+  LocalKeystoreFile,
+  newLifecycleSection,
+  type KeystoreData,
+  type KeystoreEntry,
+  type LifecycleRecord,
+  type LifecycleSection,
+  type LockOptions,
+} from './local-keystore-file.js';
 
 export interface LocalStoreOptions {
   /** Absolute path of the keystore file. */
@@ -25,7 +42,15 @@ export const LOCAL_MAX_VALUE_BYTES = 1024 * 1024;
 export class LocalStore extends BaseStore implements SetupCapable, KeyRotationCapable {
   readonly kind = 'local';
   readonly description: string;
-  readonly capabilities: StoreCapabilities = Object.freeze({ write: true, delete: true, context: true, versions: true });
+  readonly capabilities: StoreCapabilities = Object.freeze({
+    write: true,
+    delete: true,
+    context: true,
+    versions: true,
+    labels: true,
+    history: true,
+    expiry: true,
+  });
   protected readonly maxValueBytes = LOCAL_MAX_VALUE_BYTES;
   readonly #file: LocalKeystoreFile;
   #codec: FernetCodec;
@@ -62,15 +87,24 @@ export class LocalStore extends BaseStore implements SetupCapable, KeyRotationCa
     if (versions === undefined) return undefined;
     const entry = opts.version === undefined ? newest(versions) : versions.get(opts.version);
     if (entry === undefined) return undefined;
+    // A read through a label: the target must carry a proof made with a project key, checked before anything
+    // is decrypted (someone who can edit the file but has no key cannot point a label elsewhere).
+    if (opts.label !== undefined && (opts.label.target.v !== entry.version || this.#codec.labelProofKeyIndex(id, opts.label.name, entry.version, opts.label.target.proof) < 0)) {
+      throw new IntegrityError({ credentialId: id, version: displayVersion(entry.version), store: this.description });
+    }
     return this.#codec.open(entry.token, { id, version: entry.version, context: opts.context, store: this.description });
   }
 
   protected async _put(id: string, value: CredentialValue, opts: ResolvedWriteOptions): Promise<void> {
     const version = padVersion(opts.version);
     // Encrypt before taking the lock, so the lock is held only for the file rewrite.
-    const token = this.#codec.seal({ id, version, value, context: opts.context, comment: opts.comment, definition: opts.definition });
+    const token = this.#codec.seal({ id, version, value, context: opts.context, comment: opts.comment, definition: opts.definition, meta: opts.meta });
     const entry: KeystoreEntry = { id, version, token };
     if (opts.comment !== undefined) entry.comment = opts.comment;
+    // Plaintext copies of the header's facts, for history and check (the token's copy is the one get returns).
+    entry.createdAt = opts.meta.createdAt;
+    if (opts.meta.writtenBy !== undefined) entry.writtenBy = opts.meta.writtenBy;
+    if (opts.meta.expiresAt !== undefined) entry.expiresAt = opts.meta.expiresAt;
     await this.#file.update((data) => {
       const versions = data.entries.get(id);
       if (versions?.has(version) === true) {
@@ -103,6 +137,64 @@ export class LocalStore extends BaseStore implements SetupCapable, KeyRotationCa
       if (e.comment !== undefined) s.comment = e.comment;
       return s;
     });
+  }
+
+  /** Versions with their plaintext facts and token length, from the parsed file: nothing is decrypted. */
+  protected override async _versions(opts: VersionsHookOptions): Promise<VersionRecord[]> {
+    const data = this.#file.read();
+    const entries = opts.id === undefined ? flatten(data) : [...(data.entries.get(opts.id)?.values() ?? [])];
+    return entries.map((e) => {
+      const r: VersionRecord = { id: e.id, version: displayVersion(e.version), size: Buffer.byteLength(e.token, 'utf8') };
+      const createdAt = e.createdAt ?? fernetCreatedAt(e.token);
+      if (createdAt !== undefined) r.createdAt = createdAt;
+      if (e.writtenBy !== undefined) r.writtenBy = e.writtenBy;
+      if (e.comment !== undefined) r.comment = e.comment;
+      if (e.expiresAt !== undefined) r.expiresAt = e.expiresAt;
+      return r;
+    });
+  }
+
+  protected override async _readCompanion(id: string): Promise<CompanionRecord | undefined> {
+    const section = this.#file.read().lifecycle;
+    const rec = section?.records.get(id);
+    if (section === undefined || rec === undefined) return undefined;
+    return { doc: decodeCompanion(JSON.stringify(rec.doc), `${this.description} credential "${id}"`), rev: `${section.epoch}.${rec.rev}` };
+  }
+
+  /** Compare-and-set under the keystore lock: the record's revision, read fresh under the lock, must still be `expectedRev`. */
+  protected override async _writeCompanion(id: string, doc: CompanionDoc, expectedRev: string | undefined): Promise<boolean> {
+    const text = encodeCompanion(doc);
+    const empty = Object.keys(doc.labels).length === 0 && Object.keys(doc.state).length === 0;
+    return this.#file.update((data) => {
+      const section = data.lifecycle ?? newLifecycleSection();
+      const cur = section.records.get(id);
+      const curRev = cur === undefined ? undefined : `${section.epoch}.${cur.rev}`;
+      if (curRev !== expectedRev) return { entries: undefined, result: false };
+      if (empty && cur === undefined) return { entries: undefined, result: true };
+      const rev = section.rev + 1;
+      const records = new Map(section.records);
+      if (empty) records.delete(id);
+      else records.set(id, { rev, doc: JSON.parse(text) as Record<string, unknown> });
+      return { entries: undefined, lifecycle: { epoch: section.epoch, rev, records }, result: true };
+    });
+  }
+
+  protected override async _listCompanions(): Promise<Array<{ id: string; doc: CompanionDoc }>> {
+    const section = this.#file.read().lifecycle;
+    if (section === undefined) return [];
+    return [...section.records].map(([id, rec]) => ({ id, doc: decodeCompanion(JSON.stringify(rec.doc), `${this.description} credential "${id}"`) }));
+  }
+
+  protected override async _labelProof(id: string, label: string, paddedVersion: string): Promise<string> {
+    return this.#codec.labelProof(id, label, paddedVersion);
+  }
+
+  protected override async _sealState(id: string, key: string, plaintext: Uint8Array, context: EncryptionContext): Promise<string> {
+    return this.#codec.sealState(id, key, plaintext, context);
+  }
+
+  protected override async _openState(id: string, key: string, sealed: string, context: EncryptionContext): Promise<Uint8Array> {
+    return this.#codec.openState(id, key, sealed, context, this.description);
   }
 
   protected override async _exists(id: string, version: string | undefined): Promise<boolean> {
@@ -139,8 +231,10 @@ export class LocalStore extends BaseStore implements SetupCapable, KeyRotationCa
           return { ...e, token: codec.rotate(e.token, { id: e.id, version: e.version, store: this.description }) };
         });
         const reencrypted = entries.length - alreadyCurrent;
+        const lifecycle = data.lifecycle === undefined ? undefined : reprove(data.lifecycle, codec, this.description);
         return {
-          entries: entries.length === 0 ? undefined : entries,
+          entries: entries.length === 0 && lifecycle === undefined ? undefined : entries,
+          ...(lifecycle === undefined ? {} : { lifecycle }),
           result: {
             reencrypted,
             alreadyCurrent,
@@ -152,10 +246,27 @@ export class LocalStore extends BaseStore implements SetupCapable, KeyRotationCa
   }
 }
 
-function flatten(data: KeystoreData): KeystoreEntry[] {
-  const out: KeystoreEntry[] = [];
-  for (const versions of data.entries.values()) for (const e of versions.values()) out.push(e);
-  return out;
+const flatten = flattenEntries;
+
+/**
+ * The lifecycle section after a key rotation: each label whose proof verifies under one of the keys is
+ * proved again under the first key (so the old key can be removed afterwards); a label whose proof verifies
+ * under no key is left as it is (still refused on read: a rotation never launders a forged target). Sealed
+ * state is re-encrypted like a value; state no key opens stops the rotation (IntegrityError). Every record
+ * changed gets a new revision, so a compare-and-set that read before the rotation loses.
+ */
+function reprove(section: LifecycleSection, codec: FernetCodec, store: string): LifecycleSection {
+  let rev = section.rev;
+  const records = new Map<string, LifecycleRecord>();
+  for (const [id, rec] of section.records) {
+    const doc = decodeCompanion(JSON.stringify(rec.doc), `${store} credential "${id}"`);
+    for (const [name, t] of Object.entries(doc.labels)) {
+      if (codec.labelProofKeyIndex(id, name, t.v, t.proof) >= 0) t.proof = codec.labelProof(id, name, t.v);
+    }
+    for (const [key, sealed] of Object.entries(doc.state)) doc.state[key] = codec.rotateState(sealed, { id, store });
+    records.set(id, { rev: ++rev, doc: JSON.parse(encodeCompanion(doc)) as Record<string, unknown> });
+  }
+  return { epoch: section.epoch, rev, records };
 }
 
 /** Padded versions compare as numbers when both are digit strings: longer is larger, then lexicographic. */
