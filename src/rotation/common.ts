@@ -22,7 +22,7 @@ function subject(input: RotatorInput): string {
 export function field(input: RotatorInput, value: JsonObject, role: ValueRole, key: string): string {
   const v = value[key];
   if (typeof v !== 'string' || v === '') {
-    throw new ValidationError(`${subject(input)}: ${ROLE_TEXT[role]} has no "${key}" (a non-empty string)`, fieldsOf(input));
+    throw new ValidationError(`${subject(input)}: no "${key}" (a non-empty string) in ${ROLE_TEXT[role]}`, fieldsOf(input));
   }
   return v;
 }
@@ -75,7 +75,7 @@ function fieldsOf(input: RotatorInput): { credentialId?: string } {
  * @throws ValidationError (describing, never quoting it)
  */
 export function checkPassword(input: RotatorInput, password: unknown, role: ValueRole = 'pending'): string {
-  if (typeof password !== 'string' || password === '') throw new ValidationError(`${subject(input)}: ${ROLE_TEXT[role]} has no "password" (a non-empty string)`, fieldsOf(input));
+  if (typeof password !== 'string' || password === '') throw new ValidationError(`${subject(input)}: no "password" (a non-empty string) in ${ROLE_TEXT[role]}`, fieldsOf(input));
   // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f]/.test(password)) throw new ValidationError(`${subject(input)}: the password of ${ROLE_TEXT[role]} contains a control character; use printable characters`, fieldsOf(input));
   return password;

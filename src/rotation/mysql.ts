@@ -2,8 +2,8 @@
  * The mysql rotator, for MySQL and MariaDB (driver: mysql2, an optional peer dependency loaded on first use).
  *
  * - single: `ALTER USER 'user'@'host' IDENTIFIED BY '<new>'` as the admin, or as the user itself when no
- *   admin is given (`ALTER USER CURRENT_USER() IDENTIFIED BY ...`: changing one's own password needs no
- *   privilege). The account's host is the value's `user_host`, else option `user_host`, else `%`.
+ *   admin is given (`SET PASSWORD = PASSWORD('<new>')` on MariaDB, `ALTER USER USER() IDENTIFIED BY '<new>'`
+ *   on MySQL: changing one's own password needs no privilege). The account's host is the value's `user_host`, else option `user_host`, else `%`.
  * - alternating: two users, both granted the owner role (`options.owner`, which must exist and hold the
  *   application's privileges) as their default role (`GRANT owner TO u; SET DEFAULT ROLE owner FOR u` on
  *   MariaDB, `SET DEFAULT ROLE owner TO u` on MySQL). Privileges are database-level, so both users use
@@ -77,7 +77,7 @@ function endpoint(input: RotatorInput, value: JsonObject, role: ValueRole): Endp
     host,
     port: value.port === undefined ? portField(input, base, 'current', DEFAULT_PORT) : portField(input, value, role, DEFAULT_PORT),
     user: field(input, value, role, 'user'),
-    password: checkPassword(input, value.password, role),
+    password: role === 'admin' && (value.password === undefined || value.password === '') ? '' : checkPassword(input, value.password, role),
     ...(database === undefined ? {} : { database }),
     ssl: wantsTls(value) || (value.host === undefined && wantsTls(base)),
   };
@@ -161,7 +161,9 @@ async function setPassword(input: RotatorInput, step: RotationStep, from: Endpoi
     }
     try {
       const s = await session(c);
-      await c.query(`ALTER USER CURRENT_USER() IDENTIFIED BY ${mysqlLiteral(password, s.noBackslashEscapes)}`);
+      // one's own password, no privilege needed: MariaDB's SET PASSWORD (its ALTER USER wants CREATE USER), MySQL's ALTER USER USER()
+      const literal = mysqlLiteral(password, s.noBackslashEscapes);
+      await c.query(s.mariadb ? `SET PASSWORD = PASSWORD(${literal})` : `ALTER USER USER() IDENTIFIED BY ${literal}`);
     } finally {
       await c.end().catch(() => undefined);
     }

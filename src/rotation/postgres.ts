@@ -68,7 +68,7 @@ function endpoint(input: RotatorInput, value: JsonObject, role: ValueRole): Endp
     host,
     port: value.port === undefined ? portField(input, base, 'current', DEFAULT_PORT) : portField(input, value, role, DEFAULT_PORT),
     user: field(input, value, role, 'user'),
-    password: checkPassword(input, value.password, role),
+    password: role === 'admin' && (value.password === undefined || value.password === '') ? '' : checkPassword(input, value.password, role),
     database: optionalField(input, value, role, 'database') ?? optionalField(input, base, 'current', 'database') ?? 'postgres',
     ssl: wantsTls(value) || (value.host === undefined && wantsTls(base)),
   };

@@ -67,7 +67,7 @@ describe('pending values (pure)', () => {
 
   it('a value without a user or host is described, not echoed', async () => {
     const err = await rejectionOf(postgresRotator.test(input(), { password: NEW }));
-    expect(err.message).toBe('rotation of "app.db": the pending value has no "user" (a non-empty string)');
+    expect(err.message).toBe('rotation of "app.db": no "user" (a non-empty string) in the pending value');
     expectNoLeak(err, NEW, current.password);
   });
 });
