@@ -102,7 +102,6 @@ export interface AuditOptions {
   onClose?: () => void | Promise<void>;
 }
 
-
 /**
  * Wrap any store so that every access leaves one audit record. The tier extras the store offers pass through
  * as every decorator passes them (core/decorator.ts: `setup` as is, `reencryptAll` recorded as a write);
@@ -117,154 +116,16 @@ export interface AuditOptions {
  *   then refused before it happens, a read's result is withheld
  */
 export function withAudit(store: CredentialStore, sink: AuditSink, opts: AuditOptions = {}): AuditedStore {
-  const user = opts.user ?? osUser();
-  const host = safe(() => hostname());
-  const now = opts.now ?? (() => new Date());
-  const caller = opts.callerIdentity ?? (() => {
-    const c = (store as { callerIdentity?: unknown }).callerIdentity;
-    return typeof c === 'string' && c.length > 0 ? c : undefined;
-  });
-  const sinkName = opts.sinkDescription ?? 'audit sink';
-  const onIncomplete =
-    opts.onIncomplete ?? ((message: string) => process.emitWarning(message, { type: 'CredstashAuditWarning', code: 'ERR_AUDIT_INCOMPLETE' }));
-
-  type Partial0 = Omit<AuditRecord, 'time' | 'store' | 'user' | 'caller' | 'host' | 'pid'>;
-  const build = (partial: Partial0): AuditRecord => {
-    const record: AuditRecord = { time: now().toISOString(), ...partial, store: store.description, pid: process.pid };
-    if (user !== undefined) record.user = user;
-    const c = safe(caller);
-    if (c !== undefined) record.caller = c;
-    if (host !== undefined) record.host = host;
-    return record;
-  };
-  const subject = (p: Partial0): string => `${p.action}${p.id === undefined ? '' : ` of credential "${p.id}"`}`;
-  /**
-   * "<sink> could not record <what> (<why>)". Only our own errors' messages are quoted (the file sink refusing
-   * a symlink, ...); another error shows its code or name (its message is not ours and may quote anything).
-   */
-  const couldNot = (what: string, err: unknown): string =>
-    err instanceof CredstashError
-      ? `${err.message}; could not record ${what}`
-      : `${sinkName} could not record ${what} (${err instanceof Error ? ((err as NodeJS.ErrnoException).code ?? err.name) : typeof err})`;
-  /** Write one record; a failure is a StoreUnavailableError ending with `consequence`. */
-  const emit = async (partial: Partial0, consequence: string): Promise<void> => {
-    try {
-      await sink(build(partial));
-    } catch (err) {
-      throw new StoreUnavailableError(`${couldNot(subject(partial), err)}; ${consequence}`, {
-        store: store.description,
-        credentialId: partial.id,
-        cause: err,
-      });
-    }
-  };
-
-  /** A read: run the call; record ok / not_found / error; rethrow the original error after recording it. */
-  async function audited<T>(base: Omit<AuditRecord, 'time' | 'store' | 'outcome' | 'pid'>, call: () => Promise<T>, describe: (r: T) => Partial<AuditRecord>): Promise<T> {
-    let result: T;
-    try {
-      result = await call();
-    } catch (err) {
-      const notFound = err instanceof CredentialNotFoundError;
-      await emit({ ...base, outcome: notFound ? 'not_found' : 'error', ...(notFound ? {} : { code: errorCode(err) }) }, 'the result was withheld');
-      throw err;
-    }
-    const extra = describe(result);
-    await emit({ ...base, outcome: 'ok', ...extra }, 'the result was withheld');
-    return result;
-  }
-
-  /**
-   * A write: record "started" (refuse the write when that fails), run it, record the outcome. The call's own
-   * result or error is always what the caller gets: a missing outcome record is reported to `onIncomplete`.
-   */
-  async function auditedWrite<T>(
-    base: Omit<AuditRecord, 'time' | 'store' | 'outcome' | 'pid'>,
-    call: () => Promise<T>,
-    describe: (r: T) => Partial<AuditRecord>,
-    stored: (r: T) => string,
-  ): Promise<T> {
-    await emit({ ...base, outcome: 'started' }, `the ${base.action} was refused and nothing was written`);
-    const after = async (partial: Partial0, happened: string): Promise<void> => {
-      try {
-        await sink(build(partial));
-      } catch (err) {
-        const record = build(partial);
-        safe(() => onIncomplete(`${couldNot(`the outcome of ${subject(partial)}`, err)}; ${happened}`, record));
-      }
-    };
-    let result: T;
-    try {
-      result = await call();
-    } catch (err) {
-      const notFound = err instanceof CredentialNotFoundError;
-      await after(
-        { ...base, outcome: notFound ? 'not_found' : 'error', ...(notFound ? {} : { code: errorCode(err) }) },
-        `the ${base.action} failed (${errorCode(err)}); its "started" record is in the log`,
-      );
-      throw err;
-    }
-    await after({ ...base, outcome: 'ok', ...describe(result) }, `${stored(result)}; its "started" record is in the log. Do not retry it`);
-    return result;
-  }
-
-  const handlers: Record<string, (...args: never[]) => Promise<unknown>> = {
-    getCredential: (id: string, o: { version?: number | string; required?: boolean } = {}) =>
-      audited({ action: 'get', ...idField(id), ...ver(o.version) }, () => store.getCredential(id, o as never), (r: StoredCredential | undefined) =>
-        r === undefined ? { outcome: 'not_found' } : { version: r.version }),
-    storeCredential: (id: string, value: never, o: { version?: number } = {}) =>
-      auditedWrite(
-        { action: 'put', ...idField(id), ...ver(o.version) },
-        () => store.storeCredential(id, value, o),
-        (r) => ({ version: String(r.version) }),
-        (r) => `version ${r.version} WAS stored`,
-      ),
-    deleteCredential: (id: string, o: { version?: number | string } = {}) =>
-      auditedWrite(
-        { action: 'delete', ...idField(id), ...ver(o.version) },
-        () => store.deleteCredential(id, o),
-        (r) => ({ deleted: r.deleted }),
-        (r) => `version(s) ${r.deleted.join(', ')} WERE deleted`,
-      ),
-    listCredentials: (o: { pattern?: string } = {}) =>
-      audited({ action: 'list', ...(o.pattern === undefined ? {} : { pattern: o.pattern }) }, () => store.listCredentials(o), (r) => ({ count: r.length })),
-    credentialExists: (id: string, o: { version?: number | string } = {}) =>
-      audited({ action: 'exists', ...idField(id), ...ver(o.version) }, () => store.credentialExists(id, o), (r) => (r ? {} : { outcome: 'not_found' })),
-    getAllCredentials: (o: { pattern?: string; version?: number | string } = {}) =>
-      audited(
-        { action: 'getall', ...ver(o.version), ...(o.pattern === undefined ? {} : { pattern: o.pattern }) },
-        () => store.getAllCredentials(o),
-        (r: GetAllResult) => ({
-          count: r.credentials.length,
-          ids: r.credentials.map((c) => c.id),
-          ...(r.skipped.length > 0 ? { failed: r.skipped.map((s) => s.id) } : {}),
-        }),
-      ),
-  };
-
-  // The tier extras pass through by core's one table (STORE_EXTRAS). One that rewrites stored versions
-  // (`rotate-key`'s re-encryption decrypts every version) is recorded like any write; the others (setup) pass.
-  type Rewrite = { reencrypted?: number; alreadyCurrent?: number };
-  const count = (r: unknown): number => ((r as Rewrite | undefined)?.reencrypted ?? 0) + ((r as Rewrite | undefined)?.alreadyCurrent ?? 0);
-  const decorate = (extra: StoreExtra, call: ExtraCall): ExtraCall => {
-    const action = EXTRA_ACTIONS[extra.method];
-    if (!extra.rewritesValues || action === undefined) return call;
-    return (...args) =>
-      auditedWrite(
-        { action },
-        () => call(...args),
-        (r) => ({ count: count(r) }),
-        (r) => `${count(r)} version(s) WERE re-encrypted`,
-      );
-  };
-
-  return new AuditedStore(store, handlers as unknown as AuditHandlers, decorate, opts.onClose);
+  return new AuditedStore(store, sink, opts);
 }
 
 /** The audit action of each tier extra that rewrites stored versions. */
 const EXTRA_ACTIONS: Readonly<Record<string, AuditAction>> = { reencryptAll: 'reencrypt' };
 
-type AuditHandlers = Pick<CredentialStore, 'getCredential' | 'storeCredential' | 'deleteCredential' | 'listCredentials' | 'credentialExists' | 'getAllCredentials'>;
+/** A record before the fields every record has (time, store, who, where). */
+type Partial0 = Omit<AuditRecord, 'time' | 'store' | 'user' | 'caller' | 'host' | 'pid'>;
+/** What the call is: action, id, version, pattern (its outcome comes after it). */
+type Subject = Omit<Partial0, 'outcome'>;
 
 /**
  * The audited store {@link withAudit} returns: a StoreDecorator whose CredentialStore methods leave records,
@@ -272,52 +133,90 @@ type AuditHandlers = Pick<CredentialStore, 'getCredential' | 'storeCredential' |
  * wrapped store, then calls `onClose` (the file sink's close).
  */
 export class AuditedStore extends StoreDecorator {
-  readonly #handlers: AuditHandlers;
-  readonly #decorate: (extra: StoreExtra, call: ExtraCall) => ExtraCall;
+  readonly #sink: AuditSink;
+  readonly #user: string | undefined;
+  readonly #host: string | undefined;
+  readonly #now: () => Date;
+  readonly #caller: () => string | undefined;
+  readonly #sinkName: string;
+  readonly #onIncomplete: (message: string, record: AuditRecord) => void;
   readonly #onClose: (() => void | Promise<void>) | undefined;
 
-  constructor(
-    inner: CredentialStore,
-    handlers: AuditHandlers,
-    decorate: (extra: StoreExtra, call: ExtraCall) => ExtraCall,
-    onClose?: () => void | Promise<void>,
-  ) {
+  constructor(inner: CredentialStore, sink: AuditSink, opts: AuditOptions = {}) {
     super(inner);
-    this.#handlers = handlers;
-    this.#decorate = decorate;
-    this.#onClose = onClose;
+    this.#sink = sink;
+    this.#user = opts.user ?? osUser();
+    this.#host = safe(() => hostname());
+    this.#now = opts.now ?? (() => new Date());
+    this.#caller =
+      opts.callerIdentity ??
+      (() => {
+        const c = this.callerIdentity;
+        return c !== undefined && c.length > 0 ? c : undefined;
+      });
+    this.#sinkName = opts.sinkDescription ?? 'audit sink';
+    this.#onIncomplete =
+      opts.onIncomplete ?? ((message: string) => process.emitWarning(message, { type: 'CredstashAuditWarning', code: 'ERR_AUDIT_INCOMPLETE' }));
+    this.#onClose = opts.onClose;
   }
 
-  /** Called from StoreDecorator's constructor: the audited call is built on first use. */
+  /**
+   * The tier extras pass through by core's one table (STORE_EXTRAS). One that rewrites stored versions
+   * (`rotate-key`'s re-encryption decrypts every version) is recorded like any write; the others (setup)
+   * pass. Called from StoreDecorator's constructor: the returned call reads this store's fields only when run.
+   */
   protected override decorateExtra(extra: StoreExtra, call: ExtraCall): ExtraCall {
-    let built: ExtraCall | undefined;
-    return (...args) => (built ??= this.#decorate(extra, call))(...args);
+    const action = EXTRA_ACTIONS[extra.method];
+    if (!extra.rewritesValues || action === undefined) return call;
+    return (...args) =>
+      this.#write(
+        { action },
+        () => call(...args),
+        (r) => ({ count: rewritten(r) }),
+        (r) => `${rewritten(r)} version(s) WERE re-encrypted`,
+      );
   }
 
   override getCredential(id: string, opts: GetOptions & { required: true }): Promise<StoredCredential>;
   override getCredential(id: string, opts?: GetOptions): Promise<StoredCredential | undefined>;
   override getCredential(id: string, opts?: GetOptions): Promise<StoredCredential | undefined> {
-    return this.#handlers.getCredential(id, opts);
+    return this.#read({ action: 'get', ...idField(id), ...ver(opts?.version) }, () => super.getCredential(id, opts), (r) =>
+      r === undefined ? { outcome: 'not_found' } : { version: r.version },
+    );
   }
 
   override storeCredential(id: string, value: CredentialValue, opts?: WriteOptions): Promise<PutResult> {
-    return this.#handlers.storeCredential(id, value, opts);
+    return this.#write(
+      { action: 'put', ...idField(id), ...ver(opts?.version) },
+      () => super.storeCredential(id, value, opts),
+      (r) => ({ version: String(r.version) }),
+      (r) => `version ${r.version} WAS stored`,
+    );
   }
 
   override deleteCredential(id: string, opts?: DeleteOptions): Promise<DeleteResult> {
-    return this.#handlers.deleteCredential(id, opts);
+    return this.#write(
+      { action: 'delete', ...idField(id), ...ver(opts?.version) },
+      () => super.deleteCredential(id, opts),
+      (r) => ({ deleted: r.deleted }),
+      (r) => `version(s) ${r.deleted.join(', ')} WERE deleted`,
+    );
   }
 
   override listCredentials(opts?: ListOptions): Promise<CredentialSummary[]> {
-    return this.#handlers.listCredentials(opts);
+    return this.#read({ action: 'list', ...pattern(opts?.pattern) }, () => super.listCredentials(opts), (r) => ({ count: r.length }));
   }
 
   override credentialExists(id: string, opts?: { version?: number | string }): Promise<boolean> {
-    return this.#handlers.credentialExists(id, opts);
+    return this.#read({ action: 'exists', ...idField(id), ...ver(opts?.version) }, () => super.credentialExists(id, opts), (r) => (r ? {} : { outcome: 'not_found' }));
   }
 
   override getAllCredentials(opts?: GetAllOptions): Promise<GetAllResult> {
-    return this.#handlers.getAllCredentials(opts);
+    return this.#read({ action: 'getall', ...ver(opts?.version), ...pattern(opts?.pattern) }, () => super.getAllCredentials(opts), (r) => ({
+      count: r.credentials.length,
+      ids: r.credentials.map((c) => c.id),
+      ...(r.skipped.length > 0 ? { failed: r.skipped.map((s) => s.id) } : {}),
+    }));
   }
 
   override async close(): Promise<void> {
@@ -327,6 +226,95 @@ export class AuditedStore extends StoreDecorator {
       await this.#onClose?.();
     }
   }
+
+  /** A read: run the call; record ok / not_found / error; rethrow the original error after recording it. */
+  async #read<T>(subject: Subject, call: () => Promise<T>, describe: (r: T) => Partial<AuditRecord>): Promise<T> {
+    let result: T;
+    try {
+      result = await call();
+    } catch (err) {
+      await this.#emit(failed(subject, err), 'the result was withheld');
+      throw err;
+    }
+    await this.#emit({ ...subject, outcome: 'ok', ...describe(result) }, 'the result was withheld');
+    return result;
+  }
+
+  /**
+   * A write: record "started" (refuse the write when that fails), run it, record the outcome. The call's own
+   * result or error is always what the caller gets: a missing outcome record is reported to `onIncomplete`.
+   */
+  async #write<T>(subject: Subject, call: () => Promise<T>, describe: (r: T) => Partial<AuditRecord>, stored: (r: T) => string): Promise<T> {
+    await this.#emit({ ...subject, outcome: 'started' }, `the ${subject.action} was refused and nothing was written`);
+    const after = async (partial: Partial0, happened: string): Promise<void> => {
+      try {
+        await this.#sink(this.#build(partial));
+      } catch (err) {
+        const record = this.#build(partial);
+        safe(() => this.#onIncomplete(`${this.#couldNot(`the outcome of ${describeSubject(partial)}`, err)}; ${happened}`, record));
+      }
+    };
+    let result: T;
+    try {
+      result = await call();
+    } catch (err) {
+      await after(failed(subject, err), `the ${subject.action} failed (${errorCode(err)}); its "started" record is in the log`);
+      throw err;
+    }
+    await after({ ...subject, outcome: 'ok', ...describe(result) }, `${stored(result)}; its "started" record is in the log. Do not retry it`);
+    return result;
+  }
+
+  /** Write one record; a failure is a StoreUnavailableError ending with `consequence`. */
+  async #emit(partial: Partial0, consequence: string): Promise<void> {
+    try {
+      await this.#sink(this.#build(partial));
+    } catch (err) {
+      throw new StoreUnavailableError(`${this.#couldNot(describeSubject(partial), err)}; ${consequence}`, {
+        store: this.description,
+        credentialId: partial.id,
+        cause: err,
+      });
+    }
+  }
+
+  #build(partial: Partial0): AuditRecord {
+    const record: AuditRecord = { time: this.#now().toISOString(), ...partial, store: this.description, pid: process.pid };
+    if (this.#user !== undefined) record.user = this.#user;
+    const c = safe(this.#caller);
+    if (c !== undefined) record.caller = c;
+    if (this.#host !== undefined) record.host = this.#host;
+    return record;
+  }
+
+  /**
+   * "<sink> could not record <what> (<why>)". Only our own errors' messages are quoted (the file sink refusing
+   * a symlink, ...); another error shows its code or name (its message is not ours and may quote anything).
+   */
+  #couldNot(what: string, err: unknown): string {
+    return err instanceof CredstashError
+      ? `${err.message}; could not record ${what}`
+      : `${this.#sinkName} could not record ${what} (${err instanceof Error ? ((err as NodeJS.ErrnoException).code ?? err.name) : typeof err})`;
+  }
+}
+
+/** The outcome record of a call that threw: a miss (undefined or CredentialNotFoundError) or an error code. */
+function failed(subject: Subject, err: unknown): Partial0 {
+  return err instanceof CredentialNotFoundError ? { ...subject, outcome: 'not_found' } : { ...subject, outcome: 'error', code: errorCode(err) };
+}
+
+function describeSubject(p: Subject): string {
+  return `${p.action}${p.id === undefined ? '' : ` of credential "${p.id}"`}`;
+}
+
+/** How many versions a rewriting extra went through (re-encrypted or already under the first key). */
+function rewritten(r: unknown): number {
+  const n = r as { reencrypted?: unknown; alreadyCurrent?: unknown } | undefined;
+  return (typeof n?.reencrypted === 'number' ? n.reencrypted : 0) + (typeof n?.alreadyCurrent === 'number' ? n.alreadyCurrent : 0);
+}
+
+function pattern(p: string | undefined): { pattern?: string } {
+  return p === undefined ? {} : { pattern: p };
 }
 
 /** The id as given, unless the store would refuse it as invalid (then it is left out, never echoed). */

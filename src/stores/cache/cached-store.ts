@@ -2,25 +2,14 @@
  * An in-memory TTL cache over any store, for Lambda (Powertools parameters' `maxAge` / `forceFetch`).
  * Key = id + version + canonical context. Concurrent gets of one key share one fetch; a failed fetch and a
  * miss are not cached; writes and deletes made through the cache drop every cached entry of that id
- * (including fetches still in flight). Imports core only.
+ * (including fetches still in flight). list, exists and getall are not cached: they pass to the wrapped store
+ * (StoreDecorator), as do the tier extras, one that rewrites stored versions dropping every entry. Imports core only.
  */
 import { canonicalContext } from '../../core/context.js';
 import { CredentialNotFoundError, ValidationError } from '../../core/errors.js';
 import { StoreDecorator, type ExtraCall, type StoreExtra } from '../../core/decorator.js';
 import type { CredentialStore } from '../../core/store.js';
-import type {
-  CredentialSummary,
-  CredentialValue,
-  DeleteOptions,
-  DeleteResult,
-  GetAllOptions,
-  GetAllResult,
-  GetOptions,
-  ListOptions,
-  PutResult,
-  StoredCredential,
-  WriteOptions,
-} from '../../core/types.js';
+import type { CredentialValue, DeleteOptions, DeleteResult, GetOptions, PutResult, StoredCredential, WriteOptions } from '../../core/types.js';
 import { validateId } from '../../core/names.js';
 import { parseReadVersion } from '../../core/version.js';
 
@@ -62,7 +51,6 @@ interface Entry {
 export class CachedStore extends StoreDecorator {
   /** Default entry lifetime in milliseconds (0: no caching, fetches still shared). */
   readonly maxAgeMs: number;
-  readonly #inner: CredentialStore;
   readonly #now: () => number;
   /** id -> (version \0 context) -> entry */
   readonly #entries = new Map<string, Map<string, Entry>>();
@@ -72,7 +60,6 @@ export class CachedStore extends StoreDecorator {
 
   constructor(inner: CredentialStore, opts: CacheOptions = {}) {
     super(inner);
-    this.#inner = inner;
     this.maxAgeMs = resolveMaxAge(opts) * 1000;
     this.#now = opts.now ?? Date.now;
   }
@@ -131,7 +118,7 @@ export class CachedStore extends StoreDecorator {
     let p: Promise<StoredCredential | undefined> | undefined;
     p = (async () => {
       try {
-        const value = await this.#inner.getCredential(id, { version: opts.version, context: opts.context });
+        const value = await this.inner.getCredential(id, { version: opts.version, context: opts.context });
         if (value !== undefined && maxAgeMs > 0 && (this.#generation.get(id) ?? 0) === generation) {
           let entries = this.#entries.get(id);
           if (entries === undefined) this.#entries.set(id, (entries = new Map()));
@@ -186,7 +173,7 @@ export class CachedStore extends StoreDecorator {
    */
   override async storeCredential(id: string, value: CredentialValue, opts?: WriteOptions): Promise<PutResult> {
     try {
-      return await this.#inner.storeCredential(id, value, opts);
+      return await super.storeCredential(id, value, opts);
     } finally {
       this.clear(id);
     }
@@ -203,49 +190,10 @@ export class CachedStore extends StoreDecorator {
    */
   override async deleteCredential(id: string, opts?: DeleteOptions): Promise<DeleteResult> {
     try {
-      return await this.#inner.deleteCredential(id, opts);
+      return await super.deleteCredential(id, opts);
     } finally {
       this.clear(id);
     }
-  }
-
-  /**
-   * Not cached: passed to the wrapped store.
-   *
-   * @example
-   * ```ts
-   * const summaries = await cached.listCredentials({ pattern: 'myapp.*' });
-   * ```
-   * @throws the wrapped store's errors
-   */
-  override listCredentials(opts?: ListOptions): Promise<CredentialSummary[]> {
-    return this.#inner.listCredentials(opts);
-  }
-
-  /**
-   * Not cached: passed to the wrapped store.
-   *
-   * @example
-   * ```ts
-   * const exists = await cached.credentialExists('myapp.db.prod');
-   * ```
-   * @throws the wrapped store's errors
-   */
-  override credentialExists(id: string, opts?: { version?: number | string }): Promise<boolean> {
-    return this.#inner.credentialExists(id, opts);
-  }
-
-  /**
-   * Not cached: getall reads everything and is not a hot path.
-   *
-   * @example
-   * ```ts
-   * const { credentials } = await cached.getAllCredentials({ pattern: 'myapp.*' });
-   * ```
-   * @throws the wrapped store's errors (PartialResultError, ...)
-   */
-  override getAllCredentials(opts?: GetAllOptions): Promise<GetAllResult> {
-    return this.#inner.getAllCredentials(opts);
   }
 
   /**
@@ -259,7 +207,7 @@ export class CachedStore extends StoreDecorator {
    */
   override async close(): Promise<void> {
     this.clear();
-    await this.#inner.close();
+    await super.close();
   }
 }
 

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { withAudit, type AuditRecord } from '../../../src/audit/index.js';
-import { STORE_EXTRAS } from '../../../src/core/decorator.js';
+import { STORE_EXTRAS, StoreDecorator } from '../../../src/core/decorator.js';
 import { isSetupCapable, type CredentialStore } from '../../../src/core/store.js';
 import type { SetupOptions } from '../../../src/core/types.js';
 import { withCache } from '../../../src/stores/cache/index.js';
@@ -34,6 +34,69 @@ const decorators: Array<[string, (s: CredentialStore) => CredentialStore]> = [
   ['withAudit(withCache)', (s) => withAudit(withCache(s, { maxAge: 5 }), () => undefined)],
   ['withCache(withAudit)', (s) => withCache(withAudit(s, () => undefined), { maxAge: 5 })],
 ];
+
+/**
+ * A store that answers every CredentialStore method and every extra of STORE_EXTRAS with an answer of its own
+ * (well-formed, so that the audit log can describe it) and records each call with its arguments.
+ */
+function recordingStore(): { store: CredentialStore; calls: Array<[string, unknown[]]>; answers: Record<string, unknown> } {
+  const calls: Array<[string, unknown[]]> = [];
+  const answers: Record<string, unknown> = {
+    getCredential: { id: 'a.b', version: '7', value: 'v' },
+    storeCredential: { id: 'a.b', version: 7 },
+    deleteCredential: { id: 'a.b', deleted: ['7'] },
+    listCredentials: [{ id: 'a.b', version: '7' }],
+    credentialExists: true,
+    getAllCredentials: { credentials: [{ id: 'a.b', version: '7', value: 'v' }], skipped: [] },
+    close: undefined,
+  };
+  for (const extra of STORE_EXTRAS) answers[extra.method] = { reencrypted: 1, alreadyCurrent: 0, message: `answer of ${extra.method}` };
+  const store: Record<string, unknown> = { kind: 'rec', description: 'recording store', capabilities: { write: true, delete: true, context: true, versions: true, formats: false } };
+  for (const method of Object.keys(answers)) {
+    store[method] = async (...args: unknown[]) => {
+      calls.push([method, args]);
+      return answers[method];
+    };
+  }
+  return { store: store as unknown as CredentialStore, calls, answers };
+}
+
+/** The CredentialStore methods StoreDecorator forwards by default, read from the class itself. */
+const STORE_METHODS = Object.getOwnPropertyNames(StoreDecorator.prototype).filter(
+  (k) => k !== 'constructor' && typeof Object.getOwnPropertyDescriptor(StoreDecorator.prototype, k)?.value === 'function' && k !== 'decorateExtra',
+);
+
+/** Arguments for each method: an id the audit log accepts and options every decorator passes on. */
+const ARGS: Record<string, unknown[]> = {
+  getCredential: ['a.b', { version: 7 }],
+  storeCredential: ['a.b', 'v', { version: 7 }],
+  deleteCredential: ['a.b', { version: 7 }],
+  listCredentials: [{ pattern: 'a.*' }],
+  credentialExists: ['a.b', { version: 7 }],
+  getAllCredentials: [{ pattern: 'a.*' }],
+  close: [],
+};
+
+describe('every decorator forwards every method', () => {
+  it('StoreDecorator forwards the CredentialStore methods', () => {
+    expect(STORE_METHODS.sort()).toEqual(['close', 'credentialExists', 'deleteCredential', 'getAllCredentials', 'getCredential', 'listCredentials', 'storeCredential']);
+  });
+
+  for (const [name, wrap] of decorators) {
+    it(`${name}: each CredentialStore method and each extra reaches the store under it once, with its arguments, and returns its answer`, async () => {
+      for (const method of [...STORE_METHODS, ...STORE_EXTRAS.map((e) => e.method)]) {
+        const { store, calls, answers } = recordingStore();
+        const d = wrap(store) as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+        const args = ARGS[method] ?? [{ option: method }];
+        expect(typeof d[method], `${name}.${method}`).toBe('function');
+        const answer = await d[method]?.(...args);
+        expect(calls.map(([m]) => m), `${name}.${method}`).toEqual([method]);
+        expect(calls[0]?.[1], `${name}.${method}`).toEqual(args);
+        expect(answer, `${name}.${method}`).toEqual(answers[method]);
+      }
+    });
+  }
+});
 
 describe('tier extras through decorators', () => {
   it('the table names setup, key rotation and the lifecycle operations', () => {
