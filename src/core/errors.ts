@@ -393,6 +393,48 @@ export class RotationStepError extends CredstashError {
   }
 }
 
+/**
+ * Another rotation of the credential holds its claim (`credstash rotate`): it is running, or its owner cannot
+ * be judged gone yet (another host, within the lease). Nothing was changed by this call.
+ *
+ * @example
+ * ```ts
+ * // rotation of "app.db" in local keystore "k" is in progress (step set, started 4 s ago, ...)
+ * if (err instanceof RotationInProgressError) console.error(`busy at ${err.step}`);
+ * ```
+ */
+export class RotationInProgressError extends CredstashError {
+  static readonly code = 'ERR_ROTATION_IN_PROGRESS';
+
+  /** The step the other rotation is at. */
+  readonly step: RotationStep;
+  /** Milliseconds since that rotation started. */
+  readonly ageMs: number;
+
+  constructor(fields: { credentialId: string; store: string; step: RotationStep; ageMs: number; detail: string; next: string }) {
+    super(
+      RotationInProgressError.code,
+      `rotation of "${fields.credentialId}" in ${fields.store} is in progress (step ${fields.step}, started ${formatAge(fields.ageMs)} ago, ${fields.detail}); ${fields.next}`,
+      { credentialId: fields.credentialId, store: fields.store },
+    );
+    this.step = fields.step;
+    this.ageMs = fields.ageMs;
+  }
+
+  override toJSON(): Record<string, string> {
+    return { ...super.toJSON(), step: this.step, ageMs: String(this.ageMs) };
+  }
+}
+
+/** `42 s`, `5 min`, `3 h`, `2 d`: an age in messages. */
+export function formatAge(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 120) return `${s} s`;
+  if (s < 7200) return `${Math.round(s / 60)} min`;
+  if (s < 172800) return `${Math.round(s / 3600)} h`;
+  return `${Math.round(s / 86400)} d`;
+}
+
 /** Every CredstashError subclass: each defines its `code` once, as a static (the class's instances carry it). */
 const ERROR_CLASSES = [
   CredentialNotFoundError,
@@ -414,6 +456,7 @@ const ERROR_CLASSES = [
   LabelConflictError,
   CredentialExpiredError,
   RotationStepError,
+  RotationInProgressError,
 ] as const;
 
 /**
@@ -440,6 +483,7 @@ const CLASS_NAMES = new Map<unknown, string>([
   [LabelConflictError, 'LabelConflictError'],
   [CredentialExpiredError, 'CredentialExpiredError'],
   [RotationStepError, 'RotationStepError'],
+  [RotationInProgressError, 'RotationInProgressError'],
 ]);
 
 /**

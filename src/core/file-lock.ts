@@ -429,6 +429,49 @@ export function pidAlive(pid: number): boolean {
   }
 }
 
+/** Who a process is, as a lock or a rotation's claim records it: enough to tell later whether it is gone. */
+export interface ProcessIdentity {
+  host: string;
+  pid: number;
+  /** Linux boot id, pid namespace and the process's start time (clock ticks since boot), where the OS tells them. */
+  boot?: string;
+  pidns?: string;
+  start?: string;
+}
+
+/** This process's identity ({@link ProcessIdentity}). */
+export function processIdentity(): ProcessIdentity {
+  const id: ProcessIdentity = { host: hostname(), pid: process.pid };
+  const boot = bootId();
+  const ns = pidNamespace();
+  const start = startTimeOf(process.pid);
+  if (boot !== undefined) id.boot = boot;
+  if (ns !== undefined) id.pidns = ns;
+  if (start !== undefined) id.start = start;
+  return id;
+}
+
+/**
+ * Whether the process `id` names is still running, judged as a lock holder is: `alive` or `gone` when its pid
+ * can be checked from here (this host, this boot, this pid namespace; a pid now naming a process started at
+ * another time is gone), `unknown` otherwise (another host, or before this host's last boot, or another
+ * container). This process's own pid answers `alive`: the caller tells its own claims apart (a nonce).
+ */
+export function processLiveness(id: ProcessIdentity): 'alive' | 'gone' | 'unknown' {
+  const myBoot = bootId();
+  const myNs = pidNamespace();
+  const checkable =
+    id.host === hostname() && (id.boot === undefined || myBoot === undefined || id.boot === myBoot) && (id.pidns === undefined || myNs === undefined || id.pidns === myNs);
+  if (!checkable) return 'unknown';
+  if (id.pid === process.pid) return 'alive';
+  if (!pidAlive(id.pid)) return 'gone';
+  if (id.start !== undefined) {
+    const start = startTimeOf(id.pid);
+    if (start !== undefined && start !== id.start) return 'gone';
+  }
+  return 'alive';
+}
+
 /** Nonces of the locks this process holds now (a lock naming this pid with another nonce is not ours). */
 const HELD_NONCES = new Set<string>();
 
