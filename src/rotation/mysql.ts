@@ -252,10 +252,9 @@ export const mysqlRotator: Rotator = {
     const nextHost = userHost(input, pending, 'pending');
     await run(input, 'revert', target(next, next.user), () =>
       withConn(input, admin, async (c, s) => {
+        // IF EXISTS: a user that set never got to create needs nothing undone
         const account = mysqlAccount(next.user, nextHost, s.noBackslashEscapes);
-        const [rows] = await c.query('SELECT COUNT(*) AS n FROM mysql.user WHERE User = ? AND Host = ?', [next.user, nextHost]).catch(() => [[{ n: 1 }]]);
-        if (Number((rows as Array<{ n?: unknown }>)[0]?.n ?? 1) === 0) return; // never created: nothing to undo
-        await c.query(`ALTER USER ${account} IDENTIFIED BY ${mysqlLiteral(unusablePassword(), s.noBackslashEscapes)}`);
+        await c.query(`ALTER USER IF EXISTS ${account} IDENTIFIED BY ${mysqlLiteral(unusablePassword(), s.noBackslashEscapes)}`);
       }),
     );
   },

@@ -133,6 +133,11 @@ describe.skipIf(!up && !CI)(`mysql rotator on MariaDB${skip}`, () => {
     await rot.revert(input, pending);
     expect(await canLogin(b, bPw)).toBe(false);
     expect(await canLogin(a, aPw)).toBe(true);
+    // a revert of a rotation whose set never created the other user is a no-op
+    const c = user('c');
+    await rot.revert({ ...input, options: { users: [a, c], owner } }, { ...pending, user: c });
+    const [none] = await admin.query('SELECT COUNT(*) AS n FROM mysql.user WHERE User = ?', [c]);
+    expect(none).toEqual([{ n: 0 }]);
   });
 
   it('a test that cannot log in (wrong port) is a RotationStepError naming the step and the target, with no password anywhere', async () => {
