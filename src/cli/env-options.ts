@@ -3,17 +3,10 @@
  * env, and the dotenv format of get, getall and export. A credential that maps to a protected name
  * (src/ops/env-names.ts: LD_PRELOAD, NODE_OPTIONS, PATH, ...) is refused unless its variable is named here.
  */
-import type { Options } from 'yargs';
 import { SHELL_IDENTIFIER } from '../ops/env-names.js';
 import { UsageError } from './errors.js';
 
-/** Typed as written (not widened to Options), so that yargs infers `allowEnv: string[] | undefined`. */
-export const ALLOW_ENV_OPTION = {
-  type: 'string',
-  array: true,
-  requiresArg: true,
-  describe: 'let a credential set this protected variable (LD_*, NODE_OPTIONS, PATH, ...); repeatable',
-} as const satisfies Options;
+export { ALLOW_ENV_OPTION } from './env-option-spec.js';
 
 /** The `--allow-env` names; each must be a variable name as credstash builds it (upper case, `_`). */
 export function allowEnvArg(v: unknown): string[] {

@@ -9,9 +9,9 @@ import { isGlob } from '../../core/names.js';
 import type { CredentialValue, JsonValue } from '../../core/types.js';
 import { valueToText } from '../../core/value.js';
 import { contextFromArgs, readVersionArg, withStore, type GlobalArgs } from '../context.js';
-import { ALLOW_ENV_OPTION, allowEnvArg } from '../env-options.js';
+import { ALLOW_ENV_OPTION } from '../env-option-spec.js';
 import { UsageError } from '../errors.js';
-import { formatCredentials, OUTPUT_FORMATS, type OutputFormat } from '../output/index.js';
+import { OUTPUT_FORMATS, type OutputFormat } from '../output/formats.js';
 import type { CommandImpl } from './index.js';
 
 interface GetArgs extends GlobalArgs {
@@ -40,6 +40,8 @@ export const getCommand: CommandImpl<GetArgs> = {
       const version = readVersionArg(argv.version);
       if (isGlob(argv.credential)) {
         if (argv.field !== undefined) throw new UsageError('--field cannot be used with a wildcard');
+        // The formatters and the variable-name rules load only for a wildcard get (cold start of a plain get).
+        const [{ allowEnvArg }, { formatCredentials }] = await Promise.all([import('../env-options.js'), import('../output/index.js')]);
         const allowEnv = allowEnvArg(argv.allowEnv);
         const { credentials } = await store.getAllCredentials({ pattern: argv.credential, version, context });
         argv.io.stdout.write(formatCredentials(credentials, argv.format, { allowEnv }));

@@ -13,8 +13,8 @@ import { dotenvDump } from './dotenv.js';
 import { pythonJson } from './json.js';
 import { yamlDump } from './yaml.js';
 
-export const OUTPUT_FORMATS = ['json', 'yaml', 'csv', 'dotenv'] as const;
-export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
+export { OUTPUT_FORMATS, type OutputFormat } from './formats.js';
+import type { OutputFormat } from './formats.js';
 
 export interface FormatOptions {
   /** dotenv: protected variable names (src/ops/env-names.ts) that may be written all the same (`--allow-env`). */

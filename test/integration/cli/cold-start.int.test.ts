@@ -64,6 +64,10 @@ describe('credstash get on the local keystore', () => {
     const yargs = chunksOf(/node_modules\/yargs\//);
     expect(yargs.size).toBeGreaterThan(0);
     expect(loaded.filter((f) => aws.has(f) || yargs.has(f))).toEqual([]);
+    // A plain get (no wildcard) loads neither the output formatters nor the variable-name rules.
+    const formatters = chunksOf(/src\/(cli\/output\/index|ops\/env-names)\.ts$/);
+    expect(formatters.size).toBeGreaterThan(0);
+    expect(loaded.filter((f) => formatters.has(f))).toEqual([]);
     // --help still goes through yargs (the recorder sees its chunk)
     const help = join(dir, 'modules-help-yargs.log');
     expect((await runCli(['get', '--help'], { cwd: dir, env: cleanEnv(dir, { CREDSTASH_MODULE_LOG: help }), nodeArgs: ['--import', HOOK] })).code).toBe(0);
