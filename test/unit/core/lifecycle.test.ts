@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decodeCompanion, emptyCompanion, encodeCompanion, parseDuration, parseExpiry, validateLabel, withLifecycle } from '../../../src/core/lifecycle.js';
+import type { StoredCredential } from '../../../src/core/types.js';
 import { EnvStore } from '../../../src/stores/env/env-store.js';
 import { runLifecycleContract, runNoLabelsContract, type LifecycleStore } from '../../contract/lifecycle.contract.js';
 import { MemoryStore } from '../../fixtures/memory-store.js';
@@ -90,7 +91,7 @@ describe('the companion record', () => {
 
 describe('lifecycle facts on a credential', () => {
   it('are not enumerable, so JSON output and equality are what they were', () => {
-    const c = withLifecycle({ id: 'a', version: '1', value: 'x' }, { createdAt: 't', writtenBy: 'w', expiresAt: 'e', label: 'current' });
+    const c: StoredCredential = withLifecycle({ id: 'a', version: '1', value: 'x' } as StoredCredential, { createdAt: 't', writtenBy: 'w', expiresAt: 'e', label: 'current' });
     expect(JSON.stringify(c)).toBe('{"id":"a","version":"1","value":"x"}');
     expect([c.createdAt, c.writtenBy, c.expiresAt, c.label]).toEqual(['t', 'w', 'e', 'current']);
   });
