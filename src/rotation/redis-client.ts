@@ -8,7 +8,7 @@
  * An error reply is a {@link RespError} carrying only its first word (`WRONGPASS`, `NOPERM`, `ERR`): Redis
  * error texts may quote the arguments of the command, and a password is one.
  */
-import { connect as netConnect, type Socket } from 'node:net';
+import { isIP, connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 
 export type RespValue = string | number | null | RespError | RespValue[];
@@ -115,7 +115,7 @@ export class RedisClient {
       const timeoutMs = o.timeoutMs ?? 10_000;
       const tlsOptions: ConnectionOptions | undefined = o.tls === true ? {} : o.tls === false ? undefined : o.tls;
       const socket: Socket =
-        tlsOptions === undefined ? netConnect({ host: o.host, port: o.port }) : tlsConnect({ servername: o.host, ...tlsOptions, host: o.host, port: o.port });
+        tlsOptions === undefined ? netConnect({ host: o.host, port: o.port }) : tlsConnect({ ...(isIP(o.host) === 0 ? { servername: o.host } : {}), ...tlsOptions, host: o.host, port: o.port });
       const timer = setTimeout(() => {
         socket.destroy();
         reject(Object.assign(new Error('connection timed out'), { code: 'ETIMEDOUT' }));

@@ -3,6 +3,10 @@
  * run, deleted afterwards. The admin is the `default` user (no password on this machine).
  */
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { connect, type AddressInfo } from 'node:net';
+import { createServer, type Server } from 'node:tls';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RotationStepError } from '../../../src/core/errors.js';
 import { redisRotator as rot, type RotatorInput } from '../../../src/rotation/index.js';
@@ -165,6 +169,35 @@ describe.skipIf(!up && !CI)(`redis rotator on Redis${skip}`, () => {
     for (const e of [wrongPw, wrongHost]) {
       expect(e).toBeInstanceOf(RotationStepError);
       expectNoLeak(e, oldPw, newPw);
+    }
+  });
+
+  it('tls: set, test and finish through a TLS endpoint trusted by option tls_ca; an untrusted certificate is a step error', async () => {
+    const tlsDir = fileURLToPath(new URL('../../fixtures/tls/', import.meta.url));
+    const server: Server = createServer({ cert: readFileSync(`${tlsDir}loopback-cert.pem`), key: readFileSync(`${tlsDir}loopback-key.pem`) }, (s) => {
+      const upstream = connect(REDIS);
+      s.pipe(upstream).pipe(s);
+      s.on('error', () => upstream.destroy());
+      upstream.on('error', () => s.destroy());
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (server.address() as AddressInfo).port;
+      const [oldPw, newPw] = [pw('old'), pw('new')];
+      const user = await newUser(oldPw);
+      const input: RotatorInput = { current: { ...valueOf(user, oldPw), port, tls: true }, admin: { tls: true }, strategy: 'dual-password', options: { tls_ca: `${tlsDir}loopback-cert.pem` }, credentialId: 'app.redis' };
+      const pending = rot.pending(input, newPw);
+      await rot.set(input, pending);
+      await rot.test(input, pending);
+      await rot.finish?.(input, pending);
+      expect(await canAuth(user, newPw)).toBe(true);
+      expect(await canAuth(user, oldPw)).toBe(false);
+      const err = await rejectionOf(rot.test({ ...input, options: {} }, pending));
+      expect(err).toBeInstanceOf(RotationStepError);
+      expect(err.message).toBe(`rotation of "app.redis" failed at step test on redis 127.0.0.1:${port} user ${user}: TLS certificate not trusted`);
+      expectNoLeak(err, oldPw, newPw);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
     }
   });
 
