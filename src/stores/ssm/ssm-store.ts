@@ -22,6 +22,14 @@
  *   `role_arn` (STS AssumeRole), a request timeout (SSM's SDK sets none), proxy, the SDK's bounded retries.
  *   Failures that are not SSM's own answer (no answer, credentials, region, throttling, access denied) are
  *   mapped as DynamoDB's (ssm-errors.ts, stores/aws/aws-errors.ts): the same message apart from the service.
+ * - the version lifecycle (docs/lifecycle.md, "How each tier keeps it"): labels are SSM's own parameter labels
+ *   (LabelParameterVersion / UnlabelParameterVersion, read through `name:label`); history is
+ *   GetParameterHistory without decryption (LastModifiedDate, LastModifiedUser, Description, Labels, the size
+ *   of the encrypted value); an expiry is written twice in the one PutParameter of the version: in the value,
+ *   as `credstash:expires:<ISO 8601>:` before the encoded value (encrypted by KMS with it, so `get` knows it
+ *   without another request), and in the version's Description, `credstash:expires:<ISO 8601>` before the
+ *   comment (read by history and `check --expiring` without decrypting). SSM parameter policies are not used:
+ *   their Expiration deletes the parameter, and nothing may be deleted because it expired.
  */
 import {
   AddTagsToResourceCommand,
@@ -30,20 +38,27 @@ import {
   GetParameterCommand,
   GetParameterHistoryCommand,
   GetParametersByPathCommand,
+  LabelParameterVersionCommand,
   ListTagsForResourceCommand,
   PutParameterCommand,
+  UnlabelParameterVersionCommand,
   SSMClient,
+  type ParameterHistory,
   type ParameterMetadata,
   type PutParameterCommandInput,
   type SSMClientConfig,
   type Tag,
 } from '@aws-sdk/client-ssm';
 import {
+  CredentialNotFoundError,
   CredstashError,
+  LabelConflictError,
   UnsupportedOperationError,
   ValidationError,
+  ValueTooLargeError,
   VersionConflictError,
 } from '../../core/errors.js';
+import { withLifecycle, type VersionMeta } from '../../core/lifecycle.js';
 import { matchesGlob } from '../../core/names.js';
 import {
   BaseStore,
@@ -53,8 +68,10 @@ import {
   type ResolvedNextWriteOptions,
   type ResolvedReadOptions,
   type ResolvedWriteOptions,
+  type VersionRecord,
+  type VersionsHookOptions,
 } from '../../core/store.js';
-import { decodeStringValue, encodeStringValue } from '../../core/string-values.js';
+import { decodeStringValue, encodeStringValue, TEXT_MARKER } from '../../core/string-values.js';
 import type {
   CredentialDefinition,
   CredentialSummary,
@@ -65,7 +82,7 @@ import type {
 } from '../../core/types.js';
 import { CREDENTIAL_TYPES } from '../../core/types.js';
 import { valueByteLength } from '../../core/value.js';
-import { versionNumber } from '../../core/version.js';
+import { padVersion, versionNumber } from '../../core/version.js';
 import { loadConfig, loadSharedConfigFiles, NODE_REGION_CONFIG_FILE_OPTIONS, NODE_REGION_CONFIG_OPTIONS } from '@smithy/core/config';
 import { AwsSession, type AwsStsModule } from '../aws/aws-clients.js';
 import { awsErrorName, envEndpoint } from '../aws/aws-transport.js';
@@ -105,10 +122,25 @@ export interface SSMStoreOptions {
 const TAG_PREFIX = 'credstash:';
 const TAG_VALUE = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
 
+/**
+ * An expiry kept with a version: in the value (`credstash:expires:<ISO>:` + the encoded value) and in the
+ * Description (`credstash:expires:<ISO>`, then a space and the comment if there is one).
+ */
+export const EXPIRY_MARKER = 'credstash:expires:';
+const VALUE_EXPIRY = /^credstash:expires:([0-9+-][0-9T:.Z+-]{9,31}):/;
+const DESCRIPTION_EXPIRY = /^credstash:expires:([0-9+-][0-9T:.Z+-]{9,31})(?: ([\s\S]*))?$/;
+
+/** SSM's label rules beyond credstash's own: no label may start with `aws` or `ssm` (any case), at most 100 characters. */
+function ssmLabelProblem(label: string): string | undefined {
+  if (/^(aws|ssm)/i.test(label)) return 'ssm labels cannot begin with "aws" or "ssm"';
+  if (label.length > 100) return 'ssm labels are at most 100 characters';
+  return undefined;
+}
+
 export class SSMStore extends BaseStore {
   readonly kind = 'ssm';
   readonly description: string;
-  readonly capabilities: StoreCapabilities = { write: true, delete: true, context: false, versions: true };
+  readonly capabilities: StoreCapabilities = { write: true, delete: true, context: false, versions: true, labels: true, history: true, expiry: true };
   protected readonly maxValueBytes: number;
   readonly prefix: string;
   readonly #opts: SSMStoreOptions;
@@ -170,11 +202,16 @@ export class SSMStore extends BaseStore {
       if (n === undefined || n < 1) return undefined;
       name = `${name}:${n}`;
     }
+    return this.#read(id, name);
+  }
+
+  /** One decrypted GetParameter of `name` (`name`, `name:N` or `name:label`) as a credential with its lifecycle facts. */
+  async #read(id: string, name: string): Promise<StoredCredential | undefined> {
     try {
       const out = await this.#ssm().send(new GetParameterCommand({ Name: name, WithDecryption: true }));
       const p = out.Parameter;
       if (p?.Value === undefined || p.Version === undefined) return undefined;
-      return { id, version: String(p.Version), value: decodeStringValue(p.Value) };
+      return credentialOf(id, p.Version, p.Value, p.LastModifiedDate);
     } catch (err) {
       if (isNotFound(err)) return undefined;
       throw await this.#fail(err, 'GetParameter', id);
@@ -209,7 +246,7 @@ export class SSMStore extends BaseStore {
 
   /** `autoVersion`: PutParameter with Overwrite=true; SSM assigns the next version and says which. */
   protected override async _putNext(id: string, value: CredentialValue, opts: ResolvedNextWriteOptions): Promise<number> {
-    const text = this.#encode(value);
+    const text = this.#encode(id, value, opts.meta.expiresAt);
     return this.#write(id, text, { ...opts, version: 0 }, true);
   }
 
@@ -219,7 +256,7 @@ export class SSMStore extends BaseStore {
    */
   protected async _put(id: string, value: CredentialValue, opts: ResolvedWriteOptions): Promise<void> {
     this.parameterName(id);
-    const text = this.#encode(value);
+    const text = this.#encode(id, value, opts.meta.expiresAt);
     const wanted = opts.version;
     if (wanted > 1) {
       const highest = await this._highestVersion(id);
@@ -231,27 +268,38 @@ export class SSMStore extends BaseStore {
     await this.#write(id, text, opts, wanted > 1);
   }
 
-  /** The parameter value: text or compact JSON, text behind the marker when it would read as structured. */
-  #encode(value: CredentialValue): string {
+  /**
+   * The parameter value: text or compact JSON, text behind the marker when it would read as structured or as an
+   * expiry envelope; with an expiry, `credstash:expires:<ISO>:` in front. What is stored counts against the limit.
+   */
+  #encode(id: string, value: CredentialValue, expiresAt: string | undefined): string {
     if (value instanceof Uint8Array) throw new UnsupportedOperationError(this.description, 'binary values');
     if (typeof value !== 'string' && (value === null || typeof value !== 'object' || Array.isArray(value))) {
       throw new ValidationError('credential value must be a string, bytes, or a JSON object');
     }
     if (value === '') throw new UnsupportedOperationError(this.description, 'empty values');
-    return encodeStringValue(value);
+    let text = encodeStringValue(value);
+    if (text === value && value.startsWith(EXPIRY_MARKER)) text = TEXT_MARKER + value;
+    if (expiresAt === undefined) return text;
+    text = `${EXPIRY_MARKER}${expiresAt}:${text}`;
+    const size = Buffer.byteLength(text, 'utf8');
+    if (size > this.maxValueBytes) throw new ValueTooLargeError({ credentialId: id, store: this.description, size, limit: this.maxValueBytes });
+    return text;
   }
 
   /** SSM's limit is on what is stored: a text behind the marker counts the marker. */
   protected override _storedSize(value: CredentialValue): number {
     const size = valueByteLength(value); // the checks every tier makes on a value (text UTF-8 can hold, JSON depth)
-    return typeof value === 'string' && value !== '' ? Buffer.byteLength(encodeStringValue(value), 'utf8') : size;
+    if (typeof value !== 'string' || value === '') return size;
+    const text = encodeStringValue(value);
+    return Buffer.byteLength(text === value && value.startsWith(EXPIRY_MARKER) ? TEXT_MARKER + value : text, 'utf8');
   }
 
   /** One PutParameter; Overwrite=false creates (version 1) atomically with its tags. Returns SSM's version. */
   async #write(id: string, text: string, opts: ResolvedWriteOptions, overwrite: boolean): Promise<number> {
     const name = this.parameterName(id);
     const tags = opts.definition === undefined ? [] : definitionTags(id, opts.definition);
-    if (opts.comment !== undefined && opts.comment.length > 1024) throw new ValidationError('ssm comments (parameter descriptions) are at most 1024 characters');
+    const description = descriptionOf(opts.comment, opts.meta.expiresAt);
     const input: PutParameterCommandInput = {
       Name: name,
       Value: text,
@@ -260,7 +308,7 @@ export class SSMStore extends BaseStore {
       Tier: this.#opts.tier ?? 'Standard',
       ...(opts.keyId ?? this.#opts.kmsKeyId ? { KeyId: opts.keyId ?? this.#opts.kmsKeyId } : {}),
       // Always sent: with no Description, SSM keeps the previous version's on the new version.
-      Description: opts.comment ?? '',
+      Description: description,
       // SSM refuses Tags together with Overwrite=true; they are added separately below.
       ...(!overwrite && tags.length > 0 ? { Tags: tags } : {}),
     };
@@ -343,7 +391,7 @@ export class SSMStore extends BaseStore {
         for (const p of out.Parameters ?? []) {
           if (p.Name === undefined || p.Value === undefined || p.Version === undefined || !p.Name.startsWith(this.prefix)) continue;
           const id = p.Name.slice(this.prefix.length);
-          byName.set(id, { id, version: String(p.Version), value: decodeStringValue(p.Value) });
+          byName.set(id, credentialOf(id, p.Version, p.Value, p.LastModifiedDate));
         }
         next = out.NextToken;
       } while (next !== undefined);
@@ -357,8 +405,8 @@ export class SSMStore extends BaseStore {
     return this.prefix === '/' ? '/' : this.prefix.slice(0, -1);
   }
 
-  async #describe(): Promise<Array<{ id: string; version: string; comment?: string }>> {
-    const out: Array<{ id: string; version: string; comment?: string }> = [];
+  async #describe(): Promise<VersionRecord[]> {
+    const out: VersionRecord[] = [];
     let next: string | undefined;
     try {
       do {
@@ -380,7 +428,15 @@ export class SSMStore extends BaseStore {
   }
 
   async #history(id: string, name: string): Promise<CredentialSummary[]> {
-    const out: CredentialSummary[] = [];
+    return (await this.#historyRecords(id, name)).map(({ id: i, version, comment }) => ({ id: i, version, ...(comment === undefined ? {} : { comment }) }));
+  }
+
+  /**
+   * Every version SSM keeps of a parameter, from GetParameterHistory without decryption (pages of 50, so 100
+   * versions are 2 requests): the facts of each version and the labels on it (padded version -> labels).
+   */
+  async #historyRecords(id: string, name: string, labels?: Map<string, string[]>): Promise<VersionRecord[]> {
+    const out: VersionRecord[] = [];
     let next: string | undefined;
     try {
       do {
@@ -392,7 +448,8 @@ export class SSMStore extends BaseStore {
         }));
         for (const h of res.Parameters ?? []) {
           if (h.Version === undefined) continue;
-          out.push({ id, version: String(h.Version), ...(h.Description === undefined || h.Description === '' ? {} : { comment: h.Description }) });
+          out.push(historyRecord(id, h));
+          if (labels !== undefined && h.Labels !== undefined && h.Labels.length > 0) labels.set(padVersion(h.Version), [...h.Labels]);
         }
         next = res.NextToken;
       } while (next !== undefined);
@@ -401,6 +458,104 @@ export class SSMStore extends BaseStore {
       throw await this.#fail(err, 'GetParameterHistory', id);
     }
     return out.sort(compareSummaries);
+  }
+
+  // ---- Lifecycle: history, native labels ----
+
+  /**
+   * Versions with their facts, never decrypted: one credential = its GetParameterHistory; the newest of each
+   * = the DescribeParameters listing (no size there); every version = the listing plus one history each.
+   */
+  protected override async _versions(opts: VersionsHookOptions): Promise<VersionRecord[]> {
+    if (opts.id !== undefined) return this.#historyRecords(opts.id, this.parameterName(opts.id));
+    const params = await this.#describe();
+    if (opts.latestOnly) return params;
+    const wanted = params.filter((p) => matchesGlob(opts.pattern, p.id));
+    const lists = await mapConcurrent(wanted, this.#opts.listConcurrency ?? 4, (p) => this.#historyRecords(p.id, this.prefix + p.id));
+    return lists.flat();
+  }
+
+  /** A read through a native label: one GetParameter of `name:label` (a label SSM could not hold reads as absent, with no request). */
+  protected override async _getByLabel(id: string, label: string): Promise<StoredCredential | undefined> {
+    const name = this.parameterName(id);
+    if (ssmLabelProblem(label) !== undefined) return undefined;
+    return this.#read(id, `${name}:${label}`);
+  }
+
+  /**
+   * Labels (id -> label -> padded version): one credential = its GetParameterHistory (SSM returns labels only
+   * there); every matching credential = the DescribeParameters listing plus one history each.
+   */
+  protected override async _nativeLabels(id: string | undefined, pattern: string | undefined): Promise<Map<string, Record<string, string>>> {
+    const ids = id !== undefined ? [id] : (await this.#describe()).map((p) => p.id).filter((i) => matchesGlob(pattern, i));
+    const out = new Map<string, Record<string, string>>();
+    await mapConcurrent(ids, this.#opts.listConcurrency ?? 4, async (i) => {
+      const byVersion = new Map<string, string[]>();
+      await this.#historyRecords(i, this.parameterName(i), byVersion);
+      const labels: Record<string, string> = {};
+      for (const [v, names] of byVersion) for (const n of names) labels[n] = v;
+      if (Object.keys(labels).length > 0 || id !== undefined) out.set(i, labels);
+    });
+    return out;
+  }
+
+  /**
+   * Move a label with one LabelParameterVersion (SSM moves it atomically from whichever version had it), or
+   * remove it: GetParameter of `name:label` for the version it is on, then UnlabelParameterVersion of exactly
+   * that version, so a label moved in between is a LabelConflictError rather than a removal of the new target.
+   */
+  protected override async _moveNativeLabel(id: string, label: string, paddedVersion: string | undefined): Promise<void> {
+    const name = this.parameterName(id);
+    const problem = ssmLabelProblem(label);
+    if (problem !== undefined) throw new ValidationError(`label "${label}" cannot be an ssm parameter label: ${problem}; choose another name`, { credentialId: id });
+    if (paddedVersion !== undefined) {
+      const n = versionNumber(paddedVersion) ?? 0;
+      let invalid: string[];
+      try {
+        const out = await this.#ssm().send(new LabelParameterVersionCommand({ Name: name, ParameterVersion: n, Labels: [label] }));
+        invalid = out.InvalidLabels ?? [];
+      } catch (err) {
+        throw await this.#labelFail(err, 'LabelParameterVersion', id, label, n);
+      }
+      if (invalid.includes(label)) throw new ValidationError(`ssm refused label "${label}" of credential "${id}" in ${this.description} (InvalidLabels: ssm labels cannot begin with a digit, "aws" or "ssm"); choose another name`, { credentialId: id });
+      return;
+    }
+    let version: number | undefined;
+    try {
+      const out = await this.#ssm().send(new GetParameterCommand({ Name: `${name}:${label}`, WithDecryption: false }));
+      version = out.Parameter?.Version;
+    } catch (err) {
+      if (!isNotFound(err)) throw await this.#fail(err, 'GetParameter', id);
+    }
+    if (version === undefined) throw new CredentialNotFoundError({ credentialId: id, store: this.description, label });
+    let invalid: string[];
+    try {
+      const out = await this.#ssm().send(new UnlabelParameterVersionCommand({ Name: name, ParameterVersion: version, Labels: [label] }));
+      invalid = out.InvalidLabels ?? [];
+    } catch (err) {
+      throw await this.#labelFail(err, 'UnlabelParameterVersion', id, label, version);
+    }
+    // SSM lists a label that is not on that version (any more) as invalid: another writer moved or removed it.
+    if (invalid.includes(label)) throw new LabelConflictError({ credentialId: id, store: this.description, label });
+  }
+
+  /** SSM's answers to a label call as typed errors: the 10-label limit, a version SSM no longer keeps, a concurrent update. */
+  async #labelFail(err: unknown, operation: string, id: string, label: string, version: number): Promise<CredstashError> {
+    switch (awsErrorName(err)) {
+      case 'ParameterVersionLabelLimitExceeded':
+        return new ValidationError(
+          `version ${version} of credential "${id}" in ${this.description} already has 10 labels, ssm's limit per version; remove one (credstash unlabel) or label another version`,
+          { credentialId: id },
+        );
+      case 'ParameterNotFound':
+        return new CredentialNotFoundError({ credentialId: id, store: this.description });
+      case 'ParameterVersionNotFound':
+        return new CredentialNotFoundError({ credentialId: id, store: this.description, version });
+      case 'TooManyUpdates':
+        return new LabelConflictError({ credentialId: id, store: this.description, label });
+      default:
+        return this.#fail(err, operation, id);
+    }
   }
 
   /** The region for messages: the configured one, else the client's; undefined when it cannot be resolved. */
@@ -437,9 +592,63 @@ function isNotFound(err: unknown): boolean {
   return n === 'ParameterNotFound' || n === 'ParameterVersionNotFound';
 }
 
-function summaryOf(prefix: string, p: ParameterMetadata): { id: string; version: string; comment?: string } | undefined {
+function summaryOf(prefix: string, p: ParameterMetadata): VersionRecord | undefined {
   if (p.Name === undefined || p.Version === undefined || !p.Name.startsWith(prefix)) return undefined;
-  return { id: p.Name.slice(prefix.length), version: String(p.Version), ...(p.Description === undefined || p.Description === '' ? {} : { comment: p.Description }) };
+  return factsOf({ id: p.Name.slice(prefix.length), version: String(p.Version) }, p.Description, p.LastModifiedDate, p.LastModifiedUser);
+}
+
+function historyRecord(id: string, h: ParameterHistory): VersionRecord {
+  const r = factsOf({ id, version: String(h.Version) }, h.Description, h.LastModifiedDate, h.LastModifiedUser);
+  // Without decryption a SecureString's Value is its encrypted form: its size is what SSM holds.
+  if (h.Value !== undefined) r.size = Buffer.byteLength(h.Value, 'utf8');
+  return r;
+}
+
+/** Comment and expiry from a Description, created time and writer from SSM's own fields. */
+function factsOf(r: VersionRecord, description: string | undefined, modified: Date | undefined, user: string | undefined): VersionRecord {
+  const { comment, expiresAt } = parseDescription(description);
+  if (comment !== undefined) r.comment = comment;
+  if (expiresAt !== undefined) r.expiresAt = expiresAt;
+  if (modified instanceof Date && !Number.isNaN(modified.getTime())) r.createdAt = modified.toISOString();
+  if (user !== undefined && user !== '') r.writtenBy = user;
+  return r;
+}
+
+/** The Description a version is written with: the comment, behind the expiry when there is one. */
+export function descriptionOf(comment: string | undefined, expiresAt: string | undefined): string {
+  if (comment !== undefined && comment.startsWith(EXPIRY_MARKER)) {
+    throw new ValidationError(`an ssm comment cannot begin with "${EXPIRY_MARKER}" (the tier keeps expiry times there)`);
+  }
+  const text = expiresAt === undefined ? (comment ?? '') : `${EXPIRY_MARKER}${expiresAt}${comment === undefined || comment === '' ? '' : ` ${comment}`}`;
+  if (text.length > 1024) {
+    throw new ValidationError(`ssm comments (parameter descriptions) are at most 1024 characters${expiresAt === undefined ? '' : `, ${1024 - EXPIRY_MARKER.length - expiresAt.length - 1} with an expiry`}`);
+  }
+  return text;
+}
+
+/** A Description as comment and expiry (an expiry that is not a date is left in the comment). */
+export function parseDescription(description: string | undefined): { comment?: string; expiresAt?: string } {
+  if (description === undefined || description === '') return {};
+  const m = DESCRIPTION_EXPIRY.exec(description);
+  if (m === null || Number.isNaN(Date.parse(m[1] as string))) return { comment: description };
+  const out: { comment?: string; expiresAt?: string } = { expiresAt: new Date(m[1] as string).toISOString() };
+  if (m[2] !== undefined && m[2] !== '') out.comment = m[2];
+  return out;
+}
+
+/** A stored value as the value and its expiry (`credstash:expires:<ISO>:` in front), see EXPIRY_MARKER. */
+export function decodeSsmStored(raw: string): { value: CredentialValue; expiresAt?: string } {
+  const m = VALUE_EXPIRY.exec(raw);
+  if (m === null || Number.isNaN(Date.parse(m[1] as string))) return { value: decodeStringValue(raw) };
+  return { value: decodeStringValue(raw.slice(m[0].length)), expiresAt: new Date(m[1] as string).toISOString() };
+}
+
+function credentialOf(id: string, version: number, raw: string, modified: Date | undefined): StoredCredential {
+  const { value, expiresAt } = decodeSsmStored(raw);
+  const meta: VersionMeta = {};
+  if (expiresAt !== undefined) meta.expiresAt = expiresAt;
+  if (modified instanceof Date && !Number.isNaN(modified.getTime())) meta.createdAt = modified.toISOString();
+  return withLifecycle({ id, version: String(version), value }, meta);
 }
 
 /**
@@ -447,7 +656,7 @@ function summaryOf(prefix: string, p: ParameterMetadata): { id: string; version:
  * value is exactly the compact JSON of an object, otherwise the text itself (core/string-values.ts).
  */
 export function decodeSsmValue(raw: string): CredentialValue {
-  return decodeStringValue(raw);
+  return decodeSsmStored(raw).value;
 }
 
 /** Definition -> tags. Tag values have SSM's charset and 256 characters; say which field does not fit. */

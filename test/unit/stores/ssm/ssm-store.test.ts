@@ -203,7 +203,7 @@ describe('SSMStore requests', () => {
       r: ' {"a":1}',
       s: 'credstash:text:{"a":1}',
     };
-    for (const [id, value] of Object.entries(raw)) fake.params.set(`/credstash/credentials/${id}`, { versions: [{ value, version: 1 }], tags: [] });
+    for (const [id, value] of Object.entries(raw)) fake.seed(`/credstash/credentials/${id}`, value);
     expect((await store.getCredential('j'))?.value).toEqual({ a: 1 });
     for (const id of ['k', 'l', 'm', 'n', 'o', 'p', 'q', 'r']) expect((await store.getCredential(id))?.value, id).toBe(raw[id]);
     expect((await store.getCredential('s'))?.value).toBe('{"a":1}');
