@@ -16,6 +16,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { SSMStore } from '../../../../src/stores/ssm/index.js';
+import { runLifecycleContract } from '../../../contract/lifecycle.contract.js';
 import { CANARY, expectNoLeak, rejectionOf } from '../../../helpers/no-leak.js';
 import { FakeSsm } from './fake-ssm.js';
 
@@ -45,6 +46,11 @@ function calls(): string[] {
     return `${name} ${typeof i.Name === 'string' ? i.Name.replace(P, '') : ''}${extra}`.trimEnd();
   });
 }
+
+// The shared lifecycle contract on the SSM model. No forgeLabel: SSM labels are SSM's own, moved only by
+// LabelParameterVersion, so who may point a label anywhere is decided by IAM (ssm:LabelParameterVersion),
+// not by a key (docs/SECURITY.md). No sealed state: SSM keeps no record beside a parameter.
+runLifecycleContract('ssm (aws-sdk-client-mock + SSM model)', async () => store, { context: false, expiry: true, history: true, state: false });
 
 async function three(id: string): Promise<void> {
   await store.storeCredential(id, 'one');
