@@ -99,4 +99,18 @@ export type { ResolveOptions, FoundReference } from './references/index.js';
 export { AuditedStore, withAudit, withAuditLog, fileAuditSink } from './audit/index.js';
 export type { AuditAction, AuditOptions, AuditOutcome, AuditRecord, AuditSink, FileAuditSink } from './audit/index.js';
 export { exportCredentials, importCredentials, parseImportFile, formatFromFileName, migrate, prune, credentialsToEnv, envName, isProtectedEnvName, PROTECTED_ENV_NAMES, PROTECTED_ENV_PREFIXES } from './ops/index.js';
+/**
+ * Compare two versions of a credential, or the newest versions of two stores, without showing values
+ * unless asked (`credstash diff`; docs/lifecycle.md "Diff").
+ *
+ * @example
+ * ```ts
+ * const d = await diffVersions(store, 'myapp.db.prod', { a: 3, b: 4, context: { env: 'prod' } });
+ * d.fields; // [{ path: 'password', change: 'changed' }]: names only, no value
+ * const s = await diffStores(staging, prod, { pattern: 'myapp.*' });
+ * s.onlyInFirst; s.onlyInSecond; s.different.map((x) => x.id);
+ * ```
+ */
+export { compareValues, diffStores, diffVersions } from './ops/index.js';
+export type { CompareOptions, DiffFailure, DiffStoresOptions, DiffVersionsOptions, FieldChange, StoreDiff, ValueDiff, ValueKind, VersionDiff } from './ops/index.js';
 export type { ExportOptions, ImportFormat, ImportOptions, ImportRecord, ImportReport, MigrateOptions, MigrateProgress, MigrateReport, PruneOptions, PruneResult } from './ops/index.js';

@@ -35,6 +35,8 @@ export interface OptionSpec {
   readonly array: boolean;
   /** `nargs='?'`: takes the next token if it is not an option, else no value (put --generate [POLICY]). */
   readonly optionalValue?: boolean;
+  /** `action='append'`: one value per occurrence, every occurrence kept (`diff -v 1 -v 3`, `rollback --label a --label b`). */
+  readonly repeatable?: boolean;
   readonly choices?: readonly string[];
   /** How to name it in a message: `-c/--comment`. */
   readonly label: string;
@@ -52,6 +54,11 @@ interface YargsOptionConfig {
   choices?: readonly unknown[];
   /** Not a yargs key (yargs ignores it): the option's value may be left out, as argparse's `nargs='?'`. */
   optionalValue?: boolean;
+  /**
+   * Not a yargs key: with `array: true`, the option takes one value per occurrence (argparse's
+   * `action='append'`) instead of every following token, so `-v 1 -v 3 env=prod` leaves `env=prod` positional.
+   */
+  repeatable?: boolean;
 }
 
 /**
@@ -68,8 +75,9 @@ export function recordOptions(build: (y: Argv<GlobalArgs>) => unknown): OptionSp
     specs.push({
       key,
       takesValue: cfg.type !== 'boolean',
-      array: cfg.array === true,
+      array: cfg.array === true && cfg.repeatable !== true,
       ...(cfg.optionalValue === true ? { optionalValue: true } : {}),
+      ...(cfg.repeatable === true ? { repeatable: true } : {}),
       ...(choices === undefined ? {} : { choices }),
       label,
       names,
@@ -256,14 +264,15 @@ export function shield(text: string): string {
 /**
  * Turn parsed tokens back into argv for yargs: positionals first, then `--key value...` per option. An
  * option given twice is the last one given, as in argparse (yargs would make `-c a -c b` an array, which
- * reached the store as a comment that is not a string); options that take a list (`--tags`) add up.
+ * reached the store as a comment that is not a string); options that take a list (`--tags`) or may be
+ * repeated (`diff -v 1 -v 3`) add up.
  */
 export function canonicalArgs(tokens: readonly Token[]): string[] {
   const out: string[] = [];
   for (const t of tokens) if (t.kind === 'positional') out.push(shield(t.text));
   const options = tokens.filter((t): t is Extract<Token, { kind: 'option' }> => t.kind === 'option');
   options.forEach((t, i) => {
-    if (!t.spec.array && options.slice(i + 1).some((later) => later.spec.key === t.spec.key)) return;
+    if (!t.spec.array && t.spec.repeatable !== true && options.slice(i + 1).some((later) => later.spec.key === t.spec.key)) return;
     out.push(`--${t.spec.key}`, ...t.values.map(shield));
   });
   return out;

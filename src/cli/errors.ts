@@ -3,6 +3,11 @@
  *   0  success
  *   1  a CredstashError (`credstash: <message>`), or an unexpected error (`credstash: unexpected error (<name>)`)
  *   2  usage: yargs validation failures and UsageError thrown by a command
+ *   1 or 2 also for the commands whose answer is their exit status, as diff(1): `diff` (0 same, 1 different,
+ *      2 trouble) and `check` (0 nothing expires, 1 something does, 2 trouble); they throw ExitStatus for the
+ *      answer and wrap a failure in Trouble (its one line as above, then exit 2)
+ *   LabelConflictError (a label moved by another writer at the same time) and CredentialExpiredError
+ *   (`get --strict` of an expired version) are CredstashErrors like the others: one line, exit 1
  *   130  Ctrl-C at a prompt (Interrupted)
  *   141  a write to stdout or stderr hit a closed pipe (stdio.ts); other write failures are 1
  * Stacks are printed only with CREDSTASH_DEBUG=1, with every `cause` under the error (debugTrace); an
@@ -35,6 +40,31 @@ export class ChildExit extends Error {
   }
 }
 
+/**
+ * The answer of a command that answers with its exit status (`diff`: 1 = the two differ; `check`: 1 = something
+ * expires), after its output is written. Nothing more is printed.
+ */
+export class ExitStatus extends Error {
+  constructor(readonly exitCode: number) {
+    super(`exit status ${exitCode}`);
+    this.name = 'ExitStatus';
+  }
+}
+
+/**
+ * A failure of a command whose exit 1 means an answer (diff, check): reported as `error` would be (one line,
+ * a usage error's hint), with exit 2, diff(1)'s "trouble", so a script never takes a failure for "different".
+ */
+export class Trouble extends Error {
+  constructor(readonly error: unknown) {
+    super('trouble');
+    this.name = 'Trouble';
+  }
+}
+
+/** diff(1)'s exit status for trouble. */
+export const EXIT_TROUBLE = 2;
+
 /** Ctrl-C at a prompt (the terminal is in raw mode, so no SIGINT arrives): exit 130, as a shell reports SIGINT. */
 export class Interrupted extends Error {
   constructor() {
@@ -53,7 +83,11 @@ export interface ErrorSink {
 /** Print the error the way the CLI promises and return the exit code. */
 export function reportError(err: unknown, stderr: ErrorSink, env: NodeJS.ProcessEnv, command?: string): number {
   const debug = env.CREDSTASH_DEBUG === '1';
-  if (err instanceof ChildExit) return err.exitCode;
+  if (err instanceof ChildExit || err instanceof ExitStatus) return err.exitCode;
+  if (err instanceof Trouble) {
+    const code = reportError(err.error, stderr, env, command);
+    return code === EXIT_INTERRUPTED ? code : EXIT_TROUBLE;
+  }
   if (interrupted(err)) {
     stderr.write('credstash: interrupted\n');
     return EXIT_INTERRUPTED;

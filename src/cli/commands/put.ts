@@ -4,6 +4,7 @@
  * against `--type` or the `[[credentials]]` definition of that id. Prints `<name> has been stored`.
  */
 import { ValidationError, VersionConflictError } from '../../core/errors.js';
+import { parseExpiry } from '../../core/lifecycle.js';
 import { DEFAULT_GENERATE_PRESET, generateValue, parseGeneratePolicy, type GeneratePolicy } from '../../core/generate.js';
 import type { CredentialStore } from '../../core/store.js';
 import { CREDENTIAL_TYPES, type CredentialDefinition, type CredentialType, type CredentialValue, type JsonObject, type WriteOptions } from '../../core/types.js';
@@ -34,6 +35,7 @@ interface PutArgs extends GlobalArgs {
   generate?: string;
   print?: boolean;
   'if-absent'?: boolean;
+  expires?: string;
 }
 
 /**
@@ -65,9 +67,11 @@ export const putCommand: CommandImpl<PutArgs> = {
       .option('generate', GENERATE_OPTION)
       .option('print', { type: 'boolean', describe: 'with --generate: print the generated value on stdout (only there) once it is stored' })
       .option('if-absent', { type: 'boolean', describe: 'store version 1 only if the credential does not exist yet; if it does, say so and exit 0' })
+      .option('expires', { type: 'string', describe: 'this version expires after a duration (90d, 12h, 2w) or at a date (2027-03-01, 2027-03-01T12:00:00Z); nothing is deleted then', requiresArg: true })
       .epilog(PUT_EPILOG),
   handler: (argv) => {
     const policy = generateArgs(argv);
+    const expiresAt = argv.expires === undefined ? undefined : expiresArg(argv.expires);
     if (argv['if-absent'] === true && argv.version !== undefined) throw new UsageError('--if-absent stores version 1: drop -v');
     return withStore(argv, async (store, config) => {
       assertFormatApplies(store, argv);
@@ -91,6 +95,7 @@ export const putCommand: CommandImpl<PutArgs> = {
       const opts = writeOptions(ifAbsent ? { ...argv, autoversion: false } : argv, argv.json !== undefined || policy !== undefined ? contextFromArgs(argv.context) : context, version);
       const definition = definitionFor(argv.credential, config.credentials.get(argv.credential), argv.type);
       if (definition !== undefined) opts.definition = definition;
+      if (expiresAt !== undefined) opts.expiresAt = expiresAt;
       try {
         await store.storeCredential(argv.credential, value, { ...opts, ...chainTarget(store, argv.store) });
       } catch (err) {
@@ -198,6 +203,16 @@ export function parseJsonObject(text: string, what: string): JsonObject {
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new ValidationError(`${what} value must be a JSON object`);
   assertJsonDepth(parsed, `${what} value`);
   return parsed as JsonObject;
+}
+
+/** `--expires`: checked here (a usage error, exit 2, before the store is opened); the store checks it again. */
+function expiresArg(text: string): string {
+  try {
+    return parseExpiry(text);
+  } catch (err) {
+    if (err instanceof ValidationError) throw new UsageError(`--expires: ${err.message}`);
+    throw err;
+  }
 }
 
 function definitionFor(id: string, configured: CredentialDefinition | undefined, type: CredentialType | undefined): CredentialDefinition | undefined {
