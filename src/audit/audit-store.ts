@@ -32,7 +32,20 @@ import type {
 import { parseReadVersion } from '../core/version.js';
 
 /** The store method an audit record is for (`put` = storeCredential, `getall` = getAllCredentials, ...). */
-export type AuditAction = 'put' | 'get' | 'delete' | 'list' | 'getall' | 'exists' | 'reencrypt';
+export type AuditAction =
+  | 'put'
+  | 'get'
+  | 'delete'
+  | 'list'
+  | 'getall'
+  | 'exists'
+  | 'reencrypt'
+  | 'label'
+  | 'unlabel'
+  | 'rollback'
+  | 'history'
+  | 'state_read'
+  | 'state_write';
 /**
  * `started`: a write about to happen (its outcome follows in a second record). `not_found` is a miss
  * (undefined or CredentialNotFoundError); `error` carries the error's `code`.
@@ -51,6 +64,11 @@ export interface AuditRecord {
   id?: string;
   /** The version written, read or asked for (display form, `"3"`). */
   version?: string;
+  /** get through a label, label/unlabel: the label; rollback: the labels moved (comma-separated). */
+  label?: string;
+  /** rollback: the version whose value was copied. state_read/state_write: the state's key (`rotation`). */
+  from?: string;
+  key?: string;
   /** delete: the versions removed, oldest first. */
   deleted?: string[];
   /** list/getall: the glob given, if any. */
@@ -119,8 +137,41 @@ export function withAudit(store: CredentialStore, sink: AuditSink, opts: AuditOp
   return new AuditedStore(store, sink, opts);
 }
 
-/** The audit action of each tier extra that rewrites stored versions. */
-const EXTRA_ACTIONS: Readonly<Record<string, AuditAction>> = { reencryptAll: 'reencrypt' };
+/**
+ * How each tier extra is recorded: a write (a "started" record, then the outcome) or a read (one record after
+ * the answer), with the subject taken from the call's arguments — ids, labels, versions and keys only, never
+ * a value (writeState's bytes and readState's answer are sealed state: neither is looked at). Extras not listed
+ * (setup, listLabels, expiringCredentials) pass unrecorded: they read nothing secret and change nothing.
+ */
+const EXTRA_AUDIT: Readonly<Record<string, { kind: 'read' | 'write'; subject: (args: unknown[]) => Subject; outcome: (r: unknown) => Partial<AuditRecord> }>> = {
+  reencryptAll: { kind: 'write', subject: () => ({ action: 'reencrypt' }), outcome: (r) => ({ count: rewritten(r) }) },
+  labelCredential: {
+    kind: 'write',
+    subject: (a) => ({ action: 'label', ...idField(a[0]), ...labelField(a[1]), ...ver(versionArg(a[2])) }),
+    outcome: (r) => ({ version: (r as { version: string }).version }),
+  },
+  unlabelCredential: {
+    kind: 'write',
+    subject: (a) => ({ action: 'unlabel', ...idField(a[0]), ...labelField(a[1]) }),
+    outcome: (r) => ({ version: (r as { version: string }).version }),
+  },
+  rollbackCredential: {
+    kind: 'write',
+    subject: (a) => {
+      const o = a[1] as { to?: number | string; labels?: unknown } | undefined;
+      const labels = Array.isArray(o?.labels) && o.labels.every((l) => typeof l === 'string') ? (o.labels as string[]) : [];
+      return { action: 'rollback', ...idField(a[0]), ...(ver(o?.to).version === undefined ? {} : { from: String(o?.to) }), ...(labels.length > 0 ? labelField(labels.join(',')) : {}) };
+    },
+    outcome: (r) => ({ version: String((r as { version: number }).version) }),
+  },
+  writeState: { kind: 'write', subject: (a) => ({ action: 'state_write', ...idField(a[0]), ...keyField(a[1]) }), outcome: () => ({}) },
+  readState: {
+    kind: 'read',
+    subject: (a) => ({ action: 'state_read', ...idField(a[0]), ...keyField(a[1]) }),
+    outcome: (r) => ((r as { value?: unknown }).value === undefined ? { outcome: 'not_found' } : {}),
+  },
+  credentialHistory: { kind: 'read', subject: (a) => ({ action: 'history', ...idField(a[0]) }), outcome: (r) => ({ count: (r as unknown[]).length }) },
+};
 
 /** A record before the fields every record has (time, store, who, where). */
 type Partial0 = Omit<AuditRecord, 'time' | 'store' | 'user' | 'caller' | 'host' | 'pid'>;
@@ -166,21 +217,20 @@ export class AuditedStore extends StoreDecorator {
    * pass. Called from StoreDecorator's constructor: the returned call reads this store's fields only when run.
    */
   protected override decorateExtra(extra: StoreExtra, call: ExtraCall): ExtraCall {
-    const action = EXTRA_ACTIONS[extra.method];
-    if (!extra.rewritesValues || action === undefined) return call;
+    const how = EXTRA_AUDIT[extra.method];
+    if (how === undefined) return call;
+    if (how.kind === 'read') return (...args) => this.#read(how.subject(args), () => call(...args), how.outcome);
     return (...args) =>
-      this.#write(
-        { action },
-        () => call(...args),
-        (r) => ({ count: rewritten(r) }),
-        (r) => `${rewritten(r)} version(s) WERE re-encrypted`,
-      );
+      this.#write(how.subject(args), () => call(...args), how.outcome, (r) => {
+        const o = how.outcome(r);
+        return o.count !== undefined ? `${o.count} version(s) WERE re-encrypted` : `the ${extra.method} HAPPENED${o.version === undefined ? '' : ` (version ${o.version})`}`;
+      });
   }
 
   override getCredential(id: string, opts: GetOptions & { required: true }): Promise<StoredCredential>;
   override getCredential(id: string, opts?: GetOptions): Promise<StoredCredential | undefined>;
   override getCredential(id: string, opts?: GetOptions): Promise<StoredCredential | undefined> {
-    return this.#read({ action: 'get', ...idField(id), ...ver(opts?.version) }, () => super.getCredential(id, opts), (r) =>
+    return this.#read({ action: 'get', ...idField(id), ...ver(opts?.version), ...labelField(opts?.label) }, () => super.getCredential(id, opts), (r) =>
       r === undefined ? { outcome: 'not_found' } : { version: r.version },
     );
   }
@@ -311,6 +361,20 @@ function describeSubject(p: Subject): string {
 function rewritten(r: unknown): number {
   const n = r as { reencrypted?: unknown; alreadyCurrent?: unknown } | undefined;
   return (typeof n?.reencrypted === 'number' ? n.reencrypted : 0) + (typeof n?.alreadyCurrent === 'number' ? n.alreadyCurrent : 0);
+}
+
+/** A label as given when it is a plain word (labels are not secret, but an odd string is left out like an invalid id). */
+function labelField(l: unknown): { label?: string } {
+  return typeof l === 'string' && /^[a-z][a-z0-9_,-]{0,700}$/.test(l) ? { label: l } : {};
+}
+
+function keyField(k: unknown): { key?: string } {
+  return typeof k === 'string' && /^[a-z][a-z0-9_-]{0,62}$/.test(k) ? { key: k } : {};
+}
+
+function versionArg(o: unknown): number | string | undefined {
+  const v = (o as { version?: unknown } | undefined)?.version;
+  return typeof v === 'number' || typeof v === 'string' ? v : undefined;
 }
 
 function pattern(p: string | undefined): { pattern?: string } {
