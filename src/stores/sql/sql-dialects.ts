@@ -166,7 +166,7 @@ export async function createDialect(e: EngineConfig): Promise<Dialect> {
   return new kysely.MysqlDialect({ pool });
 }
 
-export type DriverErrorKind = 'duplicate' | 'connection' | 'auth' | 'no-database' | 'busy' | 'other';
+export type DriverErrorKind = 'duplicate' | 'connection' | 'auth' | 'no-database' | 'busy' | 'no-table' | 'no-column' | 'duplicate-column' | 'other';
 
 /** Map a driver error to what the store needs to know. */
 export function classifyDriverError(err: unknown): DriverErrorKind {
@@ -178,5 +178,10 @@ export function classifyDriverError(err: unknown): DriverErrorKind {
   if (code === '3D000' || code === 'ER_BAD_DB_ERROR') return 'no-database';
   if (['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ETIMEDOUT', 'ECONNRESET', 'EAI_AGAIN', 'PROTOCOL_CONNECTION_LOST', 'SQLITE_CANTOPEN'].includes(code)) return 'connection';
   if (err instanceof Error && /timeout exceeded when trying to connect|Connection terminated/i.test(err.message)) return 'connection';
+  // A table or column created before the version lifecycle (SQLite reports these by message only).
+  const sqliteMessage = code === 'SQLITE_ERROR' && err instanceof Error ? err.message : '';
+  if (code === '42P01' || code === 'ER_NO_SUCH_TABLE' || e?.errno === 1146 || /^no such table/.test(sqliteMessage)) return 'no-table';
+  if (code === '42703' || code === 'ER_BAD_FIELD_ERROR' || e?.errno === 1054 || /^no such column|has no column named/.test(sqliteMessage)) return 'no-column';
+  if (code === '42701' || code === 'ER_DUP_FIELDNAME' || e?.errno === 1060 || /^duplicate column name/.test(sqliteMessage)) return 'duplicate-column';
   return 'other';
 }

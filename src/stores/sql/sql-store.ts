@@ -1,12 +1,29 @@
-import type { Kysely } from 'kysely';
-import { CredstashError, StoreUnavailableError, VersionConflictError } from '../../core/errors.js';
-import { BaseStore, type ResolvedReadOptions, type ResolvedWriteOptions, type SetupCapable } from '../../core/store.js';
-import type { CredentialSummary, CredentialValue, SetupResult, StoreCapabilities, StoredCredential } from '../../core/types.js';
-import { padVersion, versionNumber } from '../../core/version.js';
-import { FernetCodec } from '../fernet-codec.js';
+import type { Kysely, Transaction } from 'kysely';
+import { CredstashError, IntegrityError, StoreUnavailableError, VersionConflictError } from '../../core/errors.js';
+import { decodeCompanion, encodeCompanion, type CompanionDoc, type CompanionRecord } from '../../core/lifecycle.js';
+import {
+  BaseStore,
+  type ResolvedReadOptions,
+  type ResolvedWriteOptions,
+  type SetupCapable,
+  type VersionRecord,
+  type VersionsHookOptions,
+} from '../../core/store.js';
+import type { CredentialSummary, CredentialValue, EncryptionContext, SetupResult, StoreCapabilities, StoredCredential } from '../../core/types.js';
+import { displayVersion, padVersion, versionNumber } from '../../core/version.js';
+import { FernetCodec, fernetCreatedAt } from '../fernet-codec.js';
 import { confirmRotationKey, type KeyRotationCapable, type ReencryptOptions, type RotationResult } from '../fernet-rotation.js';
 import { classifyDriverError, createDialect, describeEngine, type EngineConfig } from './sql-dialects.js';
-import { createCredentialsTable, DEFAULT_TABLE, validateTableName, type CredentialsDB } from './sql-schema.js';
+import {
+  addLifecycleColumns,
+  createCredentialsTable,
+  createLifecycleTable,
+  DEFAULT_TABLE,
+  lifecycleTableName,
+  MAX_LIFECYCLE_BASE,
+  validateTableName,
+  type CredentialsDB,
+} from './sql-schema.js';
 import { loadKysely } from './sql-packages.js';
 
 export interface SqlStoreOptions {
@@ -29,7 +46,15 @@ export const SQL_MAX_VALUE_BYTES = 1024 * 1024;
 export class SqlStore extends BaseStore implements SetupCapable, KeyRotationCapable {
   readonly kind = 'sql';
   readonly description: string;
-  readonly capabilities: StoreCapabilities = Object.freeze({ write: true, delete: true, context: true, versions: true });
+  readonly capabilities: StoreCapabilities = Object.freeze({
+    write: true,
+    delete: true,
+    context: true,
+    versions: true,
+    labels: true,
+    history: true,
+    expiry: true,
+  });
   protected readonly maxValueBytes = SQL_MAX_VALUE_BYTES;
   readonly table: string;
   readonly #engine: EngineConfig;
@@ -39,6 +64,10 @@ export class SqlStore extends BaseStore implements SetupCapable, KeyRotationCapa
   #created = false;
   #codec: FernetCodec;
   #closed = false;
+  /** Adding the lifecycle columns to a table created before them: once per store, on the first write that needs them. */
+  #columnsAdded?: Promise<boolean>;
+  /** CREATE TABLE IF NOT EXISTS of the lifecycle table: once per store, before the first label or state write. */
+  #lifecycleReady?: Promise<void>;
 
   constructor(opts: SqlStoreOptions) {
     super();
@@ -111,6 +140,11 @@ export class SqlStore extends BaseStore implements SetupCapable, KeyRotationCapa
   protected async _get(id: string, opts: ResolvedReadOptions): Promise<StoredCredential | undefined> {
     const version = opts.version === undefined ? undefined : versionNumber(opts.version);
     if (opts.version !== undefined && version === undefined) return undefined; // `v5`: never written by this tier
+    // A read through a label: its target must carry a proof made with a project key (checked before the
+    // query: someone who can write the lifecycle table but has no key cannot point a label elsewhere).
+    if (opts.label !== undefined && (opts.label.target.v !== opts.version || this.#codec.labelProofKeyIndex(id, opts.label.name, opts.label.target.v, opts.label.target.proof) < 0)) {
+      throw new IntegrityError({ credentialId: id, version: displayVersion(opts.label.target.v), store: this.description });
+    }
     const row = await this.#run(async (db) => {
       let q = db.selectFrom(this.table).select(['version', 'token']).where('id', '=', id);
       q = version === undefined ? q.orderBy('version', 'desc').limit(1) : q.where('version', '=', version);
@@ -121,16 +155,52 @@ export class SqlStore extends BaseStore implements SetupCapable, KeyRotationCapa
   }
 
   protected async _put(id: string, value: CredentialValue, opts: ResolvedWriteOptions): Promise<void> {
-    const token = this.#codec.seal({ id, version: padVersion(opts.version), value, context: opts.context, comment: opts.comment, definition: opts.definition });
+    const { meta } = opts;
+    const token = this.#codec.seal({ id, version: padVersion(opts.version), value, context: opts.context, comment: opts.comment, definition: opts.definition, meta });
     const db = await this.#conn();
-    try {
-      await db.insertInto(this.table).values({ id, version: opts.version, token, comment: opts.comment ?? null }).execute();
-    } catch (err) {
-      if (classifyDriverError(err) === 'duplicate') {
-        throw new VersionConflictError({ credentialId: id, store: this.description, version: opts.version });
+    const row = {
+      id,
+      version: opts.version,
+      token,
+      comment: opts.comment ?? null,
+      // plaintext copies of the header's facts, for history and check (get returns the token's copy)
+      created_at: meta.createdAt,
+      written_by: meta.writtenBy ?? null,
+      expires_at: meta.expiresAt ?? null,
+    };
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await db.insertInto(this.table).values(row).execute();
+        return;
+      } catch (err) {
+        const kind = classifyDriverError(err);
+        if (kind === 'duplicate') throw new VersionConflictError({ credentialId: id, store: this.description, version: opts.version });
+        // A table created before the lifecycle columns: add them (once) and write again.
+        if (kind === 'no-column' && attempt === 0) {
+          await this.#addColumns(db, id);
+          continue;
+        }
+        throw this.#driverError(err, id);
       }
-      throw this.#driverError(err, id);
     }
+  }
+
+  /** Add the lifecycle columns to a table created before them (idempotent; concurrent writers are fine). */
+  #addColumns(db: Kysely<CredentialsDB>, credentialId?: string): Promise<boolean> {
+    this.#columnsAdded ??= addLifecycleColumns(
+      db,
+      this.table,
+      (e) => classifyDriverError(e) === 'duplicate-column',
+      (e) => classifyDriverError(e) === 'no-column',
+    ).catch((err: unknown) => {
+      this.#columnsAdded = undefined;
+      const code = (err as { code?: unknown })?.code;
+      throw new StoreUnavailableError(
+        `${this.description} was created before the lifecycle columns (created_at, written_by, expires_at) and adding them failed${typeof code === 'string' ? ` (${code})` : ''}; run credstash setup as a user that may alter the table`,
+        { store: this.description, credentialId, cause: err },
+      );
+    });
+    return this.#columnsAdded;
   }
 
   protected async _highestVersion(id: string): Promise<number> {
@@ -164,6 +234,135 @@ export class SqlStore extends BaseStore implements SetupCapable, KeyRotationCapa
       if (r.comment !== null && r.comment !== undefined) s.comment = r.comment;
       return s;
     });
+  }
+
+  /**
+   * Versions with their plaintext facts and token length, in one query (`opts.id`: that credential only);
+   * nothing is decrypted. On a table created before the lifecycle columns, the versions have what the
+   * token's own timestamp gives (created time) and nothing is altered.
+   */
+  protected override async _versions(opts: VersionsHookOptions): Promise<VersionRecord[]> {
+    const { sql } = await loadKysely();
+    const query = (withFacts: boolean) =>
+      this.#run(async (db) => {
+        let q = db
+          .selectFrom(this.table)
+          .select(['id', 'version', 'comment', sql<number>`length(token)`.as('size'), sql<string>`substr(token, 1, 12)`.as('head')]);
+        if (withFacts) q = q.select(['created_at', 'written_by', 'expires_at']);
+        if (opts.id !== undefined) q = q.where('id', '=', opts.id);
+        return (await q.execute()) as Array<{
+          id: unknown;
+          version: unknown;
+          comment: string | null;
+          size: unknown;
+          head: string;
+          created_at?: string | null;
+          written_by?: string | null;
+          expires_at?: string | null;
+        }>;
+      }, opts.id);
+    let rows;
+    try {
+      rows = await query(true);
+    } catch (err) {
+      if (!(err instanceof StoreUnavailableError && classifyDriverError(err.cause) === 'no-column')) throw err;
+      rows = await query(false);
+    }
+    return rows.map((r) => {
+      const v: VersionRecord = { id: rowId(r.id), version: String(Number(r.version)), size: Number(r.size) };
+      const createdAt = r.created_at ?? fernetCreatedAt(String(r.head));
+      if (createdAt !== undefined) v.createdAt = createdAt;
+      if (r.written_by !== null && r.written_by !== undefined) v.writtenBy = r.written_by;
+      if (r.comment !== null && r.comment !== undefined) v.comment = r.comment;
+      if (r.expires_at !== null && r.expires_at !== undefined) v.expiresAt = r.expires_at;
+      return v;
+    });
+  }
+
+  /** The lifecycle table, created if missing (once per store). */
+  async #lifecycle(): Promise<{ db: Kysely<CredentialsDB>; table: string }> {
+    const table = lifecycleTableName(this.table);
+    const db = await this.#conn();
+    this.#lifecycleReady ??= createLifecycleTable(db, this.table, this.#engine.name).catch((err: unknown) => {
+      if (classifyDriverError(err) === 'duplicate' || (err as { code?: string }).code === '42P07') return; // created by another process meanwhile
+      this.#lifecycleReady = undefined;
+      throw this.#driverError(err);
+    });
+    await this.#lifecycleReady;
+    return { db, table };
+  }
+
+  protected override async _readCompanion(id: string): Promise<CompanionRecord | undefined> {
+    const table = lifecycleTableName(this.table);
+    const { sql } = await loadKysely();
+    let rows: Array<{ rev: unknown; doc: unknown }>;
+    try {
+      rows = (await this.#run((db) => sql<{ rev: unknown; doc: unknown }>`SELECT rev, doc FROM ${sql.table(table)} WHERE id = ${id}`.execute(db), id)).rows;
+    } catch (err) {
+      // No lifecycle table yet: no labels (a read never creates it).
+      if (err instanceof StoreUnavailableError && classifyDriverError(err.cause) === 'no-table') return undefined;
+      throw err;
+    }
+    const row = rows[0];
+    if (row === undefined) return undefined;
+    return { doc: decodeCompanion(String(row.doc), `${this.description} credential "${id}"`), rev: String(Number(row.rev)) };
+  }
+
+  /**
+   * Compare-and-set: `INSERT` (the primary key refuses a second creator) when there is no record, else
+   * `UPDATE … SET rev = rev + 1 WHERE id = ? AND rev = ?` (one row changed, or the race was lost). An emptied
+   * record is kept as a row (never deleted), so its revision keeps growing and is never reused.
+   */
+  protected override async _writeCompanion(id: string, doc: CompanionDoc, expectedRev: string | undefined): Promise<boolean> {
+    const { sql } = await loadKysely();
+    const { db, table } = await this.#lifecycle();
+    const text = encodeCompanion(doc);
+    if (expectedRev === undefined) {
+      if (Object.keys(doc.labels).length === 0 && Object.keys(doc.state).length === 0) return true;
+      try {
+        await sql`INSERT INTO ${sql.table(table)} (id, rev, doc) VALUES (${id}, ${1}, ${text})`.execute(db);
+        return true;
+      } catch (err) {
+        if (classifyDriverError(err) === 'duplicate') return false;
+        throw this.#driverError(err, id);
+      }
+    }
+    if (!/^\d{1,15}$/.test(expectedRev)) return false;
+    const rev = Number(expectedRev);
+    try {
+      const r = await sql`UPDATE ${sql.table(table)} SET rev = ${rev + 1}, doc = ${text} WHERE id = ${id} AND rev = ${rev}`.execute(db);
+      return Number(r.numAffectedRows ?? 0n) === 1;
+    } catch (err) {
+      throw this.#driverError(err, id);
+    }
+  }
+
+  protected override async _listCompanions(): Promise<Array<{ id: string; doc: CompanionDoc }>> {
+    const table = lifecycleTableName(this.table);
+    const { sql } = await loadKysely();
+    let rows: Array<{ id: unknown; doc: unknown }>;
+    try {
+      rows = (await this.#run((db) => sql<{ id: unknown; doc: unknown }>`SELECT id, doc FROM ${sql.table(table)}`.execute(db))).rows;
+    } catch (err) {
+      if (err instanceof StoreUnavailableError && classifyDriverError(err.cause) === 'no-table') return [];
+      throw err;
+    }
+    return rows.map((r) => {
+      const id = rowId(r.id);
+      return { id, doc: decodeCompanion(String(r.doc), `${this.description} credential "${id}"`) };
+    });
+  }
+
+  protected override async _labelProof(id: string, label: string, paddedVersion: string): Promise<string> {
+    return this.#codec.labelProof(id, label, paddedVersion);
+  }
+
+  protected override async _sealState(id: string, key: string, plaintext: Uint8Array, context: EncryptionContext): Promise<string> {
+    return this.#codec.sealState(id, key, plaintext, context);
+  }
+
+  protected override async _openState(id: string, key: string, sealed: string, context: EncryptionContext): Promise<Uint8Array> {
+    return this.#codec.openState(id, key, sealed, context, this.description);
   }
 
   protected override async _exists(id: string, version: string | undefined): Promise<boolean> {
@@ -204,11 +403,20 @@ export class SqlStore extends BaseStore implements SetupCapable, KeyRotationCapa
     });
   }
 
-  /** Create the table if missing. */
+  /**
+   * Create the table if missing, add the lifecycle columns to a table created before them, and create the
+   * lifecycle table (labels and state). Idempotent.
+   */
   async setup(): Promise<SetupResult> {
     return this.wrap(async () => {
-      await this.#conn();
-      return { created: this.#created, message: `${this.description} is ready (created if it was missing)` };
+      const db = await this.#conn();
+      this.#columnsAdded = undefined; // check again: setup is the explicit upgrade
+      const upgraded = await this.#addColumns(db);
+      await this.#lifecycle();
+      return {
+        created: this.#created || upgraded,
+        message: `${this.description} is ready (created if it was missing${upgraded ? '; lifecycle columns added' : ''})`,
+      };
     });
   }
 
@@ -221,6 +429,8 @@ export class SqlStore extends BaseStore implements SetupCapable, KeyRotationCapa
   async reencryptAll(opts: ReencryptOptions = {}): Promise<RotationResult> {
     if (opts.keys !== undefined) this.#codec = new FernetCodec(opts.keys);
     const codec = this.#codec;
+    // The lifecycle table must exist before the transaction (a failed statement aborts a PostgreSQL one).
+    const lifecycle = this.table.length <= MAX_LIFECYCLE_BASE ? (await this.#lifecycle()).table : undefined;
     return this.#run((db) =>
       db.transaction().execute(async (trx) => {
         if (this.#engine.name === 'sqlite') {
@@ -243,6 +453,7 @@ export class SqlStore extends BaseStore implements SetupCapable, KeyRotationCapa
         for (const u of updates) {
           await trx.updateTable(this.table).set({ token: u.token }).where('id', '=', u.id).where('version', '=', u.version).execute();
         }
+        if (lifecycle !== undefined) await this.#reproveLabels(trx, lifecycle, codec);
         const reencrypted = rows.length - alreadyCurrent;
         return {
           reencrypted,
@@ -251,6 +462,28 @@ export class SqlStore extends BaseStore implements SetupCapable, KeyRotationCapa
         };
       }),
     );
+  }
+
+  /**
+   * Inside the rotation's transaction (rows locked): each label whose proof verifies under one of the keys is
+   * proved again under the first key, so the old key can be removed afterwards; a label no key verifies is
+   * left as it is (still refused on read: a rotation never launders a forged target). Sealed state is
+   * re-encrypted; state no key opens stops the rotation. Each record gets a new revision.
+   */
+  async #reproveLabels(trx: Transaction<CredentialsDB>, table: string, codec: FernetCodec): Promise<void> {
+    const { sql } = await loadKysely();
+    const lock = this.#engine.name === 'sqlite' ? sql`` : sql` FOR UPDATE`;
+    const rows = (await sql<{ id: unknown; rev: unknown; doc: unknown }>`SELECT id, rev, doc FROM ${sql.table(table)}${lock}`.execute(trx)).rows;
+    for (const r of rows) {
+      const id = rowId(r.id);
+      const doc = decodeCompanion(String(r.doc), `${this.description} credential "${id}"`);
+      for (const [name, t] of Object.entries(doc.labels)) {
+        if (codec.labelProofKeyIndex(id, name, t.v, t.proof) >= 0) t.proof = codec.labelProof(id, name, t.v);
+      }
+      for (const [key, sealed] of Object.entries(doc.state)) doc.state[key] = codec.rotateState(sealed, { id, store: this.description });
+      const rev = Number(r.rev);
+      await sql`UPDATE ${sql.table(table)} SET rev = ${rev + 1}, doc = ${encodeCompanion(doc)} WHERE id = ${r.id} AND rev = ${rev}`.execute(trx);
+    }
   }
 
   /** Refuse further calls and destroy the pool this store built (an injected Kysely belongs to the caller). */
