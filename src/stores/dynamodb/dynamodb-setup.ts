@@ -1,7 +1,8 @@
 /**
  * `credstash setup`: create the table (hash `name` S, range `version` S), on-demand by default or provisioned
  * on request, tagged Name=credstash plus the user's tags, and wait until it is ACTIVE. Idempotent: an
- * existing table is reported, not an error.
+ * existing table is reported, not an error. The store then creates its companion lifecycle table (hash
+ * `name` S only: labels and rotation state, docs/FORMAT.md §8) the same way, with the same billing and tags.
  */
 import type { DynamoDBClient, Tag } from '@aws-sdk/client-dynamodb';
 import { StoreUnavailableError, ValidationError } from '../../core/errors.js';
@@ -12,6 +13,8 @@ export interface SetupDeps {
   client: DynamoDBClient;
   mod: DynamoDBModule;
   table: string;
+  /** The companion lifecycle table: hash key `name` only (default: the credentials table's key schema). */
+  hashOnly?: boolean;
   region?: string;
   /** Runs an SDK call and maps its errors (the store's edge). */
   call<T>(operation: string, fn: () => Promise<T>): Promise<T>;
@@ -42,14 +45,18 @@ export async function setupTable(deps: SetupDeps, opts: SetupOptions = {}): Prom
       client.send(
         new mod.CreateTableCommand({
           TableName: table,
-          AttributeDefinitions: [
-            { AttributeName: 'name', AttributeType: 'S' },
-            { AttributeName: 'version', AttributeType: 'S' },
-          ],
-          KeySchema: [
-            { AttributeName: 'name', KeyType: 'HASH' },
-            { AttributeName: 'version', KeyType: 'RANGE' },
-          ],
+          AttributeDefinitions: deps.hashOnly === true
+            ? [{ AttributeName: 'name', AttributeType: 'S' }]
+            : [
+                { AttributeName: 'name', AttributeType: 'S' },
+                { AttributeName: 'version', AttributeType: 'S' },
+              ],
+          KeySchema: deps.hashOnly === true
+            ? [{ AttributeName: 'name', KeyType: 'HASH' }]
+            : [
+                { AttributeName: 'name', KeyType: 'HASH' },
+                { AttributeName: 'version', KeyType: 'RANGE' },
+              ],
           ...(billing === 'provisioned'
             ? { BillingMode: 'PROVISIONED' as const, ProvisionedThroughput: { ReadCapacityUnits: rcu, WriteCapacityUnits: wcu } }
             : { BillingMode: 'PAY_PER_REQUEST' as const }),

@@ -10,10 +10,12 @@
  * `auto` write format, a write whose name has no version the store has just read (a new name under `put -a`,
  * any `put -v N`) samples the table once with a `Scan` of `Limit 1`, remembered for the store's lifetime.
  */
+import { randomUUID } from 'node:crypto';
 import type { DynamoDBClient, QueryCommandInput } from '@aws-sdk/client-dynamodb';
 import type { KMSClient } from '@aws-sdk/client-kms';
 import { withAtRest } from '../../core/at-rest.js';
-import { AwsConfigError, CredstashError, KmsError, ValidationError } from '../../core/errors.js';
+import { AwsConfigError, CredentialNotFoundError, CredstashError, IntegrityError, KmsError, StoreUnavailableError, ValidationError } from '../../core/errors.js';
+import { decodeCompanion, encodeCompanion, osWriterIdentity, withLifecycle, type CompanionDoc, type CompanionLabel, type CompanionRecord } from '../../core/lifecycle.js';
 import {
   BaseStore,
   compareIds,
@@ -23,6 +25,8 @@ import {
   type ResolvedReadOptions,
   type ResolvedWriteOptions,
   type SetupCapable,
+  type VersionRecord,
+  type VersionsHookOptions,
 } from '../../core/store.js';
 import { matchesGlob } from '../../core/names.js';
 import type {
@@ -37,7 +41,7 @@ import type {
 import { displayVersion, PAD_LEN, padVersion, storedVersionForms, versionMagnitude } from '../../core/version.js';
 import { DEFAULT_LEGACY_DIGEST, isLegacyDigest, LEGACY_DIGESTS, type LegacyDigest } from '../../crypto/legacy-ctr-hmac.js';
 import { AwsClients } from './dynamodb-clients.js';
-import { envEndpoint } from '../aws/aws-transport.js';
+import { awsErrorName, envEndpoint } from '../aws/aws-transport.js';
 import { mapAwsError, type AwsErrorContext } from './dynamodb-errors.js';
 import type { LightClients } from './dynamodb-light.js';
 import {
@@ -54,6 +58,20 @@ import {
   wrappedKey,
   type Item,
 } from './dynamodb-item-codec.js';
+import {
+  labelProof,
+  lifecycleAttributes,
+  lifecycleTableName,
+  openState,
+  sealState,
+  sizeAttribute,
+  stateContext,
+  stateWrappedKey,
+  verifiedLifecycle,
+  verifyLabelProof,
+  VERSION_PROJECTION,
+  versionRecord,
+} from './dynamodb-lifecycle.js';
 import { setupTable } from './dynamodb-setup.js';
 
 export const DEFAULT_TABLE = 'credential-store';
@@ -75,6 +93,12 @@ export const LEGACY_UPGRADE_HINT = 'once every reader (Python credstash, nodecre
 export interface DynamoDBStoreOptions {
   /** Table name (default `credential-store`). */
   table?: string;
+  /**
+   * The companion table of labels and lifecycle state (default `<table>-lifecycle`), created by `setup`. Only
+   * lifecycle operations (labels, `get --label`, history's labels, rotation state) use it; get, put and list
+   * never do, and Python credstash never sees it.
+   */
+  lifecycleTable?: string;
   /** DynamoDB region (default: the SDK chain, AWS_REGION / profile). */
   region?: string;
   /** KMS region (default: `region`). */
@@ -142,10 +166,14 @@ export interface DynamoDBStoreOptions {
 export class DynamoDBStore extends BaseStore implements SetupCapable {
   readonly kind = 'dynamodb';
   readonly description: string;
-  readonly capabilities: StoreCapabilities = { write: true, delete: true, context: true, versions: true, formats: true };
+  readonly capabilities: StoreCapabilities = { write: true, delete: true, context: true, versions: true, formats: true, labels: true, history: true, expiry: true };
   protected readonly maxValueBytes = MAX_VALUE_BYTES;
 
   readonly table: string;
+  /** The companion table of labels and lifecycle state (docs/FORMAT.md §8). */
+  readonly lifecycleTable: string;
+  /** Ids whose versions were just deleted: the kernel's label clean-up that follows may find no companion table. */
+  readonly #justDeleted = new Set<string>();
   readonly #kmsKey: string;
   readonly #format: WriteFormat;
   readonly #digest: LegacyDigest;
@@ -167,6 +195,10 @@ export class DynamoDBStore extends BaseStore implements SetupCapable {
       throw new ValidationError('dynamodb table name must be 3 to 255 characters of letters, digits, _ . -');
     }
     this.description = `dynamodb table "${this.table}"`;
+    this.lifecycleTable = opts.lifecycleTable ?? lifecycleTableName(this.table);
+    if (this.lifecycleTable.length < 3 || this.lifecycleTable.length > 255 || !/^[A-Za-z0-9_.-]+$/.test(this.lifecycleTable) || this.lifecycleTable === this.table) {
+      throw new ValidationError('dynamodb lifecycle table name must be 3 to 255 characters of letters, digits, _ . - and differ from the table');
+    }
     this.#kmsKey = opts.kmsKey ?? DEFAULT_KMS_KEY;
     this.#format = resolveFormat(opts.format, opts.digest);
     this.#digest = parseDigest(opts.digest ?? DEFAULT_LEGACY_DIGEST);
@@ -213,7 +245,7 @@ export class DynamoDBStore extends BaseStore implements SetupCapable {
       const out = await this.#call('dynamodb', 'Query', { credentialId: id }, () => client.send(new mod.QueryCommand(this.#latestQuery(id))));
       item = out.Items?.[0];
     }
-    return item === undefined ? undefined : this.#open(id, item, opts.context);
+    return item === undefined ? undefined : this.#open(id, item, opts.context, undefined, opts.label);
   }
 
   /** _get without the SDK: the same requests (dynamodb-light.ts), the same item codec and error mapping. */
@@ -232,7 +264,7 @@ export class DynamoDBStore extends BaseStore implements SetupCapable {
       const out = await this.#call('dynamodb', 'Query', { credentialId: id, region }, () => light.query(this.#latestQuery(id)));
       item = out.Items?.[0];
     }
-    return item === undefined ? undefined : this.#open(id, item, opts.context, light);
+    return item === undefined ? undefined : this.#open(id, item, opts.context, light, opts.label);
   }
 
   protected async _put(id: string, value: CredentialValue, opts: ResolvedWriteOptions): Promise<void> {
@@ -264,8 +296,14 @@ export class DynamoDBStore extends BaseStore implements SetupCapable {
       if (dataKey === undefined || blob === undefined) {
         throw new CredstashError(KmsError.code, `KMS GenerateDataKey returned no data key for credential "${id}"`, { credentialId: id, store: this.description });
       }
+      // The lifecycle attributes first: the expiry's MAC needs the data key, which building the item zeroes.
+      // The writer is the assumed role once the SDK has resolved it (it has, for GenerateDataKey), else user@host.
+      const writtenBy = this.#clients.callerIdentity ?? opts.meta.writtenBy;
+      const lifecycle = lifecycleAttributes({ id, paddedVersion, dataKey, meta: { ...opts.meta, ...(writtenBy === undefined ? {} : { writtenBy }) } });
       const common = { name: id, paddedVersion, value, dataKey, wrappedKey: blob, comment: opts.comment, definition: opts.definition };
       item = format === 'legacy' ? buildLegacyItem({ ...common, digest }) : buildGcmItem(common);
+      // Extra attributes Python credstash and nodecredstash ignore (docs/FORMAT.md §8).
+      Object.assign(item, lifecycle, sizeAttribute(item));
     } finally {
       dataKey?.fill(0);
     }
@@ -324,7 +362,10 @@ export class DynamoDBStore extends BaseStore implements SetupCapable {
         const out = await this.#call('dynamodb', 'DeleteItem', { credentialId: id, version: displayVersion(stored) }, () =>
           client.send(new mod.DeleteItemCommand({ TableName: this.table, Key: key(id, stored), ReturnValues: 'ALL_OLD' })),
         );
-        if (out.Attributes !== undefined) return { deleted: [displayVersion(stored)], stored: [stored] };
+        if (out.Attributes !== undefined) {
+          this.#justDeleted.add(id);
+          return { deleted: [displayVersion(stored)], stored: [stored] };
+        }
       }
       return { deleted: [], stored: [] };
     }
@@ -349,6 +390,7 @@ export class DynamoDBStore extends BaseStore implements SetupCapable {
         client.send(new mod.DeleteItemCommand({ TableName: this.table, Key: key(id, v) })),
       ),
     );
+    if (stored.length > 0) this.#justDeleted.add(id);
     return { deleted: stored.map(displayVersion), stored };
   }
 
@@ -427,14 +469,224 @@ export class DynamoDBStore extends BaseStore implements SetupCapable {
     return { ids, results };
   }
 
-  /** Create the table (idempotent). See dynamodb-setup.ts. */
+  // ---- Lifecycle hooks: labels, history, expiry, sealed state (docs/lifecycle.md, docs/FORMAT.md §8) ----
+
+  /** The assumed role once the SDK has resolved it, else `user@host`; never a request of its own. */
+  protected override _writerIdentity(): string | undefined {
+    return this.#clients.callerIdentity ?? osWriterIdentity();
+  }
+
+  /**
+   * History (`id`): one Query on the name, every page; otherwise the listing's Scan. Both project only the
+   * listing and lifecycle attributes (never `contents` or `key`); nothing is decrypted.
+   */
+  protected override async _versions(opts: VersionsHookOptions): Promise<VersionRecord[]> {
+    const { client, mod } = await this.#clients.dynamodb();
+    const id = opts.id;
+    const out: VersionRecord[] = [];
+    let start: Item | undefined;
+    do {
+      const page =
+        id === undefined
+          ? await this.#call('dynamodb', 'Scan', {}, () =>
+              client.send(new mod.ScanCommand({ TableName: this.table, ConsistentRead: true, ExclusiveStartKey: start, ...VERSION_PROJECTION })),
+            )
+          : await this.#call('dynamodb', 'Query', { credentialId: id }, () =>
+              client.send(
+                new mod.QueryCommand({
+                  TableName: this.table,
+                  KeyConditionExpression: '#n = :n',
+                  ExpressionAttributeValues: { ':n': { S: id } },
+                  ConsistentRead: true,
+                  ExclusiveStartKey: start,
+                  ...VERSION_PROJECTION,
+                }),
+              ),
+            );
+      for (const it of page.Items ?? []) {
+        const r = versionRecord(it);
+        if (r !== undefined) out.push(r);
+      }
+      start = page.LastEvaluatedKey;
+    } while (start !== undefined);
+    return out;
+  }
+
+  /**
+   * The companion item of `id` in the lifecycle table (one consistent GetItem). A missing lifecycle table is
+   * an error naming `credstash setup`, except for the label clean-up right after a delete (no table, no labels).
+   */
+  protected override async _readCompanion(id: string): Promise<CompanionRecord | undefined> {
+    const afterDelete = this.#justDeleted.delete(id);
+    const { client, mod } = await this.#clients.dynamodb();
+    const out = await this.#lifecycleCall(
+      'GetItem',
+      id,
+      () => client.send(new mod.GetItemCommand({ TableName: this.lifecycleTable, Key: { name: { S: id } }, ConsistentRead: true })),
+      afterDelete ? () => ({ Item: undefined, $metadata: {} }) : undefined,
+    );
+    const item = out.Item;
+    if (item === undefined) return undefined;
+    const where = `dynamodb table "${this.lifecycleTable}" item "${id}"`;
+    const doc = item.doc?.S;
+    const rev = item.rev?.S;
+    if (doc === undefined || rev === undefined) throw new ValidationError(`${where}: the lifecycle record has no doc or rev attribute`, { credentialId: id, store: this.description });
+    return { doc: decodeCompanion(doc, where), rev };
+  }
+
+  /**
+   * Compare-and-set on the `rev` attribute: PutItem (or, for an empty document, DeleteItem) with
+   * `attribute_not_exists(name)` for the first write and `rev = :expected` after; each write sets a new random
+   * `rev`, so a record deleted and created again never matches an old revision.
+   */
+  protected override async _writeCompanion(id: string, doc: CompanionDoc, expectedRev: string | undefined): Promise<boolean> {
+    const empty = Object.keys(doc.labels).length === 0 && Object.keys(doc.state).length === 0;
+    const condition: { ConditionExpression: string; ExpressionAttributeNames: Record<string, string>; ExpressionAttributeValues?: Record<string, { S: string }> } =
+      expectedRev === undefined
+        ? { ConditionExpression: 'attribute_not_exists(#n)', ExpressionAttributeNames: { '#n': 'name' } }
+        : { ConditionExpression: '#r = :r', ExpressionAttributeNames: { '#r': 'rev' }, ExpressionAttributeValues: { ':r': { S: expectedRev } } };
+    const { client, mod } = await this.#clients.dynamodb();
+    return this.#lifecycleCall(empty ? 'DeleteItem' : 'PutItem', id, async () => {
+      try {
+        if (empty) {
+          await client.send(new mod.DeleteItemCommand({ TableName: this.lifecycleTable, Key: { name: { S: id } }, ...condition }));
+        } else {
+          const item: Item = { name: { S: id }, doc: { S: encodeCompanion(doc) }, rev: { S: randomUUID() } };
+          await client.send(new mod.PutItemCommand({ TableName: this.lifecycleTable, Item: item, ...condition }));
+        }
+        return true;
+      } catch (err) {
+        if (awsErrorName(err) === 'ConditionalCheckFailedException') return false;
+        throw err;
+      }
+    });
+  }
+
+  /** Every companion item (one Scan of the lifecycle table, every page); none when that table does not exist. */
+  protected override async _listCompanions(): Promise<Array<{ id: string; doc: CompanionDoc }>> {
+    const { client, mod } = await this.#clients.dynamodb();
+    const out: Array<{ id: string; doc: CompanionDoc }> = [];
+    let start: Item | undefined;
+    do {
+      const page = await this.#lifecycleCall(
+        'Scan',
+        undefined,
+        () => client.send(new mod.ScanCommand({ TableName: this.lifecycleTable, ConsistentRead: true, ExclusiveStartKey: start })),
+        () => ({ Items: [], LastEvaluatedKey: undefined, $metadata: {} }),
+      );
+      for (const it of page.Items ?? []) {
+        const id = it.name?.S;
+        const doc = it.doc?.S;
+        if (id !== undefined && doc !== undefined) out.push({ id, doc: decodeCompanion(doc, `dynamodb table "${this.lifecycleTable}" item "${id}"`) });
+      }
+      start = page.LastEvaluatedKey;
+    } while (start !== undefined);
+    return out;
+  }
+
+  /**
+   * HMAC under HKDF(that version's KMS data key, "credstash-ts label") of labelProofInput: a GetItem of the
+   * version (its `key` attribute only) and one Decrypt with the caller's context. Whoever moves a label must
+   * be able to read the version; a reader through the label then verifies it with the Decrypt it makes anyway.
+   */
+  protected override async _labelProof(id: string, label: string, paddedVersion: string, context: EncryptionContext): Promise<string> {
+    const { client, mod } = await this.#clients.dynamodb();
+    let item: Item | undefined;
+    for (const stored of storedVersionForms(paddedVersion)) {
+      const out = await this.#call('dynamodb', 'GetItem', { credentialId: id, version: displayVersion(stored) }, () =>
+        client.send(
+          new mod.GetItemCommand({
+            TableName: this.table,
+            Key: key(id, stored),
+            ConsistentRead: true,
+            ProjectionExpression: '#k, #v',
+            ExpressionAttributeNames: { '#k': 'key', '#v': 'version' },
+          }),
+        ),
+      );
+      item = out.Item;
+      if (item !== undefined) break;
+    }
+    const version = displayVersion(paddedVersion);
+    if (item === undefined) throw new CredentialNotFoundError({ credentialId: id, store: this.description, version });
+    const dataKey = await this.#decryptDataKey(id, version, wrappedKey(item, { credentialId: id, store: this.description }), context);
+    try {
+      return labelProof(dataKey, id, label, paddedVersion);
+    } finally {
+      dataKey.fill(0);
+    }
+  }
+
+  /**
+   * AES-256-GCM under a fresh KMS data key generated with the caller's context plus
+   * `credstash-ts:purpose=lifecycle-state` (so the blob's key can never be Decrypted as a value's), bound to
+   * the table, id and state key.
+   */
+  protected override async _sealState(id: string, stateKey: string, plaintext: Uint8Array, context: EncryptionContext): Promise<string> {
+    const kms = await this.#clients.kms();
+    const keyId = this.#kmsKey;
+    const gen = await this.#call('kms', 'GenerateDataKey', { credentialId: id, keyId }, () =>
+      kms.client.send(new kms.mod.GenerateDataKeyCommand({ KeyId: keyId, NumberOfBytes: GCM_DATA_KEY_BYTES, EncryptionContext: stateContext(context) })),
+    );
+    if (gen.Plaintext === undefined || gen.CiphertextBlob === undefined) {
+      gen.Plaintext?.fill(0);
+      throw new CredstashError(KmsError.code, `KMS GenerateDataKey returned no data key for the lifecycle state of credential "${id}"`, { credentialId: id, store: this.description });
+    }
+    return sealState({ table: this.table, id, key: stateKey, plaintext, dataKey: gen.Plaintext, wrappedKey: gen.CiphertextBlob });
+  }
+
+  protected override async _openState(id: string, stateKey: string, sealed: string, context: EncryptionContext): Promise<Uint8Array> {
+    const where = { credentialId: id, store: this.description };
+    const dataKey = await this.#decryptDataKey(id, undefined, stateWrappedKey(sealed, where), stateContext(context));
+    return openState({ table: this.table, id, key: stateKey, sealed, dataKey }, where);
+  }
+
+  /** KMS Decrypt of a wrapped data key (SDK client). */
+  async #decryptDataKey(id: string, version: string | undefined, blob: Uint8Array, context: EncryptionContext): Promise<Uint8Array> {
+    const kms = await this.#clients.kms();
+    const out = await this.#call('kms', 'Decrypt', { credentialId: id, ...(version === undefined ? {} : { version }) }, () =>
+      kms.client.send(new kms.mod.DecryptCommand({ CiphertextBlob: blob, EncryptionContext: { ...context } })),
+    );
+    if (out.Plaintext === undefined) {
+      throw new CredstashError(KmsError.code, `KMS Decrypt returned no data key for credential "${id}"`, { credentialId: id, store: this.description });
+    }
+    return out.Plaintext;
+  }
+
+  /**
+   * One request on the lifecycle table. Its absence (ResourceNotFoundException) is an error naming the table
+   * and `credstash setup`, or `onMissing()`'s answer where no table simply means nothing stored.
+   */
+  async #lifecycleCall<T>(operation: string, id: string | undefined, fn: () => Promise<T>, onMissing?: () => T): Promise<T> {
+    const missing = Symbol('missing');
+    const out = await this.#call('dynamodb', operation, id === undefined ? {} : { credentialId: id }, async (): Promise<T | typeof missing> => {
+      try {
+        return await fn();
+      } catch (err) {
+        if (awsErrorName(err) !== 'ResourceNotFoundException') throw err;
+        if (onMissing !== undefined) return missing;
+        const region = await this.#clients.regionOf('dynamodb');
+        throw new StoreUnavailableError(
+          `the lifecycle table "${this.lifecycleTable}" of ${this.description} does not exist${region === undefined ? '' : ` in ${region}`} (labels and rotation state are kept there); run \`credstash setup\` to create it`,
+          { store: this.description, ...(id === undefined ? {} : { credentialId: id }), cause: err },
+        );
+      }
+    });
+    return out === missing ? (onMissing as () => T)() : (out as T);
+  }
+
+  /**
+   * Create the table and its lifecycle table (both idempotent, the same billing and tags). The message is
+   * the table's, with the lifecycle table named when this call created it. See dynamodb-setup.ts.
+   */
   async setup(opts: SetupOptions = {}): Promise<SetupResult> {
     const { client, mod } = await this.#clients.dynamodb();
     const region = await this.#clients.regionOf('dynamodb');
-    return setupTable(
-      { client, mod, table: this.table, region, call: (operation, fn) => this.#call('dynamodb', operation, {}, fn) },
-      opts,
-    );
+    const call = <T>(operation: string, fn: () => Promise<T>): Promise<T> => this.#call('dynamodb', operation, {}, fn);
+    const main = await setupTable({ client, mod, table: this.table, region, call }, opts);
+    const lifecycle = await setupTable({ client, mod, table: this.lifecycleTable, hashOnly: true, region, call }, opts);
+    if (!lifecycle.created) return main;
+    return { created: true, message: `${main.message}; created its lifecycle table "${this.lifecycleTable}" (labels and rotation state)` };
   }
 
   /** Release both SDK clients this store built. */
@@ -522,7 +774,13 @@ export class DynamoDBStore extends BaseStore implements SetupCapable {
   }
 
   /** KMS Decrypt of the item's data key with the caller's context, then the format's decryption. */
-  async #open(id: string, item: Item, context: EncryptionContext, light?: LightClients): Promise<StoredCredential> {
+  async #open(
+    id: string,
+    item: Item,
+    context: EncryptionContext,
+    light?: LightClients,
+    label?: { name: string; target: CompanionLabel },
+  ): Promise<StoredCredential> {
     const where = { credentialId: id, store: this.description };
     const format = itemFormat(item, where); // an unreadable algorithm fails before KMS is asked
     const blob = wrappedKey(item, where);
@@ -541,11 +799,25 @@ export class DynamoDBStore extends BaseStore implements SetupCapable {
     if (out.Plaintext === undefined) {
       throw new CredstashError(KmsError.code, `KMS Decrypt returned no data key for credential "${id}" version ${version}`, where);
     }
+    // The lifecycle checks under the same data key, before anything is returned (docs/FORMAT.md §8): a read
+    // through a label verifies the label's proof for the version read, and an expiry its MAC.
+    const dataKey = out.Plaintext;
+    let meta;
+    try {
+      if (label !== undefined && !verifyLabelProof(dataKey, id, label.name, label.target.v, label.target.proof)) {
+        throw new IntegrityError({ credentialId: id, store: this.description, version });
+      }
+      meta = verifiedLifecycle(item, dataKey, where);
+    } catch (err) {
+      dataKey.fill(0);
+      throw err;
+    }
     // openItem decrypts by `format`, so its success establishes it: a GCM tag, or a legacy HMAC under a data
     // key of that format's size, verified. The `algorithm` attribute alone proves nothing.
     const atRest = format === 'gcm' ? 'aes-gcm' : 'legacy';
     // Re-encryption targets AES-GCM unless the config asks for legacy (`auto` keeps legacy only for plain writes).
-    return withAtRest(openItem(item, out.Plaintext, where), { format: atRest, preferred: this.#format === 'legacy' ? 'legacy' : 'aes-gcm' });
+    const cred = withAtRest(openItem(item, dataKey, where), { format: atRest, preferred: this.#format === 'legacy' ? 'legacy' : 'aes-gcm' });
+    return withLifecycle(cred, meta);
   }
 
   /** Run one SDK call; map its error by `name` here, at the tier edge. */

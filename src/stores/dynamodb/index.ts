@@ -21,12 +21,13 @@ const STRING_KEYS = {
   role_arn: 'roleArn',
   format: 'format',
   digest: 'digest',
+  lifecycle_table: 'lifecycleTable',
 } as const;
 const INT_KEYS = { getall_concurrency: 'getallConcurrency', max_attempts: 'maxAttempts', request_timeout_ms: 'requestTimeoutMs' } as const;
 
 /**
  * Registry factory: `[credential_store.config]` keys (snake_case) → DynamoDBStoreOptions.
- * Keys: table, region, kms_region, kms_key, endpoint_url, kms_endpoint_url, profile, role_arn, format
+ * Keys: table, lifecycle_table (default `<table>-lifecycle`: labels and rotation state), region, kms_region, kms_key, endpoint_url, kms_endpoint_url, profile, role_arn, format
  * ("auto" default: follow the table | "gcm" | "legacy"; see DynamoDBStoreOptions.format), digest (implies legacy), getall_concurrency, max_attempts, request_timeout_ms (default 10000). Unset or empty-string keys fall back
  * to the SDK chain / defaults.
  * @throws ConfigError naming the key for an unknown key or a value of the wrong type

@@ -38,7 +38,49 @@ describe('DynamoDBStore.setup', () => {
         { Key: 'team', Value: 'platform' },
       ],
     });
-    expect(ddbMock.commandCalls(DescribeTableCommand)).toHaveLength(3);
+    // Three for the table, one more for its lifecycle table (already there in this mock: nothing created).
+    expect(ddbMock.commandCalls(DescribeTableCommand)).toHaveLength(4);
+    expect(ddbMock.commandCalls(DescribeTableCommand)[3]?.args[0].input).toEqual({ TableName: 'creds-lifecycle' });
+  });
+
+  it('creates the lifecycle table <table>-lifecycle (hash key name only) with the same billing and tags, and names it', async () => {
+    const arn = (t: string): string => `arn:aws:dynamodb:us-east-1:1:table/${t}`;
+    const created = new Set<string>();
+    ddbMock.on(DescribeTableCommand).callsFake((input: { TableName: string }) => {
+      if (!created.has(input.TableName)) throw awsError('ResourceNotFoundException');
+      return { Table: { TableStatus: 'ACTIVE', TableArn: arn(input.TableName) } };
+    });
+    ddbMock.on(CreateTableCommand).callsFake((input: { TableName: string }) => {
+      created.add(input.TableName);
+      return {};
+    });
+    ddbMock.on(TagResourceCommand).resolves({});
+    const res = await makeStore({ table: 'creds' }).setup({ billing: 'provisioned', readCapacity: 2, writeCapacity: 3, tags: { team: 'platform' } });
+    expect(res).toEqual({
+      created: true,
+      message: 'created dynamodb table "creds" in us-east-1 (provisioned 2 RCU / 3 WCU), tagged Name=credstash, team=platform; created its lifecycle table "creds-lifecycle" (labels and rotation state)',
+    });
+    const life = ddbMock.commandCalls(CreateTableCommand)[1]?.args[0].input;
+    expect(life).toEqual({
+      TableName: 'creds-lifecycle',
+      AttributeDefinitions: [{ AttributeName: 'name', AttributeType: 'S' }],
+      KeySchema: [{ AttributeName: 'name', KeyType: 'HASH' }],
+      BillingMode: 'PROVISIONED',
+      ProvisionedThroughput: { ReadCapacityUnits: 2, WriteCapacityUnits: 3 },
+    });
+    expect(ddbMock.commandCalls(TagResourceCommand)[1]?.args[0].input).toEqual({
+      ResourceArn: arn('creds-lifecycle'),
+      Tags: [
+        { Key: 'Name', Value: 'credstash' },
+        { Key: 'team', Value: 'platform' },
+      ],
+    });
+    // Idempotent for both: a second setup creates nothing and reports the table as before.
+    expect(await makeStore({ table: 'creds' }).setup()).toEqual({ created: false, message: 'dynamodb table "creds" already exists in us-east-1' });
+    expect(ddbMock.commandCalls(CreateTableCommand)).toHaveLength(2);
+    // A configured name is used instead.
+    await makeStore({ table: 'creds', lifecycleTable: 'creds-labels' }).setup();
+    expect(ddbMock.commandCalls(CreateTableCommand)[2]?.args[0].input.TableName).toBe('creds-labels');
   });
 
   it('creates a provisioned table on request', async () => {

@@ -1,5 +1,5 @@
 import { createCipheriv, createHmac } from 'node:crypto';
-import { DeleteItemCommand, PutItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
+import { DeleteItemCommand, GetItemCommand, PutItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { DecryptCommand, GenerateDataKeyCommand } from '@aws-sdk/client-kms';
 import { beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -45,7 +45,9 @@ describe('DynamoDBStore.storeCredential', () => {
   it('writes the documented GCM attributes and nothing readable of the value', async () => {
     await makeStore().storeCredential('app.db', CANARY, { version: 3, comment: 'c', definition: { id: 'app.db', credential_type: 'custom' } });
     const item = putItems()[0] as Item;
-    expect(Object.keys(item).sort()).toEqual(['algorithm', 'comment', 'contents', 'definition', 'iv', 'key', 'kind', 'name', 'tag', 'version']);
+    // The lifecycle attributes (docs/FORMAT.md §8) ride along; no expiry asked, so no expires_at or lifecycle_mac.
+    expect(Object.keys(item).sort()).toEqual(['algorithm', 'comment', 'contents', 'created_at', 'definition', 'iv', 'key', 'kind', 'name', 'size', 'tag', 'version', 'written_by']);
+    expect(Number(item.size?.N)).toBe(Buffer.from(item.contents?.S as string, 'base64').length);
     expect(item).toMatchObject({ name: { S: 'app.db' }, version: { S: pad(3) }, algorithm: { S: 'aes-256-gcm' }, kind: { S: 'text' }, comment: { S: 'c' } });
     expect(Buffer.from(item.iv?.S as string, 'base64')).toHaveLength(12);
     expect(Buffer.from(item.tag?.S as string, 'base64')).toHaveLength(16);
@@ -90,7 +92,8 @@ describe('DynamoDBStore.storeCredential in the legacy (Python credstash) format'
       await makeStore().storeCredential('legacy.one', `${CANARY} ✓`, { version: 2, format: 'legacy', digest, context: { env: 'prod' }, comment: 'from ts' });
       expect(kmsMock.commandCalls(GenerateDataKeyCommand)[0]?.args[0].input).toMatchObject({ NumberOfBytes: 64, EncryptionContext: { env: 'prod' } });
       const item = putItems()[0] as Item;
-      expect(Object.keys(item).sort()).toEqual(['comment', 'contents', 'digest', 'hmac', 'key', 'name', 'version']);
+      // Python credstash reads key, contents, hmac and digest only; the lifecycle attributes are extra (docs/FORMAT.md §8).
+      expect(Object.keys(item).sort()).toEqual(['comment', 'contents', 'created_at', 'digest', 'hmac', 'key', 'name', 'size', 'version', 'written_by']);
       expect(item.digest).toEqual({ S: digest });
       expect(item.hmac?.S).toMatch(/^[0-9a-f]+$/);
       // Decrypt it by the documented steps, independently of the store.
@@ -161,6 +164,11 @@ describe('DynamoDBStore value size limit (DynamoDB items are at most 400 KB)', (
 });
 
 describe('DynamoDBStore.deleteCredential', () => {
+  beforeEach(() => {
+    // The kernel drops labels of deleted versions: one GetItem of the lifecycle table (no record here).
+    ddbMock.on(GetItemCommand, { TableName: 'credential-store-lifecycle' }).resolves({});
+  });
+
   it('deletes one version with one DeleteItem (ReturnValues ALL_OLD); a missing one is tried unpadded too, then not found', async () => {
     ddbMock.on(DeleteItemCommand).resolvesOnce({ Attributes: { name: { S: 'd' } } }).resolves({});
     expect(await makeStore().deleteCredential('d', { version: 2 })).toEqual({ id: 'd', deleted: ['2'], stored: [pad(2)] });
@@ -178,6 +186,7 @@ describe('DynamoDBStore.deleteCredential', () => {
     ddbMock.on(DeleteItemCommand).resolves({});
     expect(await makeStore().deleteCredential('d')).toEqual({ id: 'd', deleted: ['1', '2'], stored: [pad(1), pad(2)] });
     expect(ddbMock.commandCalls(DeleteItemCommand)).toHaveLength(2);
+    expect(ddbMock.commandCalls(GetItemCommand).map((c) => c.args[0].input.TableName)).toEqual(['credential-store-lifecycle']);
     expect(kmsMock.commandCalls(DecryptCommand)).toHaveLength(0);
   });
 });
