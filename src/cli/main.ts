@@ -238,6 +238,9 @@ export async function main(argv: readonly string[], io: CliIO = defaultIO()): Pr
   try {
     const prepared = await prepareArgs(argv, (name) => {
       command = name;
+      // A command run without yargs opens its store next: start loading the config reader now, beside the
+      // command module (the two import graphs load concurrently; a failure surfaces where it is awaited).
+      if (DIRECT_COMMANDS.has(name)) import('./load-config.js').catch(() => undefined);
     });
     if (prepared.version === true) {
       io.stdout.write(`${VERSION}\n`);
