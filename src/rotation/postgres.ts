@@ -10,7 +10,8 @@
  *   memberships, INHERIT, CONNECTION LIMIT and settings of the current one.
  *
  * Every step is idempotent: ALTER ROLE ... PASSWORD twice sets the same password, GRANT of an existing
- * membership is a notice, and a role is created only when pg_roles has no such name.
+ * membership is a notice, and a role is created only when pg_roles has no such name. The alternating set is
+ * one transaction, so a user is never left created without the memberships of the current one.
  */
 import { ConfigError } from '../core/errors.js';
 import type { JsonObject } from '../core/types.js';
@@ -197,11 +198,7 @@ async function createLike(c: PgClient, other: string, like: string, password: st
   const attrs = r.rows[0];
   const inherit = attrs === undefined || attrs.rolinherit ? 'INHERIT' : 'NOINHERIT';
   const limit = attrs === undefined ? -1 : Number(attrs.rolconnlimit);
-  try {
-    await c.query(`CREATE ROLE ${pgIdent(other)} LOGIN ${inherit} CONNECTION LIMIT ${Number.isInteger(limit) ? limit : -1} ${passwordClause(password)}`);
-  } catch (err) {
-    if ((err as { code?: unknown }).code !== '42710') throw err; // created meanwhile by a concurrent run: set below
-  }
+  await c.query(`CREATE ROLE ${pgIdent(other)} LOGIN ${inherit} CONNECTION LIMIT ${Number.isInteger(limit) ? limit : -1} ${passwordClause(password)}`);
   const member = await c.query<{ rolname: string }>(
     'SELECT r.rolname FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.roleid WHERE m.member = (SELECT oid FROM pg_roles WHERE rolname = $1)',
     [like],
@@ -234,11 +231,20 @@ async function setAlternating(input: RotatorInput, pending: JsonObject): Promise
       if (!(await roleExists(c, owner))) {
         throw stepError(input, 'set', target(next, next.user), `the owner role ${JSON.stringify(owner)} does not exist; create it, give it the application's objects and privileges, and run again (docs/rotation.md)`);
       }
-      if (await roleExists(c, next.user)) await c.query(`ALTER ROLE ${pgIdent(next.user)} LOGIN ${passwordClause(next.password)}`);
-      else await createLike(c, next.user, cur.user, next.password);
-      for (const u of [cur.user, next.user]) {
-        await c.query(`GRANT ${pgIdent(owner)} TO ${pgIdent(u)}`);
-        await c.query(`ALTER ROLE ${pgIdent(u)} SET role TO ${pgLiteral(owner)}`);
+      // One transaction (role DDL is transactional in PostgreSQL): a crash or a refused GRANT leaves no
+      // half-made user (created, but without the memberships of the current one) for a rerun to trust.
+      await c.query('BEGIN');
+      try {
+        if (await roleExists(c, next.user)) await c.query(`ALTER ROLE ${pgIdent(next.user)} LOGIN ${passwordClause(next.password)}`);
+        else await createLike(c, next.user, cur.user, next.password);
+        for (const u of [cur.user, next.user]) {
+          await c.query(`GRANT ${pgIdent(owner)} TO ${pgIdent(u)}`);
+          await c.query(`ALTER ROLE ${pgIdent(u)} SET role TO ${pgLiteral(owner)}`);
+        }
+        await c.query('COMMIT');
+      } catch (err) {
+        await c.query('ROLLBACK').catch(() => undefined);
+        throw err;
       }
     }),
   );

@@ -206,6 +206,27 @@ describe.skipIf(!up && !CI)(`postgres rotator on PostgreSQL${skip}`, () => {
     expectNoLeak(err, newPw, aPw);
   });
 
+  it('alternating set is all or nothing: when a GRANT is refused after the new user was created, the new user is not left behind', async () => {
+    const owner = role('owner2');
+    const superish = role('super_member');
+    const weak = role('creatrole_admin');
+    const a = role('a2');
+    await admin.query(`CREATE ROLE "${owner}" NOLOGIN`);
+    await admin.query(`CREATE ROLE "${superish}" NOLOGIN SUPERUSER`);
+    await admin.query(`CREATE ROLE "${weak}" LOGIN CREATEROLE`);
+    role('a2_clone'); // dropped afterwards, should the test fail and leave it
+    const aPw = pw('a');
+    await loginRole(a, aPw);
+    await admin.query(`GRANT "${superish}" TO "${a}"`); // only a superuser may grant this one
+    const input: RotatorInput = { current: valueOf(a, aPw), admin: { ...adminValue, user: weak }, strategy: 'alternating', options: { owner }, credentialId: 'app.db' };
+    const newPw = pw('new');
+    const err = await rejectionOf(rot.set(input, rot.pending(input, newPw)));
+    expect(err).toBeInstanceOf(RotationStepError);
+    expect(err.message).toMatch(/failed at step set on postgres .* user .*_a2_clone: permission denied/);
+    expectNoLeak(err, newPw, aPw);
+    expect((await admin.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [`${a}_clone`])).rowCount).toBe(0);
+  });
+
   it('a test that cannot log in (wrong host) is a RotationStepError naming the step and the target, with no password anywhere', async () => {
     const user = role('wronghost');
     const [oldPw, newPw] = [pw('old'), pw('new')];
