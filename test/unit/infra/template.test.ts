@@ -11,20 +11,25 @@ const SSM = join(root, 'infra/ssm-policies.yaml');
 
 const TABLE_ARN = '<CredentialTable.Arn>';
 const KEY_ARN = '<CredentialKey.Arn>';
+const LIFECYCLE_ARN = '<LifecycleTable.Arn>';
 
 /** The least-privilege action sets (infra/README.md explains each). Order-insensitive, exact. */
 const EXPECTED: Record<string, Record<string, { actions: string[]; resource: string }>> = {
   ReaderPolicy: {
     ReadTable: { actions: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:Scan'], resource: TABLE_ARN },
+    ReadLifecycle: { actions: ['dynamodb:GetItem', 'dynamodb:Scan'], resource: LIFECYCLE_ARN },
     DecryptDataKeys: { actions: ['kms:Decrypt'], resource: KEY_ARN },
   },
   WriterPolicy: {
     WriteTable: { actions: ['dynamodb:PutItem', 'dynamodb:Query'], resource: TABLE_ARN },
+    WriteLifecycle: { actions: ['dynamodb:PutItem', 'dynamodb:DeleteItem'], resource: LIFECYCLE_ARN },
     GenerateDataKeys: { actions: ['kms:GenerateDataKey'], resource: KEY_ARN },
   },
   AdminPolicy: {
     SetupTable: { actions: ['dynamodb:CreateTable', 'dynamodb:DescribeTable', 'dynamodb:TagResource'], resource: TABLE_ARN },
     DeleteVersions: { actions: ['dynamodb:DeleteItem', 'dynamodb:Query'], resource: TABLE_ARN },
+    SetupLifecycleTable: { actions: ['dynamodb:CreateTable', 'dynamodb:DescribeTable', 'dynamodb:TagResource'], resource: LIFECYCLE_ARN },
+    DropDeletedLabels: { actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'], resource: LIFECYCLE_ARN },
   },
 };
 
@@ -91,6 +96,24 @@ describe('infra/credstash.yaml', () => {
       DeletionProtectionEnabled: true,
       Tags: [{ Key: 'Name', Value: 'credstash' }],
     });
+  });
+
+  it('creates the lifecycle table <TableName>-lifecycle (hash key name only) as setup does, with PITR, SSE and deletion protection', async () => {
+    const { lifecycleTableName } = await import('../../../src/stores/dynamodb/dynamodb-lifecycle.js');
+    const table = plain.Resources.LifecycleTable!;
+    expect(table.Type).toBe('AWS::DynamoDB::Table');
+    expect(table.DeletionPolicy).toBe('Retain');
+    expect(table.Properties).toEqual({
+      TableName: lifecycleTableName(DEFAULT_TABLE),
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [{ AttributeName: 'name', AttributeType: 'S' }],
+      KeySchema: [{ AttributeName: 'name', KeyType: 'HASH' }],
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      SSESpecification: { SSEEnabled: true, SSEType: 'KMS' },
+      DeletionProtectionEnabled: true,
+      Tags: [{ Key: 'Name', Value: 'credstash' }],
+    });
+    expect(renderTemplate(raw, { TableName: 'team-creds' }).Resources.LifecycleTable?.Properties?.TableName).toBe(lifecycleTableName('team-creds'));
   });
 
   for (const [policy, statements] of Object.entries(EXPECTED)) {
