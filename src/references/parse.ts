@@ -5,15 +5,22 @@
  *   ${credential:ID}.field.sub       one field of a structured (JSON object) credential; numeric segments index arrays
  *   ${credential:ID?env=prod&x=y}    the same, read with an encryption context
  *   ${credential:ID?}                explicitly no context (a default context given to the resolver does not apply)
+ *   ${credential:ID?@LABEL}          the version label LABEL points at (`${credential:db?@current}.password`)
+ *   ${credential:ID?env=prod&@LABEL} a label and a context
  *
  * Inside the braces: the id runs up to `?` or `}`; context pairs are `key=value` joined by `&`, both
  * percent-decoded (write `%26` for `&`, `%3D` for `=`, `%7D` for `}`, `%25` for `%`). After the closing
- * brace, `.name` segments (`[A-Za-z0-9_-]+`) are a field path. Escapes: `\${credential:` is the literal
+ * brace, `.name` segments (`[A-Za-z0-9_-]+`) are a field path. A part of the query that starts with `@` (and
+ * has no `=`: a context pair without `=` is an error, so this form cannot mean a context key) names a label;
+ * at most one. A label alone (`?@current`) does not make the context explicit: a resolver's default
+ * context still applies, as it does without `?`. An id may contain `@` (`${credential:user@host}` is the id
+ * `user@host`), so the label is never read from the id, nor from anything after the closing brace. Escapes: `\${credential:` is the literal
  * text `${credential:`; `\.` right after a reference is a literal dot that ends the field path.
  * Imports core only.
  */
 import { canonicalContext } from '../core/context.js';
-import { CredentialReferenceError } from '../core/errors.js';
+import { CredentialReferenceError, ValidationError } from '../core/errors.js';
+import { validateLabel } from '../core/lifecycle.js';
 import type { EncryptionContext } from '../core/types.js';
 
 const OPEN = '${credential:';
@@ -24,8 +31,13 @@ export interface ParsedReference {
   text: string;
   id: string;
   context: EncryptionContext;
-  /** The reference wrote `?...` (even an empty `?`): its context is its own, a default context does not apply. */
+  /**
+   * The reference wrote a context (`?env=prod`, or an empty `?`): its context is its own, a default context
+   * does not apply. A label alone (`?@current`) leaves it false.
+   */
   explicitContext: boolean;
+  /** The label to read through (`?@current`), when the reference names one. */
+  label?: string;
   /** Field path after the reference (`['password']`), empty for the whole credential. */
   field: string[];
   /** Offsets of `text` in the source string. */
@@ -68,7 +80,8 @@ export function parseReferences(input: string, where = '$'): Segment[] {
     if (id.trim().length === 0 || id !== id.trim()) {
       throw new CredentialReferenceError(`credential reference ${quoteRef(head)} at ${where} has an empty id or surrounding spaces`, { path: where });
     }
-    const context = q < 0 ? canonicalContext(undefined) : parseContext(inner.slice(q + 1), head, where);
+    const query = q < 0 ? undefined : parseQuery(inner.slice(q + 1), head, where);
+    const context = query?.context ?? canonicalContext(undefined);
     let j = close + 1;
     const field: string[] = [];
     for (;;) {
@@ -77,7 +90,8 @@ export function parseReferences(input: string, where = '$'): Segment[] {
       field.push(m[1] as string);
       j += m[0].length;
     }
-    const ref: ParsedReference = { text: input.slice(at, j), id, context, explicitContext: q >= 0, field, start: at, end: j };
+    const ref: ParsedReference = { text: input.slice(at, j), id, context, explicitContext: query?.explicit ?? false, field, start: at, end: j };
+    if (query?.label !== undefined) ref.label = query.label;
     if (text.length > 0) out.push({ kind: 'text', text });
     text = '';
     out.push({ kind: 'ref', ref });
@@ -92,15 +106,27 @@ export function parseReferences(input: string, where = '$'): Segment[] {
   return out;
 }
 
-function parseContext(query: string, head: string, where: string): EncryptionContext {
+/** The part after `?`: context pairs and at most one `@label`; `explicit` unless the label is all there is. */
+function parseQuery(query: string, head: string, where: string): { context: EncryptionContext; explicit: boolean; label?: string } {
   // A Map, not `pairs[key] = value`: that would drop a `__proto__=a` pair (it sets the prototype) and the
   // reference would read the credential under a weaker context than written.
   const pairs = new Map<string, string>();
-  if (query.length === 0) return canonicalContext(undefined);
+  if (query.length === 0) return { context: canonicalContext(undefined), explicit: true };
+  let label: string | undefined;
   for (const part of query.split('&')) {
+    if (part.startsWith('@') && !part.includes('=')) {
+      if (label !== undefined) throw new CredentialReferenceError(`credential reference ${quoteRef(head)} at ${where} names more than one label`, { path: where });
+      try {
+        label = validateLabel(part.slice(1));
+      } catch (err) {
+        if (!(err instanceof ValidationError)) throw err;
+        throw new CredentialReferenceError(`credential reference ${quoteRef(head)} at ${where}: ${err.message}`, { path: where });
+      }
+      continue;
+    }
     const eq = part.indexOf('=');
     if (eq <= 0) {
-      throw new CredentialReferenceError(`credential reference ${quoteRef(head)} at ${where}: context must be key=value pairs joined by &`, { path: where });
+      throw new CredentialReferenceError(`credential reference ${quoteRef(head)} at ${where}: context must be key=value pairs (and at most one @label) joined by &`, { path: where });
     }
     let key: string;
     let value: string;
@@ -115,7 +141,8 @@ function parseContext(query: string, head: string, where: string): EncryptionCon
     }
     pairs.set(key, value);
   }
-  return canonicalContext(Object.fromEntries(pairs));
+  const context = canonicalContext(Object.fromEntries(pairs));
+  return label === undefined ? { context, explicit: true } : { context, explicit: pairs.size > 0, label };
 }
 
 /** References are config text, not secrets; still keep messages one line and bounded. */

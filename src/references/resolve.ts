@@ -4,7 +4,8 @@
  * Decisions (docs/references.md):
  * - A string that is exactly one reference becomes the value itself (text, a JSON object, or a field of any
  *   JSON type). Inside a longer string a reference must yield text, a number or a boolean.
- * - One read per distinct (id, context); reads run in parallel.
+ * - One read per distinct (id, context, label); reads run in parallel. `?@label` reads the version the label
+ *   points at (getCredential's `label`).
  * - Values are NOT resolved again by default (a password may well contain `${`). With `recursive: true`,
  *   references inside resolved text are resolved too, and a cycle is a CredentialReferenceError.
  * - Errors name the reference and the JSON path where it was found, never a value.
@@ -33,6 +34,8 @@ export interface FoundReference {
   id: string;
   context: EncryptionContext;
   field: string[];
+  /** The label it reads through (`?@current`), when it names one. */
+  label?: string;
 }
 
 type Fetch = (ref: ParsedReference, where: string) => Promise<CredentialValue>;
@@ -53,7 +56,9 @@ export function findCredentialReferences(tree: unknown): FoundReference[] {
   const out: FoundReference[] = [];
   walk(tree, '', (s, path) => {
     for (const seg of parseReferences(s, path || '$')) {
-      if (seg.kind === 'ref') out.push({ path: path || '$', reference: seg.ref.text, id: seg.ref.id, context: seg.ref.context, field: seg.ref.field });
+      if (seg.kind === 'ref') {
+        out.push({ path: path || '$', reference: seg.ref.text, id: seg.ref.id, context: seg.ref.context, field: seg.ref.field, ...(seg.ref.label === undefined ? {} : { label: seg.ref.label }) });
+      }
     }
   });
   return out;
@@ -96,7 +101,7 @@ export async function resolveCredentialReferences<T>(tree: T, store: CredentialS
   const memo = new Map<string, Promise<CredentialValue>>();
   const fetch: Fetch = (ref, where) => {
     const context = ref.explicitContext ? ref.context : (opts.context ?? ref.context);
-    const key = `${ref.id}\u0000${JSON.stringify(context)}`;
+    const key = `${ref.id}\u0000${JSON.stringify(context)}\u0000${ref.label ?? ''}`;
     let p = memo.get(key);
     if (p === undefined) {
       p = read(store, ref, context, where);
@@ -127,9 +132,9 @@ interface ResolveCtx {
 async function read(store: CredentialStore, ref: ParsedReference, context: EncryptionContext, where: string): Promise<CredentialValue> {
   let found;
   try {
-    found = await store.getCredential(ref.id, { context });
+    found = await store.getCredential(ref.id, ref.label === undefined ? { context } : { context, label: ref.label });
   } catch (err) {
-    if (err instanceof CredentialNotFoundError) throw unknownId(ref, where, store);
+    if (err instanceof CredentialNotFoundError && ref.label === undefined) throw unknownId(ref, where, store);
     const why = err instanceof CredstashError ? err.message : `${store.description} failed`;
     throw new CredentialReferenceError(`credential reference ${quoteRef(ref.text)} at ${where} could not be read: ${why}`, {
       credentialId: ref.id,
@@ -138,7 +143,14 @@ async function read(store: CredentialStore, ref: ParsedReference, context: Encry
       cause: err,
     });
   }
-  if (found === undefined) throw unknownId(ref, where, store);
+  if (found === undefined) {
+    if (ref.label === undefined) throw unknownId(ref, where, store);
+    throw new CredentialReferenceError(`credential reference ${quoteRef(ref.text)} at ${where}: credential "${ref.id}" has no label "${ref.label}" in ${store.description}`, {
+      credentialId: ref.id,
+      path: where,
+      store: store.description,
+    });
+  }
   return found.value;
 }
 
@@ -180,7 +192,7 @@ async function resolveString(s: string, where: string, ctx: ResolveCtx, stack: s
 }
 
 async function resolveRef(ref: ParsedReference, where: string, ctx: ResolveCtx, stack: string[], inString: boolean): Promise<unknown> {
-  const key = `${ref.id}\u0000${JSON.stringify(ref.context)}`;
+  const key = `${ref.id}\u0000${JSON.stringify(ref.context)}\u0000${ref.label ?? ''}`;
   if (stack.includes(key)) {
     const chain = [...stack, key].map((k) => k.split('\u0000')[0]).join(' -> ');
     throw new CredentialReferenceError(`credential reference ${quoteRef(ref.text)} at ${where} forms a cycle: ${chain}`, { credentialId: ref.id, path: where });
