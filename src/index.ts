@@ -79,6 +79,13 @@ export {
 } from './core/generate.js';
 export type { GeneratePolicy, GenerateOptions, GeneratePreset, CharClass } from './core/generate.js';
 export { checkCredentialValue, validateDefinition, REQUIRED_FIELDS } from './core/definitions.js';
+export { RotationInProgressError } from './core/errors.js';
+export { rotateCredential, rotationStatus, rotateDue, ROTATION_STATE_KEY } from './rotation/engine.js';
+export type { CredentialRotationResult, RotateOptions, RotationProgress, RotationStatus, PendingRotation, DueOutcome, DueSummary, RotateDueOptions, RotationStore } from './rotation/engine.js';
+export { parseRotationPolicy, DEFAULT_LEASE_MS } from './rotation/policy.js';
+export type { RotationPolicy } from './rotation/policy.js';
+export { createRotationHandler } from './rotation/lambda.js';
+export type { RotationHandlerOptions, RotationHandlerSummary } from './rotation/lambda.js';
 export { isKeyRotationCapable } from './stores/fernet-rotation.js';
 export type { KeyRotationCapable, RotationResult, ReencryptOptions } from './stores/fernet-rotation.js';
 export { openStore, registerCredentialStore, unregisterCredentialStore, registeredStoreTypes } from './stores/registry.js';

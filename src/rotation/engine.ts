@@ -23,7 +23,7 @@
  *   state where it is; the next rotate resumes it.
  */
 import { randomBytes } from 'node:crypto';
-import { ConfigError, CredstashError, RotationInProgressError, RotationStepError, UnsupportedOperationError, ValidationError, VersionConflictError, formatAge } from '../core/errors.js';
+import { ConfigError, CredentialNotFoundError, CredstashError, LabelConflictError, RotationInProgressError, RotationStepError, UnsupportedOperationError, ValidationError, VersionConflictError, formatAge } from '../core/errors.js';
 import { processIdentity, processLiveness, type ProcessIdentity } from '../core/file-lock.js';
 import { GENERATE_PRESETS, generateValue } from '../core/generate.js';
 import { isLifecycleCapable, type CredentialStore, type LifecycleCapable } from '../core/store.js';
@@ -66,7 +66,7 @@ export interface RotationProgress {
 }
 
 /** What a call of {@link rotateCredential} did. */
-export interface RotationResult {
+export interface CredentialRotationResult {
   id: string;
   /** `rotated`: a new version holds the new password; `rolled-back`: the target uses the current one again, no version was added; `discarded`: the state was dropped. */
   outcome: 'rotated' | 'rolled-back' | 'discarded';
@@ -146,7 +146,7 @@ const ACTIVE = new Set<string>();
  *   target; after set or test it was rolled back), ConfigError (policy), ValidationError (the value cannot be
  *   rotated, nothing to resume or cancel), UnsupportedOperationError (a store without sealed state), the store's errors
  */
-export async function rotateCredential(store: CredentialStore, id: string, policy: RotationPolicy, opts: RotateOptions = {}): Promise<RotationResult> {
+export async function rotateCredential(store: CredentialStore, id: string, policy: RotationPolicy, opts: RotateOptions = {}): Promise<CredentialRotationResult> {
   const s = requireStore(store);
   const rotator = await resolveRotator(policy);
   const context = opts.context ?? policy.context ?? {};
@@ -177,7 +177,7 @@ class Run {
     this.owner = { ...processIdentity(), nonce: this.nonce };
   }
 
-  async go(): Promise<RotationResult> {
+  async go(): Promise<CredentialRotationResult> {
     for (let attempt = 0; attempt < 5; attempt++) {
       const { state, rev } = await this.read();
       if (state !== undefined) {
@@ -261,7 +261,7 @@ class Run {
     return next;
   }
 
-  async continueFrom(start: RotationState): Promise<RotationResult> {
+  async continueFrom(start: RotationState): Promise<CredentialRotationResult> {
     let state = start;
     if (this.opts.cancel === true || this.opts.discard === true) {
       if (state.step === 'finish') {
@@ -316,7 +316,7 @@ class Run {
   }
 
   /** finish: store exactly one new version, move the labels, the rotator's finish, remove the state. */
-  async finish(start: RotationState, input: RotatorInput): Promise<RotationResult> {
+  async finish(start: RotationState, input: RotatorInput): Promise<CredentialRotationResult> {
     let state = start;
     await this.progress('finish', 'start');
     const value = storedForm(state.pending, state.form);
@@ -419,7 +419,7 @@ class Run {
         await this.store.labelCredential(this.id, name, { version, context: this.context });
         return;
       } catch (err) {
-        if (!(err instanceof CredstashError && err.code === 'ERR_LABEL_CONFLICT') || attempt >= 4) throw err;
+        if (!(err instanceof LabelConflictError) || attempt >= 4) throw err;
       }
     }
   }
@@ -459,7 +459,7 @@ class Run {
     await this.opts.onProgress?.({ id: this.id, step, phase });
   }
 
-  result(state: RotationState, outcome: RotationResult['outcome']): RotationResult {
+  result(state: RotationState, outcome: CredentialRotationResult['outcome']): CredentialRotationResult {
     return { id: this.id, outcome, resumed: this.#resumed, previous: state.fromVersion, rotator: state.rotator, strategy: state.strategy };
   }
 }
@@ -583,7 +583,7 @@ async function newestVersion(store: RotationStore, id: string): Promise<{ versio
   try {
     history = await store.credentialHistory(id);
   } catch (err) {
-    if (err instanceof CredstashError && err.code === 'ERR_CREDENTIAL_NOT_FOUND') return undefined;
+    if (err instanceof CredentialNotFoundError) return undefined;
     throw err;
   }
   const last = history.at(-1);
