@@ -14,6 +14,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { ConfigError } from '../core/errors.js';
 import type { JsonObject } from '../core/types.js';
 import { asStep, checkPassword, checkStrategy, describeTarget, optionalField, pendingValue, portField, secondsOption, stepError, stringOption, wantsTls, field, type ValueRole } from './common.js';
 import { RedisClient, RespError } from './redis-client.js';
@@ -69,12 +70,20 @@ function run<T>(input: RotatorInput, step: RotationStep, where: string, fn: () =
   return asStep(input, step, where, REDIS_FAILURES, fn);
 }
 
+function readCa(path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    throw new ConfigError(`rotation: the redis rotator cannot read option tls_ca "${path}" (${(err as NodeJS.ErrnoException).code ?? 'error'}); give the path of a PEM file`, { path: 'options.tls_ca' });
+  }
+}
+
 async function open(input: RotatorInput, e: Endpoint): Promise<RedisClient> {
   const ca = stringOption(input, 'tls_ca');
   const c = await RedisClient.connect({
     host: e.host,
     port: e.port,
-    tls: e.tls ? (ca === undefined ? true : { ca: readFileSync(ca) }) : false,
+    tls: e.tls ? (ca === undefined ? true : { ca: readCa(ca) }) : false,
     timeoutMs: secondsOption(input, 'connect_timeout_seconds', 10) * 1000,
   });
   try {

@@ -196,6 +196,7 @@ describe.skipIf(!up && !CI)(`redis rotator on Redis${skip}`, () => {
       expect(err).toBeInstanceOf(RotationStepError);
       expect(err.message).toBe(`rotation of "app.redis" failed at step test on redis 127.0.0.1:${port} user ${user}: TLS certificate not trusted`);
       expectNoLeak(err, oldPw, newPw);
+      await expect(rot.test({ ...input, options: { tls_ca: `${tlsDir}no-such.pem` } }, pending)).rejects.toThrow(/cannot read option tls_ca .*no-such\.pem" \(ENOENT\)/);
     } finally {
       await new Promise((resolve) => server.close(resolve));
     }
