@@ -6,6 +6,8 @@
  */
 import { DeleteTableCommand, DynamoDBClient, GetItemCommand, PutItemCommand, QueryCommand, ScanCommand, UpdateItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { DecryptCommand, KMSClient } from '@aws-sdk/client-kms';
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
+import { mockClient } from 'aws-sdk-client-mock';
 import { createDecipheriv, createHmac, timingSafeEqual } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { gcmAad } from '../../../src/crypto/envelope-gcm.js';
@@ -128,6 +130,25 @@ describe('expiry is authenticated under the data key', () => {
     });
   }
 
+  it('written_by is the assumed-role ARN with role_arn (known from the AssumeRole the write made), else user@host', async () => {
+    const sts = mockClient(STSClient);
+    try {
+      const arn = 'arn:aws:sts::111122223333:assumed-role/credstash-writer/AssumeRoleCredstashSession1';
+      sts.on(AssumeRoleCommand).resolves({
+        Credentials: { AccessKeyId: 'ASIAROLE', SecretAccessKey: 'role-secret', SessionToken: 'tok', Expiration: new Date(Date.now() + 3600_000) },
+        AssumedRoleUser: { Arn: arn, AssumedRoleId: 'AROA:AssumeRoleCredstashSession1' },
+      });
+      const plain = await fresh();
+      const role = open(plain.table, { roleArn: 'arn:aws:iam::111122223333:role/credstash-writer' });
+      await role.storeCredential('who', 'v1');
+      await plain.storeCredential('who', 'v2', { autoVersion: true });
+      const h = await plain.credentialHistory('who');
+      expect(h.map((v) => v.writtenBy)).toEqual([arn, expect.stringMatching(/^[^@]+@[^@]+$/)]);
+    } finally {
+      sts.restore();
+    }
+  });
+
   it('created_at and written_by are informational: a table writer can change them and the value still reads', async () => {
     const store = await fresh();
     await store.storeCredential('info', 'v');
@@ -211,7 +232,7 @@ describe('requests, counted at the endpoints', () => {
     expect(counts()).toEqual({ ddb: { GetItem: 3, PutItem: 1 }, kms: { Decrypt: 1 } });
   });
 
-  it('history of a name with 100 versions = 1 Query (+ 1 GetItem of its labels), no Decrypt, never contents or key', async () => {
+  it('history of a name with 100 versions = 1 Query (+ 1 GetItem of its labels), no Decrypt', async () => {
     const store = await fresh();
     for (let i = 1; i <= 100; i++) await store.storeCredential('many', `value-${i}`, { version: i });
     resetCounts();
