@@ -4,14 +4,15 @@ import { resolveUserPath } from '../../core/paths.js';
 import { readStoreConfig, type StoreFactory } from '../../core/factory.js';
 import { VaultStore, type VaultStoreOptions } from './vault-store.js';
 
-export { VaultStore, encodeKv, decodeKv } from './vault-store.js';
+export { VaultStore, encodeKv, decodeKv, decodeKvStored, DEFAULT_VAULT_LIFECYCLE_PREFIX } from './vault-store.js';
 export type { VaultStoreOptions, VaultAppRole } from './vault-store.js';
 
-const KEYS = ['address', 'token', 'token_file', 'namespace', 'mount', 'prefix', 'approle', 'delete_mode', 'max_value_bytes', 'timeout_ms'] as const;
+const KEYS = ['address', 'token', 'token_file', 'namespace', 'mount', 'prefix', 'lifecycle_prefix', 'approle', 'delete_mode', 'max_value_bytes', 'timeout_ms'] as const;
 
 /**
  * `[credential_store] type = "vault"`; config keys: address, token, token_file, namespace, mount (default
- * "secret"), prefix (scope, e.g. "prod/"), approle = { role_id, secret_id, mount = "approle" },
+ * "secret"), prefix (scope, e.g. "prod/"), lifecycle_prefix (folder of the label and rotation records, default
+ * "_credstash_lifecycle/"), approle = { role_id, secret_id, mount = "approle" },
  * delete_mode ("soft" | "destroy"), max_value_bytes, timeout_ms. VAULT_ADDR, VAULT_TOKEN and VAULT_NAMESPACE
  * apply when the config does not say otherwise. A relative token_file resolves against the config's folder; `~/` is the home folder.
  */
@@ -31,6 +32,7 @@ export const createVaultStore: StoreFactory = (config, ctx) => {
   set('namespace', str('namespace'));
   set('mount', str('mount'));
   set('prefix', str('prefix'));
+  set('lifecyclePrefix', str('lifecycle_prefix'));
   set('maxValueBytes', num('max_value_bytes'));
   set('timeoutMs', num('timeout_ms'));
   set('deleteMode', c.oneOf('delete_mode', ['soft', 'destroy']));

@@ -13,20 +13,41 @@
  *   secret's own key/value map (tagged `_credstash_json: true` only when it would look like text or bytes).
  * - comments and definitions live in the secret's custom_metadata (`credstash_comment_v<N>`, `credstash_name`, ...).
  * - encryption context: UnsupportedOperationError (BaseStore refuses it on every read and write).
+ * - the version lifecycle (docs/lifecycle.md, "How each tier keeps it"): labels and sealed state are one
+ *   companion secret per credential at `<mount>/data/<lifecyclePrefix><prefix><id>` (default lifecycle prefix
+ *   `_credstash_lifecycle/`, outside the scope, so no listing of credentials sees it), holding the companion
+ *   document under `lifecycle`, written with `options.cas` = the version read (custom_metadata has no
+ *   check-and-set); its KV version is the revision. History is the metadata endpoint's `versions` (created_time,
+ *   created_by where Vault reports it; soft-deleted and destroyed versions are left out as everywhere). An
+ *   expiry is kept in the version's data under `_credstash_expires_at` (a version's data never changes) and in
+ *   custom_metadata `credstash_expires_v<N>` for listings. Label targets carry no proof: Vault policy decides who
+ *   may write the companion secret (docs/SECURITY.md).
  */
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, resolve as resolvePath } from 'node:path';
 import {
   AccessDeniedError,
   ConfigError,
+  CorruptStoreError,
   CredstashError,
+  IntegrityError,
   StoreUnavailableError,
   ThrottlingError,
   UnsupportedOperationError,
   ValidationError,
   VersionConflictError,
 } from '../../core/errors.js';
-import { BaseStore, mapConcurrent, type ResolvedReadOptions, type ResolvedWriteOptions } from '../../core/store.js';
+import { decodeCompanion, encodeCompanion, emptyCompanion, withLifecycle, type CompanionDoc, type CompanionRecord, type VersionMeta } from '../../core/lifecycle.js';
+import { matchesGlob } from '../../core/names.js';
+import {
+  BaseStore,
+  mapConcurrent,
+  type ListHookOptions,
+  type ResolvedReadOptions,
+  type ResolvedWriteOptions,
+  type VersionRecord,
+  type VersionsHookOptions,
+} from '../../core/store.js';
 import type { CredentialDefinition, CredentialSummary, CredentialValue, JsonObject, StoreCapabilities, StoredCredential } from '../../core/types.js';
 import { CREDENTIAL_TYPES } from '../../core/types.js';
 import { assertJsonDepth, MAX_STORED_JSON_DEPTH } from '../../core/value.js';
@@ -53,6 +74,11 @@ export interface VaultStoreOptions {
   mount?: string;
   /** Scope prefix inside the mount, e.g. `prod/` or `institutions/acme/`. */
   prefix?: string;
+  /**
+   * Folder of the lifecycle records (labels, rotation state) inside the mount (default `_credstash_lifecycle/`);
+   * a credential's record is `<lifecyclePrefix><prefix><id>`. Ids inside it are refused when it lies in the scope.
+   */
+  lifecyclePrefix?: string;
   deleteMode?: 'soft' | 'destroy';
   /** Largest value in bytes (default 512 KiB, below Vault's default request and storage entry limits). */
   maxValueBytes?: number;
@@ -74,19 +100,27 @@ interface VaultResponse {
 interface KvMetadata {
   current_version?: number;
   custom_metadata?: Record<string, string> | null;
-  versions?: Record<string, { deletion_time?: string; destroyed?: boolean }>;
+  versions?: Record<string, { created_time?: string; deletion_time?: string; destroyed?: boolean; created_by?: { actor?: unknown } | null }>;
 }
 
 const COMMENT_KEY = 'credstash_comment_v';
+const EXPIRES_KEY = 'credstash_expires_v';
+/** The key of a version's data that holds its expiry (reserved in structured values). */
+export const EXPIRES_DATA_KEY = '_credstash_expires_at';
+export const DEFAULT_VAULT_LIFECYCLE_PREFIX = '_credstash_lifecycle/';
 
 export class VaultStore extends BaseStore {
   readonly kind = 'vault';
   readonly description: string;
-  readonly capabilities: StoreCapabilities = { write: true, delete: true, context: false, versions: true };
+  readonly capabilities: StoreCapabilities = { write: true, delete: true, context: false, versions: true, labels: true, history: true, expiry: true };
   protected readonly maxValueBytes: number;
   readonly #address: string;
   readonly #mount: string;
   readonly #prefix: string;
+  /** Folder of the companion records, with this scope: `<lifecyclePrefix><prefix>`. */
+  readonly #lifecycle: string;
+  /** The part of the scope that is the lifecycle folder (when the scope contains it): ids there are refused. */
+  readonly #reserved: string | undefined;
   readonly #opts: VaultStoreOptions;
   readonly #fetch: typeof fetch;
   readonly #now: () => number;
@@ -106,6 +140,13 @@ export class VaultStore extends BaseStore {
     this.#mount = vaultMount(opts.mount ?? 'secret', 'mount');
     if (opts.appRole?.mount !== undefined) vaultMount(opts.appRole.mount, 'approle.mount');
     this.#prefix = vaultPrefix(opts.prefix ?? '');
+    const lifecycle = vaultPrefix(opts.lifecyclePrefix ?? DEFAULT_VAULT_LIFECYCLE_PREFIX, 'lifecycle_prefix');
+    if (lifecycle === '') throw new ConfigError('vault "lifecycle_prefix" must be a folder such as "_credstash_lifecycle/"', { path: 'credential_store.config.lifecycle_prefix' });
+    if (this.#prefix.startsWith(lifecycle)) {
+      throw new ConfigError('vault "prefix" must not lie inside "lifecycle_prefix" (the folder of the lifecycle records)', { path: 'credential_store.config.prefix' });
+    }
+    this.#lifecycle = lifecycle + this.#prefix;
+    this.#reserved = lifecycle.startsWith(this.#prefix) ? lifecycle.slice(this.#prefix.length) : undefined;
     this.#opts = { ...opts, namespace: opts.namespace ?? env.VAULT_NAMESPACE, token: opts.token ?? (opts.tokenFile === undefined && opts.appRole === undefined ? env.VAULT_TOKEN : undefined) };
     if (this.#opts.token === undefined && opts.tokenFile === undefined && opts.appRole === undefined) {
       throw new ConfigError('vault store needs a token: config "token", "token_file", "approle", or VAULT_TOKEN', { path: 'credential_store.config.token' });
@@ -123,7 +164,16 @@ export class VaultStore extends BaseStore {
     if (id.startsWith('/') || id.endsWith('/') || id.split('/').some((s) => s === '' || s === '.' || s === '..')) {
       throw new ValidationError(`credential id "${id}" cannot be a vault path (no leading, trailing or empty / segments, no . or ..)`, { credentialId: id });
     }
+    if (this.#reserved !== undefined && `${id}/`.startsWith(this.#reserved)) {
+      throw new ValidationError(`credential id "${id}" is inside the folder of the lifecycle records (${this.#reserved}); choose another name or set lifecycle_prefix`, { credentialId: id });
+    }
     return this.#prefix + id;
+  }
+
+  /** Where the companion record (labels, sealed state) of `id` lives. */
+  #companionPath(id: string): string {
+    this.#secretPath(id);
+    return this.#lifecycle + id;
   }
 
   #url(op: string, path: string, query = ''): string {
@@ -280,9 +330,14 @@ export class VaultStore extends BaseStore {
   }
 
   #decode(id: string, res: VaultResponse): StoredCredential | undefined {
-    const data = res.body?.data as { data?: Record<string, unknown> | null; metadata?: { version?: number } } | undefined;
+    const data = res.body?.data as { data?: Record<string, unknown> | null; metadata?: { version?: number; created_time?: unknown } } | undefined;
     if (data?.data === null || data?.data === undefined || typeof data.metadata?.version !== 'number') return undefined;
-    return { id, version: String(data.metadata.version), value: decodeKv(data.data) };
+    const { value, expiresAt } = decodeKvStored(data.data, id, this.description);
+    const meta: VersionMeta = {};
+    const created = isoTime(data.metadata.created_time);
+    if (created !== undefined) meta.createdAt = created;
+    if (expiresAt !== undefined) meta.expiresAt = expiresAt;
+    return withLifecycle({ id, version: String(data.metadata.version), value }, meta);
   }
 
   protected override async _exists(id: string, version: string | undefined): Promise<boolean> {
@@ -298,8 +353,8 @@ export class VaultStore extends BaseStore {
 
   protected async _put(id: string, value: CredentialValue, opts: ResolvedWriteOptions): Promise<void> {
     const path = this.#secretPath(id);
-    const custom = customMetadata(id, opts.version, opts.comment, opts.definition);
-    const res = await this.#request('POST', this.#url('data', path), { options: { cas: opts.version - 1 }, data: encodeKv(value) });
+    const custom = customMetadata(id, opts.version, opts.comment, opts.definition, opts.meta.expiresAt);
+    const res = await this.#request('POST', this.#url('data', path), { options: { cas: opts.version - 1 }, data: encodeKv(value, opts.meta.expiresAt) });
     if (res.status === 400 && /check-and-set/.test(JSON.stringify(res.body?.errors ?? []))) {
       const current = (await this.#metadata(id))?.current_version ?? 0;
       if (opts.version <= current) throw new VersionConflictError({ credentialId: id, store: this.description, version: opts.version, highest: current });
@@ -311,8 +366,9 @@ export class VaultStore extends BaseStore {
       const meta = await this.#request('PATCH', this.#url('metadata', path), { custom_metadata: custom }, 'application/merge-patch+json');
       if (meta.status !== 204 && meta.status !== 200) {
         // Say what was stored: a caller told only "failed" would retry, and a retry adds another version.
-        const err = this.#fail(meta, `writing the comment or definition of credential "${id}"`, id);
-        err.message = `${err.message}; the value WAS stored as version ${opts.version}, without that comment or definition: do not retry the put`;
+        const what = opts.meta.expiresAt === undefined ? 'comment or definition' : 'comment, definition or expiry listing';
+        const err = this.#fail(meta, `writing the ${what} of credential "${id}"`, id);
+        err.message = `${err.message}; the value WAS stored as version ${opts.version}, without that ${what}: do not retry the put`;
         throw err;
       }
     }
@@ -336,31 +392,104 @@ export class VaultStore extends BaseStore {
     return live.map(String);
   }
 
-  /** LIST the scope recursively, then one metadata read per secret (bounded concurrency). */
-  protected async _list(): Promise<CredentialSummary[]> {
+  /** The ids under `base` (LIST, recursively), skipping the lifecycle folder when it lies inside. */
+  async #walk(base: string, what: string): Promise<string[]> {
     const ids: string[] = [];
     const walk = async (folder: string): Promise<void> => {
-      const res = await this.#request('GET', this.#url('metadata', this.#prefix + folder, '?list=true'));
+      const res = await this.#request('GET', this.#url('metadata', base + folder, '?list=true'));
       if (res.status === 404) return;
-      if (res.status !== 200) throw this.#fail(res, 'listing credentials');
+      if (res.status !== 200) throw this.#fail(res, what);
       const keys = ((res.body?.data as { keys?: unknown } | undefined)?.keys ?? []) as unknown[];
       for (const k of keys) {
         if (typeof k !== 'string') continue;
+        if (base === this.#prefix && this.#reserved !== undefined && (folder + k).startsWith(this.#reserved)) continue;
         if (k.endsWith('/')) await walk(folder + k);
         else ids.push(folder + k);
       }
     };
     await walk('');
+    return ids;
+  }
+
+  /** LIST the scope recursively, then one metadata read per secret (bounded concurrency). */
+  protected async _list(opts?: ListHookOptions): Promise<CredentialSummary[]> {
+    return (await this.#records(opts?.pattern)).map(({ id, version, comment }) => ({ id, version, ...(comment === undefined ? {} : { comment }) }));
+  }
+
+  /** Every live version under the scope with what the metadata says of it (one LIST walk, one metadata read per secret). */
+  async #records(pattern: string | undefined): Promise<VersionRecord[]> {
+    const ids = (await this.#walk(this.#prefix, 'listing credentials')).filter((id) => matchesGlob(pattern, id));
     const metas = await mapConcurrent(ids, this.#opts.listConcurrency ?? 8, (id) => this.#metadata(id));
-    const out: CredentialSummary[] = [];
+    return ids.flatMap((id, i) => recordsOf(id, metas[i]));
+  }
+
+  // ---- Lifecycle: history, companion records, sealed state ----
+
+  /** One credential: one metadata read. Otherwise the listing's walk (the newest version of each is filtered by the base). */
+  protected override async _versions(opts: VersionsHookOptions): Promise<VersionRecord[]> {
+    if (opts.id !== undefined) return recordsOf(opts.id, await this.#metadata(opts.id));
+    const all = await this.#records(opts.pattern);
+    if (!opts.latestOnly) return all;
+    const newest = new Map<string, VersionRecord>();
+    for (const r of all) newest.set(r.id, r); // each id's versions come oldest first
+    return [...newest.values()];
+  }
+
+  /**
+   * The companion secret's newest version: the document and its KV version as the revision. A record whose
+   * newest version was deleted or destroyed by hand (`vault kv delete`) reads as an empty document at that
+   * revision, so the next compare-and-set write still names the version Vault expects.
+   */
+  protected override async _readCompanion(id: string): Promise<CompanionRecord | undefined> {
+    const res = await this.#request('GET', this.#url('data', this.#companionPath(id)));
+    const data = res.body?.data as { data?: Record<string, unknown> | null; metadata?: { version?: unknown } } | undefined;
+    if (res.status === 404) {
+      return typeof data?.metadata?.version === 'number' ? { doc: emptyCompanion(), rev: String(data.metadata.version) } : undefined;
+    }
+    if (res.status !== 200) throw this.#fail(res, `reading the lifecycle record of credential "${id}"`, id);
+    if (typeof data?.metadata?.version !== 'number') throw new CorruptStoreError(`the lifecycle record of credential "${id}" in ${this.description} has no version`, { store: this.description, credentialId: id });
+    const text = data.data?.lifecycle;
+    if (typeof text !== 'string') throw new CorruptStoreError(`the lifecycle record of credential "${id}" in ${this.description} has no "lifecycle" field; remove it with vault kv metadata delete`, { store: this.description, credentialId: id });
+    return { doc: decodeCompanion(text, `${this.description} lifecycle record of "${id}"`), rev: String(data.metadata.version) };
+  }
+
+  /** Compare-and-set with KV v2 `options.cas`: the write succeeds only while the record's version is still `expectedRev` (0: no record). */
+  protected override async _writeCompanion(id: string, doc: CompanionDoc, expectedRev: string | undefined): Promise<boolean> {
+    const cas = expectedRev === undefined ? 0 : Number(expectedRev);
+    if (!Number.isSafeInteger(cas) || cas < 0) return false;
+    const res = await this.#request('POST', this.#url('data', this.#companionPath(id)), { options: { cas }, data: { lifecycle: encodeCompanion(doc) } });
+    if (res.status === 200 || res.status === 204) return true;
+    if (res.status === 400 && /check-and-set/.test(JSON.stringify(res.body?.errors ?? []))) return false;
+    throw this.#fail(res, `writing the lifecycle record of credential "${id}"`, id);
+  }
+
+  /** Every companion record of this scope: a LIST walk of the lifecycle folder, then one read per matching record. */
+  protected override async _listCompanions(pattern: string | undefined): Promise<Array<{ id: string; doc: CompanionDoc }>> {
+    const ids = (await this.#walk(this.#lifecycle, 'listing lifecycle records')).filter((id) => matchesGlob(pattern, id));
+    const recs = await mapConcurrent(ids, this.#opts.listConcurrency ?? 8, (id) => this._readCompanion(id));
+    const out: Array<{ id: string; doc: CompanionDoc }> = [];
     ids.forEach((id, i) => {
-      const meta = metas[i];
-      for (const v of liveVersions(meta)) {
-        const comment = meta?.custom_metadata?.[`${COMMENT_KEY}${v}`];
-        out.push({ id, version: String(v), ...(comment === undefined ? {} : { comment }) });
-      }
+      const rec = recs[i];
+      if (rec !== undefined) out.push({ id, doc: rec.doc });
     });
     return out;
+  }
+
+  /**
+   * State in the companion record. Vault keeps it encrypted in its own storage and guarded by its policies,
+   * which is the protection of every value in this tier too; the tier has no key of its own to add. The seal binds
+   * the bytes to the credential and the state key, so a record copied to another credential is refused.
+   */
+  protected override async _sealState(id: string, key: string, plaintext: Uint8Array): Promise<string> {
+    return `vault1.${Buffer.from(JSON.stringify([id, key])).toString('base64url')}.${Buffer.from(plaintext).toString('base64url')}`;
+  }
+
+  protected override async _openState(id: string, key: string, sealed: string): Promise<Uint8Array> {
+    const m = /^vault1\.([A-Za-z0-9_-]*)\.([A-Za-z0-9_-]*)$/.exec(sealed);
+    if (m === null || Buffer.from(m[1] as string, 'base64url').toString('utf8') !== JSON.stringify([id, key])) {
+      throw new IntegrityError({ credentialId: id, store: this.description });
+    }
+    return new Uint8Array(Buffer.from(m[2] as string, 'base64url'));
   }
 
   /** The definition kept in custom_metadata, or undefined. */
@@ -393,13 +522,13 @@ function vaultMount(raw: string, key: string): string {
  * differently from what credstash shows.
  * @throws ConfigError (never quoting the value)
  */
-function vaultPrefix(raw: string): string {
+function vaultPrefix(raw: string, key = 'prefix'): string {
   if (raw === '') return '';
   const body = raw.endsWith('/') ? raw.slice(0, -1) : raw;
   if (raw.startsWith('/') || /[\\%\u0000-\u001f\u007f]/.test(raw) || body.split('/').some((seg) => seg === '' || seg === '.' || seg === '..' || seg.trim() === '')) {
     throw new ConfigError(
-      'vault "prefix" must be relative folders such as "prod/" or "team/app/": no leading "/", no empty, "." or ".." segment, no "\\", "%" or control character',
-      { path: 'credential_store.config.prefix' },
+      `vault "${key}" must be relative folders such as "prod/" or "team/app/": no leading "/", no empty, "." or ".." segment, no "\\", "%" or control character`,
+      { path: `credential_store.config.${key}` },
     );
   }
   return `${body}/`;
@@ -427,13 +556,57 @@ function liveVersions(meta: KvMetadata | undefined): number[] {
     .sort((a, b) => a - b);
 }
 
-export function encodeKv(value: CredentialValue): Record<string, unknown> {
+/** A value as the secret's data; with an expiry, `_credstash_expires_at` beside it (see EXPIRES_DATA_KEY). */
+export function encodeKv(value: CredentialValue, expiresAt?: string): Record<string, unknown> {
+  const out = encodeKvValue(value);
+  if (expiresAt !== undefined) out[EXPIRES_DATA_KEY] = expiresAt;
+  return out;
+}
+
+function encodeKvValue(value: CredentialValue): Record<string, unknown> {
   if (typeof value === 'string') return { value };
   if (value instanceof Uint8Array) return { value: Buffer.from(value).toString('base64'), encoding: 'base64' };
   if (Object.prototype.hasOwnProperty.call(value, '_credstash_json')) throw new ValidationError('"_credstash_json" is a reserved key in vault-stored structured credentials');
+  if (Object.prototype.hasOwnProperty.call(value, EXPIRES_DATA_KEY)) throw new ValidationError(`"${EXPIRES_DATA_KEY}" is a reserved key in vault-stored structured credentials`);
   const keys = Object.keys(value);
   const looksLikeText = keys.length > 0 && keys.every((k) => k === 'value' || k === 'encoding');
   return looksLikeText ? { ...value, _credstash_json: true } : { ...value };
+}
+
+/**
+ * A secret's data as the value and its expiry. An `_credstash_expires_at` that is not a time is a damaged
+ * record (CorruptStoreError), never silently a value field or no expiry.
+ */
+export function decodeKvStored(data: Record<string, unknown>, id: string, store: string): { value: CredentialValue; expiresAt?: string } {
+  if (!Object.prototype.hasOwnProperty.call(data, EXPIRES_DATA_KEY)) return { value: decodeKv(data) };
+  const { [EXPIRES_DATA_KEY]: raw, ...rest } = data;
+  const at = isoTime(raw);
+  if (at === undefined) throw new CorruptStoreError(`credential "${id}" in ${store} has an expiry (${EXPIRES_DATA_KEY}) that is not a time`, { store, credentialId: id });
+  return { value: decodeKv(rest), expiresAt: at };
+}
+
+/** An RFC 3339 time from Vault or an expiry field, as ISO 8601 (milliseconds, Z); undefined if it is not one. */
+function isoTime(raw: unknown): string | undefined {
+  if (typeof raw !== 'string' || !/^\d{4}-\d\d-\d\dT/.test(raw)) return undefined;
+  const t = Date.parse(raw);
+  return Number.isNaN(t) ? undefined : new Date(t).toISOString();
+}
+
+/** The live versions of a secret as history records: created time, writer (Vault's created_by where it reports one), comment, expiry. */
+function recordsOf(id: string, meta: KvMetadata | undefined): VersionRecord[] {
+  return liveVersions(meta).map((v) => {
+    const r: VersionRecord = { id, version: String(v) };
+    const facts = meta?.versions?.[String(v)];
+    const created = isoTime(facts?.created_time);
+    if (created !== undefined) r.createdAt = created;
+    const actor = facts?.created_by?.actor;
+    if (typeof actor === 'string' && actor !== '') r.writtenBy = actor;
+    const comment = meta?.custom_metadata?.[`${COMMENT_KEY}${v}`];
+    if (comment !== undefined) r.comment = comment;
+    const expires = isoTime(meta?.custom_metadata?.[`${EXPIRES_KEY}${v}`]);
+    if (expires !== undefined) r.expiresAt = expires;
+    return r;
+  });
 }
 
 export function decodeKv(data: Record<string, unknown>): CredentialValue {
@@ -453,13 +626,14 @@ function structured(data: Record<string, unknown>): JsonObject {
   return data as JsonObject;
 }
 
-function customMetadata(id: string, version: number, comment: string | undefined, def: CredentialDefinition | undefined): Record<string, string> | undefined {
+function customMetadata(id: string, version: number, comment: string | undefined, def: CredentialDefinition | undefined, expiresAt: string | undefined): Record<string, string> | undefined {
   const out: Record<string, string> = {};
   const put = (k: string, v: string, field: string): void => {
     if (Buffer.byteLength(v) > 512) throw new ValidationError(`${field} of credential "${id}" is longer than vault's 512-byte custom_metadata limit`, { credentialId: id });
     out[k] = v;
   };
   if (comment !== undefined) put(`${COMMENT_KEY}${version}`, comment, 'the comment');
+  if (expiresAt !== undefined) put(`${EXPIRES_KEY}${version}`, expiresAt, 'the expiry');
   if (def !== undefined) {
     if (def.name !== undefined) put('credstash_name', def.name, 'definition name');
     if (def.credential_type !== undefined) put('credstash_credential_type', def.credential_type, 'definition credential_type');
