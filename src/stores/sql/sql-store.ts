@@ -412,7 +412,8 @@ export class SqlStore extends BaseStore implements SetupCapable, KeyRotationCapa
       const db = await this.#conn();
       this.#columnsAdded = undefined; // check again: setup is the explicit upgrade
       const upgraded = await this.#addColumns(db);
-      await this.#lifecycle();
+      // A table name too long for a lifecycle table still works without labels (they say why when used).
+      if (this.table.length <= MAX_LIFECYCLE_BASE) await this.#lifecycle();
       return {
         created: this.#created || upgraded,
         message: `${this.description} is ready (created if it was missing${upgraded ? '; lifecycle columns added' : ''})`,

@@ -5,6 +5,8 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { fernetTimestamp, generateFernetKey } from '../../../src/crypto/fernet.js';
 import { FernetCodec } from '../../../src/stores/fernet-codec.js';
 import { SqlStore, type EngineConfig } from '../../../src/stores/sql/index.js';
+import { createDialect } from '../../../src/stores/sql/sql-dialects.js';
+import type { CredentialsDB } from '../../../src/stores/sql/sql-schema.js';
 import { runLifecycleContract, type LifecycleStore } from '../../contract/lifecycle.contract.js';
 import { moveChain, raceLabelMovers } from '../../helpers/label-race.js';
 import { CANARY, expectNoLeak, rejectionOf } from '../../helpers/no-leak.js';
@@ -187,19 +189,25 @@ for (const e of engines) {
       }
     });
 
-    it('history of 100 versions decrypts nothing: one query, with a key that opens none of them, and no token opened', async () => {
+    it('history of 100 versions decrypts nothing: one query for the versions and one for the labels, with a key that opens none of them, and no token opened', async () => {
       const table = `lc_${++n}`;
       const engine = e.engine();
       const store = make(table, [KEY], engine);
-      const wrong = make(table, [generateFernetKey()], engine);
+      // the store with the wrong key runs on a Kysely of the test's own, which counts the statements it sends
+      let statements = 0;
+      const { Kysely } = await import('kysely');
+      const counted = new Kysely<CredentialsDB>({ dialect: await createDialect(engine), log: (ev) => void (ev.level === 'query' && statements++) });
+      const wrong = new SqlStore({ engine, table, fernetKeys: [generateFernetKey()], db: counted });
       const open = vi.spyOn(FernetCodec.prototype, 'open');
       try {
         for (let i = 0; i < 100; i++) await store.storeCredential('h.many', `value ${i}`, { version: i + 1, comment: `c${i}` });
         await store.labelCredential('h.many', 'current', { version: 50 });
         expect(await rejectionOf(wrong.getCredential('h.many'))).toMatchObject({ code: 'ERR_INTEGRITY' }); // a decrypt would fail
         open.mockClear();
+        statements = 0;
         const h = await wrong.credentialHistory('h.many');
         expect(open).not.toHaveBeenCalled();
+        expect(statements).toBe(2); // the versions, and the labels
         expect(h).toHaveLength(100);
         expect(h[49]).toMatchObject({ version: '50', labels: ['current'], comment: 'c49', writtenBy: expect.any(String) });
         const raw = await rawSql(engine);
@@ -209,6 +217,7 @@ for (const e of engines) {
       } finally {
         open.mockRestore();
         await wrong.close();
+        await counted.destroy();
         await store.close();
       }
     });
@@ -293,6 +302,7 @@ for (const e of engines) {
     it('a table name too long for its lifecycle table refuses labels with a ConfigError naming the limit; plain reads and writes work', async () => {
       const store = make(`t${'x'.repeat(55)}`);
       try {
+        await store.setup();
         await store.storeCredential('a', 'v');
         expect((await store.getCredential('a', { required: true })).value).toBe('v');
         expect(await rejectionOf(store.labelCredential('a', 'current', { version: 1 }))).toMatchObject({ code: 'ERR_CONFIG', message: expect.stringContaining('at most 53 characters') });
