@@ -3,9 +3,11 @@
  * `CREDSTASH_CREDENTIAL_DB_PROD` (id upper-cased, every non-alphanumeric character becomes `_`). A value
  * that is exactly the compact JSON of an object is a structured credential; anything else is text, byte for
  * byte (`credstash:text:` in front makes any value text). There is one version, 1. A context is refused.
+ * The version lifecycle (labels, history, expiry, sealed state) has nowhere to live in a process's environment:
+ * every lifecycle operation is an UnsupportedOperationError (listings of labels and expiries are empty).
  */
 import { UnsupportedOperationError } from '../../core/errors.js';
-import { BaseStore, type ResolvedReadOptions } from '../../core/store.js';
+import { BaseStore, type ResolvedReadOptions, type VersionRecord } from '../../core/store.js';
 import { decodeStringValue } from '../../core/string-values.js';
 import type { CredentialSummary, CredentialValue, StoreCapabilities, StoredCredential } from '../../core/types.js';
 import { padVersion } from '../../core/version.js';
@@ -29,7 +31,7 @@ const VERSION_ONE = padVersion(1);
 export class EnvStore extends BaseStore {
   readonly kind = 'env';
   readonly description: string;
-  readonly capabilities: StoreCapabilities = { write: false, delete: false, context: false, versions: false };
+  readonly capabilities: StoreCapabilities = { write: false, delete: false, context: false, versions: false, labels: false, history: false, expiry: false };
   protected readonly maxValueBytes = Number.MAX_SAFE_INTEGER;
   readonly #prefix: string;
   readonly #env: NodeJS.ProcessEnv | undefined;
@@ -67,6 +69,11 @@ export class EnvStore extends BaseStore {
 
   protected async _delete(): Promise<string[]> {
     throw new UnsupportedOperationError(this.description, 'deletes');
+  }
+
+  /** A variable has no history: one value, no time, no writer. */
+  protected override async _versions(): Promise<VersionRecord[]> {
+    throw new UnsupportedOperationError(this.description, 'history');
   }
 
   /** Ids are the variable suffixes lower-cased (`CREDSTASH_CREDENTIAL_DB_PROD` -> `db_prod`): the mapping is one-way. */
