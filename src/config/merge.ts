@@ -7,7 +7,7 @@
 import { dirname } from 'node:path';
 import { ConfigError } from '../core/errors.js';
 import { parseFernetKey } from '../crypto/fernet.js';
-import type { CredentialDefinition } from '../core/types.js';
+import type { CredentialDefinition, JsonValue } from '../core/types.js';
 import type { StoreOpenConfig } from '../stores/open.js';
 import type { StoreSpec } from '../stores/registry.js';
 import { defaultStoreSpec, ENV } from './defaults.js';
@@ -49,6 +49,8 @@ export interface ResolvedConfig extends StoreOpenConfig {
   auditLog?: string;
   /** `[[credentials]]` definitions, by id. */
   credentials: Map<string, CredentialDefinition>;
+  /** `rotation` tables of the `[[credentials]]` definitions, by id (checked for shape; rotateCredential checks the values). */
+  rotation: Map<string, Record<string, JsonValue>>;
   /** `[credential_store.references_from]`: the store that `${credential:...}` in the store config read from. */
   referencesFrom?: StoreSpec;
   /**
@@ -141,9 +143,13 @@ export function loadConfig(opts: LoadConfigOptions = {}): ResolvedConfig {
   const auditLog = auditRaw === undefined ? undefined : resolvePath(auditRaw, env[ENV.auditLog] !== undefined ? cwd : baseDir, home);
 
   const credentials = new Map<string, CredentialDefinition>();
-  for (const def of parsed.credentials ?? []) credentials.set(def.id, def as CredentialDefinition);
+  const rotation = new Map<string, Record<string, JsonValue>>();
+  for (const { rotation: policy, ...def } of parsed.credentials ?? []) {
+    credentials.set(def.id, def as CredentialDefinition);
+    if (policy !== undefined) rotation.set(def.id, policy);
+  }
 
-  const out: ResolvedConfig = { baseDir, store, storeSources, fernetKeys, credentials };
+  const out: ResolvedConfig = { baseDir, store, storeSources, fernetKeys, credentials, rotation };
   if (fileStore?.module !== undefined && fileStore.type === store.type) out.storeModule = storeModulePath(fileStore.module, baseDir, home, file);
   const refsFrom = fileStore?.references_from;
   if (refsFrom !== undefined) out.referencesFrom = { type: refsFrom.type, config: { ...(refsFrom.config ?? {}) } };

@@ -17,8 +17,11 @@ export interface ConfigFile {
   audit_log?: string;
   fernet?: { keys: string[] };
   credential_store?: StoreSection;
-  credentials?: CredentialDefinition[];
+  credentials?: ConfigDefinition[];
 }
+
+/** A `[[credentials]]` definition as the file gives it: the definition, and its rotation policy (never stored with a version). */
+export type ConfigDefinition = CredentialDefinition & { rotation?: Record<string, JsonValue> };
 
 /** `[credential_store]`. */
 export interface StoreSection {
@@ -161,11 +164,39 @@ const METADATA: Check<Record<string, JsonValue>> = {
   },
 };
 
-const DEFINITION: Check<CredentialDefinition> = {
+/** `[credentials.rotation]`: the keys and their types; the rotation engine checks the values (rotator, strategy, durations) when it runs. */
+const ROTATION: Check<Record<string, JsonValue>> = {
   what: 'a table',
   check: (v, path, issues) =>
-    strictTable(v, path, issues, ['id', 'name', 'credential_type', 'description', 'metadata'], (t) => {
-      const out: CredentialDefinition = { id: field(t, 'id', path, issues, NON_EMPTY, true) ?? '' };
+    strictTable(v, path, issues, ['rotator', 'strategy', 'every', 'generate', 'admin', 'lease', 'options', 'context'], (t) => {
+      const out: Record<string, JsonValue> = { rotator: field(t, 'rotator', path, issues, NON_EMPTY, true) ?? '' };
+      for (const key of ['strategy', 'every', 'generate', 'admin', 'lease']) assign(out, key, field(t, key, path, issues, NON_EMPTY));
+      assign(out, 'options', field(t, 'options', path, issues, METADATA));
+      assign(out, 'context', field(t, 'context', path, issues, STRING_TABLE));
+      return out;
+    }),
+};
+
+/** A table of strings (an encryption context). */
+const STRING_TABLE: Check<Record<string, string>> = {
+  what: 'a table',
+  check(v, path, issues) {
+    if (!isTable(v)) return wrongType(v, path, issues, 'a table');
+    const out: [string, string][] = [];
+    for (const [key, value] of Object.entries(v)) {
+      if (typeof value === 'string') out.push([key, value]);
+      else wrongType(value, [...path, key], issues, 'a string');
+    }
+    return Object.fromEntries(out);
+  },
+};
+
+const DEFINITION: Check<ConfigDefinition> = {
+  what: 'a table',
+  check: (v, path, issues) =>
+    strictTable(v, path, issues, ['id', 'name', 'credential_type', 'description', 'metadata', 'rotation'], (t) => {
+      const out: ConfigDefinition = { id: field(t, 'id', path, issues, NON_EMPTY, true) ?? '' };
+      assign(out, 'rotation', field(t, 'rotation', path, issues, ROTATION));
       assign(out, 'name', field(t, 'name', path, issues, NON_EMPTY));
       assign(out, 'credential_type', field(t, 'credential_type', path, issues, CREDENTIAL_TYPE));
       assign(out, 'description', field(t, 'description', path, issues, STRING));
@@ -174,7 +205,7 @@ const DEFINITION: Check<CredentialDefinition> = {
     }),
 };
 
-const DEFINITIONS: Check<CredentialDefinition[]> = arrayOf(DEFINITION);
+const DEFINITIONS: Check<ConfigDefinition[]> = arrayOf(DEFINITION);
 
 function arrayOf<T>(item: Check<T>): Check<T[]> {
   return {

@@ -53,8 +53,7 @@ export function createRotationHandler(opts: RotationHandlerOptions = {}): (event
       const { loadConfig, openConfiguredStore } = await import('../config/index.js');
       const config = loadConfig({ cwd: opts.cwd ?? process.cwd(), env });
       if (policies === undefined) {
-        const raw: ReadonlyMap<string, Record<string, unknown>> = (config as typeof config & { rotation?: ReadonlyMap<string, Record<string, unknown>> }).rotation ?? new Map();
-        policies = [...raw].map(([id, table]) => ({ id, policy: parseRotationPolicy(table, `${config.file ?? 'credstash.toml'}: credentials "${id}" rotation`) }));
+        policies = [...config.rotation].map(([id, table]) => ({ id, policy: parseRotationPolicy(table, `${config.file ?? 'credstash.toml'}: credentials "${id}" rotation`) }));
       }
       store ??= await openConfiguredStore(config, env);
     }

@@ -87,8 +87,7 @@ export const rotateCommand: CommandImpl<RotateArgs> = {
 /** The rotation policies of credstash.toml, in file order, checked (a ConfigError names the credential and key). */
 async function policiesOf(config: ResolvedConfig): Promise<Array<{ id: string; policy: RotationPolicy }>> {
   const { parseRotationPolicy } = await import('../../rotation/policy.js');
-  const raw: ReadonlyMap<string, Record<string, unknown>> = (config as ResolvedConfig & { rotation?: ReadonlyMap<string, Record<string, unknown>> }).rotation ?? new Map();
-  return [...raw].map(([id, table]) => ({ id, policy: parseRotationPolicy(table, `${config.file ?? 'credstash.toml'}: credentials "${id}" rotation`) }));
+  return [...config.rotation].map(([id, table]) => ({ id, policy: parseRotationPolicy(table, `${config.file ?? 'credstash.toml'}: credentials "${id}" rotation`) }));
 }
 
 function policyFor(all: Array<{ id: string; policy: RotationPolicy }>, id: string): RotationPolicy {

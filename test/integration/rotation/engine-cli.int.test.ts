@@ -1,0 +1,209 @@
+/**
+ * `credstash rotate` as real processes on the local keystore, with the `command` rotator and a script whose
+ * "server" is a JSON file (user -> password). The script can be made to sleep before or after doing its part
+ * of a step (an env var); the test then kills the credstash process group with SIGKILL (the machine going
+ * away: credstash and its rotator program at once) and rotates again: the store and the server must agree,
+ * with exactly one new version (or none, after a rollback). Also: 8 concurrent `credstash rotate`, a failing
+ * test step, --status, --cancel, --due.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { BIN, cleanEnv, runCli } from '../../helpers/cli.js';
+import { expectNoLeak } from '../../helpers/no-leak.js';
+
+const root = mkdtempSync(join(tmpdir(), 'credstash-rotate-cli-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+const SERVER_SCRIPT = `
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+const input = JSON.parse(readFileSync(0, 'utf8'));
+const file = process.env.FAKE_SERVER_FILE;
+const read = () => JSON.parse(readFileSync(file, 'utf8'));
+const write = (db) => { writeFileSync(file + '.tmp', JSON.stringify(db)); renameSync(file + '.tmp', file); };
+const step = process.env.CREDSTASH_ROTATION_STEP;
+const sleepy = process.env.FAKE_SLEEP === step + ':' + (process.env.FAKE_SLEEP_WHEN ?? 'before');
+const pause = async () => { writeFileSync(process.env.FAKE_MARKER, String(process.pid)); await new Promise((r) => setTimeout(r, Number(process.env.FAKE_SLEEP_MS ?? 30000))); };
+if (sleepy && process.env.FAKE_SLEEP_WHEN !== 'after') await pause();
+const db = read();
+if (step === 'set') { db[input.pending.user] = input.pending.password; write(db); }
+if (step === 'revert') { db[input.current.user] = input.current.password; write(db); }
+if (step === 'test' && (db[input.pending.user] !== input.pending.password || process.env.FAKE_FAIL_TEST === '1')) process.exit(3);
+if (sleepy && process.env.FAKE_SLEEP_WHEN === 'after') await pause();
+`;
+
+interface Project {
+  dir: string;
+  env: NodeJS.ProcessEnv;
+  server: string;
+  marker: string;
+}
+
+let n = 0;
+async function project(): Promise<Project> {
+  const dir = join(root, `p${n++}`);
+  const home = join(dir, 'home');
+  const { mkdirSync } = await import('node:fs');
+  mkdirSync(home, { recursive: true });
+  const server = join(dir, 'server.json');
+  const marker = join(dir, 'sleeping');
+  const script = join(dir, 'fake-server.mjs');
+  writeFileSync(script, SERVER_SCRIPT);
+  writeFileSync(server, JSON.stringify({ app: 'old-password-1' }));
+  const env = cleanEnv(home, { FAKE_SERVER_FILE: server, FAKE_MARKER: marker });
+  expect((await runCli(['init'], { cwd: dir, env })).code).toBe(0);
+  appendFileSync(
+    join(dir, 'credstash.toml'),
+    `
+[[credentials]]
+id = "app.db"
+
+[credentials.rotation]
+rotator = "command"
+every = "30d"
+options = { command = [${JSON.stringify(process.execPath)}, ${JSON.stringify(script)}] }
+`,
+  );
+  const put = await runCli(['put', 'app.db', JSON.stringify({ user: 'app', password: 'old-password-1' })], { cwd: dir, env });
+  expect(put.code, put.stderr).toBe(0);
+  return { dir, env, server, marker };
+}
+
+async function rotate(p: Project, args: string[] = [], extra: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return runCli(['rotate', ...args], { cwd: p.dir, env: { ...p.env, ...extra } });
+}
+
+/** Start `credstash rotate app.db` in its own process group, wait until the script sleeps, SIGKILL the group. */
+async function rotateAndKill(p: Project, extra: Record<string, string>): Promise<void> {
+  rmSync(p.marker, { force: true });
+  const child = spawn(process.execPath, [BIN, 'rotate', 'app.db'], { cwd: p.dir, env: { ...p.env, ...extra }, stdio: 'ignore', detached: true });
+  const exited = new Promise<void>((r) => child.on('close', () => r()));
+  const deadline = Date.now() + 20_000;
+  while (!existsSync(p.marker)) {
+    if (Date.now() > deadline) throw new Error('the rotator script never reached its sleep');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  process.kill(-(child.pid as number), 'SIGKILL');
+  await exited;
+}
+
+async function versions(p: Project): Promise<string[]> {
+  const r = await runCli(['list'], { cwd: p.dir, env: p.env });
+  expect(r.code, r.stderr).toBe(0);
+  return r.stdout
+    .split('\n')
+    .filter((l) => l.startsWith('app.db '))
+    .map((l) => String(Number(/version (\S+)/.exec(l)?.[1] ?? 'NaN')));
+}
+
+async function stored(p: Project): Promise<{ user: string; password: string }> {
+  const r = await runCli(['get', 'app.db'], { cwd: p.dir, env: p.env });
+  expect(r.code, r.stderr).toBe(0);
+  return JSON.parse(r.stdout) as { user: string; password: string };
+}
+
+function serverDb(p: Project): Record<string, string> {
+  return JSON.parse(readFileSync(p.server, 'utf8')) as Record<string, string>;
+}
+
+async function expectAgree(p: Project): Promise<void> {
+  const v = await stored(p);
+  expect(serverDb(p)[v.user]).toBe(v.password);
+}
+
+describe('credstash rotate: real processes on the local keystore with the command rotator', () => {
+  let p: Project;
+  beforeEach(async () => {
+    p = await project();
+  });
+
+  it('rotates: one new version, the server holds its password, --status shows no rotation in progress', async () => {
+    const r = await rotate(p, ['app.db']);
+    expect(r, r.stderr).toMatchObject({ code: 0, stderr: '' });
+    expect(r.stdout).toBe('Rotated app.db -- version 2 (from 1; command, single)\n');
+    expect(await versions(p)).toHaveLength(2);
+    const v = await stored(p);
+    expect(v.password).not.toBe('old-password-1');
+    await expectAgree(p);
+    expectNoLeak(r, v.password);
+    const st = await rotate(p, ['--status', '--json']);
+    expect(st.code, st.stderr).toBe(0);
+    const rows = JSON.parse(st.stdout) as Array<Record<string, unknown>>;
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ id: 'app.db', rotator: 'command', strategy: 'single', every: '30d', version: '2', due: false });
+    expect(rows[0]).not.toHaveProperty('pending');
+    expectNoLeak(st, v.password);
+  });
+
+  const points: Array<[string, 'before' | 'after', 'rotated' | 'rolled-back']> = [
+    ['set', 'before', 'rotated'],
+    ['set', 'after', 'rotated'],
+    ['test', 'before', 'rotated'],
+    ['test', 'after', 'rotated'],
+    ['finish', 'before', 'rotated'],
+    ['finish', 'after', 'rotated'],
+  ];
+  for (const [step, when, outcome] of points) {
+    it(`kill -9 ${when} the rotator's ${step}, then rotate again: the store and the server agree, exactly one new version`, async () => {
+      await rotateAndKill(p, { FAKE_SLEEP: `${step}:${when}`, FAKE_SLEEP_WHEN: when });
+      expect((await versions(p)).length).toBeLessThanOrEqual(2);
+      const st = await rotate(p, ['--status']);
+      expect(st.stdout).toMatch(new RegExp(`in progress: step ${step}, started \\d+ s ago by process \\d+ on .+ \\(gone\\)`));
+      const again = await rotate(p, ['app.db']);
+      expect(again.code, again.stderr).toBe(0);
+      expect(again.stdout).toMatch(outcome === 'rotated' ? /^Rotated app\.db -- version 2 \(from 1; command, single, resumed\)\n$/ : /^Rolled back/);
+      expect(await versions(p)).toHaveLength(2);
+      await expectAgree(p);
+      expect(serverDb(p).app).not.toBe('old-password-1');
+    });
+  }
+
+  for (const when of ['before', 'after'] as const) {
+    it(`a failing test step, with kill -9 ${when} the revert: the next rotate completes the rollback, no version, the old password works`, async () => {
+      await rotateAndKill(p, { FAKE_SLEEP: `revert:${when}`, FAKE_SLEEP_WHEN: when, FAKE_FAIL_TEST: '1' });
+      const again = await rotate(p, ['app.db']);
+      expect(again.code, again.stderr).toBe(0);
+      expect(again.stdout).toMatch(/^Rolled back the rotation of app\.db: version 1 is current and the target uses it; no version was added \(command, single, resumed\)\n$/);
+      expect(await versions(p)).toEqual(['1']);
+      expect(serverDb(p).app).toBe('old-password-1');
+    });
+  }
+
+  it('a failing test step: exit 1, the error names the step and the target, no version, the old password works', async () => {
+    const r = await rotate(p, ['app.db'], { FAKE_FAIL_TEST: '1' });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(
+      'credstash: rotation of "app.db" failed at step test on command node: the program exited with status 3; rolled back: the current password is in use again, the pending value was discarded and no version was added\n',
+    );
+    expect(await versions(p)).toEqual(['1']);
+    expect(serverDb(p).app).toBe('old-password-1');
+  });
+
+  it('kill -9 inside set, then --cancel: the server has the old password again, no version', async () => {
+    await rotateAndKill(p, { FAKE_SLEEP: 'set:after', FAKE_SLEEP_WHEN: 'after' });
+    expect(serverDb(p).app).not.toBe('old-password-1');
+    const c = await rotate(p, ['app.db', '--cancel']);
+    expect(c.code, c.stderr).toBe(0);
+    expect(c.stdout).toMatch(/^Rolled back the rotation of app\.db/);
+    expect(serverDb(p).app).toBe('old-password-1');
+    expect(await versions(p)).toEqual(['1']);
+    const none = await rotate(p, ['app.db', '--cancel']);
+    expect(none).toMatchObject({ code: 1, stderr: expect.stringMatching(/^credstash: no rotation of "app\.db" is in progress in .+; nothing to cancel\n$/) });
+  });
+
+  it('8 concurrent credstash rotate: exactly one rotates, the others exit 1 saying a rotation is in progress with its step and age; one new version', async () => {
+    const extra = { FAKE_SLEEP: 'set:before', FAKE_SLEEP_WHEN: 'before', FAKE_SLEEP_MS: '1500' };
+    const runs = await Promise.all(Array.from({ length: 8 }, () => rotate(p, ['app.db'], extra)));
+    const ok = runs.filter((r) => r.code === 0);
+    const busy = runs.filter((r) => r.code === 1);
+    expect(ok.length, runs.map((r) => r.stderr).join('')).toBe(1);
+    expect(busy.length).toBe(7);
+    for (const b of busy) {
+      expect(b.stderr).toMatch(/^credstash: rotation of "app\.db" in local keystore .+ is in progress \(step (set|test|finish), started \d+ s ago, updated \d+ s ago by process \d+ on .+\); wait for it to end; run the command again afterwards\n$/);
+    }
+    expect(await versions(p)).toHaveLength(2);
+    await expectAgree(p);
+  });
+});
