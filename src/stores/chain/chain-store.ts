@@ -126,6 +126,8 @@ export class ChainStore implements CredentialStore {
 
   /**
    * The first member holding the credential answers; with a context, members that cannot bind one are skipped.
+   * With a `label`, only members that keep labels are asked, and the first one where the label exists answers;
+   * `strict` is passed to the member that answers.
    *
    * @example
    * ```ts
@@ -142,19 +144,29 @@ export class ChainStore implements CredentialStore {
     const withContext = opts.context !== undefined && opts.context !== null && Object.keys(opts.context).length > 0;
     // No member can bind a context: "not found" would hide a misconfigured chain, so say so (as each tier does).
     if (withContext && !this.capabilities.context) throw new UnsupportedOperationError(this.description, 'encryption context (no member store binds one)');
+    // A labelled read goes only to members that keep labels (the first one where the label exists answers);
+    // dropping the label would answer with the newest version instead of the labelled one.
+    const label = opts.label;
+    if (label !== undefined && !this.members.some((m) => m.store.capabilities.labels === true)) throw new UnsupportedOperationError(this.description, 'labels (no member store keeps them)');
+    const read: GetOptions = { version: opts.version, context: opts.context };
+    if (label !== undefined) read.label = label;
+    if (opts.strict === true) read.strict = true;
     for (const m of this.members) {
       // A store that cannot bind a context cannot hold a credential stored with one: skipping it is a miss.
       if (withContext && !m.store.capabilities.context) continue;
+      if (label !== undefined && m.store.capabilities.labels !== true) continue;
       let found: StoredCredential | undefined;
       try {
-        found = await m.store.getCredential(id, { version: opts.version, context: opts.context });
+        found = await m.store.getCredential(id, read);
       } catch (err) {
         if (err instanceof CredentialNotFoundError) continue;
         throw this.#fail(m, err, id);
       }
       if (found !== undefined) return found;
     }
-    if (opts.required === true) throw new CredentialNotFoundError({ credentialId: id, store: this.description, version: opts.version });
+    if (opts.required === true) {
+      throw new CredentialNotFoundError(label === undefined ? { credentialId: id, store: this.description, version: opts.version } : { credentialId: id, store: this.description, label });
+    }
     return undefined;
   }
 
