@@ -117,6 +117,29 @@ describe('light get: the same answers as the SDK path', () => {
     expect(kms.requests.get('Decrypt')).toBe(0);
   });
 
+  it('no region anywhere: us-east-1 with the same notice as the SDK path, once', async () => {
+    const saved = { r: process.env.AWS_REGION, d: process.env.AWS_DEFAULT_REGION };
+    delete process.env.AWS_REGION;
+    delete process.env.AWS_DEFAULT_REGION;
+    try {
+      const notes = { light: [] as string[], sdk: [] as string[] };
+      const opts = (into: string[]): DynamoDBStoreOptions => ({ region: undefined, onNotice: (m) => into.push(m) });
+      await onLight(async (s) => {
+        await s.getCredential('l.json', { required: true });
+        await s.getCredential('l.json', { required: true });
+      }, opts(notes.light));
+      await onSdk(async (s) => {
+        await s.getCredential('l.json', { required: true });
+        await s.getCredential('l.json', { required: true });
+      }, opts(notes.sdk));
+      expect(notes.light).toEqual(notes.sdk);
+      expect(notes.light).toEqual([expect.stringMatching(/^no AWS region configured; using us-east-1 as Python credstash does/)]);
+    } finally {
+      if (saved.r !== undefined) process.env.AWS_REGION = saved.r;
+      if (saved.d !== undefined) process.env.AWS_DEFAULT_REGION = saved.d;
+    }
+  });
+
   it('a wrong context is the same KMS error, without the value', async () => {
     const a = await rejectionOf(onLight((s) => s.getCredential('l.text', { context: { env: 'dev' } })));
     const b = await rejectionOf(onSdk((s) => s.getCredential('l.text', { context: { env: 'dev' } })));
