@@ -1,12 +1,14 @@
 /**
  * An in-memory TTL cache over any store, for Lambda (Powertools parameters' `maxAge` / `forceFetch`).
- * Key = id + version + canonical context. Concurrent gets of one key share one fetch; a failed fetch and a
+ * Key = id + version + canonical context + label (a labelled read is its own entry: it reads the label's
+ * version, not the newest). `strict` is checked on every hit too, so a cached version that expired since
+ * it was fetched fails a strict read. Concurrent gets of one key share one fetch; a failed fetch and a
  * miss are not cached; writes and deletes made through the cache drop every cached entry of that id
  * (including fetches still in flight). list, exists and getall are not cached: they pass to the wrapped store
  * (StoreDecorator), as do the tier extras, one that rewrites stored versions dropping every entry. Imports core only.
  */
 import { canonicalContext } from '../../core/context.js';
-import { CredentialNotFoundError, ValidationError } from '../../core/errors.js';
+import { CredentialExpiredError, CredentialNotFoundError, ValidationError } from '../../core/errors.js';
 import { StoreDecorator, type ExtraCall, type StoreExtra } from '../../core/decorator.js';
 import type { CredentialStore } from '../../core/store.js';
 import type { CredentialValue, DeleteOptions, DeleteResult, GetOptions, PutResult, StoredCredential, WriteOptions } from '../../core/types.js';
@@ -52,7 +54,7 @@ export class CachedStore extends StoreDecorator {
   /** Default entry lifetime in milliseconds (0: no caching, fetches still shared). */
   readonly maxAgeMs: number;
   readonly #now: () => number;
-  /** id -> (version \0 context) -> entry */
+  /** id -> (version \0 context \0 label) -> entry */
   readonly #entries = new Map<string, Map<string, Entry>>();
   readonly #inflight = new Map<string, Map<string, Promise<StoredCredential | undefined>>>();
   /** Bumped on every invalidation of an id, so that a fetch started before a write is not cached after it. */
@@ -95,7 +97,7 @@ export class CachedStore extends StoreDecorator {
   override getCredential(id: string, opts?: CachedGetOptions): Promise<StoredCredential | undefined>;
   override async getCredential(id: string, opts: CachedGetOptions = {}): Promise<StoredCredential | undefined> {
     validateId(id);
-    const sub = `${opts.version === undefined ? '' : parseReadVersion(opts.version)}\u0000${opts.context === undefined ? '{}' : JSON.stringify(canonicalContext(opts.context))}`;
+    const sub = `${opts.version === undefined ? '' : parseReadVersion(opts.version)}\u0000${opts.context === undefined ? '{}' : JSON.stringify(canonicalContext(opts.context))}\u0000${opts.label ?? ''}`;
     let found: StoredCredential | undefined;
     const hit = opts.forceFetch === true ? undefined : this.#entries.get(id)?.get(sub);
     if (hit !== undefined && hit.expires > this.#now()) {
@@ -104,7 +106,11 @@ export class CachedStore extends StoreDecorator {
       found = await this.#fetch(id, sub, opts);
     }
     if (found === undefined && opts.required === true) {
-      throw new CredentialNotFoundError({ credentialId: id, store: this.description, version: opts.version });
+      throw new CredentialNotFoundError(opts.label === undefined ? { credentialId: id, store: this.description, version: opts.version } : { credentialId: id, store: this.description, label: opts.label });
+    }
+    // The wrapped store checked `strict` when it fetched; a hit is checked here (it may have expired since).
+    if (found !== undefined && opts.strict === true && found.expiresAt !== undefined && Date.parse(found.expiresAt) <= Date.now()) {
+      throw new CredentialExpiredError({ credentialId: id, store: this.description, version: found.version, expiresAt: found.expiresAt });
     }
     return found;
   }
@@ -118,7 +124,9 @@ export class CachedStore extends StoreDecorator {
     let p: Promise<StoredCredential | undefined> | undefined;
     p = (async () => {
       try {
-        const value = await this.inner.getCredential(id, { version: opts.version, context: opts.context });
+        const read: GetOptions = { version: opts.version, context: opts.context };
+        if (opts.label !== undefined) read.label = opts.label;
+        const value = await this.inner.getCredential(id, read);
         if (value !== undefined && maxAgeMs > 0 && (this.#generation.get(id) ?? 0) === generation) {
           let entries = this.#entries.get(id);
           if (entries === undefined) this.#entries.set(id, (entries = new Map()));
