@@ -40,8 +40,7 @@ export const diffCommand: CommandImpl<DiffArgs> = {
       .option('store', { type: 'string', describe: 'the first store: a config file or TYPE:key=value,... (default: the configured store)', requiresArg: true })
       .option('against', { type: 'string', describe: 'compare the newest versions of --store with this store (same forms)', requiresArg: true })
       .option('show-values', { type: 'boolean', describe: 'print the values that differ (default: only what differs, never a value)' })
-      .option('json', { type: 'boolean', describe: 'print the comparison as JSON' })
-      .example('credstash diff --store ./staging/credstash.toml --against ./prod/credstash.toml "myapp.*"', 'names missing on either side, and names whose newest values differ'),
+      .option('json', { type: 'boolean', describe: 'print the comparison as JSON' }),
   handler: async (argv) => {
     let different: boolean;
     try {
