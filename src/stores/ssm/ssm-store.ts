@@ -320,6 +320,13 @@ export class SSMStore extends BaseStore {
       if (awsErrorName(err) === 'ParameterAlreadyExists') {
         throw new VersionConflictError({ credentialId: id, store: this.description, version: opts.version > 0 ? opts.version : 1, cause: err });
       }
+      if (awsErrorName(err) === 'ParameterMaxVersionLimitExceeded') {
+        // SSM keeps 100 versions and deletes the oldest on a write, except when a label is on it.
+        throw new ValidationError(
+          `credential "${id}" has 100 versions in ${this.description} and the oldest, which ssm would delete to make room, has a label; move that label to a newer version (credstash label) and store again`,
+          { credentialId: id, store: this.description, cause: err },
+        );
+      }
       throw await this.#fail(err, 'PutParameter', id);
     }
     if (overwrite && tags.length > 0) {

@@ -12,6 +12,7 @@
  * arrives while another is in progress (`labelDelayMs` of work each) fails with TooManyUpdates, as SSM answers
  * concurrent updates of one resource. Each version records LastModifiedDate and LastModifiedUser (`user`); the
  * history without decryption returns a SecureString's Value in an encrypted form (base64, longer than the value).
+ * A write that would push out a labelled oldest version of 100 is ParameterMaxVersionLimitExceeded, as in SSM.
  */
 import {
   AddTagsToResourceCommand,
@@ -24,6 +25,7 @@ import {
   ParameterAlreadyExists,
   ParameterNotFound,
   LabelParameterVersionCommand,
+  ParameterMaxVersionLimitExceeded,
   ParameterVersionLabelLimitExceeded,
   ParameterVersionNotFound,
   PutParameterCommand,
@@ -61,6 +63,10 @@ export class FakeSsm {
       const p = this.params.get(input.Name);
       if (p !== undefined && input.Overwrite !== true) throw new ParameterAlreadyExists({ message: 'The parameter already exists.', ...meta });
       const param = p ?? { versions: [], tags: input.Tags ?? [] };
+      // SSM keeps 100 versions; it will not delete the oldest to make room when a label is on it.
+      if (param.versions.length >= 100 && (param.versions[0]?.labels.length ?? 0) > 0) {
+        throw new ParameterMaxVersionLimitExceeded({ message: 'the oldest version can\'t be deleted because it has a label associated with it', ...meta });
+      }
       const version = (param.versions.at(-1)?.version ?? 0) + 1;
       // As SSM does: an overwrite without Description keeps the previous version's Description.
       const description = input.Description ?? param.versions.at(-1)?.description;

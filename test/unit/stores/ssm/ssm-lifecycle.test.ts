@@ -220,6 +220,20 @@ describe('SSM history', () => {
   });
 });
 
+describe('SSM version limit with labels', () => {
+  it('a write that would make SSM drop a labelled oldest version (of 100) says so and names the way out', async () => {
+    fake.pageSize = 50;
+    for (let i = 1; i <= 100; i++) await store.storeCredential('full', `v${i}`, { autoVersion: true });
+    await store.labelCredential('full', 'pinned', { version: 1 });
+    const err = await rejectionOf(store.storeCredential('full', CANARY, { autoVersion: true }));
+    expect(err).toMatchObject({ code: 'ERR_INVALID_INPUT', credentialId: 'full' });
+    expect(err.message).toContain('move that label to a newer version (credstash label)');
+    expectNoLeak(err, CANARY);
+    await store.labelCredential('full', 'pinned', { version: 50 });
+    expect((await store.storeCredential('full', 'v101', { autoVersion: true })).version).toBe(101);
+  });
+});
+
 describe('SSM expiry', () => {
   it('is written in the value (credstash:expires:<ISO>:) and in the Description, in the one PutParameter of the version', async () => {
     await store.storeCredential('exp', { user: 'app', password: 'pw' }, { expiresAt: '2099-03-01', comment: 'quarterly' });
