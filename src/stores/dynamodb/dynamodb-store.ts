@@ -518,13 +518,17 @@ export class DynamoDBStore extends BaseStore implements SetupCapable {
    */
   protected override async _readCompanion(id: string): Promise<CompanionRecord | undefined> {
     const afterDelete = this.#justDeleted.delete(id);
-    const { client, mod } = await this.#clients.dynamodb();
-    const out = await this.#lifecycleCall(
-      'GetItem',
-      id,
-      () => client.send(new mod.GetItemCommand({ TableName: this.lifecycleTable, Key: { name: { S: id } }, ConsistentRead: true })),
-      afterDelete ? () => ({ Item: undefined, $metadata: {} }) : undefined,
-    );
+    const input = { TableName: this.lifecycleTable, Key: { name: { S: id } }, ConsistentRead: true };
+    // `get --label` from the CLI: the label's read goes the way the version's read will (without the SDK).
+    const light = this.#clients.light;
+    const read =
+      light === undefined
+        ? async (): Promise<{ Item?: Item }> => {
+            const { client, mod } = await this.#clients.dynamodb();
+            return client.send(new mod.GetItemCommand(input));
+          }
+        : () => light.getItem(input);
+    const out: { Item?: Item } = await this.#lifecycleCall('GetItem', id, read, afterDelete ? () => ({}) : undefined);
     const item = out.Item;
     if (item === undefined) return undefined;
     const where = `dynamodb table "${this.lifecycleTable}" item "${id}"`;

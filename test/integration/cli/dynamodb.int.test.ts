@@ -63,7 +63,8 @@ describe('credstash CLI on DynamoDB + KMS', () => {
     const raw = new DynamoDBClient({ region: stack.region, endpoint: stack.dynamodb.endpoint });
     try {
       const item = (await raw.send(new GetItemCommand({ TableName: 'credential-store', Key: { name: { S: 'legacy.one' }, version: { S: '0000000000000000001' } } }))).Item ?? {};
-      expect(Object.keys(item).sort()).toEqual(['contents', 'digest', 'hmac', 'key', 'name', 'version']);
+      // plus the lifecycle attributes, which Python credstash ignores (docs/FORMAT.md §8)
+      expect(Object.keys(item).sort()).toEqual(['contents', 'created_at', 'digest', 'hmac', 'key', 'name', 'size', 'version', 'written_by']);
       expect(item.digest).toEqual({ S: 'SHA512' });
       expect(item.hmac?.S).toMatch(/^[0-9a-f]{128}$/);
       expect(Buffer.from(item.contents?.S ?? '', 'base64')).toHaveLength('old-style'.length);

@@ -222,6 +222,21 @@ describe('requests, counted at the endpoints', () => {
     expect(counts()).toEqual({ ddb: { GetItem: 2 }, kms: { Decrypt: 1 } });
   });
 
+  it('get --label without the SDK (light, as the CLI reads): the same 2 GetItem + 1 Decrypt, the same proof check', async () => {
+    const store = await fresh();
+    await store.storeCredential('req', 'v1');
+    await store.storeCredential('req', CANARY, { autoVersion: true });
+    await store.labelCredential('req', 'current', { version: 1 });
+    const light = open(store.table, { light: true });
+    resetCounts();
+    expect((await light.getCredential('req', { label: 'current' }))?.value).toBe('v1');
+    expect(counts()).toEqual({ ddb: { GetItem: 2 }, kms: { Decrypt: 1 } });
+    await forgeLabel(store, 'req', 'current', '0000000000000000002');
+    const err = await rejectionOf(light.getCredential('req', { label: 'current' }));
+    expect(err).toMatchObject({ code: 'ERR_INTEGRITY' });
+    expectNoLeak(err, CANARY);
+  });
+
   it('a label move = 2 GetItem of the version (exists, then its key) + 1 Decrypt + 1 GetItem and 1 PutItem of the lifecycle table', async () => {
     const store = await fresh();
     await store.storeCredential('req', 'v1');
