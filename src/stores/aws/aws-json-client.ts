@@ -8,8 +8,10 @@
  * It is used only where it behaves as the SDK client would ({@link lightAwsSession} returns undefined
  * otherwise, and the tier uses the SDK): static credentials from the environment (AWS_ACCESS_KEY_ID,
  * AWS_SECRET_ACCESS_KEY, optionally AWS_SESSION_TOKEN), no profile or role, no shared config file (it could
- * set a region, an endpoint, FIPS or retry settings), no proxy or CA bundle (aws-network-env.ts), no other
- * AWS_* setting it does not know, a region in the `aws` partition or an endpoint URL.
+ * set a region, an endpoint, FIPS or retry settings), no proxy (aws-proxy.ts does those), no other AWS_*
+ * setting it does not know, a region in the `aws` partition or an endpoint URL. AWS_CA_BUNDLE replaces the
+ * trust store of its TLS connections, as for the SDK's (aws-proxy.ts); a bundle it cannot read leaves the
+ * request to the SDK, which reports it.
  *
  * What it keeps from the SDK, so that the tier's error mapping (aws-errors.ts, by `name`) gives the same
  * errors and messages: service errors carry the service's error name, its message and `$metadata`
@@ -21,7 +23,6 @@
  * 1 s for throttling, at most 20 s), as the SDK's standard mode.
  */
 import type { Socket } from 'node:net';
-import { networkConfigured } from './aws-network-env.js';
 import { signV4, type SigV4Credentials } from './aws-sigv4.js';
 import { DEFAULT_REQUEST_TIMEOUT_MS } from './aws-transport.js';
 
@@ -43,6 +44,7 @@ const KNOWN_AWS_ENV = new Set([
   'AWS_ENDPOINT_URL_DYNAMODB',
   'AWS_ENDPOINT_URL_KMS',
   'AWS_IGNORE_CONFIGURED_ENDPOINT_URLS',
+  'AWS_CA_BUNDLE',
   'AWS_CONFIG_FILE',
   'AWS_SHARED_CREDENTIALS_FILE',
   'AWS_EC2_METADATA_DISABLED',
@@ -75,7 +77,12 @@ export interface LightAwsSession {
   regionFallback: boolean;
   maxAttempts: number;
   requestTimeoutMs: number;
+  /** AWS_CA_BUNDLE's certificates: the trust store of every TLS connection, instead of Node's. */
+  ca?: Buffer;
 }
+
+/** Proxy variables (aws-proxy.ts applies them; the light client steps aside). */
+const PROXY_ENV = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy'] as const;
 
 const nonEmpty = (v: string | undefined): string | undefined => (v === undefined || v === '' ? undefined : v);
 
@@ -92,7 +99,16 @@ export function lightAwsSession(settings: LightAwsSettings, env: NodeJS.ProcessE
     if (!k.startsWith('AWS_') || v === undefined || v === '' || KNOWN_AWS_ENV.has(k) || IGNORED_AWS_ENV_PREFIXES.some((p) => k.startsWith(p))) continue;
     return undefined;
   }
-  if (networkConfigured(env) || sharedConfigFileExists(env)) return undefined;
+  if (PROXY_ENV.some((k) => (env[k] ?? '').trim() !== '') || sharedConfigFileExists(env)) return undefined;
+  let ca: Buffer | undefined;
+  const bundle = (env.AWS_CA_BUNDLE ?? '').trim();
+  if (bundle !== '') {
+    try {
+      ca = process.getBuiltinModule('node:fs').readFileSync(bundle);
+    } catch {
+      return undefined; // the SDK path reports the unreadable bundle (aws-proxy.ts)
+    }
+  }
   const envRegion = nonEmpty(env.AWS_REGION);
   // AWS_REGION set but empty: the SDK's own message ("region not accepted") comes from the SDK.
   if (settings.region === undefined && env.AWS_REGION === '') return undefined;
@@ -105,6 +121,7 @@ export function lightAwsSession(settings: LightAwsSettings, env: NodeJS.ProcessE
     regionFallback: settings.region === undefined && envRegion === undefined,
     maxAttempts: settings.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
     requestTimeoutMs: settings.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
+    ...(ca === undefined ? {} : { ca }),
   };
 }
 
@@ -243,7 +260,7 @@ async function attemptOnce(call: AwsJsonCall, body: string): Promise<Record<stri
   const head = [`POST ${path} HTTP/1.1`];
   for (const [k, v] of Object.entries(signed.headers)) head.push(`${k}: ${v}`);
   head.push(`content-length: ${Buffer.byteLength(body)}`, 'connection: close', 'user-agent: credstash-ts', '', '');
-  const response = await exchange({ secure, host, port, timeoutMs: session.requestTimeoutMs }, Buffer.concat([Buffer.from(head.join('\r\n'), 'latin1'), Buffer.from(body, 'utf8')]));
+  const response = await exchange({ secure, host, port, timeoutMs: session.requestTimeoutMs, ...(session.ca === undefined ? {} : { ca: session.ca }) }, Buffer.concat([Buffer.from(head.join('\r\n'), 'latin1'), Buffer.from(body, 'utf8')]));
   const status = response.status;
   const text = response.body.toString('utf8');
   let parsed: unknown;
@@ -276,7 +293,7 @@ interface HttpAnswer {
  * or read to the end; 1xx interim answers skipped. Connection timeout min(timeout, 3 s) until connected;
  * then the socket may be idle at most `timeoutMs`, as the SDK's request timeout.
  */
-function exchange(target: { secure: boolean; host: string; port: number; timeoutMs: number }, request: Buffer): Promise<HttpAnswer> {
+function exchange(target: { secure: boolean; host: string; port: number; timeoutMs: number; ca?: Buffer }, request: Buffer): Promise<HttpAnswer> {
   return new Promise((resolve, reject) => {
     let settled = false;
     let socket: Socket;
@@ -296,7 +313,13 @@ function exchange(target: { secure: boolean; host: string; port: number; timeout
     const net = process.getBuiltinModule('node:net');
     const servername = net.isIP(target.host) === 0 ? target.host : undefined;
     socket = target.secure
-      ? process.getBuiltinModule('node:tls').connect({ host: target.host, port: target.port, ALPNProtocols: ['http/1.1'], ...(servername === undefined ? {} : { servername }) })
+      ? process.getBuiltinModule('node:tls').connect({
+          host: target.host,
+          port: target.port,
+          ALPNProtocols: ['http/1.1'],
+          ...(servername === undefined ? {} : { servername }),
+          ...(target.ca === undefined ? {} : { ca: target.ca }),
+        })
       : net.connect({ host: target.host, port: target.port });
     socket.setNoDelay(true);
     socket.once(target.secure ? 'secureConnect' : 'connect', () => {

@@ -5,9 +5,11 @@
  * code and message after the same number of attempts. Also when the light client must step aside (the SDK
  * then serves the request).
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, request as httpRequest, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -253,6 +255,57 @@ describe('an answer that is not AWS JSON (a wrong endpoint): the same message, n
   });
 });
 
+describe('https endpoints (TLS to the endpoint, AWS_CA_BUNDLE as the trust store)', () => {
+  const TLS_DIR = fileURLToPath(new URL('../../fixtures/tls/', import.meta.url));
+  const CA = join(TLS_DIR, 'loopback-cert.pem');
+  const fronts: Server[] = [];
+  let urls: { dynamodb: string; kms: string };
+  /** TLS-terminating reverse proxy on 127.0.0.1 in front of an http endpoint. */
+  async function httpsFront(target: string): Promise<string> {
+    const to = new URL(target);
+    const server = createHttpsServer({ cert: readFileSync(CA), key: readFileSync(join(TLS_DIR, 'loopback-key.pem')) }, (req, res) => {
+      const up = httpRequest({ host: to.hostname, port: to.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      });
+      up.on('error', () => res.destroy());
+      req.pipe(up);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    fronts.push(server);
+    return `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  }
+  beforeAll(async () => {
+    const [d, k] = await Promise.all([httpsFront(ddb.endpoint), httpsFront(kms.endpoint)]);
+    urls = { dynamodb: d, kms: k };
+  });
+  afterAll(async () => {
+    await Promise.all(fronts.map((f) => new Promise<void>((r) => f.close(() => r()))));
+    delete process.env.AWS_CA_BUNDLE;
+  });
+  const tls = (): DynamoDBStoreOptions => ({ endpointUrl: urls.dynamodb, kmsEndpointUrl: urls.kms, maxAttempts: 1 });
+
+  it('with the bundle: the same answer as the SDK, without the SDK', async () => {
+    process.env.AWS_CA_BUNDLE = CA;
+    try {
+      const get = (s: DynamoDBStore) => s.getCredential('l.text', { context: { env: 'prod' }, required: true });
+      const viaSdk = await onSdk(get, tls());
+      expect(viaSdk.value).toBe(`${CANARY}-text-2`);
+      expect(await onLight(get, tls())).toStrictEqual(viaSdk);
+    } finally {
+      delete process.env.AWS_CA_BUNDLE;
+    }
+  });
+
+  it('without it: the same refusal of the self-signed endpoint', async () => {
+    const get = (s: DynamoDBStore) => s.getCredential('l.text', { context: { env: 'prod' } });
+    const a = await rejectionOf(onLight(get, tls()));
+    const b = await rejectionOf(onSdk(get, tls()));
+    expect([a.code, a.message]).toEqual([b.code, b.message]);
+    expect(a.message).toMatch(/could not reach DynamoDB at https:\/\/127\.0\.0\.1:\d+ \((DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE)\)/);
+  });
+});
+
 describe('when the light client steps aside for the SDK', () => {
   const base: NodeJS.ProcessEnv = { AWS_ACCESS_KEY_ID: 'AKIAFAKE', AWS_SECRET_ACCESS_KEY: 'secret', AWS_REGION: 'eu-west-1', AWS_CONFIG_FILE: '/nonexistent/config', HOME: '/nonexistent' };
   it('credentials from the environment, a region, no config file: light', () => {
@@ -271,7 +324,7 @@ describe('when the light client steps aside for the SDK', () => {
     ['a role', base, { roleArn: 'arn:aws:iam::1:role/r' }],
     ['AWS_PROFILE', { ...base, AWS_PROFILE: 'p' }, {}],
     ['no access key', { ...base, AWS_ACCESS_KEY_ID: '' }, {}],
-    ['a CA bundle', { ...base, AWS_CA_BUNDLE: '/x.pem' }, {}],
+    ['a CA bundle it cannot read (the SDK path reports it)', { ...base, AWS_CA_BUNDLE: '/nonexistent/x.pem' }, {}],
     ['a proxy', { ...base, HTTPS_PROXY: 'http://proxy:3128' }, {}],
     ['FIPS endpoints', { ...base, AWS_USE_FIPS_ENDPOINT: 'true' }, {}],
     ['an account id (account endpoints)', { ...base, AWS_ACCOUNT_ID: '111122223333' }, {}],
