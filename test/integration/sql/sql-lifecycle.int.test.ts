@@ -299,6 +299,25 @@ for (const e of engines) {
       }
     });
 
+    it('8 stores of their own labelling at once on a table without a lifecycle table: each creates it or finds it made, and each move is done or a conflict', async () => {
+      const table = `fresh_${++n}`;
+      const engine = e.engine();
+      const first = make(table, [KEY], engine);
+      const others = Array.from({ length: 7 }, () => make(table, [KEY], engine));
+      try {
+        for (let i = 1; i <= 8; i++) await first.storeCredential('fresh.lbl', `v${i}`, { autoVersion: true });
+        const all = [first, ...others];
+        await Promise.all(others.map((s) => s.listCredentials())); // connected, lifecycle table not yet made
+        const results = await Promise.allSettled(all.map((s, i) => s.labelCredential('fresh.lbl', 'current', { version: i + 1 })));
+        for (const r of results) if (r.status === 'rejected') expect(r.reason).toMatchObject({ code: 'ERR_LABEL_CONFLICT' });
+        expect(results.some((r) => r.status === 'fulfilled')).toBe(true);
+        const got = await first.getCredential('fresh.lbl', { label: 'current', required: true });
+        expect(got.value).toBe(`v${got.version}`);
+      } finally {
+        for (const s of [first, ...others]) await s.close();
+      }
+    });
+
     it('a table name too long for its lifecycle table refuses labels with a ConfigError naming the limit; plain reads and writes work', async () => {
       const store = make(`t${'x'.repeat(55)}`);
       try {
