@@ -21,6 +21,8 @@ export {
   CorruptStoreError,
   CredentialReferenceError,
   PartialResultError,
+  LabelConflictError,
+  CredentialExpiredError,
   isCredstashError,
 } from './core/errors.js';
 export type { CredstashErrorCode } from './core/errors.js';
@@ -45,9 +47,17 @@ export type {
   SetupResult,
   JsonObject,
   JsonValue,
+  VersionInfo,
+  LabelTarget,
+  LabelOptions,
+  LabelResult,
+  RollbackOptions,
+  RollbackResult,
+  ExpiringOptions,
+  ExpiringCredential,
 } from './core/types.js';
 export { CREDENTIAL_TYPES } from './core/types.js';
-export { BaseStore, mapConcurrent, isSetupCapable } from './core/store.js';
+export { BaseStore, mapConcurrent, isSetupCapable, isLifecycleCapable } from './core/store.js';
 export type {
   BulkRead,
   CredentialStore,
@@ -57,6 +67,7 @@ export type {
   ResolvedReadOptions,
   ResolvedWriteOptions,
   SetupCapable,
+  LifecycleCapable,
 } from './core/store.js';
 export { StoreDecorator, STORE_EXTRAS, forwardExtras } from './core/decorator.js';
 export type { ExtraCall, StoreExtra } from './core/decorator.js';
