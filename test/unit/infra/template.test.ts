@@ -211,6 +211,9 @@ describe('infra/ssm-policies.yaml', () => {
     SsmAdminPolicy: {
       DeleteParameters: ['ssm:DeleteParameter', 'ssm:GetParameterHistory'],
     },
+    SsmLabellerPolicy: {
+      LabelParameters: ['ssm:LabelParameterVersion', 'ssm:UnlabelParameterVersion', 'ssm:GetParameterHistory', 'ssm:GetParameter'],
+    },
   };
 
   it('scopes every SSM statement to the parameter path and every KMS statement to the key, under the path context', () => {
@@ -264,7 +267,7 @@ describe('infra/ssm-policies.yaml', () => {
     for (const f of readdirSync(ssmDir).filter((n) => n.endsWith('.ts'))) {
       for (const m of readFileSync(join(ssmDir, f), 'utf8').matchAll(/new\s+(?:\w+\.)?(\w+)Command\(/g)) calls.add(m[1]!);
     }
-    const granted = policyActions(cmk, 'SsmReaderPolicy', 'SsmWriterPolicy', 'SsmAdminPolicy');
+    const granted = policyActions(cmk, 'SsmReaderPolicy', 'SsmWriterPolicy', 'SsmAdminPolicy', 'SsmLabellerPolicy');
     for (const op of calls) expect(granted.has(`ssm:${op}`), `ssm:${op} is not granted by any policy`).toBe(true);
   });
 });
