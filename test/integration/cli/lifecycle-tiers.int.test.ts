@@ -111,6 +111,38 @@ for (const tier of cliTiers()) {
       }
     });
 
+    it('8 processes moving one label at once: each is done or a conflict, and the label ends on a version that exists', { timeout: 120_000 }, async () => {
+      const p = await tier.project();
+      const cli = runner(p);
+      const lib = p.open();
+      try {
+        if (lib.capabilities.labels !== true) {
+          expectCleanFailure(await cli(['label', 'race', 'current', '-v', '1']), /does not support labels|not found/);
+          return;
+        }
+        for (let v = 1; v <= 4; v++) expect((await cli(['put', '-a', 'race', '-'], `${CANARY}-${v}`)).code).toBe(0);
+        const runs = await Promise.all(Array.from({ length: 8 }, (_, i) => cli(['label', 'race', 'current', '-v', String((i % 4) + 1)])));
+        const done: string[] = [];
+        for (const r of runs) {
+          expect(r.signal).toBeUndefined();
+          if (r.code === 0) {
+            const m = /^race: label current -> version (\d) \((new|was \d|unchanged)\)\n$/.exec(r.stdout);
+            expect(m, r.stdout).not.toBeNull();
+            done.push(m?.[1] as string);
+            expect(r.stderr).toBe('');
+          } else {
+            expectCleanFailure(r, /^credstash: label "current" of credential "race" in .* was changed by another writer at the same time; nothing was changed, run the command again$/);
+          }
+        }
+        expect(done.length).toBeGreaterThan(0);
+        const final = (await lib.listLabels()).find((x) => x.id === 'race')?.labels.current?.version;
+        expect(done).toContain(final);
+        expect(await cli(['get', 'race', '--label', 'current'])).toMatchObject({ code: 0, stdout: `${CANARY}-${final ?? ''}\n` });
+      } finally {
+        await lib.close();
+      }
+    });
+
     if (tier.fernet) {
       it('diff --against a local keystore: names on one side, newest values that differ, values masked', { timeout: 120_000 }, async () => {
         const p = await tier.project();
