@@ -23,8 +23,14 @@ const storeFor = (label: string): MemoryStore => {
 };
 
 let dir: string;
+/** The memory fixture on a tier that keeps no expiry dates. */
+class NoExpiryStore extends MemoryStore {
+  override readonly capabilities = { ...new MemoryStore().capabilities, expiry: false };
+}
+
 beforeAll(() => {
   registerCredentialStore(TYPE, (config) => storeFor(String(config.label ?? 'main')));
+  registerCredentialStore('lc-noexpiry', () => new NoExpiryStore('no-expiry'));
   dir = mkdtempSync(join(tmpdir(), 'credstash-lifecycle-cli-'));
   writeFileSync(join(dir, 'credstash.toml'), `[credential_store]\ntype = "${TYPE}"\n`, { mode: 0o600 });
   writeFileSync(
@@ -35,6 +41,7 @@ beforeAll(() => {
 });
 afterAll(() => {
   unregisterCredentialStore(TYPE);
+  unregisterCredentialStore('lc-noexpiry');
   rmSync(dir, { recursive: true, force: true });
 });
 beforeEach(() => {
@@ -241,6 +248,11 @@ describe('expiry: put --expires, get, check', () => {
   it('check: a bad duration, and a store that keeps no expiry, are trouble (exit 2), not "all clear"', async () => {
     expectOneLine(await cli(['check', '--expiring', 'fortnight']), 2, /^credstash: --expiring must be a duration such as 90d/);
     expectOneLine(await cli(['--config', join(dir, 'chain.toml'), 'check']), 2, /does not support expiry/);
+    expectOneLine(await cli(['--store-type', 'lc-noexpiry', 'check']), 2, /^credstash: memory store "no-expiry" does not support expiry \(it keeps no expiry dates, so there is nothing to check\)$/);
+  });
+
+  it('put --expires on a tier that keeps no expiry is refused in one line, nothing stored', async () => {
+    expectOneLine(await cli(['--store-type', 'lc-noexpiry', 'put', 'x', CANARY, '--expires', '90d']), 1, /^credstash: memory store "no-expiry" does not support expiry$/);
   });
 });
 
