@@ -115,6 +115,8 @@ export function lightAwsSession(settings: LightAwsSettings, env: NodeJS.ProcessE
   const region = settings.region ?? envRegion ?? fallbackRegion;
   if (region === undefined || !/^[a-z0-9-]{1,63}$/.test(region)) return undefined;
   const sessionToken = nonEmpty(env.AWS_SESSION_TOKEN);
+  // Header values are written by hand here: anything a header cannot hold is left to the SDK, which refuses it.
+  if ([accessKeyId, secretAccessKey, sessionToken ?? ''].some((v) => /[^\x21-\x7e]/.test(v))) return undefined;
   return {
     credentials: { accessKeyId, secretAccessKey, ...(sessionToken === undefined ? {} : { sessionToken }) },
     region,

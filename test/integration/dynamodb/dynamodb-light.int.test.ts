@@ -329,6 +329,7 @@ describe('when the light client steps aside for the SDK', () => {
     ['FIPS endpoints', { ...base, AWS_USE_FIPS_ENDPOINT: 'true' }, {}],
     ['an account id (account endpoints)', { ...base, AWS_ACCOUNT_ID: '111122223333' }, {}],
     ['retry settings of the SDK', { ...base, AWS_MAX_ATTEMPTS: '7' }, {}],
+    ['a session token a header cannot hold', { ...base, AWS_SESSION_TOKEN: 'tok\r\nx-injected: 1' }, {}],
   ])('%s: SDK', (_l, env, settings) => {
     expect(lightAwsSession(settings, env, 'us-east-1')).toBeUndefined();
   });
