@@ -11,6 +11,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { createDecipheriv, createHmac, timingSafeEqual } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { gcmAad } from '../../../src/crypto/envelope-gcm.js';
+import { decodeLegacyHmac, openLegacy } from '../../../src/crypto/legacy-ctr-hmac.js';
 import { DynamoDBStore, type DynamoDBStoreOptions } from '../../../src/stores/dynamodb/index.js';
 import { runLifecycleContract } from '../../contract/lifecycle.contract.js';
 import { CANARY, expectNoLeak, rejectionOf } from '../../helpers/no-leak.js';
@@ -288,7 +289,11 @@ async function openAsLegacyReader(item: Item, context: Record<string, string>): 
   const got = createHmac(HASHES[item.digest?.S ?? 'SHA256'] as string, key.subarray(32)).update(contents).digest();
   if (want.length !== got.length || !timingSafeEqual(want, got)) throw new Error('IntegrityError: Computed HMAC on contents does not match');
   const c = createDecipheriv('aes-256-ctr', key.subarray(0, 32), CTR_IV);
-  return Buffer.concat([c.update(contents), c.final()]).toString('utf8');
+  const plain = Buffer.concat([c.update(contents), c.final()]).toString('utf8');
+  // The legacy reader path of src/crypto agrees on the same item (it ignores the extra attributes too).
+  const viaLegacyPath = openLegacy({ ciphertext: contents, dataKey: Buffer.from(key), hmac: decodeLegacyHmac(hmacAttr) ?? Buffer.alloc(0), digest: item.digest?.S, credentialId: item.name?.S ?? '' });
+  if (viaLegacyPath.toString('utf8') !== plain) throw new Error('the legacy reader path disagrees');
+  return plain;
 }
 
 interface LegacyView {
