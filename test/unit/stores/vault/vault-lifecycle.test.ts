@@ -89,6 +89,22 @@ describe('Vault labels: a companion secret written with check-and-set', () => {
     expect(await store.listLabels()).toEqual([{ id: 'cas', labels: { current: expect.objectContaining({ version: '2' }) } }]);
   });
 
+  it('8 separate stores (as 8 processes would be) move one label at once: the check-and-set lets exactly the writers of distinct revisions through', async () => {
+    const p = `lc${++n}`;
+    const first = new VaultStore({ address: vault.address, token: vault.rootToken, prefix: `${p}/`, env: {} });
+    for (let i = 1; i <= 8; i++) await first.storeCredential('race', `v${i}`, { autoVersion: true });
+    const stores = Array.from({ length: 8 }, () => new VaultStore({ address: vault.address, token: vault.rootToken, prefix: `${p}/`, env: {} }));
+    const results = await Promise.allSettled(stores.map((s, i) => s.labelCredential('race', 'current', { version: i + 1 })));
+    const done = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value.version] : []));
+    for (const r of results) if (r.status === 'rejected') expect(r.reason).toMatchObject({ code: 'ERR_LABEL_CONFLICT', label: 'current' });
+    expect(done.length).toBeGreaterThanOrEqual(1);
+    // Every successful move wrote one new revision of the record; the lost ones wrote nothing.
+    expect(vault.secret('', 'secret', `_credstash_lifecycle/${p}/race`)?.current_version).toBe(done.length);
+    const got = await first.getCredential('race', { label: 'current', required: true });
+    expect(done).toContain(got.version);
+    expect(got.value).toBe(`v${got.version}`);
+  });
+
   it('a label target written straight into the companion secret is followed: Vault policy, not a key, protects it (docs/SECURITY.md)', async () => {
     const store = fresh();
     const p = `lc${n}`;
