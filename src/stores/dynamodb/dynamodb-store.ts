@@ -9,13 +9,16 @@
  * + 1 PutItem; getall of N = Scan pages + N Decrypts (bounded concurrency), never a Query per name. With the
  * `auto` write format, a write whose name has no version the store has just read (a new name under `put -a`,
  * any `put -v N`) samples the table once with a `Scan` of `Limit 1`, remembered for the store's lifetime.
+ * The version lifecycle (docs/FORMAT.md §8): get --label = 1 GetItem of the lifecycle table + 1 GetItem + 1
+ * Decrypt; history = 1 Query (projected) + 1 GetItem of the lifecycle table, no KMS; get, put and list never
+ * touch the lifecycle table.
  */
 import { randomUUID } from 'node:crypto';
 import type { DynamoDBClient, QueryCommandInput } from '@aws-sdk/client-dynamodb';
 import type { KMSClient } from '@aws-sdk/client-kms';
 import { withAtRest } from '../../core/at-rest.js';
 import { AwsConfigError, CredentialNotFoundError, CredstashError, IntegrityError, KmsError, StoreUnavailableError, ValidationError } from '../../core/errors.js';
-import { decodeCompanion, encodeCompanion, osWriterIdentity, withLifecycle, type CompanionDoc, type CompanionLabel, type CompanionRecord } from '../../core/lifecycle.js';
+import { decodeCompanion, encodeCompanion, osWriterIdentity, withLifecycle, type CompanionDoc, type CompanionLabel, type CompanionRecord, type VersionMeta } from '../../core/lifecycle.js';
 import {
   BaseStore,
   compareIds,
@@ -806,7 +809,7 @@ export class DynamoDBStore extends BaseStore implements SetupCapable {
     // The lifecycle checks under the same data key, before anything is returned (docs/FORMAT.md §8): a read
     // through a label verifies the label's proof for the version read, and an expiry its MAC.
     const dataKey = out.Plaintext;
-    let meta;
+    let meta: VersionMeta;
     try {
       if (label !== undefined && !verifyLabelProof(dataKey, id, label.name, label.target.v, label.target.proof)) {
         throw new IntegrityError({ credentialId: id, store: this.description, version });
