@@ -30,7 +30,7 @@ if (sleepy && process.env.FAKE_SLEEP_WHEN !== 'after') await pause();
 const db = read();
 if (step === 'set') { db[input.pending.user] = input.pending.password; write(db); }
 if (step === 'revert') { db[input.current.user] = input.current.password; write(db); }
-if (step === 'test' && (db[input.pending.user] !== input.pending.password || process.env.FAKE_FAIL_TEST === '1')) process.exit(3);
+if (step === 'test' && (db[input.pending.user] !== input.pending.password || process.env.FAKE_FAIL_TEST === '1' || process.env.FAKE_FAIL_TEST_USER === input.pending.user)) process.exit(3);
 if (sleepy && process.env.FAKE_SLEEP_WHEN === 'after') await pause();
 `;
 
@@ -102,6 +102,19 @@ async function stored(p: Project): Promise<{ user: string; password: string }> {
   const r = await runCli(['get', 'app.db'], { cwd: p.dir, env: p.env });
   expect(r.code, r.stderr).toBe(0);
   return JSON.parse(r.stdout) as { user: string; password: string };
+}
+
+/** Move the history's creation time of every version of `ids` back by `days` (the keystore's plaintext copy, which --due reads). */
+function backdate(p: Project, ids: string[], days: number): void {
+  const file = join(p.dir, '.credstash', 'keystore.json');
+  const old = new Date(Date.now() - days * 86_400_000).toISOString();
+  const text = readFileSync(file, 'utf8');
+  const next = text
+    .split('\n')
+    .map((l) => (ids.some((id) => l.includes(`"id":${JSON.stringify(id)}`)) ? l.replace(/"createdAt":"[^"]+"/, `"createdAt":"${old}"`) : l))
+    .join('\n');
+  expect(next).not.toBe(text);
+  writeFileSync(file, next);
 }
 
 function serverDb(p: Project): Record<string, string> {
@@ -205,5 +218,52 @@ describe('credstash rotate: real processes on the local keystore with the comman
     }
     expect(await versions(p)).toHaveLength(2);
     await expectAgree(p);
+  });
+
+  it('usage: a name, --due or --status is needed; modes do not combine; --json goes with --status (exit 2); a name without a policy is a config error (exit 1)', async () => {
+    for (const args of [[], ['--due', 'app.db'], ['app.db', '--cancel', '--resume'], ['app.db', '--json']]) {
+      const r = await rotate(p, args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stdout).toBe('');
+    }
+    const none = await rotate(p, ['other.db']);
+    expect(none.code).toBe(1);
+    expect(none.stderr).toBe('credstash: credential "other.db" has no rotation policy; add a rotation table (rotator, strategy, every, ...) to its [[credentials]] definition in credstash.toml\n');
+    // the Fernet key rotation command is still its own command
+    const rk = await runCli(['rotate-key', '--help'], { cwd: p.dir, env: p.env });
+    expect(rk.code).toBe(0);
+    expect(rk.stdout).toContain('--reencrypt-only');
+    const help = await rotate(p, ['--help']);
+    expect(help.stdout).toContain('credstash rotate app.db.prod');
+  });
+
+  it('--due rotates the credentials older than every, goes on after a failure and exits 1; --status shows each', async () => {
+    const script = join(p.dir, 'fake-server.mjs');
+    for (const id of ['old.ok', 'old.bad', 'fresh.db']) {
+      appendFileSync(join(p.dir, 'credstash.toml'), `\n[[credentials]]\nid = "${id}"\n\n[credentials.rotation]\nrotator = "command"\nevery = "30d"\noptions = { command = [${JSON.stringify(process.execPath)}, ${JSON.stringify(script)}] }\n`);
+    }
+    writeFileSync(p.server, JSON.stringify({ app: 'old-password-1', ok: 'ok-1', bad: 'bad-1' }));
+    for (const [id, user] of [['old.ok', 'ok'], ['old.bad', 'bad'], ['fresh.db', 'ok']] as const) {
+      expect((await runCli(['put', id, JSON.stringify({ user, password: `${user}-1` })], { cwd: p.dir, env: p.env })).code).toBe(0);
+    }
+    backdate(p, ['app.db', 'old.ok', 'old.bad'], 40);
+    // old.bad's target refuses the test; the others go on
+    const r = await rotate(p, ['--due'], { FAKE_FAIL_TEST_USER: 'bad' });
+    expect(r.code).toBe(1);
+    expect(r.stdout.split('\n').filter((l) => l !== '').sort()).toEqual([
+      '2 rotated, 1 failed, 1 not due',
+      'Failed old.bad: rotation of "old.bad" failed at step test on command node: the program exited with status 3; rolled back: the current password is in use again, the pending value was discarded and no version was added',
+      'Rotated app.db -- version 2',
+      'Rotated old.ok -- version 2',
+    ]);
+    expect(r.stderr).toBe('credstash: 1 of the due rotations failed (listed above); first: rotation of "old.bad" failed at step test on command node: the program exited with status 3; rolled back: the current password is in use again, the pending value was discarded and no version was added\n');
+    const st = await rotate(p, ['--status']);
+    expect(st.code, st.stderr).toBe(0);
+    const lines = st.stdout.split('\n').filter((l) => l !== '');
+    expect(lines).toHaveLength(4);
+    expect(lines.find((l) => l.startsWith('old.bad:'))).toMatch(/^old\.bad: command \(single\); version 1 written \S+; every 30d, next due \S+ \(due\)$/);
+    expect(lines.find((l) => l.startsWith('old.ok:'))).toMatch(/^old\.ok: command \(single\); version 2 written \S+; every 30d, next due \S+$/);
+    const again = await rotate(p, ['--due']);
+    expect(again.stdout).toBe('Rotated old.bad -- version 2\n1 rotated, 0 failed, 3 not due\n');
   });
 });
