@@ -14,7 +14,9 @@ import { gcmAad } from '../../../src/crypto/envelope-gcm.js';
 import { decodeLegacyHmac, openLegacy } from '../../../src/crypto/legacy-ctr-hmac.js';
 import { DynamoDBStore, type DynamoDBStoreOptions } from '../../../src/stores/dynamodb/index.js';
 import { runLifecycleContract } from '../../contract/lifecycle.contract.js';
+import { expectNoStackTrace, runCli } from '../../helpers/cli.js';
 import { CANARY, expectNoLeak, rejectionOf } from '../../helpers/no-leak.js';
+import { cliTiers } from '../../helpers/tiers.js';
 import { startDynalite, type DynaliteHandle } from '../../fixtures/dynalite.js';
 import { startKmsEndpoint, type KmsEndpointHandle } from '../../fixtures/kms-endpoint.js';
 
@@ -100,6 +102,33 @@ describe('label moves from 8 store instances at once', () => {
   });
 });
 
+describe('label moves from 8 processes at once (credstash label)', () => {
+  it('each process reports done (exit 0) or a conflict (exit 1, LabelConflictError), and the label ends on a version one of them set', async () => {
+    const tier = cliTiers().find((t) => t.name.startsWith('dynamodb')) as NonNullable<ReturnType<typeof cliTiers>[number]>;
+    const p = await tier.project();
+    const store = p.open();
+    try {
+      for (let i = 1; i <= 8; i++) await store.storeCredential('proc.db', `${CANARY}-${i}`, { autoVersion: true, context: { env: 'prod' } });
+      const results = await Promise.all(
+        Array.from({ length: 8 }, (_, i) => runCli([...p.flags, 'label', 'proc.db', 'current', '-v', String(i + 1), 'env=prod'], { cwd: p.dir, env: p.env, timeoutMs: 60_000 })),
+      );
+      const done: string[] = [];
+      results.forEach((r, i) => {
+        expectNoStackTrace(r.stderr);
+        expect(r.stdout + r.stderr).not.toContain(CANARY);
+        if (r.code === 0) done.push(String(i + 1));
+        else expect({ code: r.code, stderr: r.stderr }).toMatchObject({ code: 1, stderr: expect.stringMatching(/^credstash: label "current" of credential "proc.db" .* was changed by another writer at the same time/) });
+      });
+      expect(done.length).toBeGreaterThanOrEqual(1);
+      const got = await store.getCredential('proc.db', { label: 'current', context: { env: 'prod' }, required: true });
+      expect(done).toContain(got.version);
+      expect(got.value).toBe(`${CANARY}-${got.version}`);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
 describe('expiry is authenticated under the data key', () => {
   const key = (name: string, v: number) => ({ name: { S: name }, version: { S: String(v).padStart(19, '0') } });
   const update = (table: string, name: string, expr: string, values?: Record<string, AttributeValue>) =>
@@ -162,7 +191,7 @@ describe('expiry is authenticated under the data key', () => {
 });
 
 describe('the lifecycle table', () => {
-  it('missing: a lifecycle operation names it and `credstash setup`; get, put, list and delete work without touching it', async () => {
+  it('missing: a lifecycle operation names it and `credstash setup`; get, put, list and delete still work', async () => {
     const store = await fresh();
     await raw.send(new DeleteTableCommand({ TableName: store.lifecycleTable }));
     await store.storeCredential('no.life', 'v1', { autoVersion: true });
