@@ -72,7 +72,7 @@ export interface CredentialRotationResult {
   outcome: 'rotated' | 'rolled-back' | 'discarded';
   /** It continued a rotation an earlier run left (crashed, or another host's past its lease). */
   resumed: boolean;
-  /** The version rotated from. */
+  /** The version rotated from (`''` when an unreadable state was discarded). */
   previous: string;
   /** The new version (`rotated`). */
   version?: string;
@@ -179,7 +179,13 @@ class Run {
 
   async go(): Promise<CredentialRotationResult> {
     for (let attempt = 0; attempt < 5; attempt++) {
-      const { state, rev } = await this.read();
+      const { state, rev, unreadable } = await this.read();
+      if (unreadable === true) {
+        const opts: { expectRev?: string; context: EncryptionContext } = { context: this.context };
+        if (rev !== undefined) opts.expectRev = rev;
+        if (!(await this.store.writeState(this.id, ROTATION_STATE_KEY, undefined, opts))) continue;
+        return { id: this.id, outcome: 'discarded', resumed: false, previous: '', rotator: this.rotator.name, strategy: this.policy.strategy ?? this.rotator.strategies[0] ?? 'single' };
+      }
       if (state !== undefined) {
         const mine = await this.takeOver(state, rev);
         if (mine === undefined) continue; // lost a race for it: look again
@@ -198,11 +204,19 @@ class Run {
   }
 
   /** The state and the record's revision. */
-  async read(): Promise<{ state?: RotationState; rev?: string }> {
+  async read(): Promise<{ state?: RotationState; rev?: string; unreadable?: true }> {
     const { value, rev } = await this.store.readState(this.id, ROTATION_STATE_KEY, { context: this.context });
-    const out: { state?: RotationState; rev?: string } = {};
+    const out: { state?: RotationState; rev?: string; unreadable?: true } = {};
     if (rev !== undefined) out.rev = rev;
-    if (value !== undefined) out.state = decodeState(value, this.id, this.store.description);
+    if (value !== undefined) {
+      try {
+        out.state = decodeState(value, this.id, this.store.description);
+      } catch (err) {
+        // A state this version cannot read (a newer credstash wrote it): only --discard may remove it.
+        if (this.opts.discard !== true) throw err;
+        out.unreadable = true;
+      }
+    }
     return out;
   }
 
@@ -247,6 +261,7 @@ class Run {
           : `it is taken over once it has gone ${formatAge(lease)} without an update; if that process is gone, run credstash rotate ${this.id} --resume (or --cancel)`;
       throw new RotationInProgressError({ credentialId: this.id, store: this.store.description, step: state.step, ageMs: age, detail, next });
     }
+    if (state.step === 'finish' && (this.opts.cancel === true || this.opts.discard === true)) throw this.onlyForward();
     if (state.rotator !== this.rotator.name) {
       throw new ConfigError(
         `the rotation of "${this.id}" in progress was started with rotator ${state.rotator}, and the policy now names ${this.rotator.name}; restore the policy to finish or cancel it (credstash rotate ${this.id} --cancel)`,
@@ -264,12 +279,7 @@ class Run {
   async continueFrom(start: RotationState): Promise<CredentialRotationResult> {
     let state = start;
     if (this.opts.cancel === true || this.opts.discard === true) {
-      if (state.step === 'finish') {
-        throw new ValidationError(
-          `the rotation of "${this.id}" in ${this.store.description} passed its test and the target uses the new password: it can only be finished; run credstash rotate ${this.id} --resume`,
-          { credentialId: this.id, store: this.store.description },
-        );
-      }
+      if (state.step === 'finish') throw this.onlyForward();
       if (this.opts.discard === true) {
         await this.removeState();
         return this.result(state, 'discarded');
@@ -398,19 +408,27 @@ class Run {
   /** The record's revision while the state is still this run's; else the rotation was taken over. */
   async mineRev(step: RotationStep): Promise<string | undefined> {
     const { state, rev } = await this.read();
-    if (state === undefined || state.owner.nonce !== this.nonce) throw this.lost(step);
+    if (state === undefined || state.owner.nonce !== this.nonce) throw this.lost(step, state);
     return rev;
   }
 
-  lost(step: RotationStep): RotationInProgressError {
+  /** This run's claim was taken over (or the state removed) by another process. */
+  lost(step: RotationStep, now?: RotationState): RotationInProgressError {
     return new RotationInProgressError({
       credentialId: this.id,
       store: this.store.description,
-      step,
-      ageMs: 0,
-      detail: 'taken over by another process while this one ran',
+      step: now?.step ?? step,
+      ageMs: now === undefined ? 0 : Math.max(0, Date.now() - Date.parse(now.startedAt)),
+      detail: now === undefined ? 'its state was removed by another process while this one ran' : `taken over by ${ownerText(now.owner)} while this one ran`,
       next: `this process stopped; see credstash rotate --status ${this.id}`,
     });
+  }
+
+  onlyForward(): ValidationError {
+    return new ValidationError(
+      `the rotation of "${this.id}" in ${this.store.description} passed its test and the target uses the new password: it can only be finished; run credstash rotate ${this.id} --resume`,
+      { credentialId: this.id, store: this.store.description },
+    );
   }
 
   async label(name: string, version: string): Promise<void> {

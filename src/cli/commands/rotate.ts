@@ -79,6 +79,7 @@ export const rotateCommand: CommandImpl<RotateArgs> = {
       const how = `${r.rotator}, ${r.strategy}${r.resumed ? ', resumed' : ''}`;
       if (r.outcome === 'rotated') argv.io.stdout.write(`Rotated ${name} -- version ${r.version ?? '?'} (from ${r.previous}; ${how})\n`);
       else if (r.outcome === 'rolled-back') argv.io.stdout.write(`Rolled back the rotation of ${name}: version ${r.previous} is current and the target uses it; no version was added (${how})\n`);
+      else if (r.previous === '') argv.io.stdout.write(`Discarded the unreadable rotation state of ${name}; the target was not changed\n`);
       else argv.io.stdout.write(`Discarded the rotation in progress of ${name}; the target was not changed, version ${r.previous} is current\n`);
     });
   },

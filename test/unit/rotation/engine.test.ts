@@ -354,7 +354,7 @@ describe('rotation engine: the claim', () => {
     );
     await other;
     expect(err).toBeInstanceOf(RotationInProgressError);
-    expect(err.message).toContain('taken over by another process');
+    expect(err.message).toMatch(/its state was removed by another process while this one ran\); this process stopped/);
     expect(await versions(store)).toEqual(['1', '2']);
     await expectAgree(store, server);
   });
@@ -381,6 +381,24 @@ describe('rotation engine: cancel, discard, resume', () => {
     await expect(rotateCredential(store, ID, policy, { discard: true })).rejects.toThrow(/can only be finished/);
     expect(await rotateCredential(store, ID, policy, { resume: true })).toMatchObject({ outcome: 'rotated', version: '2' });
     await expectAgree(store, server);
+  });
+
+  it('a refused --cancel at finish leaves the claim as it was (it is not taken over first)', async () => {
+    const { store, policy } = await setup();
+    await expect(rotateCredential(store, ID, policy, { onProgress: (e) => { if (e.step === 'finish' && e.phase === 'start') throw new Error('simulated crash'); } })).rejects.toThrow();
+    const before = store.companions.get(ID)?.text;
+    await expect(rotateCredential(store, ID, policy, { cancel: true })).rejects.toThrow(/can only be finished/);
+    expect(store.companions.get(ID)?.text).toBe(before);
+  });
+
+  it('a state this version cannot read: rotate refuses it naming --discard, --discard removes it', async () => {
+    const { store, policy } = await setup();
+    await store.writeState(ID, ROTATION_STATE_KEY, Buffer.from(JSON.stringify({ v: 2, future: true })));
+    const err = await rejectionOf(rotateCredential(store, ID, policy));
+    expect(err.message).toBe('the rotation state of "app.db" in memory store "memory" is not one this version of credstash reads; run credstash rotate app.db --discard once the target is known to use the current password');
+    expect(await rotateCredential(store, ID, policy, { discard: true })).toMatchObject({ outcome: 'discarded', previous: '' });
+    expect(await store.readState(ID, ROTATION_STATE_KEY)).not.toHaveProperty('value');
+    expect(await rotateCredential(store, ID, policy)).toMatchObject({ outcome: 'rotated', version: '2' });
   });
 
   it('--discard drops the state without touching the target', async () => {
