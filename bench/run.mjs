@@ -130,30 +130,49 @@ ${rows.join('\n')}
 ## CLI cold start: where the time goes
 
 The \`CLI, Node N\` rows compare each command with a bare \`node -e 0\` of the same binary, run by run. The
-target for a DynamoDB \`get\` is 1.8x; it is **not met on any Node** here, by a wide margin. CPU time
-(user + system of the child, from wait4) of the phases of that \`get\`, medians of 21 interleaved runs,
-load average about 1.8 (2026-12-01, after the changes below; each figure moves by about ±10 ms between
-such runs):
+target for a DynamoDB \`get\` is 1.8x; it is **still not met**, but the gap is about half what it was: 5.2-6.3x
+before the changes below, about 3x on Node 20 and 2.4-2.8x on Node 22 and 24 after them. (The rows above
+were measured while other test suites ran on the same 2 cores, load average about 9: read the ratios, not
+the milliseconds. On a quiet machine, load average about 1, the same build measured 3.1x on Node 20 and
+2.4x on Node 22 and 24.) What changed (docs/cli.md, "Cold start"; docs/dynamodb.md, "\`get\` without the SDK"):
 
-| CPU ms | Node 20 | Node 22 | Node 24 |
-|---|---|---|---|
-| \`node -e 0\` | 27 | 31 | 35 |
-| + import dist/cli/main.js (yargs, the argv reader, 20 files) | +20 | +15 | +15 |
-| + import the DynamoDB tier's chunks (AWS SDK core, DynamoDB and KMS clients, about 15 files, 460 KB) | +56 | +43 | +50 |
-| + construct the DynamoDB and KMS clients | +3 | +12 | +9 |
-| + the first DynamoDB Query (credentials from the environment, endpoint rules, SigV4, HTTP, parsing) | +24 | +23 | +30 |
-| + the rest of \`credstash get\` (config, command module, KMS Decrypt, output) | +40 | +38 | +42 |
-| = \`credstash get\`, dynalite + KMS fixture | 169 | 162 | 181 |
+- **\`get\` without the AWS SDK** when the credentials come from the environment: the Query (or GetItem) and
+  the KMS Decrypt go through a small JSON-protocol client on node:net / node:tls with SigV4 on node:crypto,
+  with the SDK's errors, timeouts and retries. That removes importing the SDK's DynamoDB and KMS clients
+  (43-56 ms CPU), building them (3-12 ms) and most of the SDK's first request (23-30 ms): 5.6x -> 3.6x on
+  Node 20 on its own (wall time, interleaved runs).
+- **\`get\` without yargs** (the handler's argv built from the argparse-style tokens the CLI reads anyway), the
+  config reader loaded beside the command module, and no output formatter for a plain get: 3.6x -> 3.1x on
+  Node 20.
 
-1.8x would leave about 25 ms above \`node -e 0\` for all of that: less than loading and running the AWS SDK
-v3 code a request needs, before any request is sent. What was changed (docs/cli.md, "Cold start"):
-no ESM import of a Node built-in in the CLI bundle (on Node 22 and 24 \`import 'node:http'\` loaded undici,
-about 20 ms CPU of every DynamoDB \`get\`; neutral on Node 20), and Node's module compile cache on Node >= 22.1
-(15 to 25 ms CPU; the "compile cache off" row is a first run). Measured and not the bottleneck: the credential
-chain (with \`AWS_ACCESS_KEY_ID\` set only the environment provider runs; the ini/SSO/process providers are
-separate chunks that are never loaded), the KMS client (loaded while the DynamoDB request is in flight),
-the number of files (about 0.25 ms each; 36 on this path, so merging chunks could save a few ms at most). Node 20 has no module compile cache: the
-gap there is the largest.
+Where the rest goes: milestones of one \`get\` against dynalite + the KMS fixture, in ms since the process
+started (performance.now() in a non-minified build of the same code with marks added, one run of several
+alike on Node 20, load average about 1):
+
+| ms since start, Node 20 | |
+|---|---|
+| \`node -e 0\` has exited | 22-25 |
+| bin/credstash starts (Node up, the ES module loader started) | 21 |
+| dist/cli/main.js imported (argv reader, command table; 7 files) | 26 |
+| the get module loaded (about 12 files) | 41 |
+| the config reader loaded (about 10 files) and the config read (no file: Python credstash's defaults) | 52 |
+| the DynamoDB tier's chunks loaded (about 5 files), the store built | 59 |
+| the Query sent (SigV4) | 61 |
+| the Query answered (the first request loads node:net and node:crypto and connects), the Decrypt sent | 71 |
+| the Decrypt answered | 73 |
+| the value decrypted and printed; exit | 75 |
+
+1.8x leaves 20-25 ms above \`node -e 0\` for all of that. The ES module loader and main.js alone take about
+5 ms (\`credstash --version\` is 1.6x), the two loopback requests with their node:net and node:crypto loads
+about 12 ms, and loading the remaining 25 or so chunks of the get path (about 150 KB; on Node 20 each module
+file is read through the libuv thread pool) the rest. A prototype that did nothing but the two signed
+requests and the decryption, in one small file, measured 1.66x on Node 20 (1.85x with node:http instead of
+node:net): the CLI would have to fit its argv, config, store and output into about 2 ms. Measured and not
+adopted: one unsplit bundle for the whole CLI (the SDK and yargs kept out, 258 KB in one file) was slower
+than the split bundle (1.6x the CPU time): the amount of code compiled counts for more than the number of
+files. What could still help: fewer, larger chunks on the get path (esbuild makes one chunk per distinct
+set of importers, and gives no control over that), and, on Node 20, nothing of the compile cache Node 22.1+
+has for ES modules.
 
 Written ${new Date().toISOString()}.
 `;
