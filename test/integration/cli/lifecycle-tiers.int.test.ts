@@ -1,15 +1,44 @@
 /**
  * The lifecycle commands as a real bin/credstash process on each writable tier (test/helpers/tiers.ts:
- * DynamoDB on dynalite, the local keystore, SQLite, and PostgreSQL / MariaDB when their servers run): labels,
+ * DynamoDB on dynalite, the local keystore, SQLite, and PostgreSQL / MariaDB when their servers run; and Vault
+ * KV v2 on its fixture): labels,
  * get --label / --strict, put --expires, list --labels, history, rollback, diff, check, every failure one
  * line with its exit code and no value in any output. A tier whose store does not keep labels yet is checked
  * to refuse the commands in one line instead (the test takes the full path once its tier does).
  */
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
 import { isLifecycleCapable } from '../../../src/core/store.js';
-import { expectCleanFailure, expectCleanStderr, runCli, type CliResult } from '../../helpers/cli.js';
+import { VaultStore } from '../../../src/stores/vault/index.js';
+import { startVaultServer, type VaultFixture } from '../../fixtures/vault-server.js';
+import { cleanEnv, expectCleanFailure, expectCleanStderr, runCli, type CliResult } from '../../helpers/cli.js';
 import { CANARY, expectNoLeak } from '../../helpers/no-leak.js';
-import { cliTiers, type CliProject } from '../../helpers/tiers.js';
+import { cliTiers, type CliProject, type CliTier } from '../../helpers/tiers.js';
+
+let vault: Promise<VaultFixture> | undefined;
+const vaultDirs: string[] = [];
+let vaultSeq = 0;
+afterAll(async () => {
+  await (await vault)?.close();
+  for (const d of vaultDirs) rmSync(d, { recursive: true, force: true });
+});
+
+/** Vault KV v2 (test/fixtures/vault-server.ts) as a CLI project: one scope prefix per project. */
+const vaultTier: CliTier = {
+  name: 'vault (KV v2 fixture)',
+  fernet: false,
+  async project() {
+    const v = await (vault ??= startVaultServer());
+    const dir = mkdtempSync(join(tmpdir(), 'credstash-lc-vault-'));
+    vaultDirs.push(dir);
+    const prefix = `lc${process.pid}-${++vaultSeq}/`;
+    writeFileSync(join(dir, 'credstash.toml'), `[credential_store]\ntype = "vault"\n[credential_store.config]\naddress = "${v.address}"\ntoken = "${v.rootToken}"\nprefix = "${prefix}"\n`, { mode: 0o600 });
+    const open = (): VaultStore => new VaultStore({ address: v.address, token: v.rootToken, prefix, env: {} });
+    return { dir, env: cleanEnv(dir), flags: [], open, openWith: open, keys: () => [] };
+  },
+};
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -27,7 +56,7 @@ function expectTrouble(r: CliResult, pattern: RegExp): void {
   expectNoLeak(r.stdout + r.stderr, CANARY);
 }
 
-for (const tier of cliTiers()) {
+for (const tier of [...cliTiers(), vaultTier]) {
   describe.skipIf(tier.skip !== undefined)(`lifecycle commands on ${tier.name}${tier.skip === undefined ? '' : ` (skipped: ${tier.skip})`}`, () => {
     it('labels, history, rollback, diff and check, each answer exact and no value printed unasked', { timeout: 120_000 }, async () => {
       const p = await tier.project();
@@ -59,7 +88,7 @@ for (const tier of cliTiers()) {
         expect(rows[0]).toMatchObject({ comment: 'first' });
         for (const r of rows) {
           expect(typeof r.createdAt).toBe('string');
-          if (lib.capabilities.history === true) expect(typeof r.size).toBe('number');
+          if ('size' in r) expect(typeof r.size).toBe('number');
         }
         expectNoLeak(history.stdout, CANARY);
         expect((await cli(['history', 'app.db'])).stdout.split('\n')[0]).toMatch(/^VERSION +CREATED +WRITER +SIZE +EXPIRES +LABELS +COMMENT$/);
