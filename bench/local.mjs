@@ -7,6 +7,11 @@
 //     AWS SDK module was loaded (must be false)
 //   - SQLite: get p50 (target <= 0.5 ms), put -a p50 (target <= 2 ms)
 //   - PostgreSQL and MariaDB (127.0.0.1): the same figures, reported beside them (skipped when no server answers)
+//   - the version lifecycle (docs/lifecycle.md), on each SQL engine: statements sent per operation, counted by
+//     a Kysely log on the store's connection (must be exactly: get 1; get --label 2, the lifecycle row and the
+//     version; a label move 3, the version exists, the record, its compare-and-set; history of 100 versions 2,
+//     the versions and the labels, nothing decrypted; get unchanged beside labels and expiry), and get --label
+//     p50 beside get p50 on the local keystore and each SQL engine
 // Prints one JSON object and writes bench/results/local.json.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -30,6 +35,8 @@ const { SqlStore } = await import(pathToFileURL(libSql).href);
 const { FernetCodec } = await importTs('src/stores/fernet-codec.ts');
 const { serializeKeystore } = await importTs('src/stores/local/local-keystore-file.ts');
 const { generateFernetKey } = await importTs('src/crypto/fernet.ts');
+const { createDialect } = await importTs('src/stores/sql/sql-dialects.ts');
+const { Kysely } = await import('kysely');
 
 const RUNS = Number(process.env.BENCH_GET_RUNS ?? 2000);
 const PUT_RUNS = Number(process.env.BENCH_PUT_RUNS ?? 300);
@@ -66,6 +73,46 @@ const portOpen = (port) =>
     s.once('error', () => done(false));
   });
 
+/** The SQL statements each lifecycle operation sends, counted on the connection; and get --label p50 beside get p50. */
+const LIFECYCLE_EXPECTED = { 'get (latest)': 1, 'get --label': 2, 'label move': 3, 'history (100 versions)': 2, 'get (latest), with labels and expiry in use': 1 };
+async function lifecycleFigures(engine, table) {
+  let statements = 0;
+  const db = new Kysely({ dialect: await createDialect(engine), log: (ev) => void (ev.level === 'query' && statements++) });
+  const store = new SqlStore({ engine, table, fernetKeys: [KEY], db });
+  const counted = async (fn) => {
+    statements = 0;
+    await fn();
+    return statements;
+  };
+  try {
+    const ctx = { env: 'bench' };
+    for (let i = 1; i <= 3; i++) await store.storeCredential('life.db', `v${i}`, { version: i, context: ctx, expiresAt: '90d' });
+    await store.labelCredential('life.db', 'current', { version: 2, context: ctx });
+    const statementsPer = {};
+    statementsPer['get (latest)'] = await counted(() => store.getCredential('life.db', { context: ctx }));
+    statementsPer['get --label'] = await counted(() => store.getCredential('life.db', { label: 'current', context: ctx }));
+    statementsPer['label move'] = await counted(() => store.labelCredential('life.db', 'current', { version: 3, context: ctx }));
+    for (let i = 1; i <= 100; i++) await store.storeCredential('hist.db', `v${i}`, { version: i });
+    statementsPer['history (100 versions)'] = await counted(async () => {
+      const h = await store.credentialHistory('hist.db');
+      if (h.length !== 100) throw new Error(`history returned ${h.length} of 100 versions`);
+    });
+    statementsPer['get (latest), with labels and expiry in use'] = await counted(() => store.getCredential('life.db', { context: ctx }));
+    const labelled = await timeEach(Math.min(RUNS, 500), () => store.getCredential('life.db', { label: 'current', context: ctx }));
+    const plain = await timeEach(Math.min(RUNS, 500), () => store.getCredential('life.db', { context: ctx }));
+    return {
+      statements: statementsPer,
+      expected: LIFECYCLE_EXPECTED,
+      ok: Object.entries(LIFECYCLE_EXPECTED).every(([op, n]) => statementsPer[op] === n),
+      get_label_p50_ms: ms(pct(labelled, 50)),
+      get_p50_ms: ms(pct(plain, 50)),
+    };
+  } finally {
+    await store.close();
+    await db.destroy();
+  }
+}
+
 const results = { node: process.version, loadavg_1m_at_start: Math.round(loadavg()[0] * 100) / 100, runs: { get: RUNS, put: PUT_RUNS, cold: COLD_RUNS } };
 
 // 1. local keystore, library get warm
@@ -74,6 +121,13 @@ const results = { node: process.version, loadavg_1m_at_start: Math.round(loadavg
   for (let i = 0; i < 100; i++) await store.storeCredential(`filler.${i}`, `value-${i}`);
   const f = await storeFigures(store, 'local');
   results.local = { get_warm_p50_ms: f.get_p50_ms, get_warm_p95_ms: f.get_p95_ms, put_auto_p50_ms: f.put_auto_p50_ms, target_get_warm_p50_ms: 0.2 };
+  // the version lifecycle: a labelled get reads the (cached) file once more, and decrypts the one token
+  await store.labelCredential('bench.get', 'current', { version: 1, context: { env: 'bench' } });
+  for (let i = 0; i < 50; i++) await store.getCredential('bench.get', { label: 'current', context: { env: 'bench' } });
+  const labelled = await timeEach(RUNS, () => store.getCredential('bench.get', { label: 'current', context: { env: 'bench' } }));
+  for (let i = 1; i <= 100; i++) await store.storeCredential('hist.db', `v${i}`, { version: i });
+  const history = await timeEach(20, () => store.credentialHistory('hist.db'));
+  results.local_lifecycle = { get_label_p50_ms: ms(pct(labelled, 50)), history_100_versions_p50_ms: ms(pct(history, 50)) };
 }
 
 // 2. 10,000-credential keystore: open + get in a cold process
@@ -155,6 +209,7 @@ process.stdout.write(JSON.stringify({ inside: performance.now() - t0, total: per
   const f = await storeFigures(sqlite, 'sqlite');
   await sqlite.close();
   results.sqlite = { get_p50_ms: f.get_p50_ms, get_p95_ms: f.get_p95_ms, put_auto_p50_ms: f.put_auto_p50_ms, put_auto_p95_ms: f.put_auto_p95_ms, target_get_p50_ms: 0.5, target_put_auto_p50_ms: 2 };
+  results.sqlite_lifecycle = await lifecycleFigures({ name: 'sqlite', path: join(dir, 'sqlite', 'data.db'), timeoutMs: 5000 }, 'lifecycle_bench');
 }
 const dbName = `credstash_bench_${process.pid}_${randomBytes(3).toString('hex')}`;
 if (await portOpen(5432)) {
@@ -167,6 +222,7 @@ if (await portOpen(5432)) {
     const f = await storeFigures(store, 'postgres');
     await store.close();
     results.postgres = { get_p50_ms: f.get_p50_ms, get_p95_ms: f.get_p95_ms, put_auto_p50_ms: f.put_auto_p50_ms, put_auto_p95_ms: f.put_auto_p95_ms };
+    results.postgres_lifecycle = await lifecycleFigures({ name: 'postgres', host: '127.0.0.1', port: 5432, user: 'postgres', database: dbName, timeoutMs: 5000 }, 'lifecycle_bench');
   } finally {
     await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
     await admin.end();
@@ -181,6 +237,7 @@ if (await portOpen(3306)) {
     const f = await storeFigures(store, 'mariadb');
     await store.close();
     results.mariadb = { get_p50_ms: f.get_p50_ms, get_p95_ms: f.get_p95_ms, put_auto_p50_ms: f.put_auto_p50_ms, put_auto_p95_ms: f.put_auto_p95_ms };
+    results.mariadb_lifecycle = await lifecycleFigures({ name: 'mysql', host: '127.0.0.1', port: 3306, user: 'root', password: '', database: dbName, timeoutMs: 5000 }, 'lifecycle_bench');
   } finally {
     await admin.query(`DROP DATABASE IF EXISTS ${dbName}`);
     await admin.end();
@@ -191,3 +248,8 @@ rmSync(dir, { recursive: true, force: true });
 mkdirSync(join(root, 'bench/results'), { recursive: true });
 writeFileSync(join(root, 'bench/results/local.json'), `${JSON.stringify(results, null, 2)}\n`);
 console.log(JSON.stringify(results, null, 2));
+const wrong = ['sqlite', 'postgres', 'mariadb'].filter((e) => results[`${e}_lifecycle`] !== undefined && !results[`${e}_lifecycle`].ok);
+if (wrong.length > 0) {
+  console.error(`bench/local.mjs: lifecycle statement counts differ from the expected ones on ${wrong.join(', ')}`);
+  process.exitCode = 1;
+}

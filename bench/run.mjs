@@ -77,6 +77,17 @@ if (r.local) {
   row('SQL (SQLite)', 'put -a p50', ms(l.sqlite.put_auto_p50_ms), '<= 2 ms', l.sqlite.put_auto_p50_ms <= 2);
   if (l.postgres) row('SQL (PostgreSQL 15, loopback)', 'get p50 / put -a p50', `${ms(l.postgres.get_p50_ms)} / ${ms(l.postgres.put_auto_p50_ms)}`, 'reported', undefined);
   if (l.mariadb) row('SQL (MariaDB 10.11, loopback)', 'get p50 / put -a p50', `${ms(l.mariadb.get_p50_ms)} / ${ms(l.mariadb.put_auto_p50_ms)}`, 'reported', undefined);
+  if (l.local_lifecycle) {
+    row('local keystore', 'get --label p50 (the label read from the cached file, then the usual get)', ms(l.local_lifecycle.get_label_p50_ms), 'reported', undefined);
+    row('local keystore', 'history of 100 versions p50 (nothing decrypted)', ms(l.local_lifecycle.history_100_versions_p50_ms), 'reported', undefined);
+  }
+  for (const [key, name] of [['sqlite_lifecycle', 'SQL (SQLite)'], ['postgres_lifecycle', 'SQL (PostgreSQL 15, loopback)'], ['mariadb_lifecycle', 'SQL (MariaDB 10.11, loopback)']]) {
+    const f = l[key];
+    if (f === undefined) continue;
+    const ops = Object.keys(f.expected);
+    row(name, `SQL statements (counted on the connection): ${ops.join(' / ')}`, ops.map((op) => f.statements[op]).join(' / '), `exactly ${ops.map((op) => f.expected[op]).join(' / ')}`, f.ok);
+    row(name, 'get --label p50 / get p50', `${ms(f.get_label_p50_ms)} / ${ms(f.get_p50_ms)}`, 'reported', undefined);
+  }
 }
 if (r.rotation) {
   const o = r.rotation;
