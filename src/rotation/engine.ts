@@ -366,6 +366,17 @@ class Run {
       await this.rotator.revert(input, state.pending);
     } catch (err) {
       const why = err instanceof RotationStepError ? stepReason(err) : err instanceof CredstashError ? err.message : 'unexpected error';
+      // single: a set that failed and cannot be undone (the admin lacks the privilege for both) changed nothing
+      // if the current password still logs in; the pending value is then discarded.
+      if (err instanceof RotationStepError && failure.step === 'set' && state.strategy === 'single' && (await this.currentStillWorks(input))) {
+        await this.removeState();
+        throw new RotationStepError({
+          step: failure.step,
+          target: failure.target,
+          credentialId: this.id,
+          reason: `${reason}; nothing changed: the current password still logs in, the pending value was discarded and no version was added`,
+        });
+      }
       throw new RotationStepError({
         step: failure.step,
         target: failure.target,
@@ -381,6 +392,16 @@ class Run {
       credentialId: this.id,
       reason: `${reason}; rolled back: the current password is in use again, the pending value was discarded and no version was added`,
     });
+  }
+
+  /** Whether the rotator's test passes with the current value (a real login with the current password). */
+  async currentStillWorks(input: RotatorInput): Promise<boolean> {
+    try {
+      await this.rotator.test(input, input.current);
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   /** Write the next state, if this run still owns the rotation (re-read: a label move changes the record's revision). */

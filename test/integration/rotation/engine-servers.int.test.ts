@@ -7,6 +7,9 @@
  * - Redis: a client that reads the store's newest value and logs in with it, in a loop during a rotation,
  *   never fails; `credstash rotate` killed with SIGKILL at random moments, then run again: the newest stored
  *   password logs in, every older one is refused, one new version per rotation.
+ * - MariaDB: single (the new password logs in, the old one is refused); an admin that lacks the privilege
+ *   to change another user's password: the error names the step and the target and no password, the old
+ *   password still works, no version is added and no state is left (the current password still logs in).
  * - PostgreSQL (which trusts 127.0.0.1 here, so "refused" is checked on the SCRAM verifier the server holds,
  *   as a password login checks it): single (the old password no longer matches), the same random kills, and
  *   alternating (the previous user keeps its password until the next rotation; a table created by either
@@ -22,7 +25,7 @@ import type { JsonObject } from '../../../src/core/types.js';
 import { RedisClient, RespError } from '../../../src/rotation/redis-client.js';
 import { BIN, runCli } from '../../helpers/cli.js';
 import { cliTiers, type CliProject } from '../../helpers/tiers.js';
-import { PG, portOpen } from '../sql/sql-servers.js';
+import { MY, PG, portOpen } from '../sql/sql-servers.js';
 
 const CI = process.env.CI === 'true';
 const REDIS = { host: '127.0.0.1', port: 6379 } as const;
@@ -30,6 +33,8 @@ const redisUp = await portOpen(REDIS.host, REDIS.port);
 const pgUp = await portOpen(PG.host, PG.port);
 const redisSkip = redisUp || CI ? '' : ' (skipped: no server on 127.0.0.1:6379)';
 const pgSkip = pgUp || CI ? '' : ' (skipped: no server on 127.0.0.1:5432)';
+const myUp = await portOpen(MY.host, MY.port);
+const mySkip = myUp || CI ? '' : ' (skipped: no server on 127.0.0.1:3306)';
 const run = `rotcli_${process.pid}_${randomBytes(3).toString('hex')}`;
 const tiers = cliTiers().filter((t) => t.name === 'local keystore' || t.name.startsWith('dynamodb'));
 
@@ -286,6 +291,78 @@ for (const tier of tiers) {
       expect(await passwordIs(a, String(v3.password))).toBe(true);
       expect(await passwordIs(a, old)).toBe(false);
       expect(await passwordIs(b, String(v2.password))).toBe(true); // until the next rotation
+    });
+  });
+
+  describe.skipIf(!myUp && !CI)(`credstash rotate with the mysql rotator on MariaDB, ${tier.name}${mySkip}`, () => {
+    type Conn = import('mysql2/promise').Connection;
+    let admin: Conn;
+    const users: string[] = [];
+    let seq = 0;
+    beforeAll(async () => {
+      const mysql = await import('mysql2/promise');
+      admin = await mysql.createConnection({ ...MY });
+    });
+    afterAll(async () => {
+      if (admin === undefined) return;
+      for (const u of users) await admin.query('DROP USER IF EXISTS ?@?', [u, '%']);
+      await admin.end();
+    });
+    const user = (name: string): string => {
+      const u = `${run}_${seq++}_${name}`.slice(0, 60);
+      users.push(u);
+      return u;
+    };
+    async function canLogin(u: string, password: string): Promise<boolean> {
+      const mysql = await import('mysql2/promise');
+      try {
+        await (await mysql.createConnection({ host: MY.host, port: MY.port, user: u, password })).end();
+        return true;
+      } catch (err) {
+        if ((err as { code?: string }).code === 'ER_ACCESS_DENIED_ERROR') return false;
+        throw err;
+      }
+    }
+
+    it('single: the new password logs in, the old one is refused', async () => {
+      const p = await tier.project();
+      const u = user('app');
+      const old = `old-${randomBytes(8).toString('hex')}`;
+      await admin.query('CREATE USER ?@? IDENTIFIED BY ?', [u, '%', old]);
+      await put(p, 'my_admin', { host: MY.host, port: MY.port, user: MY.user, password: '' });
+      await put(p, 'app.my', { host: MY.host, port: MY.port, user: u, password: old });
+      addPolicy(p, 'app.my', 'rotator = "mysql"\nadmin = "${credential:my_admin}"');
+      const r = await cli(p, ['rotate', 'app.my']);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toBe('Rotated app.my -- version 2 (from 1; mysql, single)\n');
+      const store = p.open();
+      const now = await newest(store, 'app.my');
+      await store.close();
+      expect(await canLogin(u, String(now.password))).toBe(true);
+      expect(await canLogin(u, old)).toBe(false);
+    });
+
+    it('an admin without the privilege: exit 1 naming the step and the target, never a password; the old password works, no version, no state left', async () => {
+      const p = await tier.project();
+      const [u, weak] = [user('app'), user('weak')];
+      const [old, weakPw] = [`old-${randomBytes(8).toString('hex')}`, `weak-${randomBytes(8).toString('hex')}`];
+      await admin.query('CREATE USER ?@? IDENTIFIED BY ?', [u, '%', old]);
+      await admin.query('CREATE USER ?@? IDENTIFIED BY ?', [weak, '%', weakPw]);
+      await put(p, 'weak_admin', { host: MY.host, port: MY.port, user: weak, password: weakPw });
+      await put(p, 'app.my', { host: MY.host, port: MY.port, user: u, password: old });
+      addPolicy(p, 'app.my', 'rotator = "mysql"\nadmin = "${credential:weak_admin}"');
+      const r = await cli(p, ['rotate', 'app.my']);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(new RegExp(`^credstash: rotation of "app\\.my" failed at step set on mysql 127\\.0\\.0\\.1:3306 user ${u}: .+\n$`));
+      expect(r.stderr).not.toContain(old);
+      expect(r.stderr).not.toContain(weakPw);
+      expect(await canLogin(u, old)).toBe(true);
+      const store = p.open();
+      expect((await allPasswords(store, 'app.my')).length).toBe(1);
+      await store.close();
+      // the revert needed the same privilege, but the current password still logs in: nothing changed, nothing left
+      expect(r.stderr).toContain('; nothing changed: the current password still logs in, the pending value was discarded and no version was added');
+      expect((await cli(p, ['rotate', '--status', '--json'])).stdout).not.toContain('pending');
     });
   });
 }

@@ -34,8 +34,10 @@ interface FakeOptions {
   crashInside?: 'set' | 'test' | 'finish' | 'revert';
   /** Make test fail (a RotationStepError). */
   failTest?: boolean;
-  /** Make set fail (a RotationStepError). */
-  failSet?: boolean;
+  /** Make set fail (a RotationStepError), before changing anything, or after applying the pending password. */
+  failSet?: boolean | 'after-apply';
+  /** Make revert fail (a RotationStepError). */
+  failRevert?: boolean;
   /** Wait this long in set. */
   slowSetMs?: number;
   /** Keep the old password during set (dual-password style) until finish. */
@@ -68,6 +70,7 @@ function fakeRotator(server: FakeServer, o: FakeOptions = {}): Rotator {
       const set = new Set([String(pending.password)]);
       if (o.dual === true) set.add(String(input.current.password));
       server.users.set(user, set);
+      if (o.failSet === 'after-apply') throw new RotationStepError({ step: 'set', target: 'fake target user app', reason: 'connection reset', credentialId: input.credentialId ?? '' });
       crash('set');
     },
     async test(input, pending) {
@@ -84,6 +87,7 @@ function fakeRotator(server: FakeServer, o: FakeOptions = {}): Rotator {
     },
     async revert(input, pending) {
       server.calls.push('revert');
+      if (o.failRevert === true) throw new RotationStepError({ step: 'revert', target: 'fake target user app', reason: 'permission denied', credentialId: input.credentialId ?? '' });
       server.users.set(String(input.current.user), new Set([String(input.current.password)]));
       void pending;
       crash('revert');
@@ -171,6 +175,19 @@ describe('rotation engine: the four steps', () => {
     expect(server.accepts('app', OLD.password)).toBe(true);
     expect(server.calls).toEqual(['set', 'test', 'revert']);
     expect(await store.readState(ID, ROTATION_STATE_KEY)).not.toHaveProperty('value');
+  });
+
+  it('single: a set that fails and whose revert fails too is discarded when the current password still logs in; kept (for --cancel) when it does not', async () => {
+    const unchanged = await setup({ failSet: true, failRevert: true });
+    const a = await rejectionOf(rotateCredential(unchanged.store, ID, unchanged.policy));
+    expect(a.message).toContain('permission denied; nothing changed: the current password still logs in, the pending value was discarded and no version was added');
+    expect(await unchanged.store.readState(ID, ROTATION_STATE_KEY)).not.toHaveProperty('value');
+
+    const changed = await setup({ failSet: 'after-apply', failRevert: true });
+    const b = await rejectionOf(rotateCredential(changed.store, ID, changed.policy));
+    expect(b.message).toContain('connection reset; the rollback failed too (permission denied): the target may hold the pending password; run credstash rotate app.db --cancel once it is reachable');
+    expect((await rotationStatus(changed.store, ID, changed.policy)).pending).toMatchObject({ step: 'revert' });
+    expect(await versions(changed.store)).toEqual(['1']);
   });
 
   it('a failing set step is rolled back the same way', async () => {
