@@ -365,6 +365,15 @@ describe('diff of two stores', () => {
     expectNoLeak(r.stdout + r.stderr, CANARY);
   });
 
+  it('--show-values shows the differing newest values, and only those', async () => {
+    await twoStores();
+    const r = await cli(['diff', '--store', `${TYPE}:label=a`, '--against', `${TYPE}:label=b`, '--show-values']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain(`~ both.diff: 1 field changed\n    ~ password: "${CANARY}-a" -> "${CANARY}-b"\n`);
+    expect(r.stdout).not.toContain('-same');
+    expect(r.stdout).not.toContain('-only');
+  });
+
   it('an unknown store type is trouble (exit 2) in one line', async () => {
     expectOneLine(await cli(['diff', '--against', 'nosuchtype:x=y']), 2, /unknown store type "nosuchtype"/);
   });
