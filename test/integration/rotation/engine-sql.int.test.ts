@@ -44,7 +44,6 @@ async function newestPassword(store: CredentialStore): Promise<unknown> {
 
 for (const backend of sqlBackends()) {
   describe.skipIf(backend.skip !== undefined)(`rotation on ${backend.name}${backend.skip ?? ''}`, () => {
-
     for (const [step, phase] of [['create', 'done'], ['set', 'done'], ['test', 'done'], ['finish', 'start']] as const) {
       it(`a crash at ${step}:${phase}, resumed from another store instance: one new version, store and target agree, the old value newest until finish`, async () => {
         const keys = [generateFernetKey()];
