@@ -7,6 +7,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { CredentialStore, LifecycleCapable } from '../../src/core/store.js';
 import type { EncryptionContext } from '../../src/core/types.js';
+import { moveChain } from '../helpers/label-race.js';
 import { CANARY, expectNoLeak, rejectionOf } from '../helpers/no-leak.js';
 
 export type LifecycleStore = CredentialStore & LifecycleCapable;
@@ -29,6 +30,13 @@ export interface LifecycleContractOptions {
   forgeLabel?: (store: LifecycleStore, id: string, label: string, paddedVersion: string) => Promise<void>;
   /** Parallel label movers to race in-process (default 8). */
   racers?: number;
+  /**
+   * Label moves are compare-and-set (default true): the moves that were done form one chain, each starting
+   * from where the one before it left the label. A tier whose backend moves labels natively without a
+   * condition (SSM) sets false and says so in docs/SECURITY.md; its moves must still each end done or in
+   * LabelConflictError, on a version that exists.
+   */
+  compareAndSet?: boolean;
   /**
    * The store assigns versions itself and cannot skip numbers (Vault). The tests use consecutive versions
    * either way; this only documents the tier's nature.
@@ -118,6 +126,19 @@ export function runLifecycleContract(name: string, makeStore: () => Promise<Life
       const winners = done.map((r) => (r as PromiseFulfilledResult<{ version: string }>).value.version);
       expect(winners).toContain(got.version);
       expect(got.value).toBe(`v${got.version}`);
+      if (options.compareAndSet !== false) {
+        // No lost update: two moves from the same state cannot both be done, and the last of the chain is
+        // where the label is.
+        const chain = moveChain(
+          done.map((r) => {
+            const v = (r as PromiseFulfilledResult<{ version: string; previous?: string }>).value;
+            return v.previous === undefined ? { outcome: 'done', version: v.version } : { outcome: 'done', version: v.version, previous: v.previous };
+          }),
+          '-',
+        );
+        expect(chain).toBeDefined();
+        expect(chain?.at(-1)).toBe(got.version);
+      }
     });
 
     it('history lists every version oldest first with its labels and comment, and never a value', async () => {

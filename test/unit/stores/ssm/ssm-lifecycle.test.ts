@@ -50,7 +50,7 @@ function calls(): string[] {
 // The shared lifecycle contract on the SSM model. No forgeLabel: SSM labels are SSM's own, moved only by
 // LabelParameterVersion, so who may point a label anywhere is decided by IAM (ssm:LabelParameterVersion),
 // not by a key (docs/SECURITY.md). No sealed state: SSM keeps no record beside a parameter.
-runLifecycleContract('ssm (aws-sdk-client-mock + SSM model)', async () => store, { context: false, expiry: true, history: true, state: false });
+runLifecycleContract('ssm (aws-sdk-client-mock + SSM model)', async () => store, { context: false, expiry: true, history: true, state: false, compareAndSet: false });
 
 async function three(id: string): Promise<void> {
   await store.storeCredential(id, 'one');
