@@ -61,7 +61,9 @@ export const rotateCommand: CommandImpl<RotateArgs> = {
             if (line !== undefined) argv.io.stdout.write(`${line}\n`);
           },
         });
-        argv.io.stdout.write(`${summary.rotated} rotated, ${summary.failed} failed, ${summary.results.length - summary.rotated - summary.failed} not due\n`);
+        const count = (o: string): number => summary.results.filter((r) => r.outcome === o).length;
+        const extra = [count('rolled-back') > 0 ? `, ${count('rolled-back')} rolled back` : '', count('unknown-age') > 0 ? `, ${count('unknown-age')} skipped` : ''].join('');
+        argv.io.stdout.write(`${summary.rotated} rotated, ${summary.failed} failed, ${count('not-due')} not due${extra}\n`);
         const first = summary.results.find((r) => r.outcome === 'failed');
         if (first !== undefined) {
           throw new CredstashError(RotationStepError.code, `${summary.failed} of the due rotations failed (listed above); first: ${first.message ?? first.id}`);

@@ -462,6 +462,17 @@ describe('rotation engine: status, due, policy', () => {
     expect(servers.map((s) => s.calls.length)).toEqual([3, 0, 3]);
   });
 
+  it('rotateDue finishes a rollback left by a crash (outcome rolled-back, neither rotated nor failed)', async () => {
+    const { store, server, policy } = await setup({ failTest: true, crashInside: 'revert' });
+    await expect(rotateCredential(store, ID, policy)).rejects.toThrow('the rollback failed too');
+    const e = store.items.get(ID)?.get('0000000000000000001');
+    if (e?.meta === undefined) throw new Error('fixture layout changed');
+    e.meta.createdAt = new Date(Date.now() - 40 * 86_400_000).toISOString();
+    const summary = await rotateDue(store, [{ id: ID, policy: { ...policy, every: '30d' } }]);
+    expect(summary).toMatchObject({ rotated: 0, failed: 0, results: [{ id: ID, outcome: 'rolled-back' }] });
+    expect(server.accepts('app', OLD.password)).toBe(true);
+  });
+
   it('parseRotationPolicy: keys, durations, strategies, and admin only as a credential reference (never a password)', () => {
     expect(parseRotationPolicy({ rotator: 'postgres', strategy: 'alternating', every: '30d', generate: 'postgres', admin: '${credential:pg_admin}', options: { users: ['a', 'b'] } }, 'credentials[0].rotation')).toMatchObject({
       rotator: 'postgres',
