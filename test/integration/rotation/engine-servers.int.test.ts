@@ -4,7 +4,7 @@
  * this run (unique names, removed afterwards). The admin login is itself a credential (`admin =
  * "${credential:...}"`).
  *
- * - Redis: a client that reads the store's newest value and logs in with it, in a loop during a rotation,
+ * - Redis: a failing test step (the credential's port is wrong, the admin's is right) is rolled back; a client that reads the store's newest value and logs in with it, in a loop during a rotation,
  *   never fails; `credstash rotate` killed with SIGKILL at random moments, then run again: the newest stored
  *   password logs in, every older one is refused, one new version per rotation.
  * - MariaDB: single (the new password logs in, the old one is refused); an admin that lacks the privilege
@@ -167,6 +167,27 @@ for (const tier of tiers) {
       expect(failures).toEqual([]);
       expect(logins).toBeGreaterThan(5);
       expect(await canAuth(user, old)).toBe(false);
+    });
+
+    it('a failing test step (the credential names a wrong port; the admin reaches the server): rolled back, the old password works, no version, the error names the step and the target and no password', async () => {
+      const p = await tier.project();
+      const user = `${run}_${users.length}`;
+      users.push(user);
+      const old = `old-${randomBytes(8).toString('hex')}`;
+      await admin.command('ACL', 'SETUSER', user, 'on', `>${old}`, '+ping');
+      await put(p, 'redis_admin', { host: REDIS.host, port: REDIS.port });
+      await put(p, 'app.redis', { host: REDIS.host, port: 1, user, password: old });
+      addPolicy(p, 'app.redis', 'rotator = "redis"\nadmin = "${credential:redis_admin}"');
+      const r = await cli(p, ['rotate', 'app.redis']);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toBe(`credstash: rotation of "app.redis" failed at step test on redis 127.0.0.1:1 user ${user}: connection refused; rolled back: the current password is in use again, the pending value was discarded and no version was added\n`);
+      expect(r.stderr).not.toContain(old);
+      expect(await canAuth(user, old)).toBe(true);
+      const store = p.open();
+      expect(await allPasswords(store, 'app.redis')).toEqual([old]);
+      await store.close();
+      const passwords = (await admin.command('ACL', 'GETUSER', user)) as unknown[];
+      expect((passwords[passwords.indexOf('passwords') + 1] as string[]).length).toBe(1);
     });
 
     it('kill -9 at random moments, then rotate again: the newest password logs in, every older one is refused, one version per rotation', async () => {
