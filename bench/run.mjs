@@ -142,10 +142,11 @@ ${rows.join('\n')}
 
 The \`CLI, Node N\` rows compare each command with a bare \`node -e 0\` of the same binary, run by run. The
 target for a DynamoDB \`get\` is 1.8x; it is **still not met**, but the gap is about half what it was: 5.2-6.3x
-before the changes below, about 3x on Node 20 and 2.4-2.8x on Node 22 and 24 after them. (The rows above
-were measured while other test suites ran on the same 2 cores, load average about 9: read the ratios, not
-the milliseconds. On a quiet machine, load average about 1, the same build measured 3.1x on Node 20 and
-2.4x on Node 22 and 24.) What changed (docs/cli.md, "Cold start"; docs/dynamodb.md, "\`get\` without the SDK"):
+before the changes below, 3.3x on Node 20 and 2.4-2.8x on Node 22 and 24 after them. (The rows above were
+measured while other test suites ran on the same 2 cores, load average 3 to 6: read the ratios, not the
+milliseconds. With load average 1 to 2 the same code measured 3.1x on Node 20 and 2.4x on Node 22 and 24;
+interleaved with the code before these changes, a cold DynamoDB \`get\` takes 0.52-0.56x its CPU time on
+each Node.) What changed (docs/cli.md, "Cold start"; docs/dynamodb.md, "\`get\` without the SDK"):
 
 - **\`get\` without the AWS SDK** when the credentials come from the environment: the Query (or GetItem) and
   the KMS Decrypt go through a small JSON-protocol client on node:net / node:tls with SigV4 on node:crypto,
