@@ -115,6 +115,20 @@ describe('DynamoDBStore lifecycle table', () => {
     expect(ddbMock.commandCalls(PutItemCommand)).toHaveLength(0);
   });
 
+  it('a missing lifecycle table: label reads and writes name it and `credstash setup`; listLabels is empty; a delete still completes', async () => {
+    ddbMock.on(GetItemCommand, { TableName: 'credential-store-lifecycle' }).rejects(awsError('ResourceNotFoundException', 'Requested resource not found'));
+    ddbMock.on(ScanCommand, { TableName: 'credential-store-lifecycle' }).rejects(awsError('ResourceNotFoundException', 'Requested resource not found'));
+    ddbMock.on(DeleteItemCommand).resolves({ Attributes: { name: { S: 'app' } } });
+    const store = makeStore();
+    const message = 'the lifecycle table "credential-store-lifecycle" of dynamodb table "credential-store" does not exist in us-east-1 (labels and rotation state are kept there); run `credstash setup` to create it';
+    expect(await rejectionOf(store.getCredential('app', { label: 'current' }))).toMatchObject({ code: 'ERR_STORE_UNAVAILABLE', message });
+    expect(await rejectionOf(store.unlabelCredential('app', 'current'))).toMatchObject({ code: 'ERR_STORE_UNAVAILABLE', message });
+    expect(await store.listLabels()).toEqual([]);
+    expect(await store.deleteCredential('app', { version: 1 })).toEqual({ id: 'app', deleted: ['1'], stored: [pad(1)] });
+    // Only right after a delete: the next lifecycle read names the table again.
+    expect(await rejectionOf(store.getCredential('app', { label: 'current' }))).toMatchObject({ message });
+  });
+
   it('a malformed lifecycle record is refused as a whole, naming the table and id', async () => {
     ddbMock.on(GetItemCommand).resolves({ Item: { name: { S: 'app' }, doc: { S: 'not json' }, rev: { S: 'r' } } });
     expect(await rejectionOf(makeStore().getCredential('app', { label: 'current' }))).toMatchObject({
