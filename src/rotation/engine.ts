@@ -51,6 +51,8 @@ export interface RotateOptions {
    * the current password (a set that could not reach it). Refused once it reached finish.
    */
   discard?: boolean;
+  /** How often a running step refreshes the claim (default: a quarter of the policy's lease, at least 1 s). */
+  heartbeatMs?: number;
   /**
    * Called at the start and end of each step. An error it throws stops the rotation where it is, as a crash
    * would: the state stays and the next rotate resumes it.
@@ -292,7 +294,7 @@ class Run {
         case 'set':
           await this.progress('set', 'start');
           try {
-            await this.rotator.set(input, state.pending);
+            await this.during(state, () => this.rotator.set(input, state.pending));
           } catch (err) {
             if (err instanceof RotationStepError) return this.rollBack(state, input, err);
             throw err;
@@ -303,7 +305,7 @@ class Run {
         case 'test': {
           await this.progress('test', 'start');
           try {
-            await this.rotator.test(input, state.pending);
+            await this.during(state, () => this.rotator.test(input, state.pending));
           } catch (err) {
             if (err instanceof RotationStepError) return this.rollBack(state, input, err);
             throw err;
@@ -317,7 +319,7 @@ class Run {
           return this.finish(state, input);
         case 'revert':
           await this.progress('revert', 'start');
-          await this.rotator.revert(input, state.pending);
+          await this.during(state, () => this.rotator.revert(input, state.pending));
           await this.removeState();
           await this.progress('revert', 'done');
           return this.result(state, 'rolled-back');
@@ -352,7 +354,8 @@ class Run {
       await this.label('current', String(version));
       await this.label('previous', state.fromVersion);
     }
-    if (this.rotator.finish !== undefined) await this.rotator.finish(input, state.pending);
+    const rotatorFinish = this.rotator.finish;
+    if (rotatorFinish !== undefined) await this.during(state, () => rotatorFinish.call(this.rotator, input, state.pending));
     await this.removeState();
     await this.progress('finish', 'done');
     return { ...this.result(state, 'rotated'), version: String(version) };
@@ -392,6 +395,34 @@ class Run {
       credentialId: this.id,
       reason: `${reason}; rolled back: the current password is in use again, the pending value was discarded and no version was added`,
     });
+  }
+
+  /**
+   * Run a rotator step while refreshing the state's `updatedAt` every `heartbeatMs` (default a quarter of the
+   * lease), so that a long step of a live owner is not taken for abandoned by another host. A refresh that
+   * finds the claim taken over makes the step's end throw (the rotator call itself cannot be stopped).
+   */
+  async during<T>(state: RotationState, fn: () => Promise<T>): Promise<T> {
+    const every = this.opts.heartbeatMs ?? Math.max(1000, Math.floor(leaseMs(this.policy) / 4));
+    let chain: Promise<void> = Promise.resolve();
+    let lost: unknown;
+    const timer = setInterval(() => {
+      chain = chain.then(
+        () => this.advance(state, {}).then(() => undefined),
+        () => undefined,
+      ).catch((err: unknown) => {
+        lost ??= err;
+      });
+    }, every);
+    timer.unref();
+    try {
+      return await fn();
+    } finally {
+      clearInterval(timer);
+      await chain;
+      // eslint-disable-next-line no-unsafe-finally
+      if (lost !== undefined) throw lost;
+    }
   }
 
   /** Whether the rotator's test passes with the current value (a real login with the current password). */

@@ -307,6 +307,28 @@ describe('rotation engine: the claim', () => {
     expect(server.calls.filter((c) => c === 'set').length).toBe(1);
   });
 
+  it('a long step refreshes the claim (updatedAt) while it runs; a takeover seen by the refresh stops the run at the end of the step', async () => {
+    const { store, policy } = await setup({ slowSetMs: 300 });
+    const readUpdated = async (): Promise<{ startedAt: string; updatedAt: string }> =>
+      JSON.parse(Buffer.from((await store.readState(ID, ROTATION_STATE_KEY)).value as Uint8Array).toString()) as { startedAt: string; updatedAt: string };
+    const running = rotateCredential(store, ID, policy, { heartbeatMs: 20 });
+    await new Promise((r) => setTimeout(r, 150));
+    const mid = await readUpdated();
+    expect(Date.parse(mid.updatedAt)).toBeGreaterThan(Date.parse(mid.startedAt));
+    expect(await running).toMatchObject({ outcome: 'rotated' });
+
+    const again = await setup({ slowSetMs: 300 });
+    const run2 = rotateCredential(again.store, ID, again.policy, { heartbeatMs: 20 });
+    await new Promise((r) => setTimeout(r, 100));
+    const rec = await again.store.readState(ID, ROTATION_STATE_KEY);
+    const st = JSON.parse(Buffer.from(rec.value as Uint8Array).toString()) as Record<string, unknown>;
+    await again.store.writeState(ID, ROTATION_STATE_KEY, Buffer.from(JSON.stringify({ ...st, owner: { host: 'elsewhere', pid: 1, nonce: 'x' } })), { expectRev: rec.rev as string });
+    const err = await rejectionOf(run2);
+    expect(err).toBeInstanceOf(RotationInProgressError);
+    expect(err.message).toContain('taken over by process 1 on elsewhere while this one ran');
+    expect(again.server.calls).toEqual(['set']); // it did not go on to test
+  });
+
   const foreign = (store: MemoryStore, owner: Record<string, unknown>, updatedAgoMs: number, step = 'set'): Promise<boolean> => {
     const at = new Date(Date.now() - updatedAgoMs).toISOString();
     const state = { v: 1, rotator: 'fake', strategy: 'single', step, owner: { nonce: 'other', ...owner }, startedAt: at, updatedAt: at, fromVersion: '1', form: 'object', pending: { ...OLD, password: 'pending-pw-foreign' } };
