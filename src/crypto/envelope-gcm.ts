@@ -18,14 +18,22 @@ export interface GcmAadFields {
   paddedVersion: string;
   /** The value kind: text, binary or json. */
   kind: string;
+  /**
+   * The version's expiry (ISO 8601) when it has one (docs/FORMAT.md §8): bound after the four fields, so an
+   * item without one has exactly the AAD it always had, and an expiry cannot be added, changed or removed.
+   */
+  expiresAt?: string;
 }
 
 /**
  * docs/FORMAT.md §3 — AAD = for each of [format tag, name, padded version, kind]:
  * uint32 big-endian byte length ‖ UTF-8 bytes. Length prefixes make the encoding injective for any name.
+ * With an expiry (§8), two more fields follow: `expires_at` and its value.
  */
 export function gcmAad(fields: GcmAadFields): Buffer {
-  const parts = [GCM_FORMAT_TAG, fields.name, fields.paddedVersion, fields.kind].map((s) => Buffer.from(s, 'utf8'));
+  const strings = [GCM_FORMAT_TAG, fields.name, fields.paddedVersion, fields.kind];
+  if (fields.expiresAt !== undefined) strings.push('expires_at', fields.expiresAt);
+  const parts = strings.map((s) => Buffer.from(s, 'utf8'));
   const out: Buffer[] = [];
   for (const p of parts) {
     const len = Buffer.alloc(4);

@@ -49,9 +49,11 @@ export function buildGcmItem(input: {
   wrappedKey: Uint8Array;
   comment?: string;
   definition?: CredentialDefinition;
+  /** Bound in the AAD (docs/FORMAT.md §8); the store writes the `expires_at` attribute itself. */
+  expiresAt?: string;
 }): Item {
   const { kind, bytes } = encodeValue(input.value);
-  const aad = gcmAad({ name: input.name, paddedVersion: input.paddedVersion, kind });
+  const aad = gcmAad({ name: input.name, paddedVersion: input.paddedVersion, kind, ...(input.expiresAt === undefined ? {} : { expiresAt: input.expiresAt }) });
   let sealed;
   try {
     sealed = encryptGcm({ plaintext: bytes, dataKey: input.dataKey, aad });
@@ -144,7 +146,9 @@ export function openItem(item: Item, dataKey: Uint8Array, where: { credentialId:
       throw err;
     }
     // A changed `kind` attribute changes the AAD, so it cannot turn bytes into text undetected.
-    const aad = gcmAad({ name: item.name?.S ?? where.credentialId, paddedVersion: stored, kind: kindAttr ?? '' });
+    // So is `expires_at` (docs/FORMAT.md §8): removing it, adding one or changing it fails the tag.
+    const expiresAt = item.expires_at?.S;
+    const aad = gcmAad({ name: item.name?.S ?? where.credentialId, paddedVersion: stored, kind: kindAttr ?? '', ...(expiresAt === undefined ? {} : { expiresAt }) });
     const plain = decryptGcm({ ciphertext, dataKey, iv, tag, aad, ...fields });
     try {
       value = decodeValue(kind, plain, where.credentialId);

@@ -304,7 +304,10 @@ export class DynamoDBStore extends BaseStore implements SetupCapable {
       const writtenBy = this.#clients.callerIdentity ?? opts.meta.writtenBy;
       const lifecycle = lifecycleAttributes({ id, paddedVersion, dataKey, meta: { ...opts.meta, ...(writtenBy === undefined ? {} : { writtenBy }) } });
       const common = { name: id, paddedVersion, value, dataKey, wrappedKey: blob, comment: opts.comment, definition: opts.definition };
-      item = format === 'legacy' ? buildLegacyItem({ ...common, digest }) : buildGcmItem(common);
+      item =
+        format === 'legacy'
+          ? buildLegacyItem({ ...common, digest })
+          : buildGcmItem({ ...common, ...(opts.meta.expiresAt === undefined ? {} : { expiresAt: opts.meta.expiresAt }) });
       // Extra attributes Python credstash and nodecredstash ignore (docs/FORMAT.md §8).
       Object.assign(item, lifecycle, sizeAttribute(item));
     } finally {

@@ -160,6 +160,21 @@ describe('expiry is authenticated under the data key', () => {
     });
   }
 
+  it('removing expires_at and lifecycle_mac together: an AES-GCM item fails (the expiry is in its AAD); a legacy item reads without expiry (its format cannot hold one)', async () => {
+    const at = new Date(Date.now() + 3_600_000).toISOString();
+    const gcm = await fresh({ format: 'gcm' });
+    await gcm.storeCredential('strip', CANARY, { expiresAt: at });
+    await update(gcm.table, 'strip', 'REMOVE expires_at, lifecycle_mac');
+    const err = await rejectionOf(gcm.getCredential('strip'));
+    expect(err).toMatchObject({ code: 'ERR_INTEGRITY' });
+    expectNoLeak(err, CANARY);
+    const legacy = await fresh({ format: 'legacy' });
+    await legacy.storeCredential('strip', 'v', { expiresAt: at });
+    await update(legacy.table, 'strip', 'REMOVE expires_at, lifecycle_mac');
+    const got = await legacy.getCredential('strip', { required: true });
+    expect([got.value, got.expiresAt]).toEqual(['v', undefined]);
+  });
+
   it('written_by is the assumed-role ARN with role_arn (known from the AssumeRole the write made), else user@host', async () => {
     const sts = mockClient(STSClient);
     try {
@@ -308,7 +323,8 @@ async function openAsLegacyReader(item: Item, context: Record<string, string>): 
   const contents = Buffer.from(item.contents?.S ?? '', 'base64');
   if (item.algorithm?.S === 'aes-256-gcm') {
     const d = createDecipheriv('aes-256-gcm', key, Buffer.from(item.iv?.S ?? '', 'base64'));
-    d.setAAD(gcmAad({ name: item.name?.S ?? '', paddedVersion: item.version?.S ?? '', kind: item.kind?.S ?? '' }));
+    const expiresAt = item.expires_at?.S;
+    d.setAAD(gcmAad({ name: item.name?.S ?? '', paddedVersion: item.version?.S ?? '', kind: item.kind?.S ?? '', ...(expiresAt === undefined ? {} : { expiresAt }) }));
     d.setAuthTag(Buffer.from(item.tag?.S ?? '', 'base64'));
     return Buffer.concat([d.update(contents), d.final()]).toString('utf8');
   }

@@ -2,7 +2,7 @@
  * The envelope tier's lifecycle hooks on mocked clients: what each request asks for (projections, condition
  * expressions, KMS contexts), and the expiry MAC and label proof computed independently from docs/FORMAT.md §8.
  */
-import { createHmac, hkdfSync } from 'node:crypto';
+import { createDecipheriv, createHmac, hkdfSync } from 'node:crypto';
 import { DeleteItemCommand, GetItemCommand, PutItemCommand, QueryCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { DecryptCommand, GenerateDataKeyCommand } from '@aws-sdk/client-kms';
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -35,6 +35,20 @@ describe('DynamoDBStore lifecycle attributes on new items', () => {
       expect(Math.abs(Date.parse(item.created_at?.S as string) - Date.now())).toBeLessThan(60_000);
       expect(item.written_by?.S).toMatch(/^.+@.+$/);
       expect(item.size).toEqual({ N: String(Buffer.from(item.contents?.S as string, 'base64').length) });
+      if (format === 'gcm') {
+        // The AAD of an item with an expiry: the four fields of §3, then `expires_at` and the expiry (§8).
+        const field = (x: string): Buffer => {
+          const b = Buffer.from(x, 'utf8');
+          const len = Buffer.alloc(4);
+          len.writeUInt32BE(b.length, 0);
+          return Buffer.concat([len, b]);
+        };
+        const aad = Buffer.concat(['credstash-ts/aes-256-gcm/v1', 'app.db', pad(4), 'text', 'expires_at', at].map(field));
+        const d = createDecipheriv('aes-256-gcm', dataKey, Buffer.from(item.iv?.S as string, 'base64'));
+        d.setAAD(aad);
+        d.setAuthTag(Buffer.from(item.tag?.S as string, 'base64'));
+        expect(Buffer.concat([d.update(Buffer.from(item.contents?.S as string, 'base64')), d.final()]).toString()).toBe('v');
+      }
       // ... and it reads back with the expiry attached.
       ddbMock.on(QueryCommand).resolves({ Items: [item] });
       expect((await makeStore({ format }).getCredential('app.db', { required: true })).expiresAt).toBe(at);
