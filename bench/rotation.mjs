@@ -6,7 +6,7 @@
 //     operations it makes (counted on the store: reads, writes, state and label operations), plus on DynamoDB
 //     the requests counted at the endpoints
 //   - the real rotators against this machine's servers (skipped when a server does not answer): postgres
-//     single and alternating, redis dual-password, on the local keystore and on DynamoDB: wall time per
+//     and mysql (MariaDB) single and alternating, redis dual-password, on the local keystore and on DynamoDB: wall time per
 //     rotation, median of REAL_RUNS
 //   - `rotate --due` over 100 due credentials (the no-op rotator, concurrency 4), per store
 // Prints one JSON object and writes bench/results/rotation.json.
@@ -120,6 +120,7 @@ try {
   // The real rotators on the local keystore and DynamoDB.
   const pgUp = await portOpen(5432);
   const redisUp = await portOpen(6379);
+  const myUp = await portOpen(3306);
   const run = `bench_rot_${process.pid}`;
   let pgAdmin;
   let redisAdmin;
@@ -135,6 +136,17 @@ try {
         await pgAdmin.query(`DROP ROLE IF EXISTS "${r}"`);
       }
       await pgAdmin.end();
+    });
+  }
+  let myAdmin;
+  if (myUp) {
+    const mysql = await import('mysql2/promise');
+    myAdmin = await mysql.createConnection({ host: '127.0.0.1', port: 3306, user: 'root', password: '' });
+    await myAdmin.query(`CREATE ROLE ${run}_owner`);
+    cleanup.push(async () => {
+      for (const u of [`${run}_ma`, `${run}_mb`, `${run}_ms`]) await myAdmin.query('DROP USER IF EXISTS ?@?', [u, '%']);
+      await myAdmin.query(`DROP ROLE IF EXISTS ${run}_owner`);
+      await myAdmin.end();
     });
   }
   if (redisUp) {
@@ -154,15 +166,21 @@ try {
       async (u) => pgAdmin.query(`CREATE ROLE "${u}" LOGIN PASSWORD 'p0'`),
     ]);
   }
+  if (myUp) {
+    const create = async (u) => myAdmin.query('CREATE USER ?@? IDENTIFIED BY ?', [u, '%', 'p0']);
+    cases.push(['mysql single (MariaDB)', `${run}_ms`, { rotator: 'mysql', admin: '${credential:my_admin}' }, create]);
+    cases.push(['mysql alternating (MariaDB)', `${run}_ma`, { rotator: 'mysql', strategy: 'alternating', admin: '${credential:my_admin}', options: { users: [`${run}_ma`, `${run}_mb`], owner: `${run}_owner` } }, create]);
+  }
   if (redisUp) cases.push(['redis dual-password', `${run}_redis`, { rotator: 'redis', admin: '${credential:redis_admin}' }, async (u) => redisAdmin.command('ACL', 'SETUSER', u, 'on', '>p0', '+ping')]);
   try {
     for (const [label, user, policy, create] of cases) {
       await create(user);
       for (const storeName of ['local', 'dynamodb']) {
         const store = await stores[storeName]();
-        const isPg = label.startsWith('postgres');
-        await store.storeCredential(isPg ? 'pg_admin' : 'redis_admin', isPg ? { host: '127.0.0.1', port: 5432, user: 'postgres', password: 'unused-trust' } : { host: '127.0.0.1', port: 6379 }, {});
-        await store.storeCredential('app.real', { host: '127.0.0.1', port: isPg ? 5432 : 6379, user, password: 'p0', ...(isPg ? { database: 'postgres' } : {}) }, {});
+        const kind = label.split(' ')[0];
+        const server = { postgres: { port: 5432, admin: 'pg_admin', login: { user: 'postgres', password: 'unused-trust' } }, mysql: { port: 3306, admin: 'my_admin', login: { user: 'root', password: '' } }, redis: { port: 6379, admin: 'redis_admin', login: {} } }[kind];
+        await store.storeCredential(server.admin, { host: '127.0.0.1', port: server.port, ...server.login }, {});
+        await store.storeCredential('app.real', { host: '127.0.0.1', port: server.port, user, password: 'p0', ...(kind === 'postgres' ? { database: 'postgres' } : {}) }, {});
         const times = [];
         let requests;
         for (let i = 0; i < REAL_RUNS; i++) {
@@ -182,6 +200,7 @@ try {
   }
   if (!pgUp) out.real.postgres = 'skipped: no server on 127.0.0.1:5432';
   if (!redisUp) out.real.redis = 'skipped: no server on 127.0.0.1:6379';
+  if (!myUp) out.real.mysql = 'skipped: no server on 127.0.0.1:3306';
 } finally {
   await stack.close();
   rmSync(dir, { recursive: true, force: true });
