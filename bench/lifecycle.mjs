@@ -11,9 +11,13 @@
 //       - two local keystores: wall time and CPU time, median of DIFF_RUNS.
 //   - get --label p50 beside get p50 on dynalite, measured interleaved in the same run, as ratios: get of a
 //     name without any lifecycle data, get of a name with labels and expiry in use (must stay the same: `get`
-//     without a label keeps its requests and latency), get --label of that name.
+//     without a label keeps its requests and latency), get --label of that name; and the same get by the
+//     library as built from the commit before the version lifecycle (BENCH_LIFECYCLE_BASELINE, default
+//     cb3bd4b^; `none` skips it: the tree is taken with `git archive` into a temporary folder and built there
+//     with this checkout's node_modules), same table, same run: today's get against the one before.
 // Prints one JSON object and writes bench/results/lifecycle.json.
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -37,6 +41,23 @@ const CHANGED = 10; // names on both sides whose newest values differ
 const SHARED = NAMES - ONE_SIDE;
 const DIFF_RUNS = Number(process.env.BENCH_DIFF_RUNS ?? 3);
 const GET_RUNS = Number(process.env.BENCH_GET_RUNS ?? 1000);
+const BASELINE = process.env.BENCH_LIFECYCLE_BASELINE ?? 'cb3bd4b^';
+
+/** The DynamoDB tier as built from `commit` (in `dir`), or undefined when that cannot be done here. */
+async function baselineStore(commit, dir) {
+  try {
+    const rev = execFileSync('git', ['rev-parse', '--verify', `${commit}^{commit}`], { encoding: 'utf8' }).trim();
+    const tree = join(dir, 'baseline');
+    mkdirSync(tree);
+    execFileSync('sh', ['-c', 'git archive "$0" | tar -x -C "$1"', rev, tree]);
+    symlinkSync(join(root, 'node_modules'), join(tree, 'node_modules'));
+    execFileSync(process.execPath, ['esbuild.config.mjs', '--quiet'], { cwd: tree, stdio: ['ignore', 'ignore', 'inherit'] });
+    const { DynamoDBStore: Old } = await import(pathToFileURL(join(tree, 'dist/lib/stores/dynamodb/index.js')).href);
+    return { commit: rev, Store: Old };
+  } catch (err) {
+    return { skipped: `the build of ${commit} failed (${err instanceof Error ? err.message.split('\n')[0] : String(err)})` };
+  }
+}
 
 const pct = (xs, p) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -135,18 +156,21 @@ try {
     await Promise.all([first.close(), second.close()]);
   }
 
-  // 2. get --label beside get on dynalite, interleaved (the same load for all three).
+  // 2. get --label beside get on dynalite, and get of the build before the lifecycle, interleaved (the same load for each).
   {
     const store = mk('bench-lifecycle-get');
     await store.setup();
     const ctx = { env: 'prod' };
     await store.storeCredential('plain.db', 'v1', { context: ctx });
+    const base = BASELINE === 'none' ? { skipped: 'BENCH_LIFECYCLE_BASELINE=none' } : await baselineStore(BASELINE, dir);
+    const old = base.Store && new base.Store({ table: 'bench-lifecycle-get', region: stack.region, endpointUrl: stack.dynamodb.endpoint, kmsEndpointUrl: stack.kms.endpoint });
     for (let i = 1; i <= 3; i++) await store.storeCredential('life.db', `v${i}`, { version: i, context: ctx, expiresAt: '90d' });
     await store.labelCredential('life.db', 'current', { version: 2, context: ctx });
     const ops = {
       get: () => store.getCredential('plain.db', { context: ctx, required: true }),
       get_with_lifecycle: () => store.getCredential('life.db', { context: ctx, required: true }),
       get_label: () => store.getCredential('life.db', { label: 'current', context: ctx, required: true }),
+      ...(old ? { get_before_lifecycle: () => old.getCredential('plain.db', { context: ctx, required: true }) } : {}),
     };
     const requests = {};
     for (const [k, fn] of Object.entries(ops)) {
@@ -155,7 +179,7 @@ try {
       requests[k] = snapshot();
     }
     for (let i = 0; i < 200; i++) for (const fn of Object.values(ops)) await fn(); // warm
-    const samples = { get: [], get_with_lifecycle: [], get_label: [] };
+    const samples = Object.fromEntries(Object.keys(ops).map((k) => [k, []]));
     const order = Object.keys(ops);
     for (let i = 0; i < GET_RUNS; i++) {
       for (let j = 0; j < order.length; j++) {
@@ -173,8 +197,16 @@ try {
       p95_ms: Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, ms(pct(v, 95))])),
       ratio_get_label_to_get: ratio(p50.get_label / p50.get),
       ratio_get_with_lifecycle_to_get: ratio(p50.get_with_lifecycle / p50.get),
+      ...(old
+        ? {
+            baseline_commit: base.commit,
+            ratio_get_to_get_before_lifecycle: ratio(p50.get / p50.get_before_lifecycle),
+            requests_same_as_before_lifecycle: JSON.stringify(requests.get) === JSON.stringify(requests.get_before_lifecycle),
+          }
+        : { baseline_skipped: base.skipped }),
     };
     await store.close();
+    await old?.close();
   }
 
   // 3. Diff of two local keystores of 1,000 names.
@@ -196,6 +228,10 @@ try {
 mkdirSync(join(root, 'bench/results'), { recursive: true });
 writeFileSync(join(root, 'bench/results/lifecycle.json'), `${JSON.stringify(result, null, 2)}\n`);
 console.log(JSON.stringify(result, null, 2));
+if (result.get_label_dynamodb.requests_same_as_before_lifecycle === false) {
+  console.error('bench/lifecycle.mjs: get sends other requests than the build before the version lifecycle');
+  process.exitCode = 1;
+}
 if (!result.diff_dynamodb.ok) {
   console.error('bench/lifecycle.mjs: the requests of the DynamoDB store diff differ from the expected ones');
   process.exitCode = 1;

@@ -111,6 +111,11 @@ if (r.lifecycle) {
   if (g) {
     row('DynamoDB (dynalite + KMS fixture)', `get --label p50 / get p50, interleaved in one run of ${g.runs} each`, `${ms(g.p50_ms.get_label)} / ${ms(g.p50_ms.get)} (${g.ratio_get_label_to_get.toFixed(2)}x)`, 'reported', undefined);
     row('DynamoDB (dynalite + KMS fixture)', '`get` without a label, p50: a name with labels and expiry / a name without (same run)', `${ms(g.p50_ms.get_with_lifecycle)} / ${ms(g.p50_ms.get)} (${g.ratio_get_with_lifecycle_to_get.toFixed(2)}x)`, '<= 1.10x', g.ratio_get_with_lifecycle_to_get <= 1.1);
+    if (g.baseline_commit) {
+      const before = `the library built from ${g.baseline_commit.slice(0, 7)}, the commit before the version lifecycle`;
+      row('DynamoDB (dynalite + KMS fixture)', `requests: \`get\` without a label, this build / ${before}`, `${requestText(g.requests.get)} / ${requestText(g.requests.get_before_lifecycle)}`, 'the same', g.requests_same_as_before_lifecycle);
+      row('DynamoDB (dynalite + KMS fixture)', `\`get\` without a label, p50: this build / ${before} (same table, interleaved, same run)`, `${ms(g.p50_ms.get)} / ${ms(g.p50_ms.get_before_lifecycle)} (${g.ratio_get_to_get_before_lifecycle.toFixed(2)}x)`, '<= 1.10x', g.ratio_get_to_get_before_lifecycle <= 1.1);
+    } else if (g.baseline_skipped) row('DynamoDB (dynalite + KMS fixture)', '`get` without a label against the build before the version lifecycle', `not measured: ${g.baseline_skipped}`, 'reported', undefined);
   }
   const shape = (x) => `${x.names_per_side.toLocaleString('en-US')} names each (${x.on_both_sides} on both sides, ${x.different} of them different; ${x.on_one_side_only} on each side only)`;
   const dd = f.diff_dynamodb;
@@ -212,7 +217,9 @@ ${[
 
 Requests are counted where they arrive: at dynalite and the KMS fixture, at aws-sdk-client-mock in front of
 the SSM model, at the Vault KV v2 fixture's HTTP server; SQL statements on the store's connection. A \`get\`
-without a label sends exactly the requests it sent before labels, history and expiry existed, on every tier;
+without a label sends exactly the requests it sent before labels, history and expiry existed, on every tier,
+and on DynamoDB takes the time it took (bench/lifecycle.mjs builds the commit before the lifecycle from git
+and times both libraries' get on one table, interleaved);
 \`get --label\` adds one read, of the label (DynamoDB's lifecycle table, the SQL \`<table>_lifecycle\` row,
 Vault's lifecycle record; SSM reads \`name:label\` natively, in the one GetParameter). A diff of two stores
 lists both (Scans on DynamoDB, nothing decrypted) and then reads only the names both have, once per side at
