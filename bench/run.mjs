@@ -269,11 +269,12 @@ about 12 ms, and loading the remaining 25 or so chunks of the get path (about 15
 file is read through the libuv thread pool) the rest. A prototype that did nothing but the two signed
 requests and the decryption, in one small file, measured 1.66x on Node 20 (1.85x with node:http instead of
 node:net): the CLI would have to fit its argv, config, store and output into about 2 ms. Measured and not
-adopted: one unsplit bundle for the whole CLI (the SDK and yargs kept out, 258 KB in one file) was slower
-than the split bundle (1.6x the CPU time): the amount of code compiled counts for more than the number of
-files. What could still help: fewer, larger chunks on the get path (esbuild makes one chunk per distinct
-set of importers, and gives no control over that), and, on Node 20, nothing of the compile cache Node 22.1+
-has for ES modules.
+adopted: one unsplit bundle of the whole CLI (every tier, the SDK, yargs and the drivers left out as
+separate imports; 264 KB in one file) took 0.86x the CPU time of the split bundle on Node 20 and 1.14x on
+Node 22 (interleaved, load average about 5): on Node 20 the number of files counts, with the compile cache
+the amount of code. It would load every tier's code on every command and need the lazily loaded modules as
+files of a second build beside it. What could still help: fewer, larger chunks on the get path (esbuild
+makes one chunk per distinct set of importers and gives no control over that; this path has 33 files).
 
 Written ${new Date().toISOString()}.
 `;
