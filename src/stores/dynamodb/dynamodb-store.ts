@@ -177,6 +177,11 @@ export class DynamoDBStore extends BaseStore implements SetupCapable {
   readonly lifecycleTable: string;
   /** Ids whose versions were just deleted: the kernel's label clean-up that follows may find no companion table. */
   readonly #justDeleted = new Set<string>();
+  /**
+   * The wrapped data key the last `_exists` of one version read (one slot): a label move checks that the
+   * version exists, then makes its proof with that version's key; the slot saves the second GetItem.
+   */
+  #existsKey: { id: string; padded: string; item: Item } | undefined;
   readonly #kmsKey: string;
   readonly #format: WriteFormat;
   readonly #digest: LegacyDigest;
@@ -419,12 +424,22 @@ export class DynamoDBStore extends BaseStore implements SetupCapable {
     const { client, mod } = await this.#clients.dynamodb();
     if (version !== undefined) {
       for (const stored of storedVersionForms(version)) {
+        // The wrapped key rides along (not secret, a few hundred bytes) for a label proof that may follow.
         const out = await this.#call('dynamodb', 'GetItem', { credentialId: id, version: displayVersion(stored) }, () =>
           client.send(
-            new mod.GetItemCommand({ TableName: this.table, Key: key(id, stored), ConsistentRead: true, ProjectionExpression: '#v', ExpressionAttributeNames: { '#v': 'version' } }),
+            new mod.GetItemCommand({
+              TableName: this.table,
+              Key: key(id, stored),
+              ConsistentRead: true,
+              ProjectionExpression: '#v, #k',
+              ExpressionAttributeNames: { '#v': 'version', '#k': 'key' },
+            }),
           ),
         );
-        if (out.Item !== undefined) return true;
+        if (out.Item !== undefined) {
+          this.#existsKey = { id, padded: version, item: out.Item };
+          return true;
+        }
       }
       return false;
     }
@@ -595,14 +610,16 @@ export class DynamoDBStore extends BaseStore implements SetupCapable {
   }
 
   /**
-   * HMAC under HKDF(that version's KMS data key, "credstash-ts label") of labelProofInput: a GetItem of the
-   * version (its `key` attribute only) and one Decrypt with the caller's context. Whoever moves a label must
+   * HMAC under HKDF(that version's KMS data key, "credstash-ts label") of labelProofInput: the version's `key`
+   * (from the `_exists` read the kernel just made, else one GetItem) and one Decrypt with the caller's context. Whoever moves a label must
    * be able to read the version; a reader through the label then verifies it with the Decrypt it makes anyway.
    */
   protected override async _labelProof(id: string, label: string, paddedVersion: string, context: EncryptionContext): Promise<string> {
     const { client, mod } = await this.#clients.dynamodb();
-    let item: Item | undefined;
-    for (const stored of storedVersionForms(paddedVersion)) {
+    const seen = this.#existsKey;
+    this.#existsKey = undefined;
+    let item: Item | undefined = seen !== undefined && seen.id === id && seen.padded === paddedVersion ? seen.item : undefined;
+    for (const stored of item === undefined ? storedVersionForms(paddedVersion) : []) {
       const out = await this.#call('dynamodb', 'GetItem', { credentialId: id, version: displayVersion(stored) }, () =>
         client.send(
           new mod.GetItemCommand({

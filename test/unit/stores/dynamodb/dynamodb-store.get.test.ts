@@ -172,7 +172,8 @@ describe('DynamoDBStore.credentialExists and listCredentials', () => {
     const store = makeStore();
     expect(await store.credentialExists('x', { version: 2 })).toBe(false);
     expect(await store.credentialExists('x')).toBe(true);
-    expect(ddbMock.commandCalls(GetItemCommand)[0]?.args[0].input.ProjectionExpression).toBe('#v');
+    // never `contents`: the version, and its wrapped key for a label proof that may follow (not secret)
+    expect(ddbMock.commandCalls(GetItemCommand)[0]?.args[0].input).toMatchObject({ ProjectionExpression: '#v, #k', ExpressionAttributeNames: { '#v': 'version', '#k': 'key' } });
     expect(ddbMock.commandCalls(QueryCommand)[0]?.args[0].input).toMatchObject({ Limit: 1, ProjectionExpression: '#v' });
     expect(kmsMock.calls()).toHaveLength(0);
   });
