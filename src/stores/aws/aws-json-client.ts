@@ -79,6 +79,11 @@ export interface LightAwsSession {
   requestTimeoutMs: number;
   /** AWS_CA_BUNDLE's certificates: the trust store of every TLS connection, instead of Node's. */
   ca?: Buffer;
+  /**
+   * Server time minus local time, learnt from the `Date` of an answer when the clocks differ by 5 minutes or
+   * more (the SDK's clock skew correction): signing uses local time plus this.
+   */
+  clockOffsetMs?: number;
 }
 
 /** Proxy variables (aws-proxy.ts applies them; the light client steps aside). */
@@ -155,7 +160,12 @@ export function lightEndpoint(service: 'dynamodb' | 'kms', region: string, confi
 }
 
 /** An error as the SDK raises it: a service error's name and message, `$metadata`, and Node's `code` for a connection failure. */
-export type LightAwsError = Error & { code?: string; hostname?: string; $fault?: 'client' | 'server'; $metadata: { httpStatusCode?: number; attempts?: number; totalRetryDelay?: number } };
+export type LightAwsError = Error & {
+  code?: string;
+  hostname?: string;
+  $fault?: 'client' | 'server';
+  $metadata: { httpStatusCode?: number; attempts?: number; totalRetryDelay?: number; clockSkewCorrected?: boolean };
+};
 
 function awsError(name: string, message: string, meta: { httpStatusCode?: number }, extra: Record<string, unknown> = {}): LightAwsError {
   const err = new Error(message) as LightAwsError;
@@ -195,6 +205,9 @@ const THROTTLING_NAMES = new Set([
 ]);
 const TRANSIENT_NAMES = new Set(['TimeoutError', 'RequestTimeout', 'RequestTimeoutException']);
 const TRANSIENT_STATUS = new Set([500, 502, 503, 504]);
+/** Answers that may mean a skewed clock; with a `Date` 5 minutes or more off, the SDK corrects and retries. */
+const CLOCK_SKEW_NAMES = new Set(['AuthFailure', 'InvalidSignatureException', 'RequestExpired', 'RequestInTheFuture', 'RequestTimeTooSkewed', 'SignatureDoesNotMatch']);
+const SKEW_MS = 300_000;
 const TRANSIENT_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
 
 /** The SDK's classification: throttling, transient (retried), or neither. */
@@ -203,6 +216,7 @@ function retryKind(err: LightAwsError): 'throttling' | 'transient' | undefined {
   if (status === 429 || THROTTLING_NAMES.has(err.name)) return 'throttling';
   if (TRANSIENT_NAMES.has(err.name) || TRANSIENT_CODES.has(err.code ?? '') || (status !== undefined && TRANSIENT_STATUS.has(status))) return 'transient';
   if (err.name === 'InvalidSignatureException' && err.message.includes('Signature expired')) return 'transient';
+  if (err.$metadata.clockSkewCorrected === true) return 'transient';
   return undefined;
 }
 
@@ -258,12 +272,14 @@ async function attemptOnce(call: AwsJsonCall, body: string): Promise<Record<stri
     region: call.region,
     service: call.service,
     credentials: session.credentials,
+    now: new Date(Date.now() + (session.clockOffsetMs ?? 0)),
   });
   const head = [`POST ${path} HTTP/1.1`];
   for (const [k, v] of Object.entries(signed.headers)) head.push(`${k}: ${v}`);
   head.push(`content-length: ${Buffer.byteLength(body)}`, 'connection: close', 'user-agent: credstash-ts', '', '');
   const response = await exchange({ secure, host, port, timeoutMs: session.requestTimeoutMs, ...(session.ca === undefined ? {} : { ca: session.ca }) }, Buffer.concat([Buffer.from(head.join('\r\n'), 'latin1'), Buffer.from(body, 'utf8')]));
   const status = response.status;
+  const skewCorrected = correctClockSkew(session, response.headers.date);
   const text = response.body.toString('utf8');
   let parsed: unknown;
   try {
@@ -281,7 +297,20 @@ async function attemptOnce(call: AwsJsonCall, body: string): Promise<Record<stri
   }
   const name = errorName(response.headers['x-amzn-errortype'], obj) ?? String(status);
   const message = typeof obj.message === 'string' ? obj.message : typeof obj.Message === 'string' ? obj.Message : name;
-  throw awsError(name, message, { httpStatusCode: status }, { $fault: status >= 500 ? 'server' : 'client' });
+  const err = awsError(name, message, { httpStatusCode: status }, { $fault: status >= 500 ? 'server' : 'client' });
+  if (skewCorrected && CLOCK_SKEW_NAMES.has(name)) err.$metadata.clockSkewCorrected = true;
+  throw err;
+}
+
+/** The SDK's clock skew correction: adopt the server's time when it is 5 minutes or more off ours. */
+function correctClockSkew(session: LightAwsSession, date: string | undefined): boolean {
+  if (date === undefined) return false;
+  const server = Date.parse(date);
+  if (Number.isNaN(server)) return false;
+  const offset = session.clockOffsetMs ?? 0;
+  if (Math.abs(Date.now() + offset - server) < SKEW_MS) return false;
+  session.clockOffsetMs = server - Date.now();
+  return true;
 }
 
 interface HttpAnswer {

@@ -255,6 +255,49 @@ describe('an answer that is not AWS JSON (a wrong endpoint): the same message, n
   });
 });
 
+describe('a skewed clock: the server\'s Date is adopted and the request retried, as the SDK does', () => {
+  let front: Server;
+  let url: string;
+  let seen: string[] = [];
+  beforeAll(async () => {
+    const to = new URL(ddb.endpoint);
+    const AHEAD_MS = 3_600_000;
+    front = createServer((req, res) => {
+      const stamp = String(req.headers['x-amz-date'] ?? '');
+      seen.push(stamp);
+      const signed = Date.parse(stamp.replace(/^(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)(\d\d)Z$/, '$1-$2-$3T$4:$5:$6Z'));
+      const serverNow = Date.now() + AHEAD_MS;
+      if (Number.isNaN(signed) || Math.abs(signed - serverNow) > 60_000) {
+        req.resume();
+        res.writeHead(400, { 'content-type': 'application/x-amz-json-1.0', date: new Date(serverNow).toUTCString() });
+        res.end(JSON.stringify({ __type: 'com.amazon.coral.service#InvalidSignatureException', message: 'Signature not yet current' }));
+        return;
+      }
+      const up = httpRequest({ host: to.hostname, port: to.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
+        res.writeHead(answer.statusCode ?? 502, { ...answer.headers, date: new Date(serverNow).toUTCString() });
+        answer.pipe(res);
+      });
+      req.pipe(up);
+    });
+    await new Promise<void>((r) => front.listen(0, '127.0.0.1', r));
+    url = `http://127.0.0.1:${(front.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    await new Promise<void>((r) => front.close(() => r()));
+  });
+  it('one rejected attempt, then the get succeeds, on both paths', async () => {
+    const get = (s: DynamoDBStore) => s.getCredential('l.json', { required: true });
+    seen = [];
+    const viaSdk = await onSdk(get, { endpointUrl: url });
+    const sdkSeen = seen.length;
+    seen = [];
+    const viaLight = await onLight(get, { endpointUrl: url });
+    expect(viaLight).toStrictEqual(viaSdk);
+    expect(sdkSeen).toBe(2);
+    expect(seen).toHaveLength(2);
+  });
+});
+
 describe('https endpoints (TLS to the endpoint, AWS_CA_BUNDLE as the trust store)', () => {
   const TLS_DIR = fileURLToPath(new URL('../../fixtures/tls/', import.meta.url));
   const CA = join(TLS_DIR, 'loopback-cert.pem');
