@@ -20,7 +20,8 @@
  * min(timeout, 3 s)); an answer that is not JSON is a `SyntaxError` with the status and without the body.
  * Retries: throttling (HTTP 429 or a throttling error name), 500/502/503/504, timeouts and connection
  * errors, up to `maxAttempts` attempts (default 3), with full-jitter exponential backoff (base 50 ms,
- * 1 s for throttling, at most 20 s), as the SDK's standard mode.
+ * 1 s for throttling, at most 20 s), as the SDK's standard mode; and, as the SDK, a signature refused while
+ * the answer's `Date` is 5 minutes or more off the local clock is retried signed with the server's time.
  */
 import type { Socket } from 'node:net';
 import { signV4, type SigV4Credentials } from './aws-sigv4.js';
