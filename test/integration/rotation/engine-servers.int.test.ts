@@ -13,7 +13,8 @@
  * - PostgreSQL (which trusts 127.0.0.1 here, so "refused" is checked on the SCRAM verifier the server holds,
  *   as a password login checks it): single (the old password no longer matches), the same random kills, and
  *   alternating (the previous user keeps its password until the next rotation; a table created by either
- *   user is readable and writable by the other).
+ *   user is readable and writable by the other). A real refused login (28P01) after single and alternating
+ *   rotations through the engine is checked on a private scram-sha-256 server in postgres-scram.int.test.ts.
  */
 import { spawn } from 'node:child_process';
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';

@@ -5,7 +5,8 @@
  * This PostgreSQL trusts 127.0.0.1 (pg_hba.conf), so a login succeeds whatever the password: "the old
  * password is refused" is checked as a password login checks it, on the SCRAM-SHA-256 verifier the server
  * stored (pg_authid): it must be derived from the new password and not from the old one (RFC 5802/7677).
- * Logins are real connections all the same (the rotator's test step, the table checks).
+ * Logins are real connections all the same (the rotator's test step, the table checks). The refusal itself,
+ * a failed login with SQLSTATE 28P01, is checked on a private scram-sha-256 server in postgres-scram.int.test.ts.
  */
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
