@@ -57,6 +57,21 @@ export function stringOption(input: RotatorInput, key: string): string | undefin
   return v;
 }
 
+/**
+ * The owner role the alternating strategy needs (`what` says what it holds, for the message).
+ * @throws ConfigError naming the rotator and the option
+ */
+export function ownerOption(input: RotatorInput, rotator: string, what: string): string {
+  const owner = stringOption(input, 'owner');
+  if (owner === undefined) {
+    throw new ConfigError(
+      `${input.credentialId === undefined ? 'rotation' : `rotation of "${input.credentialId}"`}: the ${rotator} rotator's alternating strategy needs option "owner" (${what})`,
+      { path: 'options.owner' },
+    );
+  }
+  return owner;
+}
+
 /** A positive number option (seconds), `fallback` when absent. @throws ConfigError */
 export function secondsOption(input: RotatorInput, key: string, fallback: number): number {
   const v = input.options[key];

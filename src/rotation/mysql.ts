@@ -27,6 +27,7 @@ import {
   portField,
   secondsOption,
   stepError,
+  ownerOption,
   stringOption,
   unusablePassword,
   wantsTls,
@@ -170,16 +171,6 @@ async function setPassword(input: RotatorInput, step: RotationStep, from: Endpoi
   });
 }
 
-function ownerOption(input: RotatorInput): string {
-  const owner = stringOption(input, 'owner');
-  if (owner === undefined) {
-    throw new ConfigError(
-      `${input.credentialId === undefined ? 'rotation' : `rotation of "${input.credentialId}"`}: the mysql rotator's alternating strategy needs option "owner" (the role holding the application's privileges)`,
-      { path: 'options.owner' },
-    );
-  }
-  return owner;
-}
 
 function pairOf(input: RotatorInput, pending: JsonObject): { cur: Endpoint; next: Endpoint; admin: Endpoint } {
   const cur = endpoint(input, input.current, 'current');
@@ -206,7 +197,7 @@ export const mysqlRotator: Rotator = {
       await setPassword(input, 'set', cur, userHost(input, input.current, 'current'), checkPassword(input, pending.password));
       return;
     }
-    const owner = ownerOption(input);
+    const owner = ownerOption(input, 'mysql', "the role holding the application's privileges");
     const { cur, next, admin } = pairOf(input, pending);
     const curHost = userHost(input, input.current, 'current');
     const nextHost = userHost(input, pending, 'pending');

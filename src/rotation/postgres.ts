@@ -27,6 +27,7 @@ import {
   portField,
   secondsOption,
   stepError,
+  ownerOption,
   stringOption,
   wantsTls,
   type ValueRole,
@@ -166,16 +167,6 @@ async function setPassword(input: RotatorInput, step: RotationStep, from: Endpoi
   });
 }
 
-function ownerOption(input: RotatorInput): string {
-  const owner = stringOption(input, 'owner');
-  if (owner === undefined) {
-    throw new ConfigError(
-      `${input.credentialId === undefined ? 'rotation' : `rotation of "${input.credentialId}"`}: the postgres rotator's alternating strategy needs option "owner" (the role that owns the application's objects)`,
-      { path: 'options.owner' },
-    );
-  }
-  return owner;
-}
 
 /** The GUCs whose value is a list: each element is written as its own literal (`SET search_path TO '$user', 'public'`). */
 const LIST_SETTINGS = new Set(['search_path', 'temp_tablespaces', 'session_preload_libraries', 'local_preload_libraries']);
@@ -221,7 +212,7 @@ async function roleExists(c: PgClient, name: string): Promise<boolean> {
 }
 
 async function setAlternating(input: RotatorInput, pending: JsonObject): Promise<void> {
-  const owner = ownerOption(input);
+  const owner = ownerOption(input, 'postgres', "the role that owns the application's objects");
   const cur = endpoint(input, input.current, 'current');
   const next = endpoint(input, pending, 'pending');
   if (next.user === cur.user) throw new ConfigError('rotation: the alternating strategy needs a pending user other than the current one', { path: 'options.users' });

@@ -34,3 +34,17 @@ describe('driver errors in rotation steps', () => {
     expect(describeFailure({ code: `x ${CANARY}` }, PG_FAILURES)).toBe('unexpected error (Error)');
   });
 });
+
+describe('the alternating strategy without an owner role', () => {
+  it('postgres and mysql refuse before any connection, naming the credential, the rotator and the option', async () => {
+    const { getRotator } = await import('../../../src/rotation/index.js');
+    for (const [name, what] of [['postgres', "the role that owns the application's objects"], ['mysql', "the role holding the application's privileges"]] as const) {
+      const rot = getRotator(name);
+      const alt = { current: { host: '127.0.0.1', port: 1, user: 'app_a', password: CANARY }, strategy: 'alternating' as const, options: { users: ['app_a', 'app_b'] }, credentialId: 'app.db' };
+      const err = await rejectionOf(rot.set(alt, rot.pending(alt, 'n3w')));
+      expect(err).toMatchObject({ code: 'ERR_CONFIG', path: 'options.owner' });
+      expect(err.message).toBe(`rotation of "app.db": the ${name} rotator's alternating strategy needs option "owner" (${what})`);
+      expectNoLeak(err, CANARY);
+    }
+  });
+});
