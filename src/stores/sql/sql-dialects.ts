@@ -166,7 +166,7 @@ export async function createDialect(e: EngineConfig): Promise<Dialect> {
   return new kysely.MysqlDialect({ pool });
 }
 
-export type DriverErrorKind = 'duplicate' | 'connection' | 'auth' | 'no-database' | 'busy' | 'no-table' | 'no-column' | 'duplicate-column' | 'other';
+export type DriverErrorKind = 'duplicate' | 'already-exists' | 'connection' | 'auth' | 'no-database' | 'busy' | 'no-table' | 'no-column' | 'duplicate-column' | 'other';
 
 /** Map a driver error to what the store needs to know. */
 export function classifyDriverError(err: unknown): DriverErrorKind {
@@ -174,6 +174,11 @@ export function classifyDriverError(err: unknown): DriverErrorKind {
   const code = typeof e?.code === 'string' ? e.code : '';
   if (code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === '23505' || code === 'ER_DUP_ENTRY' || e?.errno === 1062) return 'duplicate';
   if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') return 'busy';
+  // An object another process created meanwhile: two concurrent CREATE TABLE IF NOT EXISTS on PostgreSQL can
+  // refuse the loser with duplicate_table (42P07), duplicate_object (42710: the table's row type) or a unique
+  // violation in the catalog (23505, classified as 'duplicate' above); MySQL/MariaDB 1050, SQLite by message.
+  if (code === '42P07' || code === '42710' || code === 'ER_TABLE_EXISTS_ERROR' || e?.errno === 1050) return 'already-exists';
+  if (code === 'SQLITE_ERROR' && err instanceof Error && /^table .* already exists/.test(err.message)) return 'already-exists';
   if (code === '28P01' || code === '28000' || code === 'ER_ACCESS_DENIED_ERROR' || code === 'ER_DBACCESS_DENIED_ERROR') return 'auth';
   if (code === '3D000' || code === 'ER_BAD_DB_ERROR') return 'no-database';
   if (['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ETIMEDOUT', 'ECONNRESET', 'EAI_AGAIN', 'PROTOCOL_CONNECTION_LOST', 'SQLITE_CANTOPEN'].includes(code)) return 'connection';
@@ -184,4 +189,13 @@ export function classifyDriverError(err: unknown): DriverErrorKind {
   if (code === '42703' || code === 'ER_BAD_FIELD_ERROR' || e?.errno === 1054 || /^no such column|has no column named/.test(sqliteMessage)) return 'no-column';
   if (code === '42701' || code === 'ER_DUP_FIELDNAME' || e?.errno === 1060 || /^duplicate column name/.test(sqliteMessage)) return 'duplicate-column';
   return 'other';
+}
+
+/**
+ * Whether a failed CREATE … IF NOT EXISTS lost a race to another process that created the same object: the
+ * object is there, which is all the caller wanted.
+ */
+export function createdMeanwhile(err: unknown): boolean {
+  const kind = classifyDriverError(err);
+  return kind === 'already-exists' || kind === 'duplicate';
 }

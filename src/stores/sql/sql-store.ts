@@ -13,7 +13,7 @@ import type { CredentialSummary, CredentialValue, EncryptionContext, SetupResult
 import { displayVersion, padVersion, versionNumber } from '../../core/version.js';
 import { FernetCodec, fernetCreatedAt } from '../fernet-codec.js';
 import { confirmRotationKey, type KeyRotationCapable, type ReencryptOptions, type RotationResult } from '../fernet-rotation.js';
-import { classifyDriverError, createDialect, describeEngine, type EngineConfig } from './sql-dialects.js';
+import { classifyDriverError, createdMeanwhile, createDialect, describeEngine, type EngineConfig } from './sql-dialects.js';
 import {
   addLifecycleColumns,
   createCredentialsTable,
@@ -89,8 +89,7 @@ export class SqlStore extends BaseStore implements SetupCapable, KeyRotationCapa
         await createCredentialsTable(db, this.table, this.#engine.name);
         this.#created = true;
       } catch (err) {
-        // Two processes creating the table at once: PostgreSQL may report the loser as a duplicate type.
-        if (classifyDriverError(err) !== 'duplicate' && (err as { code?: string }).code !== '42P07') throw err;
+        if (!createdMeanwhile(err)) throw err;
       }
       return db;
     })().catch((err: unknown) => {
@@ -284,7 +283,7 @@ export class SqlStore extends BaseStore implements SetupCapable, KeyRotationCapa
     const table = lifecycleTableName(this.table);
     const db = await this.#conn();
     this.#lifecycleReady ??= createLifecycleTable(db, this.table, this.#engine.name).catch((err: unknown) => {
-      if (classifyDriverError(err) === 'duplicate' || (err as { code?: string }).code === '42P07') return; // created by another process meanwhile
+      if (createdMeanwhile(err)) return;
       this.#lifecycleReady = undefined;
       throw this.#driverError(err);
     });
