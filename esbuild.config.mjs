@@ -107,6 +107,45 @@ if (cliEntries.length > 0) {
   writeFileSync(`${out}/cli-meta.json`, JSON.stringify(result.metafile));
 }
 
+// dist/cli/fast.cjs: the CLI's fast path (src/cli/fast-path.ts), main.ts as one CommonJS file holding only
+// what a plain `get` (DynamoDB without the SDK, the local keystore) and `--version` load. Every other
+// dynamic import() becomes a module that throws NeedsFullCli, on which bin/credstash runs the command line
+// with the build above. CommonJS: on Node 20 an ES module entry alone costs about 8 ms of a cold start.
+// Node built-ins stay plain require() calls (no ES module facades to build).
+const FAST_PATH_MODULES = new Set(['src/cli/commands/get.ts', 'src/cli/load-config.ts', 'src/stores/dynamodb/index.ts', 'src/stores/local/index.ts']
+  .map((p) => `${root}${p}`));
+const fullCliOnly = {
+  name: 'full-cli-only',
+  setup(b) {
+    b.onResolve({ filter: /.*/ }, async (args) => {
+      if (args.kind !== 'dynamic-import' || args.pluginData === 'full-cli-only') return undefined;
+      const r = await b.resolve(args.path, { kind: args.kind, importer: args.importer, resolveDir: args.resolveDir, pluginData: 'full-cli-only' });
+      if (r.errors.length > 0 || FAST_PATH_MODULES.has(r.path)) return r.errors.length > 0 ? undefined : { path: r.path };
+      return { path: args.path, namespace: 'full-cli-only' };
+    });
+    b.onLoad({ filter: /.*/, namespace: 'full-cli-only' }, (args) => ({
+      contents: `import { NeedsFullCli } from ${JSON.stringify(`${root}src/cli/fast-path.ts`)};\nthrow new NeedsFullCli(${JSON.stringify(args.path)});`,
+      resolveDir: root,
+      loader: 'js',
+    }));
+  },
+};
+if (existsSync('src/cli/fast-main.ts')) {
+  const fast = await build({
+    ...common,
+    format: 'cjs',
+    entryPoints: ['src/cli/fast-main.ts'],
+    outfile: `${out}/cli/fast.cjs`,
+    minify: true,
+    external,
+    plugins: [fullCliOnly, cliuiWordWrap],
+    mainFields: ['module', 'main'],
+    metafile: true,
+    define: { __CREDSTASH_VERSION__: JSON.stringify(packageVersion) },
+  });
+  writeFileSync(`${out}/cli-fast-meta.json`, JSON.stringify(fast.metafile));
+}
+
 const libEntries = ['src/index.ts', 'src/stores/dynamodb/index.ts', 'src/stores/local/index.ts', 'src/stores/sql/index.ts',
   'src/stores/ssm/index.ts', 'src/stores/vault/index.ts', 'src/stores/env/index.ts', 'src/config/index.ts'].filter((p) => existsSync(p));
 rmSync(`${out}/lib`, { recursive: true, force: true });

@@ -5,8 +5,8 @@ import { fileURLToPath } from 'node:url';
 
 /**
  * Every test run builds its own copy of the package layout under .tmp/test-build/<slot>/: `dist/` (the CLI
- * bundle, the library, the chunk graph, built by `esbuild.config.mjs --outdir`), `bin/credstash` (a copy of
- * the executable, which imports ../dist/cli/main.js) and `package.json` (so that `credstash-ts` resolves to
+ * bundle, the library, the chunk graph, built by `esbuild.config.mjs --outdir`), `bin/credstash` and
+ * `bin/package.json` (a copy of the executable, which runs ../dist/cli/fast.cjs or ../dist/cli/main.js) and `package.json` (so that `credstash-ts` resolves to
  * this build through its `exports`). Tests spawn that bin/credstash and import that dist/lib, so they always
  * run the current source, parallel test runs in one work tree never share files, and dist/ is `npm run
  * build`'s alone. The folder's path is in CREDSTASH_TEST_BUILD (test/helpers/cli.ts reads it); the run removes
@@ -19,6 +19,7 @@ export default function setup(): () => void {
   execFileSync(process.execPath, ['esbuild.config.mjs', '--quiet', `--outdir=${join(dir, 'dist')}`], { cwd: root, stdio: 'inherit' });
   mkdirSync(join(dir, 'bin'), { recursive: true });
   copyFileSync(join(root, 'bin', 'credstash'), join(dir, 'bin', 'credstash'));
+  copyFileSync(join(root, 'bin', 'package.json'), join(dir, 'bin', 'package.json'));
   copyFileSync(join(root, 'package.json'), join(dir, 'package.json'));
   process.env.CREDSTASH_TEST_BUILD = dir;
   return () => rmSync(dir, { recursive: true, force: true });

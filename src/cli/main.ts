@@ -7,6 +7,7 @@ import type { Argv } from 'yargs';
 import { commandName, commands, type AnyCommandModule, type CommandEntry } from './commands/index.js';
 import { canonicalArgs, declaredPositionals, optionTable, ordinal, parseSection, recordOptions, unescapeArgv, type OptionSpec, type ParsedSection } from './argv.js';
 import { directArgs } from './direct-args.js';
+import { needsFullCli } from './fast-path.js';
 import type { CliIO, GlobalArgs } from './context.js';
 import { beforeCommandSpecs, globalOptionSpecs, globalOptions } from './global-flags.js';
 import { EXIT_OK, reportError, UsageError } from './errors.js';
@@ -224,7 +225,8 @@ export async function handlerArgv(argv: readonly string[], io: CliIO, via: 'yarg
 }
 
 /**
- * Run the CLI. Sets `process.exitCode` (and returns it); never calls `process.exit`, never throws.
+ * Run the CLI. Sets `process.exitCode` (and returns it); never calls `process.exit`, never throws (in the
+ * fast-path bundle it throws NeedsFullCli when the command line needs the full build, see fast-path.ts).
  * @param argv arguments without `node` and the script (`process.argv.slice(2)`)
  */
 export async function main(argv: readonly string[], io: CliIO = defaultIO()): Promise<number> {
@@ -266,6 +268,8 @@ export async function main(argv: readonly string[], io: CliIO = defaultIO()): Pr
       }
     }
   } catch (err) {
+    // Only in the fast-path bundle: this command line needs the full build (fast-path.ts); bin/credstash runs it.
+    if (needsFullCli(err)) throw err;
     code = reportError(err, io.stderr, io.env, command);
   }
   if (code === EXIT_OK) code = output.failure() ?? code;

@@ -51,6 +51,8 @@ export interface CliOptions {
   nodeArgs?: string[];
   /** The child is killed with SIGKILL after this long (default 60 s, the integration test timeout). */
   timeoutMs?: number;
+  /** Another copy of the executable to run instead of this run's build's (default BIN). */
+  bin?: string;
 }
 
 /**
@@ -81,7 +83,7 @@ export async function runCli(args: string[], opts: CliOptions): Promise<CliResul
 /** bin/credstash as a child process, with stdout kept as the bytes it wrote. */
 export function runCliBytes(args: string[], opts: CliOptions): Promise<Omit<CliResult, 'stdout'> & { stdoutBytes: Buffer }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), BIN, ...args], { cwd: opts.cwd, env: opts.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), opts.bin ?? BIN, ...args], { cwd: opts.cwd, env: opts.env, stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => out.push(d));

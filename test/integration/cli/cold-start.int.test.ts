@@ -1,14 +1,14 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanEnv, DIST, ROOT, runCli } from '../../helpers/cli.js';
+import { BUILD, cleanEnv, DIST, ROOT, runCli } from '../../helpers/cli.js';
 
-// `credstash get` on the local keystore must not load any AWS SDK code. Checked two ways:
-// at run time, by recording every module the process resolves (a module.register hook), and in the
-// bundle's chunk graph (dist/cli-meta.json written by esbuild.config.mjs).
+// What `credstash get` loads, checked two ways: at run time, by recording every module the process loads
+// (test/helpers/record-modules.mjs), and in what esbuild put into each file (dist/cli-meta.json for the
+// code-split build, dist/cli-fast-meta.json for the fast path; both written by esbuild.config.mjs).
 const HOOK = fileURLToPath(new URL('../../helpers/record-modules.mjs', import.meta.url));
 let dir: string;
 
@@ -29,17 +29,29 @@ function chunksOf(input: RegExp): Set<string> {
 }
 const awsChunks = (): Set<string> => chunksOf(/node_modules\/@(aws-sdk|smithy|aws-crypto)\//);
 
+/** The source files esbuild put into dist/cli/fast.cjs, the CLI's fast path (src/cli/fast-path.ts). */
+function fastPathInputs(): string[] {
+  const meta = JSON.parse(readFileSync(join(DIST, 'cli-fast-meta.json'), 'utf8')) as { inputs: Record<string, unknown> };
+  return Object.keys(meta.inputs);
+}
+const loadedFiles = (log: string): string[] => readFileSync(log, 'utf8').split('\n').filter((l) => l !== '').map((u) => fileURLToPath(u));
+/** Whether the run stayed on the fast path: fast.cjs loaded, nothing of the code-split build. */
+function ranOnFastPath(loaded: string[]): boolean {
+  return loaded.some((f) => f.endsWith('dist/cli/fast.cjs')) && !loaded.some((f) => f.endsWith('dist/cli/main.js') || f.includes('/dist/cli/chunks/'));
+}
+
 describe('credstash get on the local keystore', () => {
-  it('loads no chunk that holds AWS SDK code', async () => {
+  it('runs from the fast-path bundle alone, which holds the local tier and no AWS SDK code', async () => {
     const log = join(dir, 'modules.log');
     const r = await runCli(['get', 'a'], { cwd: dir, env: cleanEnv(dir, { CREDSTASH_MODULE_LOG: log }), nodeArgs: ['--import', HOOK] });
     expect(r).toMatchObject({ code: 0, stdout: 'v\n' });
-    const loaded = readFileSync(log, 'utf8').split('\n').filter((l) => l !== '').map((u) => fileURLToPath(u));
-    expect(loaded.some((f) => f.endsWith('dist/cli/main.js'))).toBe(true);
-    expect(loaded.some((f) => /chunks\/local-/.test(f))).toBe(true);
-    const aws = awsChunks();
-    expect(aws.size).toBeGreaterThan(0); // the graph does contain SDK chunks: the check below can fail
-    expect(loaded.filter((f) => aws.has(f) || f.includes('node_modules/@aws-sdk'))).toEqual([]);
+    const loaded = loadedFiles(log);
+    expect(ranOnFastPath(loaded)).toBe(true);
+    expect(loaded.filter((f) => f.includes('node_modules/'))).toEqual([]);
+    const inputs = fastPathInputs();
+    expect(inputs.some((i) => i.startsWith('src/stores/local/'))).toBe(true);
+    expect(inputs.filter((i) => /node_modules\/@(aws-sdk|smithy|aws-crypto)\//.test(i))).toEqual([]);
+    expect(awsChunks().size).toBeGreaterThan(0); // the full build does hold SDK chunks: the pattern above matches them
   });
 
   it('loads AWS SDK chunks when the store is dynamodb (the recorder sees them)', async () => {
@@ -47,31 +59,58 @@ describe('credstash get on the local keystore', () => {
     const env = cleanEnv(dir, { CREDSTASH_MODULE_LOG: log, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'y', AWS_ENDPOINT_URL_DYNAMODB: 'http://127.0.0.1:9', AWS_MAX_ATTEMPTS: '1' });
     const r = await runCli(['--store-type', 'dynamodb', 'get', 'a'], { cwd: dir, env, nodeArgs: ['--import', HOOK] });
     expect(r.code).toBe(1);
-    const loaded = readFileSync(log, 'utf8').split('\n').filter((l) => l !== '').map((u) => fileURLToPath(u));
+    const loaded = loadedFiles(log);
     const aws = awsChunks();
     expect(loaded.filter((f) => aws.has(f)).length).toBeGreaterThan(0);
   });
 
-  it('get on DynamoDB with credentials from the environment loads neither the AWS SDK nor yargs (the light client, direct argv)', async () => {
+  it('get on DynamoDB with credentials from the environment runs on the fast path, which holds neither the AWS SDK nor yargs (the light client, direct argv)', async () => {
     const log = join(dir, 'modules-light.log');
     const env = cleanEnv(dir, { CREDSTASH_MODULE_LOG: log, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'y', AWS_ENDPOINT_URL_DYNAMODB: 'http://127.0.0.1:9' });
     const r = await runCli(['--store-type', 'dynamodb', 'get', 'a'], { cwd: dir, env, nodeArgs: ['--import', HOOK] });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/could not reach DynamoDB at http:\/\/127\.0\.0\.1:9 \(ECONNREFUSED\)/);
-    const loaded = readFileSync(log, 'utf8').split('\n').filter((l) => l !== '').map((u) => fileURLToPath(u));
-    expect(loaded.some((f) => /chunks\/dynamodb-/.test(f))).toBe(true);
-    const aws = awsChunks();
+    expect(ranOnFastPath(loadedFiles(log))).toBe(true);
+    const inputs = fastPathInputs();
+    expect(inputs.some((i) => i === 'src/stores/dynamodb/dynamodb-light.ts')).toBe(true);
+    expect(inputs.filter((i) => /node_modules\/(@(aws-sdk|smithy|aws-crypto)|yargs|yargs-parser|cliui)\//.test(i))).toEqual([]);
+    // A plain get (no wildcard) needs neither the output formatters nor the variable-name rules.
+    expect(inputs.filter((i) => /^src\/(cli\/output\/(index|csv|dotenv|json|yaml)|ops\/env-names)\.ts$/.test(i))).toEqual([]);
+    // --help goes through yargs, in the full build (the recorder sees its chunk)
     const yargs = chunksOf(/node_modules\/yargs\//);
     expect(yargs.size).toBeGreaterThan(0);
-    expect(loaded.filter((f) => aws.has(f) || yargs.has(f))).toEqual([]);
-    // A plain get (no wildcard) loads neither the output formatters nor the variable-name rules.
-    const formatters = chunksOf(/src\/(cli\/output\/index|ops\/env-names)\.ts$/);
-    expect(formatters.size).toBeGreaterThan(0);
-    expect(loaded.filter((f) => formatters.has(f))).toEqual([]);
-    // --help still goes through yargs (the recorder sees its chunk)
     const help = join(dir, 'modules-help-yargs.log');
     expect((await runCli(['get', '--help'], { cwd: dir, env: cleanEnv(dir, { CREDSTASH_MODULE_LOG: help }), nodeArgs: ['--import', HOOK] })).code).toBe(0);
-    expect(readFileSync(help, 'utf8').split('\n').filter((l) => l !== '').map((u) => fileURLToPath(u)).some((f) => yargs.has(f))).toBe(true);
+    expect(loadedFiles(help).some((f) => yargs.has(f))).toBe(true);
+  });
+
+  it('a get the fast path holds no code for (a wildcard: the output formatters) runs from the full build, each line written once', async () => {
+    const log = join(dir, 'modules-wild.log');
+    const r = await runCli(['get', 'a*', '-f', 'dotenv'], { cwd: dir, env: cleanEnv(dir, { CREDSTASH_MODULE_LOG: log }), nodeArgs: ['--import', HOOK] });
+    expect(r).toEqual({ code: 0, stdout: "A='v'\n", stderr: '' });
+    const loaded = loadedFiles(log);
+    expect(loaded.some((f) => f.endsWith('dist/cli/fast.cjs'))).toBe(true);
+    expect(loaded.some((f) => f.endsWith('dist/cli/main.js'))).toBe(true);
+    // An error the fast path can report itself is reported by it, once.
+    const missing = await runCli(['get', 'nope'], { cwd: dir, env: cleanEnv(dir) });
+    expect(missing.code).toBe(1);
+    expect(missing.stderr.split('\n').filter((l) => l !== '')).toHaveLength(1);
+    expect(missing.stderr).toMatch(/^credstash: credential "nope" not found/);
+  });
+
+  it('bin/credstash reports a failure of its own as one line and exit 1, never a stack trace', async () => {
+    // A copy of the package layout whose fast path fails in a way it does not expect.
+    const pkg = mkdtempSync(join(tmpdir(), 'credstash-bin-'));
+    try {
+      mkdirSync(join(pkg, 'bin'));
+      mkdirSync(join(pkg, 'dist', 'cli'), { recursive: true });
+      for (const f of ['bin/credstash', 'bin/package.json', 'package.json']) copyFileSync(join(BUILD, f), join(pkg, f));
+      writeFileSync(join(pkg, 'dist', 'cli', 'fast.cjs'), "exports.runFast = async () => { throw new TypeError('secret-looking detail') };\n");
+      const r = await runCli(['get', 'a'], { cwd: dir, env: cleanEnv(dir), bin: join(pkg, 'bin', 'credstash') });
+      expect(r).toEqual({ code: 1, stdout: '', stderr: 'credstash: internal error (TypeError)\n' });
+    } finally {
+      rmSync(pkg, { recursive: true, force: true });
+    }
   });
 
   it('no chunk of the CLI imports a Node built-in as an ES module (its facade reads every export: node:http loaded undici on Node 22+)', () => {
