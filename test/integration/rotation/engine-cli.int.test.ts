@@ -18,14 +18,19 @@ const root = mkdtempSync(join(tmpdir(), 'credstash-rotate-cli-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 const SERVER_SCRIPT = `
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 const input = JSON.parse(readFileSync(0, 'utf8'));
 const file = process.env.FAKE_SERVER_FILE;
 const read = () => JSON.parse(readFileSync(file, 'utf8'));
 const write = (db) => { writeFileSync(file + '.tmp', JSON.stringify(db)); renameSync(file + '.tmp', file); };
 const step = process.env.CREDSTASH_ROTATION_STEP;
 const sleepy = process.env.FAKE_SLEEP === step + ':' + (process.env.FAKE_SLEEP_WHEN ?? 'before');
-const pause = async () => { writeFileSync(process.env.FAKE_MARKER, String(process.pid)); await new Promise((r) => setTimeout(r, Number(process.env.FAKE_SLEEP_MS ?? 30000))); };
+// Sleeps FAKE_SLEEP_MS, or less when the file FAKE_RELEASE appears.
+const pause = async () => {
+  writeFileSync(process.env.FAKE_MARKER, String(process.pid));
+  const end = Date.now() + Number(process.env.FAKE_SLEEP_MS ?? 30000);
+  while (Date.now() < end && !(process.env.FAKE_RELEASE !== undefined && existsSync(process.env.FAKE_RELEASE))) await new Promise((r) => setTimeout(r, 20));
+};
 if (sleepy && process.env.FAKE_SLEEP_WHEN !== 'after') await pause();
 const db = read();
 if (step === 'set') { db[input.pending.user] = input.pending.password; write(db); }
@@ -212,8 +217,17 @@ describe('credstash rotate: real processes on the local keystore with the comman
   });
 
   it('8 concurrent credstash rotate: exactly one rotates, the others exit 1 saying a rotation is in progress with its step and age; one new version', async () => {
-    const extra = { FAKE_SLEEP: 'set:before', FAKE_SLEEP_WHEN: 'before', FAKE_SLEEP_MS: '1500' };
-    const runs = await Promise.all(Array.from({ length: 8 }, () => rotate(p, ['app.db'], extra)));
+    // The rotation that claims holds its set step until the other 7 have answered (or 30 s passed), so a
+    // process that starts late on a loaded machine still meets it in progress, never already finished.
+    const release = join(p.dir, 'release');
+    const extra = { FAKE_SLEEP: 'set:before', FAKE_SLEEP_WHEN: 'before', FAKE_SLEEP_MS: '30000', FAKE_RELEASE: release };
+    const started = Array.from({ length: 8 }, () => rotate(p, ['app.db'], extra));
+    let answered = 0;
+    for (const r of started) void r.then(() => answered++);
+    const deadline = Date.now() + 30_000;
+    while (answered < 7 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    writeFileSync(release, '');
+    const runs = await Promise.all(started);
     const ok = runs.filter((r) => r.code === 0);
     const busy = runs.filter((r) => r.code === 1);
     expect(ok.length, runs.map((r) => r.stderr).join('')).toBe(1);

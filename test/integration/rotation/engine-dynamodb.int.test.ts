@@ -16,6 +16,7 @@ import type { Rotator } from '../../../src/rotation/types.js';
 import { DynamoDBStore } from '../../../src/stores/dynamodb/index.js';
 import { startDynalite, type DynaliteHandle } from '../../fixtures/dynalite.js';
 import { startKmsEndpoint, type KmsEndpointHandle } from '../../fixtures/kms-endpoint.js';
+import { heldUntilOthersAnswer } from '../../helpers/held-race.js';
 
 type Item = Record<string, AttributeValue>;
 let ddb: DynaliteHandle;
@@ -133,9 +134,11 @@ describe('rotation on DynamoDB (dynalite)', () => {
   it('8 rotations started at once from 8 store instances: one rotates, 7 are told one is in progress; one new version', async () => {
     const { table } = await fresh();
     const server = new Map([['app', OLD.password]]);
-    const slow = rotator(server);
-    const policy = { rotator: { ...slow, set: async (i: Parameters<Rotator['set']>[0], p: JsonObject) => { await new Promise((r) => setTimeout(r, 200)); await slow.set(i, p); } }, context: CTX };
-    const results = await Promise.allSettled(Array.from({ length: 8 }, () => rotateCredential(open(table), ID, policy)));
+    const plain = rotator(server);
+    // The rotation that claims holds its set step until the other 7 have answered, so a store whose first
+    // request is late on a loaded machine still meets it in progress, never already finished.
+    const held = (hold: Promise<void>) => ({ rotator: { ...plain, set: async (i: Parameters<Rotator['set']>[0], p: JsonObject) => { await hold; await plain.set(i, p); } }, context: CTX });
+    const results = await Promise.allSettled(heldUntilOthersAnswer(8, (hold) => rotateCredential(open(table), ID, held(hold))));
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
     const busy = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
     expect(busy).toHaveLength(7);
