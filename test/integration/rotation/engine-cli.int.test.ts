@@ -18,11 +18,26 @@ const root = mkdtempSync(join(tmpdir(), 'credstash-rotate-cli-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 const SERVER_SCRIPT = `
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmdirSync, writeFileSync } from 'node:fs';
 const input = JSON.parse(readFileSync(0, 'utf8'));
 const file = process.env.FAKE_SERVER_FILE;
 const read = () => JSON.parse(readFileSync(file, 'utf8'));
-const write = (db) => { writeFileSync(file + '.tmp', JSON.stringify(db)); renameSync(file + '.tmp', file); };
+// One change at a time, as a real server makes them: --due runs several rotations at once, each step its own
+// process, and unserialised read-modify-writes of one file (through one temp name) lose or fail a change.
+const change = (edit) => {
+  for (;;) {
+    try { mkdirSync(file + '.lock'); break; } catch (err) { if (err.code !== 'EEXIST') throw err; }
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+  }
+  try {
+    const db = read();
+    edit(db);
+    writeFileSync(file + '.tmp', JSON.stringify(db));
+    renameSync(file + '.tmp', file);
+  } finally {
+    rmdirSync(file + '.lock');
+  }
+};
 const step = process.env.CREDSTASH_ROTATION_STEP;
 const sleepy = process.env.FAKE_SLEEP === step + ':' + (process.env.FAKE_SLEEP_WHEN ?? 'before');
 // Sleeps FAKE_SLEEP_MS, or less when the file FAKE_RELEASE appears.
@@ -32,10 +47,9 @@ const pause = async () => {
   while (Date.now() < end && !(process.env.FAKE_RELEASE !== undefined && existsSync(process.env.FAKE_RELEASE))) await new Promise((r) => setTimeout(r, 20));
 };
 if (sleepy && process.env.FAKE_SLEEP_WHEN !== 'after') await pause();
-const db = read();
-if (step === 'set') { db[input.pending.user] = input.pending.password; write(db); }
-if (step === 'revert') { db[input.current.user] = input.current.password; write(db); }
-if (step === 'test' && (db[input.pending.user] !== input.pending.password || process.env.FAKE_FAIL_TEST === '1' || process.env.FAKE_FAIL_TEST_USER === input.pending.user)) process.exit(3);
+if (step === 'set') change((db) => { db[input.pending.user] = input.pending.password; });
+if (step === 'revert') change((db) => { db[input.current.user] = input.current.password; });
+if (step === 'test' && (read()[input.pending.user] !== input.pending.password || process.env.FAKE_FAIL_TEST === '1' || process.env.FAKE_FAIL_TEST_USER === input.pending.user)) process.exit(3);
 if (sleepy && process.env.FAKE_SLEEP_WHEN === 'after') await pause();
 `;
 
