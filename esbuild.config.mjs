@@ -123,6 +123,13 @@ const fullCliOnly = {
       if (r.errors.length > 0 || FAST_PATH_MODULES.has(r.path)) return r.errors.length > 0 ? undefined : { path: r.path };
       return { path: args.path, namespace: 'full-cli-only' };
     });
+    // import() of a file by path (a custom store module): esbuild cannot bundle it, and bin/credstash compiles
+    // fast.cjs with no dynamic-import callback, so the fast path hands such a command line over instead.
+    b.onLoad({ filter: /[\\/]src[\\/]stores[\\/]import-file\.ts$/ }, () => ({
+      contents: `import { NeedsFullCli } from ${JSON.stringify(`${root}src/cli/fast-path.ts`)};\nexport const importFile = async () => { throw new NeedsFullCli('a store module'); };`,
+      resolveDir: root,
+      loader: 'js',
+    }));
     b.onLoad({ filter: /.*/, namespace: 'full-cli-only' }, (args) => ({
       contents: `import { NeedsFullCli } from ${JSON.stringify(`${root}src/cli/fast-path.ts`)};\nthrow new NeedsFullCli(${JSON.stringify(args.path)});`,
       resolveDir: root,

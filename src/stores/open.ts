@@ -5,7 +5,7 @@
  * (the audit log). Above the registry and the tiers; it knows no config file format (src/config reads
  * that and hands over a {@link StoreOpenConfig}).
  */
-import { pathToFileURL } from 'node:url';
+import { importFile } from './import-file.js';
 import { ConfigError } from '../core/errors.js';
 import { assertTrustedModule } from '../core/file-trust.js';
 import type { CredentialStore } from '../core/store.js';
@@ -93,7 +93,7 @@ export async function importStoreModule(path: string, type: string, file?: strin
   // Code run with the user's AWS keys, Vault token and Fernet keys in reach: only from files nobody else can change.
   assertTrustedModule(path, at);
   try {
-    await import(pathToFileURL(path).href);
+    await importFile(path);
   } catch (err) {
     if (err instanceof ConfigError) throw new ConfigError(`${at}: ${path}: ${err.message}`, { path: 'credential_store.module' });
     const why = (err as NodeJS.ErrnoException | undefined)?.code ?? (err instanceof Error ? err.name : typeof err);

@@ -98,6 +98,12 @@ describe('credstash get on the local keystore', () => {
     expect(missing.stderr).toMatch(/^credstash: credential "nope" not found/);
   });
 
+  it('the fast-path bundle holds no import(): bin/credstash compiles it with no dynamic-import callback', () => {
+    const code = readFileSync(join(DIST, 'cli', 'fast.cjs'), 'utf8');
+    expect(code).not.toMatch(/\bimport\(/);
+    expect(code).toContain('NeedsFullCli'); // the stand-ins for what it leaves out are there
+  });
+
   it('bin/credstash reports a failure of its own as one line and exit 1, never a stack trace', async () => {
     // A copy of the package layout whose fast path fails in a way it does not expect.
     const pkg = mkdtempSync(join(tmpdir(), 'credstash-bin-'));

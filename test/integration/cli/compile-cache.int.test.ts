@@ -1,9 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, cleanEnv, ROOT } from '../../helpers/cli.js';
+import { BIN, cleanEnv, ROOT, runCli } from '../../helpers/cli.js';
 
 // bin/credstash turns on Node's module compile cache (Node >= 22.1) in a folder of this user alone under the
 // temp directory; a folder it cannot trust, or cannot make, means no cache and nothing else (docs/cli.md).
@@ -103,5 +103,66 @@ describe.skipIf(NODE === undefined)(`the module compile cache${NODE === undefine
     expect(help(tmp, { NODE_COMPILE_CACHE: own })).toMatchObject({ code: 0, stderr: '' });
     expect(readdirSync(tmp)).toEqual([]);
     expect(filesUnder(own).length).toBeGreaterThan(0);
+  });
+});
+
+// The V8 code cache bin/credstash keeps of dist/cli/fast.cjs, on every Node (this one).
+describe('the code cache of the fast path', () => {
+  const entries = (cache: string): string[] => readdirSync(cache).filter((n) => /^fast-cjs-[0-9a-f]{32}\.v8$/.test(n));
+  let home: string;
+  beforeAll(async () => {
+    home = mkdtempSync(join(dir, 'home-'));
+    expect((await runCli(['init'], { cwd: home, env: cleanEnv(home) })).code).toBe(0);
+    expect((await runCli(['put', 'a', 'v'], { cwd: home, env: cleanEnv(home) })).code).toBe(0);
+  });
+  const get = (tmp: string, extra: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> =>
+    runCli(['get', 'a'], { cwd: home, env: cleanEnv(home, { TMPDIR: tmp, ...extra }) });
+
+  it('a get writes one 0600 entry after its run; the next get reads it and leaves it as it is', async () => {
+    const tmp = mkdtempSync(join(dir, 'tmp-'));
+    expect(await get(tmp)).toEqual({ code: 0, stdout: 'v\n', stderr: '' });
+    const cache = join(tmp, `credstash-ts-compile-cache-${uid}`);
+    const [entry, ...more] = entries(cache);
+    expect(more).toEqual([]);
+    const st = statSync(join(cache, entry as string));
+    expect(st.mode & 0o777).toBe(0o600);
+    expect(st.size).toBeGreaterThan(10_000);
+    expect(await get(tmp)).toEqual({ code: 0, stdout: 'v\n', stderr: '' });
+    const again = statSync(join(cache, entry as string));
+    expect([again.ino, again.mtimeMs]).toEqual([st.ino, st.mtimeMs]);
+    expect(readdirSync(cache).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('an entry V8 refuses (damaged) is replaced, and the get still prints its value', async () => {
+    const tmp = mkdtempSync(join(dir, 'tmp-'));
+    expect((await get(tmp)).code).toBe(0);
+    const cache = join(tmp, `credstash-ts-compile-cache-${uid}`);
+    const file = join(cache, entries(cache)[0] as string);
+    writeFileSync(file, Buffer.alloc(4096, 7), { mode: 0o600 });
+    expect(await get(tmp)).toEqual({ code: 0, stdout: 'v\n', stderr: '' });
+    expect(readFileSync(file).equals(Buffer.alloc(4096, 7))).toBe(false);
+  });
+
+  it('holds no value: the secret is nowhere in the entry', async () => {
+    const tmp = mkdtempSync(join(dir, 'tmp-'));
+    const secret = 'code-cache-canary-4f1d9a';
+    expect((await runCli(['put', 'c', secret], { cwd: home, env: cleanEnv(home) })).code).toBe(0);
+    expect(await runCli(['get', 'c'], { cwd: home, env: cleanEnv(home, { TMPDIR: tmp }) })).toMatchObject({ code: 0, stdout: `${secret}\n` });
+    const cache = join(tmp, `credstash-ts-compile-cache-${uid}`);
+    const bytes = readFileSync(join(cache, entries(cache)[0] as string));
+    expect(bytes.includes(Buffer.from(secret))).toBe(false);
+    expect(bytes.includes(Buffer.from(secret, 'utf16le'))).toBe(false);
+  });
+
+  it('a folder others may write to, or NODE_DISABLE_COMPILE_CACHE, means no entry', async () => {
+    const tmp = mkdtempSync(join(dir, 'tmp-'));
+    const cache = join(tmp, `credstash-ts-compile-cache-${uid}`);
+    mkdirSync(cache);
+    chmodSync(cache, 0o777);
+    expect(await get(tmp)).toEqual({ code: 0, stdout: 'v\n', stderr: '' });
+    expect(readdirSync(cache)).toEqual([]);
+    const off = mkdtempSync(join(dir, 'tmp-'));
+    expect(await get(off, { NODE_DISABLE_COMPILE_CACHE: '1' })).toEqual({ code: 0, stdout: 'v\n', stderr: '' });
+    expect(readdirSync(off)).toEqual([]);
   });
 });
