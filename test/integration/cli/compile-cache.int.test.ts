@@ -133,14 +133,21 @@ describe('the code cache of the fast path', () => {
     expect(readdirSync(cache).filter((n) => n.endsWith('.tmp'))).toEqual([]);
   });
 
-  it('an entry V8 refuses (damaged) is replaced, and the get still prints its value', async () => {
+  it('a damaged entry (one byte changed, or not a code cache at all) is never used: it is made again, and the get prints its value', async () => {
     const tmp = mkdtempSync(join(dir, 'tmp-'));
     expect((await get(tmp)).code).toBe(0);
     const cache = join(tmp, `credstash-ts-compile-cache-${uid}`);
     const file = join(cache, entries(cache)[0] as string);
-    writeFileSync(file, Buffer.alloc(4096, 7), { mode: 0o600 });
-    expect(await get(tmp)).toEqual({ code: 0, stdout: 'v\n', stderr: '' });
-    expect(readFileSync(file).equals(Buffer.alloc(4096, 7))).toBe(false);
+    const good = readFileSync(file);
+    const flipped = Buffer.from(good);
+    flipped[flipped.length >> 1] = (flipped[flipped.length >> 1] as number) ^ 0x40;
+    for (const damaged of [flipped, Buffer.alloc(4096, 7)]) {
+      writeFileSync(file, damaged, { mode: 0o600 });
+      expect(await get(tmp)).toEqual({ code: 0, stdout: 'v\n', stderr: '' });
+      const now = readFileSync(file);
+      expect(now.equals(damaged)).toBe(false);
+      expect(now.length).toBeGreaterThan(10_000);
+    }
   });
 
   it('holds no value: the secret is nowhere in the entry', async () => {
