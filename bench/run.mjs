@@ -76,7 +76,7 @@ for (const c of cliRuns) {
   row(`CLI, Node ${c.node}`, '`credstash --help` cold / `node -e 0`', x(c.help), 'reported', undefined);
   row(`CLI, Node ${c.node}`, '`credstash get` cold, local keystore / `node -e 0`', x(c.get_local), 'reported', undefined);
   row(`CLI, Node ${c.node}`, '`credstash get` cold, dynalite + KMS fixture / `node -e 0`', x(c.get_dynamodb), '<= 1.8x', c.get_dynamodb.ratio_to_node_e0 <= 1.8);
-  if (c.get_dynamodb_no_compile_cache) row(`CLI, Node ${c.node}`, 'the same, module compile cache off (a first run)', x(c.get_dynamodb_no_compile_cache), 'reported', undefined);
+  if (c.get_dynamodb_no_compile_cache) row(`CLI, Node ${c.node}`, 'the same, compile caches off (a first run)', x(c.get_dynamodb_no_compile_cache), 'reported', undefined);
   if (c.load_average_at_start !== undefined) row(`CLI, Node ${c.node}`, 'load average of the machine (1 min) at start / end of these runs', `${c.load_average_at_start} / ${c.load_average_at_end}`, 'reported', undefined);
 }
 if (r.local) {
