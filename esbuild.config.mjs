@@ -125,7 +125,7 @@ const fullCliOnly = {
     });
     // import() of a file by path (a custom store module): esbuild cannot bundle it, and bin/credstash compiles
     // fast.cjs with no dynamic-import callback, so the fast path hands such a command line over instead.
-    b.onLoad({ filter: /[\\/]src[\\/]stores[\\/]import-file\.ts$/ }, () => ({
+    b.onLoad({ filter: /[\\/]src[\\/]core[\\/]import-file\.ts$/ }, () => ({
       contents: `import { NeedsFullCli } from ${JSON.stringify(`${root}src/cli/fast-path.ts`)};\nexport const importFile = async () => { throw new NeedsFullCli('a store module'); };`,
       resolveDir: root,
       loader: 'js',

@@ -3,7 +3,7 @@
  * bin/credstash when the command line needs the full build.
  */
 import { bufferedIO, needsFullCli } from './fast-path.js';
-import { main } from './main.js';
+import { defaultIO, main } from './main.js';
 import { guardStdio } from './stdio.js';
 
 /**
@@ -13,18 +13,7 @@ import { guardStdio } from './stdio.js';
 export async function runFast(argv: readonly string[]): Promise<number | undefined> {
   const out = bufferedIO(process.stdout, process.stderr);
   try {
-    const code = await main(argv, {
-      stdout: out.stdout,
-      stderr: out.stderr,
-      get stdin() {
-        return process.stdin;
-      },
-      get stdinIsTTY() {
-        return process.getBuiltinModule('node:tty').isatty(0);
-      },
-      env: process.env,
-      cwd: process.cwd(),
-    });
+    const code = await main(argv, defaultIO(out.stdout, out.stderr));
     // The real streams' write errors (EPIPE, ENOSPC) set the exit status as in the full build (stdio.ts).
     guardStdio(process.stdout, process.stderr);
     out.flush();

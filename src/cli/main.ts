@@ -93,10 +93,11 @@ export function safeYargsMessage(msg: string, command: string | undefined): stri
   return command === undefined ? 'invalid arguments' : `${command}: invalid arguments`;
 }
 
-function defaultIO(): CliIO {
+/** This process's IO; the fast path passes stand-ins for stdout and stderr that hold the output (fast-path.ts). */
+export function defaultIO(stdout: CliIO['stdout'] = process.stdout, stderr: CliIO['stderr'] = process.stderr): CliIO {
   return {
-    stdout: process.stdout,
-    stderr: process.stderr,
+    stdout,
+    stderr,
     // A getter: creating process.stdin costs a stream setup that only put/putall/import with `-` need.
     get stdin() {
       return process.stdin;

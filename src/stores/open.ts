@@ -5,7 +5,7 @@
  * (the audit log). Above the registry and the tiers; it knows no config file format (src/config reads
  * that and hands over a {@link StoreOpenConfig}).
  */
-import { importFile } from './import-file.js';
+import { importFile } from '../core/import-file.js';
 import { ConfigError } from '../core/errors.js';
 import { assertTrustedModule } from '../core/file-trust.js';
 import type { CredentialStore } from '../core/store.js';
