@@ -230,12 +230,10 @@ dynalite's and the KMS fixture's CPU): compare the ratios measured in the same r
 ## CLI cold start: where the time goes
 
 The \`CLI, Node N\` rows compare each command with a bare \`node -e 0\` of the same binary, run by run. The
-target for a DynamoDB \`get\` is 1.8x; it is **still not met**, but the gap is about half what it was: 5.2-6.3x
-before the changes below, 3.3x on Node 20 and 2.4-2.8x on Node 22 and 24 after them. (The rows above were
-measured while other test suites ran on the same 2 cores, load average 3 to 6: read the ratios, not the
-milliseconds. With load average 1 to 2 the same code measured 3.1x on Node 20 and 2.4x on Node 22 and 24;
-interleaved with the code before these changes, a cold DynamoDB \`get\` takes 0.52-0.56x its CPU time on
-each Node.) What changed (docs/cli.md, "Cold start"; docs/dynamodb.md, "\`get\` without the SDK"):
+target for a DynamoDB \`get\` is 1.8x; it is **still not met**: 2.0-2.3x (read the rows above, and their load
+average: on these 2 cores a load of 3 to 4 adds 0.1-0.3x), down from 5.2-6.3x before any of the changes
+below and 3.6x (Node 20) at the start of the last of them. A local-keystore \`get\` is 1.5-1.8x.
+What changed, in order (docs/cli.md, "Cold start"; docs/dynamodb.md, "\`get\` without the SDK"):
 
 - **\`get\` without the AWS SDK** when the credentials come from the environment: the Query (or GetItem) and
   the KMS Decrypt go through a small JSON-protocol client on node:net / node:tls with SigV4 on node:crypto,
@@ -245,36 +243,38 @@ each Node.) What changed (docs/cli.md, "Cold start"; docs/dynamodb.md, "\`get\` 
 - **\`get\` without yargs** (the handler's argv built from the argparse-style tokens the CLI reads anyway), the
   config reader loaded beside the command module, and no output formatter for a plain get: 3.6x -> 3.1x on
   Node 20.
+- **A fast path for \`get\`**: bin/credstash is CommonJS and runs \`get\` from dist/cli/fast.cjs, one CommonJS
+  file (173 KB) holding only what a plain get on DynamoDB or the local keystore loads, instead of an ES
+  module entry and some 30 chunk files (on Node 20 the ES module entry alone costs about 8 ms, each further
+  file about 1 ms); anything else it hands to the full build. DynamoDB get 3.6x -> 2.4x, local 3.3x -> 2.1x
+  on Node 20 (same machine, same hour).
+- **A V8 code cache of that file on every Node**, made after a run so that it holds the functions the run
+  compiled lazily as well (Node's module compile cache holds the top level only, and Node 20 has none):
+  compiling fast.cjs takes 2.4 ms instead of 8-13 ms, and from the first line of main() to the first
+  signed request 5-6 ms instead of 18; the "compile caches off" rows are a first run.
 
-Where the rest goes: milestones of one \`get\` against dynalite + the KMS fixture, in ms since the process
-started (performance.now() in a non-minified build of the same code with marks added, one run of several
-alike on Node 20, load average about 1):
+Where the rest goes: milestones of one DynamoDB \`get\` on Node 20, in ms after a bare \`node -e 0\` of the
+same binary has exited (a non-minified build of the same code with marks added, code cache filled, three
+runs alike, load average about 1.5):
 
-| ms since start, Node 20 | |
+| ms after \`node -e 0\` would have exited, Node 20 | |
 |---|---|
-| \`node -e 0\` has exited | 22-25 |
-| bin/credstash starts (Node up, the ES module loader started) | 21 |
-| dist/cli/main.js imported (argv reader, command table; 7 files) | 26 |
-| the get module loaded (about 12 files) | 41 |
-| the config reader loaded (about 10 files) and the config read (no file: Python credstash's defaults) | 52 |
-| the DynamoDB tier's chunks loaded (about 5 files), the store built | 59 |
-| the Query sent (SigV4) | 61 |
-| the Query answered (the first request loads node:net and node:crypto and connects), the Decrypt sent | 71 |
-| the Decrypt answered | 73 |
-| the value decrypted and printed; exit | 75 |
+| bin/credstash starts | 0 |
+| its prelude: the cache folder checked, fast.cjs read and hashed (this loads node:crypto, about 6 ms, which the get needs anyway), the code cache read, checked and deserialised, the file run | 19-21 |
+| main() has read argv, loaded the config (none: Python credstash's defaults), built the store; the Query signed | 26-27 |
+| the Query answered (the first socket loads Node's net internals, about 5 ms; dynalite about 4 ms), the item decoded, the Decrypt signed | 41-45 |
+| the Decrypt answered, the value decrypted and printed | 45-49 |
+| the process has exited | 48-51 |
 
-1.8x leaves 20-25 ms above \`node -e 0\` for all of that. The ES module loader and main.js alone take about
-5 ms (\`credstash --version\` is 1.6x), the two loopback requests with their node:net and node:crypto loads
-about 12 ms, and loading the remaining 25 or so chunks of the get path (about 150 KB; on Node 20 each module
-file is read through the libuv thread pool) the rest. A prototype that did nothing but the two signed
-requests and the decryption, in one small file, measured 1.66x on Node 20 (1.85x with node:http instead of
-node:net): the CLI would have to fit its argv, config, store and output into about 2 ms. Measured and not
-adopted: one unsplit bundle of the whole CLI (every tier, the SDK, yargs and the drivers left out as
-separate imports; 264 KB in one file) took 0.86x the CPU time of the split bundle on Node 20 and 1.14x on
-Node 22 (interleaved, load average about 5): on Node 20 the number of files counts, with the compile cache
-the amount of code. It would load every tier's code on every command and need the lazily loaded modules as
-files of a second build beside it. What could still help: fewer, larger chunks on the get path (esbuild
-makes one chunk per distinct set of importers and gives no control over that; this path has 33 files).
+1.8x leaves about 35 ms after \`node -e 0\` for all of that; this run takes about 50. The node:crypto and
+node:net loads and the two loopback round trips are about 20 ms of it whatever the CLI does (a file that did
+nothing but the two signed requests and the decryption measured 1.66x on Node 20). What could still help:
+a smaller fast.cjs (it holds the local tier, the lifecycle and the config writer's code that a DynamoDB get
+never runs; the code cache's size is what deserialising costs), keying the code cache by the file's size
+and time instead of hashing it (-0.5 ms), and opening the KMS connection while the Query is in flight
+(-1 ms). Measured and not adopted: one unsplit ES module bundle of the whole CLI (264 KB): 0.86x the CPU time
+of the split bundle on Node 20 and 1.14x on Node 22; a V8 startup snapshot needs \`--snapshot-blob\` on
+Node's command line (a second process, or a shebang with an absolute path).
 
 Written ${new Date().toISOString()}.
 `;
