@@ -4,18 +4,21 @@
  */
 import { bufferedIO, needsFullCli } from './fast-path.js';
 import { defaultIO, main } from './main.js';
-import { guardStdio } from './stdio.js';
+import { directOutput } from './stdio.js';
+
+/** For bin/credstash's code cache (fast-path.ts). */
+export { loadedModules } from './fast-path.js';
 
 /**
  * Run the command line on the fast path: its exit status (also set as process.exitCode), or undefined when
  * the full build must run it, in which case nothing was written.
  */
 export async function runFast(argv: readonly string[]): Promise<number | undefined> {
-  const out = bufferedIO(process.stdout, process.stderr);
+  // Written to the descriptors themselves, with the full build's rules for a failed write (stdio.ts).
+  const stderr = directOutput(2);
+  const out = bufferedIO(directOutput(1, stderr), stderr);
   try {
     const code = await main(argv, defaultIO(out.stdout, out.stderr));
-    // The real streams' write errors (EPIPE, ENOSPC) set the exit status as in the full build (stdio.ts).
-    guardStdio(process.stdout, process.stderr);
     out.flush();
     return code;
   } catch (err) {

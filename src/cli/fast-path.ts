@@ -13,6 +13,22 @@
  * throw is reading (argv, config, a store's reads).
  */
 
+const loaded = new Set<string>();
+
+/**
+ * Called by each module the fast path loads lazily (the tiers, the get command), when it loads: the build
+ * adds the call (esbuild.config.mjs). bin/credstash compares what a run loaded with what its code cache of
+ * fast.cjs was made with, and makes the cache again when the run loaded more.
+ */
+export function noteLoaded(module: string): void {
+  loaded.add(module);
+}
+
+/** The lazily loaded modules this run loaded (source paths, sorted). */
+export function loadedModules(): string[] {
+  return [...loaded].sort();
+}
+
 /** A command line needs code the fast-path bundle does not hold. */
 export class NeedsFullCli extends Error {
   readonly needsFullCli = true;
@@ -43,11 +59,17 @@ export interface BufferedIO {
  * command line is handed to the full build. stderr's isTTY is the real one's (a warning may say
  * more on a terminal).
  */
-export function bufferedIO(stdout: { write(chunk: string | Uint8Array): unknown }, stderr: { write(chunk: string): unknown; isTTY?: boolean }): BufferedIO {
+export function bufferedIO(stdout: { write(chunk: string | Uint8Array): unknown }, stderr: { write(chunk: string): unknown; readonly isTTY?: boolean | undefined }): BufferedIO {
   const held: Array<[0 | 1, string | Uint8Array]> = [];
   return {
     stdout: { write: (chunk) => (held.push([0, chunk]), true) },
-    stderr: { write: (chunk) => (held.push([1, chunk]), true), ...(stderr.isTTY === undefined ? {} : { isTTY: stderr.isTTY }) },
+    stderr: {
+      write: (chunk) => (held.push([1, chunk]), true),
+      // Asked only when there is something to say (a notice): finding out may cost a module load.
+      get isTTY() {
+        return stderr.isTTY;
+      },
+    },
     flush() {
       for (const [fd, chunk] of held.splice(0)) {
         if (fd === 0) stdout.write(chunk);

@@ -103,7 +103,13 @@ export function defaultIO(stdout: CliIO['stdout'] = process.stdout, stderr: CliI
       return process.stdin;
     },
     // Whether fd 0 is a terminal, without creating process.stdin (every command asks, for the MFA prompt).
+    // A terminal is a character device: a pipe, file or socket is told apart without loading node:tty.
     get stdinIsTTY() {
+      try {
+        if (!process.getBuiltinModule('node:fs').fstatSync(0).isCharacterDevice()) return false;
+      } catch {
+        return false; // no fd 0
+      }
       return process.getBuiltinModule('node:tty').isatty(0);
     },
     env: process.env,

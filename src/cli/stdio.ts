@@ -66,3 +66,63 @@ function watch(stream: object, label: string, reportTo: object | undefined): Str
   });
   return state;
 }
+
+/** An output that writes at once (the fast path's stdout and stderr). */
+export interface DirectOutput {
+  write(chunk: string | Uint8Array): boolean;
+  readonly isTTY: boolean | undefined;
+}
+
+/**
+ * Standard output or error written with fs.writeSync on the file descriptor itself, under the rules above:
+ * no stream object is made (for a pipe, creating process.stdout loads node:net and sets up a socket, about a
+ * millisecond of a cold `get`). A descriptor in non-blocking mode that cannot take more now (EAGAIN) hands the
+ * rest, and every later write, to the process's stream, which waits for it. `reportTo` gets the one-line
+ * message of a failure other than EPIPE. On Windows (console code pages) the process's streams are used.
+ */
+export function directOutput(fd: 1 | 2, reportTo?: DirectOutput): DirectOutput {
+  const stream = (): NodeJS.WriteStream => {
+    const s = fd === 1 ? process.stdout : process.stderr;
+    guardStdio(s, fd === 1 ? process.stderr : {});
+    return s;
+  };
+  if (process.platform === 'win32') {
+    return {
+      write: (chunk) => stream().write(chunk),
+      get isTTY() {
+        return stream().isTTY;
+      },
+    };
+  }
+  const fs = process.getBuiltinModule('node:fs');
+  let failed = false;
+  let handedOver = false;
+  return {
+    write(chunk) {
+      if (failed) return false;
+      if (handedOver) return stream().write(chunk);
+      const data = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
+      let at = 0;
+      try {
+        while (at < data.byteLength) at += fs.writeSync(fd, data, at, data.byteLength - at);
+        return true;
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'EAGAIN') {
+          handedOver = true;
+          return stream().write(data.subarray(at));
+        }
+        failed = true;
+        const status = code === 'EPIPE' ? EXIT_BROKEN_PIPE : EXIT_FAILURE;
+        if (status !== EXIT_BROKEN_PIPE && reportTo !== undefined) {
+          reportTo.write(`credstash: cannot write to ${fd === 1 ? 'standard output' : 'standard error'} (${typeof code === 'string' && /^[A-Z0-9_]+$/.test(code) ? code : 'error'})\n`);
+        }
+        if (process.exitCode === undefined || process.exitCode === 0) process.exitCode = status;
+        return false;
+      }
+    },
+    get isTTY() {
+      return process.getBuiltinModule('node:tty').isatty(fd) ? true : undefined;
+    },
+  };
+}

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { canonicalContext, contextsEqual, parseContextArgs } from '../../src/core/context.js';
 import { CredstashError, ValidationError } from '../../src/core/errors.js';
 import { globToRegExp, matchesGlob, MAX_ID_BYTES, validateId, validateWriteId } from '../../src/core/names.js';
-import { decodeValue, encodeValue, valueToText } from '../../src/core/value.js';
+import { decodeUtf8Exact, decodeValue, encodeValue, valueToText } from '../../src/core/value.js';
 import { displayVersion, PAD_LEN, padVersion, parseReadVersion, parseWriteVersion } from '../../src/core/version.js';
 import { MemoryStore } from '../fixtures/memory-store.js';
 import { CANARY, expectNoLeak } from '../helpers/no-leak.js';
@@ -296,5 +296,45 @@ describe('BaseStore under arbitrary public-API input (in-process, MemoryStore)',
       }),
       { numRuns: 150 },
     );
+  });
+});
+
+describe('exact UTF-8 decoding under arbitrary bytes', () => {
+  const fatal = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+  const reference = (bytes: Uint8Array): string | undefined => {
+    try {
+      return fatal.decode(bytes);
+    } catch {
+      return undefined;
+    }
+  };
+  // Bytes near UTF-8's edges: BOMs, surrogates encoded as UTF-8 (CESU), overlong forms, code points past
+  // U+10FFFF, truncated sequences, and valid text of every length.
+  const tricky = fc.constantFrom(0x00, 0x7f, 0x80, 0xbf, 0xc0, 0xc1, 0xc2, 0xdf, 0xe0, 0xed, 0xef, 0xbb, 0xf0, 0xf4, 0xf5, 0xff, 0xa0, 0x9f);
+  const bytes = fc.oneof(
+    fc.uint8Array({ maxLength: 24 }),
+    fc.array(tricky, { maxLength: 12 }).map((a) => Uint8Array.from(a)),
+    fc.string({ unit: 'binary', maxLength: 16 }).map((s) => new Uint8Array(Buffer.from(s, 'utf8'))),
+  );
+
+  it('decodeUtf8Exact gives what a fatal, BOM-keeping TextDecoder gives, and undefined where that one throws', () => {
+    fc.assert(
+      fc.property(bytes, fc.nat(3), (b, offset) => {
+        // Also as a view into a larger buffer: only the viewed bytes count.
+        const padded = new Uint8Array(b.length + offset + 2).fill(0xff);
+        padded.set(b, offset);
+        const view = padded.subarray(offset, offset + b.length);
+        expect(decodeUtf8Exact(b)).toBe(reference(b));
+        expect(decodeUtf8Exact(view)).toBe(reference(b));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('keeps a leading BOM and refuses encoded surrogates, overlong forms and truncated sequences', () => {
+    expect(decodeUtf8Exact(Uint8Array.from([0xef, 0xbb, 0xbf, 0x61]))).toBe('\ufeffa');
+    for (const bad of [[0xed, 0xa0, 0x80], [0xc0, 0xaf], [0xe2, 0x82], [0xf4, 0x90, 0x80, 0x80], [0xff]]) {
+      expect(decodeUtf8Exact(Uint8Array.from(bad))).toBeUndefined();
+    }
   });
 });
