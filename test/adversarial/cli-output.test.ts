@@ -9,7 +9,7 @@
  * - a failed write to stdout/stderr is an exit status, never a stack trace;
  * - an interrupted `export -o` / `render -o` leaves no plaintext temp file.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -316,6 +316,37 @@ describe('writes to stdout and stderr that fail', () => {
       }
     });
   }
+
+  // A descriptor in non-blocking mode (a parent may set that on a shared pipe) refuses a write that would
+  // wait (EAGAIN): the output is not cut short there, the process's stream takes the rest and waits for the
+  // reader. python3 makes such a pipe (4 KiB, O_NONBLOCK) and reads it only after a pause.
+  const python = spawnSync('python3', ['-c', 'import fcntl'], { encoding: 'utf8' }).status === 0;
+  it.skipIf(!python)(`credstash get of a value larger than a full non-blocking pipe prints all of it and exits 0${python ? '' : ' (skipped: python3 is not installed)'}`, async () => {
+    const big = `${'x'.repeat(50_000)} ${CANARY}`;
+    expect((await p.cli(['put', 'big', big])).code).toBe(0);
+    const script = [
+      'import fcntl, os, subprocess, sys, time',
+      'r, w = os.pipe()',
+      'fcntl.fcntl(w, 1031, 4096)', // F_SETPIPE_SZ
+      'fcntl.fcntl(w, fcntl.F_SETFL, fcntl.fcntl(w, fcntl.F_GETFL) | os.O_NONBLOCK)',
+      'child = subprocess.Popen(sys.argv[1:], stdout=w, stderr=subprocess.PIPE)',
+      'os.close(w)',
+      'time.sleep(0.5)',
+      'out = b""',
+      'while True:',
+      '    chunk = os.read(r, 65536)',
+      '    if not chunk: break',
+      '    out += chunk',
+      'err = child.stderr.read()',
+      'sys.stdout.write("%d %d %s" % (child.wait(), len(out), err.decode()))',
+      'sys.stdout.flush()',
+      'open(os.environ["OUT_FILE"], "wb").write(out)',
+    ].join('\n');
+    const outFile = join(p.dir, 'big.out');
+    const r = spawnSync('python3', ['-c', script, NODE, BIN, 'get', 'big'], { cwd: p.dir, env: { ...p.env, OUT_FILE: outFile }, encoding: 'utf8' });
+    expect(r.stdout).toBe(`0 ${big.length + 1} `);
+    expect(readFileSync(outFile, 'utf8')).toBe(`${big}\n`);
+  });
 
   it('a failing command keeps its own exit status and message when stdout is also gone', async () => {
     const r = await spawnCli(['get', 'nope'], { cwd: p.dir, env: p.env }, (child) => child.stdout?.destroy());

@@ -54,6 +54,17 @@ describe('credstash get on the local keystore', () => {
     expect(awsChunks().size).toBeGreaterThan(0); // the full build does hold SDK chunks: the pattern above matches them
   });
 
+  it('writes its output to the descriptor itself: no stdout stream, so no node:net or node:tty (stdin a pipe)', async () => {
+    const list = join(dir, 'builtins.txt');
+    const preload = join(dir, 'builtins.cjs');
+    writeFileSync(preload, `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(list)}, process.moduleLoadList.join('\\n')));\n`);
+    const r = await runCli(['get', 'a'], { cwd: dir, env: cleanEnv(dir), nodeArgs: ['--require', preload] });
+    expect(r).toEqual({ code: 0, stdout: 'v\n', stderr: '' });
+    const loaded = readFileSync(list, 'utf8').split('\n');
+    expect(loaded).toContain('NativeModule fs'); // the list is Node's own record of its built-in modules
+    expect(loaded.filter((m) => /^NativeModule (net|tty)$|^Internal Binding (pipe_wrap|tty_wrap|tcp_wrap)$/.test(m))).toEqual([]);
+  });
+
   it('loads AWS SDK chunks when the store is dynamodb (the recorder sees them)', async () => {
     const log = join(dir, 'modules-ddb.log');
     const env = cleanEnv(dir, { CREDSTASH_MODULE_LOG: log, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'y', AWS_ENDPOINT_URL_DYNAMODB: 'http://127.0.0.1:9', AWS_MAX_ATTEMPTS: '1' });

@@ -1,9 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, cleanEnv, ROOT, runCli } from '../../helpers/cli.js';
+import { BIN, BUILD, cleanEnv, ROOT, runCli } from '../../helpers/cli.js';
 
 // bin/credstash turns on Node's module compile cache (Node >= 22.1) in a folder of this user alone under the
 // temp directory; a folder it cannot trust, or cannot make, means no cache and nothing else (docs/cli.md).
@@ -148,6 +148,64 @@ describe('the code cache of the fast path', () => {
       expect(now.equals(damaged)).toBe(false);
       expect(now.length).toBeGreaterThan(10_000);
     }
+  });
+
+  it('an entry made by a get on one tier is made again after a get on another, holding both, then left as it is', async () => {
+    const tmp = mkdtempSync(join(dir, 'tmp-'));
+    const cache = join(tmp, `credstash-ts-compile-cache-${uid}`);
+    // A get on DynamoDB that loads the tier and fails at once (nothing listens on port 9): enough to compile it.
+    const dynamodb = (): Promise<{ code: number | null; stdout: string; stderr: string }> =>
+      runCli(['--store-type', 'dynamodb', 'get', 'a'], {
+        cwd: home,
+        env: cleanEnv(home, { TMPDIR: tmp, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'y', AWS_ENDPOINT_URL_DYNAMODB: 'http://127.0.0.1:9' }),
+      });
+    // What an entry says it was made with: the names after the SHA-256 (bin/credstash).
+    const heldBy = (file: string): string[] => {
+      const bytes = readFileSync(file);
+      return bytes.toString('latin1', 34, 34 + bytes.readUInt16BE(32)).split(',');
+    };
+    expect(await get(tmp)).toEqual({ code: 0, stdout: 'v\n', stderr: '' });
+    const file = join(cache, entries(cache)[0] as string);
+    expect(heldBy(file)).toContain('src/stores/local/index.ts');
+    expect(heldBy(file)).not.toContain('src/stores/dynamodb/index.ts');
+    const local = statSync(file);
+    expect((await dynamodb()).stderr).toMatch(/could not reach DynamoDB/);
+    expect(entries(cache)).toEqual([basename(file)]);
+    const both = statSync(file);
+    expect(heldBy(file)).toEqual(expect.arrayContaining(['src/stores/local/index.ts', 'src/stores/dynamodb/index.ts']));
+    expect(both.size).toBeGreaterThan(local.size);
+    expect(await get(tmp)).toEqual({ code: 0, stdout: 'v\n', stderr: '' });
+    expect((await dynamodb()).code).toBe(1);
+    const after = statSync(file);
+    expect([after.ino, after.mtimeMs]).toEqual([both.ino, both.mtimeMs]);
+  });
+
+  it('a fast.cjs changed in place (same length, same build line) never reads the entry of the file it was', async () => {
+    const pkg = mkdtempSync(join(dir, 'pkg-'));
+    mkdirSync(join(pkg, 'bin'));
+    mkdirSync(join(pkg, 'dist', 'cli'), { recursive: true });
+    for (const f of ['bin/credstash', 'bin/package.json', 'package.json', 'dist/cli/fast.cjs']) copyFileSync(join(BUILD, f), join(pkg, f));
+    const bin = join(pkg, 'bin', 'credstash');
+    const fast = join(pkg, 'dist', 'cli', 'fast.cjs');
+    utimesSync(fast, 1_000_000_000, 1_000_000_000); // whole seconds: a time that can be put back exactly
+    const tmp = mkdtempSync(join(dir, 'tmp-'));
+    const cache = join(tmp, `credstash-ts-compile-cache-${uid}`);
+    const run = (): Promise<{ code: number | null; stdout: string; stderr: string }> => runCli(['--version'], { cwd: home, env: cleanEnv(home, { TMPDIR: tmp }), bin });
+    const first = await run();
+    expect(first.code).toBe(0);
+    expect(entries(cache)).toHaveLength(1);
+    // The version the file prints, changed to another of the same length: the first line (the build) stays.
+    const version = first.stdout.trim();
+    const code = readFileSync(fast, 'latin1');
+    expect(code).toContain(JSON.stringify(version));
+    const other = version.replace(/\d(?!.*\d)/, (d) => String((Number(d) + 1) % 10));
+    // ... and its times put back: only the ctime (which no one can set) tells the files apart.
+    const was = statSync(fast);
+    writeFileSync(fast, code.replace(JSON.stringify(version), JSON.stringify(other)), 'latin1');
+    utimesSync(fast, 1_000_000_000, 1_000_000_000);
+    expect([statSync(fast).size, statSync(fast).mtimeMs]).toEqual([was.size, was.mtimeMs]);
+    expect(await run()).toEqual({ code: 0, stdout: `${other}\n`, stderr: '' });
+    expect(entries(cache)).toHaveLength(2);
   });
 
   it('holds no value: the secret is nowhere in the entry', async () => {
