@@ -186,6 +186,8 @@ export interface AwsJsonCall {
   jsonVersion: '1.0' | '1.1';
   input: unknown;
   session: LightAwsSession;
+  /** Where a connection made ahead of this request may be waiting. */
+  connections?: ParkedConnections;
 }
 
 const THROTTLING_NAMES = new Set([
@@ -258,11 +260,98 @@ function errorName(headerType: string | undefined, parsed: Record<string, unknow
   return name.trim() === '' ? undefined : name.trim();
 }
 
-async function attemptOnce(call: AwsJsonCall, body: string): Promise<Record<string, unknown>> {
-  const { endpoint, session } = call;
+/** Where a request to `endpoint` connects. */
+interface Target {
+  secure: boolean;
+  host: string;
+  port: number;
+  timeoutMs: number;
+  ca?: Buffer;
+}
+
+function targetOf(endpoint: URL, session: LightAwsSession): Target {
   const secure = endpoint.protocol === 'https:';
   const host = endpoint.hostname.replace(/^\[|\]$/g, '');
   const port = endpoint.port === '' ? (secure ? 443 : 80) : Number(endpoint.port);
+  return { secure, host, port, timeoutMs: session.requestTimeoutMs, ...(session.ca === undefined ? {} : { ca: session.ca }) };
+}
+
+/** A connection opened ahead of its request, until the request takes it. */
+interface Parked {
+  socket: Socket;
+  /** Connected (TLS: the handshake done). */
+  ready: boolean;
+  release(): void;
+}
+const parkingKey = (t: Target): string => `${t.secure ? 'https' : 'http'} ${t.host} ${t.port}`;
+
+/**
+ * Connections opened ahead of their request (KMS while DynamoDB answers the Query), so that the request finds
+ * its connection made (for https, the TLS handshake done): one round trip less on a cold `get`. They hold
+ * nothing up: a parked socket does not keep the process alive, nothing is sent on it before a request takes
+ * it, and one that fails or is closed before that is dropped, so the request connects as it would have (and
+ * reports its own failure). At most one per endpoint; only the next request to that endpoint (passed these
+ * connections in AwsJsonCall) uses it. close() drops those no request took.
+ */
+export class ParkedConnections {
+  readonly #parked = new Map<string, Parked>();
+
+  open(endpoint: URL, session: LightAwsSession): void {
+    const target = targetOf(endpoint, session);
+    const key = parkingKey(target);
+    if (this.#parked.has(key)) return;
+    const socket = connect(target);
+    socket.unref();
+    const parked = this.#parked;
+    const entry: Parked = {
+      socket,
+      ready: false,
+      release() {
+        socket.off('error', drop);
+        socket.off('close', drop);
+        socket.off(target.secure ? 'secureConnect' : 'connect', onReady);
+        if (parked.get(key) === entry) parked.delete(key);
+      },
+    };
+    const onReady = (): void => {
+      entry.ready = true;
+    };
+    const drop = (): void => {
+      entry.release();
+      socket.destroy();
+    };
+    socket.once(target.secure ? 'secureConnect' : 'connect', onReady);
+    socket.on('error', drop);
+    socket.on('close', drop);
+    parked.set(key, entry);
+  }
+
+  /** The connection opened for `target`, if it is still usable; taken once. */
+  take(target: Target): Parked | undefined {
+    const entry = this.#parked.get(parkingKey(target));
+    if (entry === undefined) return undefined;
+    entry.release();
+    if (entry.socket.destroyed) return undefined;
+    entry.socket.ref();
+    return entry;
+  }
+
+  /** Close every connection no request took. */
+  close(): void {
+    for (const entry of [...this.#parked.values()]) {
+      entry.release();
+      entry.socket.destroy();
+    }
+  }
+
+  /** How many are open and untaken (tests). */
+  get size(): number {
+    return this.#parked.size;
+  }
+}
+
+async function attemptOnce(call: AwsJsonCall, body: string): Promise<Record<string, unknown>> {
+  const { endpoint, session } = call;
   const path = endpoint.pathname === '' ? '/' : endpoint.pathname;
   const signed = signV4({
     method: 'POST',
@@ -278,7 +367,7 @@ async function attemptOnce(call: AwsJsonCall, body: string): Promise<Record<stri
   const head = [`POST ${path} HTTP/1.1`];
   for (const [k, v] of Object.entries(signed.headers)) head.push(`${k}: ${v}`);
   head.push(`content-length: ${Buffer.byteLength(body)}`, 'connection: close', 'user-agent: credstash-ts', '', '');
-  const response = await exchange({ secure, host, port, timeoutMs: session.requestTimeoutMs, ...(session.ca === undefined ? {} : { ca: session.ca }) }, Buffer.concat([Buffer.from(head.join('\r\n'), 'latin1'), Buffer.from(body, 'utf8')]));
+  const response = await exchange(targetOf(endpoint, session), call.connections, Buffer.concat([Buffer.from(head.join('\r\n'), 'latin1'), Buffer.from(body, 'utf8')]));
   const status = response.status;
   const skewCorrected = correctClockSkew(session, response.headers.date);
   const text = response.body.toString('utf8');
@@ -325,10 +414,9 @@ interface HttpAnswer {
  * or read to the end; 1xx interim answers skipped. Connection timeout min(timeout, 3 s) until connected;
  * then the socket may be idle at most `timeoutMs`, as the SDK's request timeout.
  */
-function exchange(target: { secure: boolean; host: string; port: number; timeoutMs: number; ca?: Buffer }, request: Buffer): Promise<HttpAnswer> {
+function exchange(target: Target, connections: ParkedConnections | undefined, request: Buffer): Promise<HttpAnswer> {
   return new Promise((resolve, reject) => {
     let settled = false;
-    let socket: Socket;
     const connectMs = Math.min(target.timeoutMs, CONNECT_TIMEOUT_MS);
     const connectTimer = setTimeout(() => {
       finish(awsError('TimeoutError', `Socket timed out without establishing a connection within ${connectMs} ms`, {}));
@@ -341,24 +429,15 @@ function exchange(target: { secure: boolean; host: string; port: number; timeout
       if (err !== undefined) reject(err);
       else resolve(answer as HttpAnswer);
     };
-    // Taken when used: node:tls is loaded only for an https endpoint (cold start).
-    const net = process.getBuiltinModule('node:net');
-    const servername = net.isIP(target.host) === 0 ? target.host : undefined;
-    socket = target.secure
-      ? process.getBuiltinModule('node:tls').connect({
-          host: target.host,
-          port: target.port,
-          ALPNProtocols: ['http/1.1'],
-          ...(servername === undefined ? {} : { servername }),
-          ...(target.ca === undefined ? {} : { ca: target.ca }),
-        })
-      : net.connect({ host: target.host, port: target.port });
-    socket.setNoDelay(true);
-    socket.once(target.secure ? 'secureConnect' : 'connect', () => {
+    const warm = connections?.take(target);
+    const socket = warm?.socket ?? connect(target);
+    const send = (): void => {
       clearTimeout(connectTimer);
       socket.setTimeout(target.timeoutMs, () => finish(awsError('TimeoutError', `Connection timed out after ${target.timeoutMs} ms`, {}, { code: 'ETIMEDOUT' })));
       socket.write(request);
-    });
+    };
+    if (warm?.ready === true) send();
+    else socket.once(target.secure ? 'secureConnect' : 'connect', send);
     socket.on('error', (e: NodeJS.ErrnoException) => {
       // As the SDK's HTTP handler names them: a reset, a broken pipe or a TCP timeout is a TimeoutError.
       const err = Object.assign(new Error(e.message), { name: SOCKET_TIMEOUT_CODES.has(e.code ?? '') ? 'TimeoutError' : 'Error', $metadata: {} }) as LightAwsError;
@@ -386,6 +465,24 @@ function exchange(target: { secure: boolean; host: string; port: number; timeout
       }
     });
   });
+}
+
+/** A new connection to `target`, no delay on writes. */
+function connect(target: Target): Socket {
+  // Taken when used: node:tls is loaded only for an https endpoint (cold start).
+  const net = process.getBuiltinModule('node:net');
+  const servername = net.isIP(target.host) === 0 ? target.host : undefined;
+  const socket = target.secure
+    ? process.getBuiltinModule('node:tls').connect({
+        host: target.host,
+        port: target.port,
+        ALPNProtocols: ['http/1.1'],
+        ...(servername === undefined ? {} : { servername }),
+        ...(target.ca === undefined ? {} : { ca: target.ca }),
+      })
+    : net.connect({ host: target.host, port: target.port });
+  socket.setNoDelay(true);
+  return socket;
 }
 
 /** Incremental HTTP/1.1 response reader (one answer per connection). */

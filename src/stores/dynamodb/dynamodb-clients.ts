@@ -155,6 +155,7 @@ export class AwsClients {
 
   /** Destroy the clients this object built (injected clients belong to the caller). */
   close(): void {
+    this.light?.close();
     for (const c of this.#built.splice(0)) c.destroy();
     this.#ddb = undefined;
     this.#kms = undefined;

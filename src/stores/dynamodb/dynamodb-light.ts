@@ -7,7 +7,7 @@
  * every other case and every other operation.
  */
 import type { AttributeValue, GetItemCommandInput, QueryCommandInput } from '@aws-sdk/client-dynamodb';
-import { awsJsonCall, lightAwsSession, lightEndpoint, type LightAwsSession, type LightAwsSettings } from '../aws/aws-json-client.js';
+import { awsJsonCall, lightAwsSession, lightEndpoint, ParkedConnections, type LightAwsSession, type LightAwsSettings } from '../aws/aws-json-client.js';
 import type { Item } from './dynamodb-item-codec.js';
 
 export interface LightClients {
@@ -15,6 +15,8 @@ export interface LightClients {
   query(input: QueryCommandInput): Promise<{ Items?: Item[] }>;
   getItem(input: GetItemCommandInput): Promise<{ Item?: Item }>;
   decrypt(input: { CiphertextBlob: Uint8Array; EncryptionContext: Record<string, string> }): Promise<{ Plaintext?: Uint8Array }>;
+  /** Close the connections opened ahead of a Decrypt that did not come (a missing item, an error). */
+  close(): void;
 }
 
 export interface LightOptions extends LightAwsSettings {
@@ -36,20 +38,24 @@ export function lightClients(opts: LightOptions, env: NodeJS.ProcessEnv, fallbac
   const kmsUrl = lightEndpoint('kms', kmsRegion, opts.kmsEndpointUrl, env);
   if (ddbUrl === undefined || kmsUrl === undefined) return undefined;
   let noticeDue = session.regionFallback;
+  const connections = new ParkedConnections();
   const call = (s: LightAwsSession, endpoint: URL, region: string, service: 'dynamodb' | 'kms', target: string, input: unknown) => {
     if (noticeDue) {
       noticeDue = false;
       notice?.();
     }
-    return awsJsonCall({ endpoint, region, service, target, jsonVersion: service === 'kms' ? '1.1' : '1.0', input, session: s });
+    return awsJsonCall({ endpoint, region, service, target, jsonVersion: service === 'kms' ? '1.1' : '1.0', input, session: s, connections });
   };
   return {
     regions: { dynamodb: session.region, kms: kmsRegion },
+    // The item read is followed by its Decrypt: KMS connects while DynamoDB answers (aws-json-client.ts).
     async query(input) {
+      connections.open(kmsUrl, session);
       const out = await call(session, ddbUrl, session.region, 'dynamodb', 'DynamoDB_20120810.Query', input);
       return Array.isArray(out.Items) ? { Items: out.Items.map(itemFromJson) } : {};
     },
     async getItem(input) {
+      connections.open(kmsUrl, session);
       const out = await call(session, ddbUrl, session.region, 'dynamodb', 'DynamoDB_20120810.GetItem', input);
       return out.Item !== undefined && out.Item !== null ? { Item: itemFromJson(out.Item) } : {};
     },
@@ -60,6 +66,7 @@ export function lightClients(opts: LightOptions, env: NodeJS.ProcessEnv, fallbac
       });
       return typeof out.Plaintext === 'string' ? { Plaintext: bytes(out.Plaintext) } : {};
     },
+    close: () => connections.close(),
   };
 }
 

@@ -7,7 +7,7 @@
  */
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import { connect as netConnect, createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -165,6 +165,87 @@ const FAULTS: Case[] = [
   { label: 'DynamoDB table missing', service: 'dynamodb', operation: 'Query', fault: { kind: 'error', errorType: 'ResourceNotFoundException' } },
   { label: 'DynamoDB expired token', service: 'dynamodb', operation: 'Query', fault: { kind: 'error', errorType: 'ExpiredTokenException' } },
 ];
+
+/**
+ * A TCP relay in front of the KMS fixture that records, per connection, when it was accepted and when its
+ * first bytes (the request) arrived, and counts the connections still open.
+ */
+async function kmsRelay(): Promise<{ url: string; conns: Array<{ accepted: number; firstByte?: number }>; open: () => number; close: () => Promise<void> }> {
+  const target = new URL(kms.endpoint);
+  const conns: Array<{ accepted: number; firstByte?: number }> = [];
+  const sockets = new Set<Socket>();
+  const server = createNetServer((client) => {
+    const conn: { accepted: number; firstByte?: number } = { accepted: Date.now() };
+    conns.push(conn);
+    sockets.add(client);
+    const upstream = netConnect(Number(target.port), target.hostname);
+    client.on('data', (d) => {
+      conn.firstByte ??= Date.now();
+      upstream.write(d);
+    });
+    upstream.on('data', (d) => client.write(d));
+    upstream.on('end', () => client.end());
+    client.on('close', () => {
+      sockets.delete(client);
+      upstream.destroy();
+    });
+    client.on('error', () => upstream.destroy());
+    upstream.on('error', () => client.destroy());
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    conns,
+    open: () => sockets.size,
+    close: async () => {
+      for (const c of sockets) c.destroy();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}
+
+describe('light get: the KMS connection is made while DynamoDB answers', () => {
+  it('connects to KMS before the Query is answered, and sends the Decrypt on that connection, the only one', async () => {
+    const relay = await kmsRelay();
+    try {
+      ddb.fault('Query', { kind: 'delay', delayMs: 300 });
+      const started = Date.now();
+      const got = await onLight((s) => s.getCredential('l.text', { context: { env: 'prod' }, required: true }), { kmsEndpointUrl: relay.url });
+      expect(got?.value).toBe(`${CANARY}-text-2`);
+      expect(counts()).toEqual({ Query: 1, GetItem: 0, Decrypt: 1 });
+      expect(relay.conns).toHaveLength(1);
+      const [conn] = relay.conns as [{ accepted: number; firstByte?: number }];
+      expect(conn.accepted - started).toBeLessThan(250); // during the Query's 300 ms
+      expect((conn.firstByte as number) - started).toBeGreaterThanOrEqual(290); // the Decrypt, after it
+    } finally {
+      await relay.close();
+    }
+  });
+
+  it('a credential that is not there: the connection made ahead carries nothing and is closed with the store', async () => {
+    const relay = await kmsRelay();
+    try {
+      expect(await onLight((s) => s.getCredential('l.nosuch'), { kmsEndpointUrl: relay.url })).toBeUndefined();
+      expect(kms.requests.get('Decrypt')).toBe(0);
+      expect(relay.conns.every((c) => c.firstByte === undefined)).toBe(true);
+      await expect.poll(() => relay.open(), { timeout: 2_000 }).toBe(0);
+    } finally {
+      await relay.close();
+    }
+  });
+
+  it('a KMS that refuses connections: the Decrypt reports it as before, after the same attempts', async () => {
+    const dead = createServer();
+    await new Promise<void>((r) => dead.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(dead.address() as AddressInfo).port}`;
+    await new Promise<void>((r) => dead.close(() => r()));
+    const get = (s: DynamoDBStore) => s.getCredential('l.text', { context: { env: 'prod' } });
+    const a = await rejectionOf(onLight(get, { kmsEndpointUrl: url, maxAttempts: 2 }));
+    const b = await rejectionOf(onSdk(get, { kmsEndpointUrl: url, maxAttempts: 2 }));
+    expect([a.code, a.message]).toEqual([b.code, b.message]);
+    expect(a.message).toMatch(/could not reach KMS at http:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED\)/);
+  });
+});
 
 describe('light get under faults: the same error, message and attempts as the SDK', () => {
   // Short backoff: throttling waits up to 1 s, 2 s, 4 s between attempts on both paths.
