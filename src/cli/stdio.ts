@@ -54,7 +54,7 @@ function watch(stream: object, label: string, reportTo: object | undefined): Str
     if (state.failure !== EXIT_BROKEN_PIPE && reportTo !== undefined) {
       const sink = reportTo as { write?: (s: string) => unknown; destroyed?: boolean };
       try {
-        if (sink.destroyed !== true) sink.write?.(`credstash: cannot write to ${label} (${typeof code === 'string' && /^[A-Z0-9_]+$/.test(code) ? code : 'error'})\n`);
+        if (sink.destroyed !== true) sink.write?.(cannotWrite(label, code));
       } catch {
         // stderr is gone too: the exit status still tells
       }
@@ -65,6 +65,11 @@ function watch(stream: object, label: string, reportTo: object | undefined): Str
     }
   });
   return state;
+}
+
+/** The one line a failed write gets: the error code only when it looks like one (never a message). */
+function cannotWrite(label: string, code: unknown): string {
+  return `credstash: cannot write to ${label} (${typeof code === 'string' && /^[A-Z0-9_]+$/.test(code) ? code : 'error'})\n`;
 }
 
 /** An output that writes at once (the fast path's stdout and stderr). */
@@ -83,7 +88,8 @@ export interface DirectOutput {
 export function directOutput(fd: 1 | 2, reportTo?: DirectOutput): DirectOutput {
   const stream = (): NodeJS.WriteStream => {
     const s = fd === 1 ? process.stdout : process.stderr;
-    guardStdio(s, fd === 1 ? process.stderr : {});
+    if (fd === 1) guardStdio(s, process.stderr);
+    else guardStdio({}, s);
     return s;
   };
   if (process.platform === 'win32') {
@@ -114,9 +120,7 @@ export function directOutput(fd: 1 | 2, reportTo?: DirectOutput): DirectOutput {
         }
         failed = true;
         const status = code === 'EPIPE' ? EXIT_BROKEN_PIPE : EXIT_FAILURE;
-        if (status !== EXIT_BROKEN_PIPE && reportTo !== undefined) {
-          reportTo.write(`credstash: cannot write to ${fd === 1 ? 'standard output' : 'standard error'} (${typeof code === 'string' && /^[A-Z0-9_]+$/.test(code) ? code : 'error'})\n`);
-        }
+        if (status !== EXIT_BROKEN_PIPE && reportTo !== undefined) reportTo.write(cannotWrite(fd === 1 ? 'standard output' : 'standard error', code));
         if (process.exitCode === undefined || process.exitCode === 0) process.exitCode = status;
         return false;
       }
