@@ -3,6 +3,7 @@
  * Only this file decides exit codes (commands throw, never set process.exitCode): 0 ok, 1 CredstashError / unexpected error,
  * 2 usage error. With no subcommand it prints help and exits 0, as Python credstash does.
  */
+import type { Stats } from 'node:fs';
 import type { Argv } from 'yargs';
 import { commandName, commands, type AnyCommandModule, type CommandEntry } from './commands/index.js';
 import { canonicalArgs, declaredPositionals, optionTable, ordinal, parseSection, recordOptions, unescapeArgv, type OptionSpec, type ParsedSection } from './argv.js';
@@ -93,6 +94,17 @@ export function safeYargsMessage(msg: string, command: string | undefined): stri
   return command === undefined ? 'invalid arguments' : `${command}: invalid arguments`;
 }
 
+/**
+ * Whether a character device is one of Linux's memory devices (major 1: /dev/null, /dev/zero, /dev/full,
+ * /dev/random, /dev/urandom, …), none of which is a terminal. `rdev` as glibc encodes it (major in bits 8-19
+ * and 32-43). Elsewhere, false: the caller asks isatty().
+ */
+export function isMemoryDevice(rdev: number, platform: NodeJS.Platform = process.platform): boolean {
+  if (platform !== 'linux') return false;
+  const major = (Math.floor(rdev / 0x100) & 0xfff) | (Math.floor(rdev / 0x100000000) & ~0xfff);
+  return major === 1;
+}
+
 /** This process's IO; the fast path passes stand-ins for stdout and stderr that hold the output (fast-path.ts). */
 export function defaultIO(stdout: CliIO['stdout'] = process.stdout, stderr: CliIO['stderr'] = process.stderr): CliIO {
   return {
@@ -103,13 +115,16 @@ export function defaultIO(stdout: CliIO['stdout'] = process.stdout, stderr: CliI
       return process.stdin;
     },
     // Whether fd 0 is a terminal, without creating process.stdin (every command asks, for the MFA prompt).
-    // A terminal is a character device: a pipe, file or socket is told apart without loading node:tty.
+    // A terminal is a character device: a pipe, file or socket is told apart without loading node:tty, and so
+    // is /dev/null (systemd's default stdin, so every boot-time `get` of a unit) and the other memory devices.
     get stdinIsTTY() {
+      let st: Stats;
       try {
-        if (!process.getBuiltinModule('node:fs').fstatSync(0).isCharacterDevice()) return false;
+        st = process.getBuiltinModule('node:fs').fstatSync(0);
       } catch {
         return false; // no fd 0
       }
+      if (!st.isCharacterDevice() || isMemoryDevice(st.rdev)) return false;
       return process.getBuiltinModule('node:tty').isatty(0);
     },
     env: process.env,

@@ -93,6 +93,8 @@ export function savedSettingsFile(home: string): string {
  */
 export function readSavedKmsRegion(home: string): string | undefined {
   let text: string;
+  // Asked first without an exception: most homes have no such file, and a failed read builds an error.
+  if (!isFile(savedSettingsFile(home))) return undefined;
   try {
     text = readFileSync(savedSettingsFile(home), 'utf8');
   } catch {

@@ -28,9 +28,11 @@
 import { randomBytes } from 'node:crypto';
 import { constants, lstatSync, readFileSync, readdirSync, readlinkSync, unlinkSync, type BigIntStats } from 'node:fs';
 import { link, lstat, open, rename, unlink, type FileHandle } from 'node:fs/promises';
-import { hostname } from 'node:os';
 import { basename, join } from 'node:path';
 import { StoreUnavailableError } from './errors.js';
+
+/** This host's name; node:os is loaded when a lock is taken or judged, not with the module (a local `get` loads it). */
+const hostname = (): string => process.getBuiltinModule('node:os').hostname();
 
 /** How a lock is waited for and judged. */
 export interface FileLockOptions {

@@ -3,7 +3,6 @@
  * expiry times and durations, who is writing, the companion record a tier keeps beside the versions, and the
  * lifecycle facts attached to a decrypted credential. docs/lifecycle.md describes what users see.
  */
-import { hostname, userInfo } from 'node:os';
 import { ValidationError } from './errors.js';
 import type { StoredCredential } from './types.js';
 
@@ -163,6 +162,8 @@ let osWriter: string | undefined | null = null;
 export function osWriterIdentity(): string | undefined {
   if (osWriter === null) {
     let user: string | undefined;
+    // node:os when a write asks, not when the module loads (every cold `get` loads this module).
+    const { hostname, userInfo } = process.getBuiltinModule('node:os');
     try {
       user = userInfo().username;
     } catch {

@@ -47,9 +47,13 @@ export interface SignedHeaders {
 const sha256Hex = (data: string | Uint8Array): string => createHash('sha256').update(data).digest('hex');
 const hmac = (key: string | Uint8Array, data: string): Buffer => createHmac('sha256', key).update(data, 'utf8').digest();
 
-/** `20150830T123600Z` */
+/**
+ * `20150830T123600Z`. From the UTC fields, not toISOString(): the first toISOString() of a process sets up
+ * V8's date formatting, a tenth of a millisecond of every cold `get`.
+ */
 export function amzDate(d: Date): string {
-  return d.toISOString().replace(/[-:]|\.\d{3}/g, '');
+  const two = (n: number): string => (n < 10 ? `0${n}` : `${n}`);
+  return `${d.getUTCFullYear()}${two(d.getUTCMonth() + 1)}${two(d.getUTCDate())}T${two(d.getUTCHours())}${two(d.getUTCMinutes())}${two(d.getUTCSeconds())}Z`;
 }
 
 /** RFC 3986 encoding, as SigV4 wants it (unreserved: A-Z a-z 0-9 - _ . ~). */

@@ -1,10 +1,11 @@
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BUILD, cleanEnv, DIST, ROOT, runCli } from '../../helpers/cli.js';
+import { BIN, BUILD, cleanEnv, DIST, ROOT, runCli } from '../../helpers/cli.js';
 
 // What `credstash get` loads, checked two ways: at run time, by recording every module the process loads
 // (test/helpers/record-modules.mjs), and in what esbuild put into each file (dist/cli-meta.json for the
@@ -63,6 +64,26 @@ describe('credstash get on the local keystore', () => {
     const loaded = readFileSync(list, 'utf8').split('\n');
     expect(loaded).toContain('NativeModule fs'); // the list is Node's own record of its built-in modules
     expect(loaded.filter((m) => /^NativeModule (net|tty)$|^Internal Binding (pipe_wrap|tty_wrap|tcp_wrap)$/.test(m))).toEqual([]);
+  });
+
+  // stdin /dev/null (systemd's default for a unit, so every boot-time `get`) is told from a terminal without
+  // node:tty; a real terminal still is one (python3's pty gives the child a pseudo-terminal as fd 0).
+  it.each([
+    ['/dev/null', false],
+    ['a pseudo-terminal', true],
+  ] as const)('with stdin %s, node:tty is loaded: %s', (_stdin, tty) => {
+    const list = join(dir, `builtins-${String(tty)}.txt`);
+    const preload = join(dir, 'builtins-stdin.cjs');
+    writeFileSync(preload, `process.on('exit', () => require('node:fs').writeFileSync(process.env.BUILTINS_LIST, process.moduleLoadList.join('\\n')));\n`);
+    const argv = [process.execPath, '--require', preload, BIN, 'get', 'a'];
+    const env = cleanEnv(dir, { BUILTINS_LIST: list });
+    const r = tty
+      ? spawnSync('python3', ['-c', 'import os, pty, subprocess, sys\nm, s = pty.openpty()\nsys.exit(subprocess.run(sys.argv[1:], stdin=s).returncode)', ...argv], { cwd: dir, env, encoding: 'utf8' })
+      : spawnSync(argv[0]!, argv.slice(1), { cwd: dir, env, encoding: 'utf8', stdio: [openSync('/dev/null', 'r'), 'pipe', 'pipe'] });
+    expect({ code: r.status, stdout: r.stdout, stderr: r.stderr }).toEqual({ code: 0, stdout: 'v\n', stderr: '' });
+    const loaded = readFileSync(list, 'utf8').split('\n');
+    expect(loaded).toContain('NativeModule fs');
+    expect(loaded.includes('NativeModule tty')).toBe(tty);
   });
 
   it('loads AWS SDK chunks when the store is dynamodb (the recorder sees them)', async () => {

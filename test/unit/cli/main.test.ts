@@ -1,8 +1,8 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { prepareArgs } from '../../../src/cli/main.js';
+import { isMemoryDevice, prepareArgs } from '../../../src/cli/main.js';
 import { ESCAPE } from '../../../src/cli/argv.js';
 import { registerCredentialStore, unregisterCredentialStore } from '../../../src/stores/registry.js';
 import { MemoryStore } from '../../fixtures/memory-store.js';
@@ -199,5 +199,24 @@ describe('prepareArgs (argv read as argparse does, then handed to yargs)', () =>
     expect((await prepareArgs(['put', 'a', '-'])).args).toEqual(['put', 'a', `${ESCAPE}-`]);
     expect((await prepareArgs(['put', 'a', 'v', '-c', '-x y'])).args).toEqual(['put', 'a', 'v', '--comment', `${ESCAPE}-x y`]);
     expect((await prepareArgs(['exec', 'env=prod', '--', 'sh', '-c', 'x', '--', '-'])).args).toEqual(['exec', 'env=prod', '--', 'sh', '-c', 'x', '--', '-']);
+  });
+});
+
+describe('isMemoryDevice (stdin told from a terminal without node:tty)', () => {
+  const dev = (major: number, minor: number): number => (major & 0xfff) * 0x100 + Math.floor(major / 0x1000) * 0x1000 * 0x100000000 + (minor & 0xff) + (minor >> 8) * 0x100000;
+  it.each([
+    ['/dev/null (1, 3)', dev(1, 3), true],
+    ['/dev/urandom (1, 9)', dev(1, 9), true],
+    ['/dev/tty (5, 0)', dev(5, 0), false],
+    ['/dev/tty1 (4, 1)', dev(4, 1), false],
+    ['a pseudo-terminal (136, 300)', dev(136, 300), false],
+    ['major 4097 (its low 12 bits are 1)', dev(4097, 0), false],
+  ] as const)('%s: %s', (_name, rdev, memory) => {
+    expect(isMemoryDevice(rdev, 'linux')).toBe(memory);
+  });
+  it("this machine's /dev/null is one on Linux; no device is one elsewhere (isatty() decides there)", () => {
+    const rdev = statSync('/dev/null').rdev;
+    expect(isMemoryDevice(rdev, 'linux')).toBe(process.platform === 'linux');
+    expect(isMemoryDevice(rdev, 'darwin')).toBe(false);
   });
 });

@@ -5,6 +5,7 @@
  */
 import { Hash } from '@smithy/core/serde';
 import { SignatureV4 } from '@smithy/signature-v4';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { amzDate, signV4 } from '../../../../src/stores/aws/aws-sigv4.js';
 
@@ -32,6 +33,17 @@ describe('SigV4: the AWS test suite', () => {
 
   it('amzDate is the basic ISO 8601 form', () => {
     expect(amzDate(new Date('2026-12-02T03:04:05.678Z'))).toBe('20261202T030405Z');
+  });
+
+  it('amzDate is the ISO 8601 instant without separators or milliseconds, for every second of years 1000-9999', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: Date.UTC(1000, 0, 1), max: Date.UTC(9999, 11, 31, 23, 59, 59, 999) }), (ms) => {
+        const d = new Date(ms);
+        expect(amzDate(d)).toBe(d.toISOString().replace(/[-:]|\.\d{3}/g, ''));
+      }),
+      { numRuns: 2000 },
+    );
+    for (const iso of ['2000-01-01T00:00:00.000Z', '2026-09-09T09:09:09.999Z', '2024-02-29T23:59:59.000Z']) expect(amzDate(new Date(iso))).toBe(iso.replace(/[-:]|\.\d{3}/g, ''));
   });
 });
 
