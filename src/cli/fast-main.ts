@@ -4,10 +4,12 @@
  */
 import { bufferedIO, needsFullCli } from './fast-path.js';
 import { defaultIO, main } from './main.js';
-import { directOutput } from './stdio.js';
+import { directOutput, type DirectOutput } from './stdio.js';
 
 /** For bin/credstash's code cache (fast-path.ts). */
 export { loadedModules } from './fast-path.js';
+
+let outputs: DirectOutput[] = [];
 
 /**
  * Run the command line on the fast path: its exit status (also set as process.exitCode), or undefined when
@@ -16,7 +18,9 @@ export { loadedModules } from './fast-path.js';
 export async function runFast(argv: readonly string[]): Promise<number | undefined> {
   // Written to the descriptors themselves, with the full build's rules for a failed write (stdio.ts).
   const stderr = directOutput(2);
-  const out = bufferedIO(directOutput(1, stderr), stderr);
+  const stdout = directOutput(1, stderr);
+  outputs = [stdout, stderr];
+  const out = bufferedIO(stdout, stderr);
   try {
     const code = await main(argv, defaultIO(out.stdout, out.stderr));
     out.flush();
@@ -25,4 +29,12 @@ export async function runFast(argv: readonly string[]): Promise<number | undefin
     if (needsFullCli(err)) return undefined;
     throw err;
   }
+}
+
+/**
+ * Whether all the run's output has left the process (or failed to): nothing waits in a stream, so
+ * bin/credstash may exit without turning the event loop again.
+ */
+export function outputSettled(): boolean {
+  return outputs.length > 0 && outputs.every((o) => o.settled);
 }

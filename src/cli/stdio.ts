@@ -76,6 +76,8 @@ function cannotWrite(label: string, code: unknown): string {
 export interface DirectOutput {
   write(chunk: string | Uint8Array): boolean;
   readonly isTTY: boolean | undefined;
+  /** Whether every write so far has left the process (or failed): none waits in a stream. */
+  readonly settled: boolean;
 }
 
 /**
@@ -98,6 +100,7 @@ export function directOutput(fd: 1 | 2, reportTo?: DirectOutput): DirectOutput {
       get isTTY() {
         return stream().isTTY;
       },
+      settled: false,
     };
   }
   const fs = process.getBuiltinModule('node:fs');
@@ -127,6 +130,9 @@ export function directOutput(fd: 1 | 2, reportTo?: DirectOutput): DirectOutput {
     },
     get isTTY() {
       return process.getBuiltinModule('node:tty').isatty(fd) ? true : undefined;
+    },
+    get settled() {
+      return !handedOver;
     },
   };
 }

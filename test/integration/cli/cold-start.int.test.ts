@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -64,6 +64,26 @@ describe('credstash get on the local keystore', () => {
     const loaded = readFileSync(list, 'utf8').split('\n');
     expect(loaded).toContain('NativeModule fs'); // the list is Node's own record of its built-in modules
     expect(loaded.filter((m) => /^NativeModule (net|tty)$|^Internal Binding (pipe_wrap|tty_wrap|tcp_wrap)$/.test(m))).toEqual([]);
+  });
+
+  // Once the store is closed and every byte written, bin/credstash exits at once: the event loop is not turned
+  // again (so 'beforeExit' never fires), with the run's exit status and all its output.
+  it.each([
+    ['a, found', ['get', 'a'], 0, 'v\n', ''],
+    ['a missing name', ['get', 'missing'], 1, '', 'credstash: credential "missing" not found'],
+  ] as const)('get of %s exits as soon as its output is written, with its status', (_name, args, code, stdout, stderr) => {
+    const marker = join(dir, 'before-exit.txt');
+    rmSync(marker, { force: true });
+    const preload = join(dir, 'before-exit.cjs');
+    writeFileSync(preload, `process.on('beforeExit', () => require('node:fs').writeFileSync(${JSON.stringify(marker)}, 'turned'));\n`);
+    const r = spawnSync(process.execPath, ['--require', preload, BIN, ...args], { cwd: dir, env: cleanEnv(dir), encoding: 'utf8' });
+    expect(r.status).toBe(code);
+    expect(r.stdout).toBe(stdout);
+    expect(r.stderr.startsWith(stderr)).toBe(true);
+    expect(existsSync(marker)).toBe(false);
+    // the same preload sees the event loop run dry in a process that does not exit at once
+    expect(spawnSync(process.execPath, ['--require', preload, '-e', '0']).status).toBe(0);
+    expect(existsSync(marker)).toBe(true);
   });
 
   // stdin /dev/null (systemd's default for a unit, so every boot-time `get`) is told from a terminal without
