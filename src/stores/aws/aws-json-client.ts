@@ -425,7 +425,8 @@ function exchange(target: Target, connections: ParkedConnections | undefined, re
       if (settled) return;
       settled = true;
       clearTimeout(connectTimer);
-      socket.destroy();
+      if (err === undefined) release(socket);
+      else socket.destroy();
       if (err !== undefined) reject(err);
       else resolve(answer as HttpAnswer);
     };
@@ -465,6 +466,21 @@ function exchange(target: Target, connections: ParkedConnections | undefined, re
       }
     });
   });
+}
+
+/**
+ * A connection whose answer is complete (the request said `connection: close`): nothing more is read from
+ * it and it keeps nothing alive at once; it is destroyed on the event loop's next turn, not inside the
+ * answer's callback. Node's socket teardown looks at process.stderr (net's _destroy), which creates that
+ * stream: a few tenths of a millisecond for a pipe, more for a terminal (node:tty). Deferred, a cold `get`
+ * does it while KMS answers, or not at all when the CLI exits first; a long-lived process still closes it
+ * a moment later.
+ */
+function release(socket: Socket): void {
+  socket.removeAllListeners('data');
+  socket.pause();
+  socket.unref();
+  setImmediate(() => socket.destroy()).unref();
 }
 
 /** A new connection to `target`, no delay on writes. */

@@ -7,7 +7,7 @@
  */
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import { connect as netConnect, createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
+import { connect as netConnect, createServer as createNetServer, Socket as NetSocket, type AddressInfo, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -220,6 +220,33 @@ describe('light get: the KMS connection is made while DynamoDB answers', () => {
     } finally {
       await relay.close();
     }
+  });
+
+  // Node's socket teardown creates process.stderr (net's _destroy compares the socket with it); done a turn
+  // later, a cold `get` does it while KMS answers, or not at all when the CLI exits first.
+  it('each answered connection is destroyed a turn after its answer, not inside it, and none stays open', async () => {
+    const ports = new Set([Number(new URL(ddb.endpoint).port), Number(new URL(kms.endpoint).port)]);
+    let inData = false;
+    const destroyed: boolean[] = [];
+    const emit = NetSocket.prototype.emit as (this: Socket, event: string | symbol, ...args: unknown[]) => boolean;
+    const destroy = NetSocket.prototype.destroy;
+    vi.spyOn(NetSocket.prototype, 'emit').mockImplementation(function (this: Socket, event: string | symbol, ...args: unknown[]) {
+      if (event !== 'data') return emit.call(this, event, ...args);
+      inData = true;
+      try {
+        return emit.call(this, event, ...args);
+      } finally {
+        inData = false;
+      }
+    });
+    vi.spyOn(NetSocket.prototype, 'destroy').mockImplementation(function (this: Socket, ...args: [Error?]) {
+      if (this.remotePort !== undefined && ports.has(this.remotePort) && !this.destroyed) destroyed.push(inData);
+      return destroy.apply(this, args);
+    });
+    const got = await onLight((s) => s.getCredential('l.text', { context: { env: 'prod' }, required: true }));
+    expect(got?.value).toBe(`${CANARY}-text-2`);
+    await new Promise((r) => setImmediate(r));
+    expect(destroyed).toEqual([false, false]); // the Query's connection and the Decrypt's, each after its answer
   });
 
   it('a credential that is not there: the connection made ahead carries nothing and is closed with the store', async () => {
