@@ -295,8 +295,18 @@ const parkingKey = (t: Target): string => `${t.secure ? 'https' : 'http'} ${t.ho
  */
 export class ParkedConnections {
   readonly #parked = new Map<string, Parked>();
+  #closed = false;
+
+  /**
+   * open() on the event loop's next turn: after the request just started has connected and been sent (on
+   * loopback, in the same turn), so that connecting here does not delay it. Nothing once close() was called.
+   */
+  openSoon(endpoint: URL, session: LightAwsSession): void {
+    setImmediate(() => this.open(endpoint, session)).unref();
+  }
 
   open(endpoint: URL, session: LightAwsSession): void {
+    if (this.#closed) return;
     const target = targetOf(endpoint, session);
     const key = parkingKey(target);
     if (this.#parked.has(key)) return;
@@ -336,8 +346,9 @@ export class ParkedConnections {
     return entry;
   }
 
-  /** Close every connection no request took. */
+  /** Close every connection no request took; none is opened after this. */
   close(): void {
+    this.#closed = true;
     for (const entry of [...this.#parked.values()]) {
       entry.release();
       entry.socket.destroy();

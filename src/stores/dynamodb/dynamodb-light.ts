@@ -48,15 +48,18 @@ export function lightClients(opts: LightOptions, env: NodeJS.ProcessEnv, fallbac
   };
   return {
     regions: { dynamodb: session.region, kms: kmsRegion },
-    // The item read is followed by its Decrypt: KMS connects while DynamoDB answers (aws-json-client.ts).
+    // The item read is followed by its Decrypt: KMS connects while DynamoDB answers (aws-json-client.ts),
+    // once the read is on its way (openSoon), so that making that connection does not hold the read up.
     async query(input) {
-      connections.open(kmsUrl, session);
-      const out = await call(session, ddbUrl, session.region, 'dynamodb', 'DynamoDB_20120810.Query', input);
+      const answer = call(session, ddbUrl, session.region, 'dynamodb', 'DynamoDB_20120810.Query', input);
+      connections.openSoon(kmsUrl, session);
+      const out = await answer;
       return Array.isArray(out.Items) ? { Items: out.Items.map(itemFromJson) } : {};
     },
     async getItem(input) {
-      connections.open(kmsUrl, session);
-      const out = await call(session, ddbUrl, session.region, 'dynamodb', 'DynamoDB_20120810.GetItem', input);
+      const answer = call(session, ddbUrl, session.region, 'dynamodb', 'DynamoDB_20120810.GetItem', input);
+      connections.openSoon(kmsUrl, session);
+      const out = await answer;
       return out.Item !== undefined && out.Item !== null ? { Item: itemFromJson(out.Item) } : {};
     },
     async decrypt(input) {

@@ -16,7 +16,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DynamoDBStore, type DynamoDBStoreOptions } from '../../../src/stores/dynamodb/index.js';
-import { lightAwsSession, lightEndpoint } from '../../../src/stores/aws/aws-json-client.js';
+import { lightAwsSession, lightEndpoint, ParkedConnections } from '../../../src/stores/aws/aws-json-client.js';
 import { startDynalite, type DynaliteHandle } from '../../fixtures/dynalite.js';
 import { startKmsEndpoint, type KmsEndpointHandle } from '../../fixtures/kms-endpoint.js';
 import type { FaultSpec } from '../../fixtures/fault-injection.js';
@@ -255,6 +255,29 @@ describe('light get: the KMS connection is made while DynamoDB answers', () => {
       expect(await onLight((s) => s.getCredential('l.nosuch'), { kmsEndpointUrl: relay.url })).toBeUndefined();
       expect(kms.requests.get('Decrypt')).toBe(0);
       expect(relay.conns.every((c) => c.firstByte === undefined)).toBe(true);
+      await expect.poll(() => relay.open(), { timeout: 2_000 }).toBe(0);
+    } finally {
+      await relay.close();
+    }
+  });
+
+  it('a connection asked for on the next turn is not made once the connections are closed', async () => {
+    const relay = await kmsRelay();
+    try {
+      const session = lightAwsSession({}, { AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE', AWS_SECRET_ACCESS_KEY: 'x', AWS_REGION: 'us-east-1', AWS_CONFIG_FILE: '/nonexistent' }, undefined);
+      expect(session).toBeDefined();
+      const parked = new ParkedConnections();
+      parked.openSoon(new URL(relay.url), session!);
+      expect(parked.size).toBe(0); // not yet: after the request that asked has been sent
+      await new Promise((r) => setImmediate(r));
+      expect(parked.size).toBe(1);
+      parked.close();
+      const late = new ParkedConnections();
+      late.openSoon(new URL(relay.url), session!);
+      late.close();
+      await new Promise((r) => setImmediate(r));
+      expect(late.size).toBe(0);
+      await expect.poll(() => relay.conns.length, { timeout: 1_000 }).toBe(1);
       await expect.poll(() => relay.open(), { timeout: 2_000 }).toBe(0);
     } finally {
       await relay.close();
