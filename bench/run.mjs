@@ -229,50 +229,48 @@ dynalite's and the KMS fixture's CPU): compare the ratios measured in the same r
 
 ## CLI cold start: where the time goes
 
-The \`CLI, Node N\` rows compare each command with a bare \`node -e 0\` of the same binary, run by run. The
-target for a DynamoDB \`get\` is 1.8x; it is **still not met**: 2.0-2.3x (read the rows above, and their load
-average: on these 2 cores a load of 3 to 4 adds 0.1-0.3x), down from 5.2-6.3x before any of the changes
-below and 3.6x (Node 20) at the start of the last of them. A local-keystore \`get\` is 1.5-1.8x.
+The \`CLI, Node N\` rows compare each command with a bare \`node -e 0\` of the same binary, run by run (the
+median of the pairs' ratios). The target for a DynamoDB \`get\` is 1.8x: ${cliRuns.map((c) => `${c.get_dynamodb.ratio_to_node_e0}x on Node ${c.node.split('.')[0].slice(1)}`).join(', ')} in this run
+(${cliRuns.every((c) => c.get_dynamodb.ratio_to_node_e0 <= 1.8) ? 'met on every Node' : '**missed** where the row says so'}), down from 5.2-6.3x before any of the changes below. These ratios move by
+about ±0.05 from one run of bench/cli.mjs to the next on this 2-core VM, and by 0.1-0.3 more under a load
+average of 3 to 4: read the load-average rows. A local-keystore \`get\` is about 1.4-1.6x.
 What changed, in order (docs/cli.md, "Cold start"; docs/dynamodb.md, "\`get\` without the SDK"):
 
 - **\`get\` without the AWS SDK** when the credentials come from the environment: the Query (or GetItem) and
   the KMS Decrypt go through a small JSON-protocol client on node:net / node:tls with SigV4 on node:crypto,
   with the SDK's errors, timeouts and retries. That removes importing the SDK's DynamoDB and KMS clients
   (43-56 ms CPU), building them (3-12 ms) and most of the SDK's first request (23-30 ms): 5.6x -> 3.6x on
-  Node 20 on its own (wall time, interleaved runs).
+  Node 20 on its own.
 - **\`get\` without yargs** (the handler's argv built from the argparse-style tokens the CLI reads anyway), the
-  config reader loaded beside the command module, and no output formatter for a plain get: 3.6x -> 3.1x on
-  Node 20.
+  config reader loaded beside the command module, and no output formatter for a plain get: 3.6x -> 3.1x.
 - **A fast path for \`get\`**: bin/credstash is CommonJS and runs \`get\` from dist/cli/fast.cjs, one CommonJS
-  file (173 KB) holding only what a plain get on DynamoDB or the local keystore loads, instead of an ES
+  file (about 175 KB) holding only what a plain get on DynamoDB or the local keystore loads, instead of an ES
   module entry and some 30 chunk files (on Node 20 the ES module entry alone costs about 8 ms, each further
-  file about 1 ms); anything else it hands to the full build. DynamoDB get 3.6x -> 2.4x, local 3.3x -> 2.1x
-  on Node 20 (same machine, same hour).
+  file about 1 ms); anything else it hands to the full build: 3.6x -> 2.4x on Node 20.
 - **A V8 code cache of that file on every Node**, made after a run so that it holds the functions the run
-  compiled lazily as well (Node's module compile cache holds the top level only, and Node 20 has none):
-  compiling fast.cjs takes 2.4 ms instead of 8-13 ms, and from the first line of main() to the first
-  signed request 5-6 ms instead of 18; the "compile caches off" rows are a first run.
+  compiled lazily as well (Node's module compile cache holds the top level only, and Node 20 has none),
+  looked up by the build line the build writes (no hashing of the file per start), and made again, holding
+  both, when a run loads a tier the entry lacks: compiling fast.cjs takes 1.2-1.8 ms instead of 8-13; the
+  "compile caches off" rows are a first run.
+- **No stream objects for the output** (fs.writeSync on the descriptors), no node:os, no toISOString, no
+  exception for a missing ~/.credstash, and the KMS connection opened while the Query is in flight:
+  2.3x -> 1.9-2.1x.
+- **Less on the critical path of the two requests**: the KMS connection is opened on the turn after the Query
+  was sent (not before it), each answered connection is destroyed a turn after its answer (Node's socket
+  teardown creates process.stderr: now while KMS answers, or never), and the process exits as soon as its
+  output is written (no last event-loop turn, and on Node 24 no scheduled scavenge): 1.84-1.96x -> 1.70-1.83x.
 
-Where the rest goes: milestones of one DynamoDB \`get\` on Node 20, in ms after a bare \`node -e 0\` of the
-same binary has exited (a non-minified build of the same code with marks added, code cache filled, three
-runs alike, load average about 1.5):
-
-| ms after \`node -e 0\` would have exited, Node 20 | |
-|---|---|
-| bin/credstash starts | 0 |
-| its prelude: the cache folder checked, fast.cjs read and hashed (this loads node:crypto, about 6 ms, which the get needs anyway), the code cache read, checked and deserialised, the file run | 19-21 |
-| main() has read argv, loaded the config (none: Python credstash's defaults), built the store; the Query signed | 26-27 |
-| the Query answered (the first socket loads Node's net internals, about 5 ms; dynalite about 4 ms), the item decoded, the Decrypt signed | 41-45 |
-| the Decrypt answered, the value decrypted and printed | 45-49 |
-| the process has exited | 48-51 |
-
-1.8x leaves about 35 ms after \`node -e 0\` for all of that; this run takes about 50. The node:crypto and
-node:net loads and the two loopback round trips are about 20 ms of it whatever the CLI does (a file that did
-nothing but the two signed requests and the decryption measured 1.66x on Node 20). What could still help:
-a smaller fast.cjs (it holds the local tier, the lifecycle and the config writer's code that a DynamoDB get
-never runs; the code cache's size is what deserialising costs), keying the code cache by the file's size
-and time instead of hashing it (-0.5 ms), and opening the KMS connection while the Query is in flight
-(-1 ms). Measured and not adopted: one unsplit ES module bundle of the whole CLI (264 KB): 0.86x the CPU time
+Where the rest goes (Node 20, marks in bin/credstash and a non-minified build, ms of one cold DynamoDB
+\`get\` after the bin starts, code cache filled): the cache folder checked 0.3; node:vm loaded 0.4; fast.cjs
+read 0.3; node:crypto loaded and the key hashed 3.0 (Node 24: 5.5; the get needs node:crypto anyway, and a
+bare \`node -e 0\` loads it too); the entry read and checked 0.6; deserialised 1.2 (Node 24: 1.8); the file's
+top level run 0.6; then \`runFast\` about 10.5: argv, config and the store built 1.7, node:net loaded and the
+first socket made 1.8 (Node's own first-use costs), one scavenge 0.7-1.2 (the young generation passes V8's
+threshold before the first request: Node's bootstrap and node:crypto fill most of it), the two loopback round
+trips about 1.5 of server time, signing, parsing and decrypting about 2. What is ours is spread over some 280
+functions, none above 0.3 ms. Measured and not adopted: a DynamoDB-only code cache entry instead of one that
+holds every tier used (-0.2 ms when the local keystore was used first); compiling fast.cjs without Node's
+wrapper string (no difference); one unsplit ES module bundle of the whole CLI (264 KB): 0.86x the CPU time
 of the split bundle on Node 20 and 1.14x on Node 22; a V8 startup snapshot needs \`--snapshot-blob\` on
 Node's command line (a second process, or a shebang with an absolute path).
 
