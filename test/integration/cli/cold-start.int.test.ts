@@ -171,6 +171,27 @@ describe('credstash get on the local keystore', () => {
     }
   });
 
+  it.each([
+    ['with the code cache', {}],
+    ['without it', { NODE_DISABLE_COMPILE_CACHE: '1' }],
+  ] as const)("the fast path's require() gives built-ins by their node: name and resolves any other id from its own folder (%s)", async (_l, extra) => {
+    const pkg = mkdtempSync(join(tmpdir(), 'credstash-bin-'));
+    try {
+      mkdirSync(join(pkg, 'bin'));
+      mkdirSync(join(pkg, 'dist', 'cli'), { recursive: true });
+      for (const f of ['bin/credstash', 'bin/package.json', 'package.json']) copyFileSync(join(BUILD, f), join(pkg, f));
+      writeFileSync(join(pkg, 'dist', 'cli', 'helper.cjs'), "module.exports = 'from the helper';\n");
+      writeFileSync(
+        join(pkg, 'dist', 'cli', 'fast.cjs'),
+        "const helper = require('./helper.cjs');\nexports.runFast = async () => { require('node:fs').writeSync(1, `${helper} ${typeof require('node:crypto').createHash}\\n`); process.exitCode = 0; return 0; };\n",
+      );
+      const r = await runCli(['get', 'a'], { cwd: dir, env: cleanEnv(dir, { TMPDIR: pkg, ...extra }), bin: join(pkg, 'bin', 'credstash') });
+      expect(r).toEqual({ code: 0, stdout: 'from the helper function\n', stderr: '' });
+    } finally {
+      rmSync(pkg, { recursive: true, force: true });
+    }
+  });
+
   it('no chunk of the CLI imports a Node built-in as an ES module (its facade reads every export: node:http loaded undici on Node 22+)', () => {
     const meta = JSON.parse(readFileSync(join(DIST, 'cli-meta.json'), 'utf8')) as {
       inputs: Record<string, { imports: Array<{ path: string; kind: string }> }>;
