@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// CLI cold starts: median wall time of >= 10 fresh `node bin/credstash ...` processes for `--help`, `get`
+// CLI cold starts: median wall time of 41 (BENCH_RUNS, at least 10) fresh `node bin/credstash ...` processes for `--help`, `get`
 // on the local keystore, and `get` against dynalite + the KMS fixture on loopback
 // (test/fixtures/aws-stack.mjs in a child process), each interleaved run by run with a bare `node -e 0` of
 // the same Node binary, so that the ratio to Node's own start holds when the machine's speed drifts.
@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const bin = join(root, 'bin/credstash');
-const runs = Math.max(10, Number(process.env.BENCH_RUNS ?? 15));
+const runs = Math.max(10, Number(process.env.BENCH_RUNS ?? 41));
 
 function baseEnv(home, extra = {}) {
   return { PATH: process.env.PATH, HOME: home, AWS_EC2_METADATA_DISABLED: 'true', AWS_CONFIG_FILE: '/nonexistent', AWS_SHARED_CREDENTIALS_FILE: '/nonexistent', ...extra };

@@ -231,9 +231,9 @@ dynalite's and the KMS fixture's CPU): compare the ratios measured in the same r
 
 The \`CLI, Node N\` rows compare each command with a bare \`node -e 0\` of the same binary, run by run (the
 median of the pairs' ratios). The target for a DynamoDB \`get\` is 1.8x: ${cliRuns.map((c) => `${c.get_dynamodb.ratio_to_node_e0}x on Node ${c.node.split('.')[0].slice(1)}`).join(', ')} in this run
-(${cliRuns.every((c) => c.get_dynamodb.ratio_to_node_e0 <= 1.8) ? 'met on every Node' : '**missed** where the row says so'}), down from 5.2-6.3x before any of the changes below. These ratios move by
-about ±0.05 from one run of bench/cli.mjs to the next on this 2-core VM, and by 0.1-0.3 more under a load
-average of 3 to 4: read the load-average rows. A local-keystore \`get\` is about 1.4-1.6x.
+(${cliRuns.every((c) => c.get_dynamodb.ratio_to_node_e0 <= 1.8) ? 'met on every Node' : '**missed** where the row says so'}), down from 5.2-6.3x before any of the changes below. With 41 pairs these
+ratios move by about ±0.03 from one run of bench/cli.mjs to the next on this 2-core VM (with 15 pairs,
+±0.05), and by 0.1-0.3 more under a load average of 3 to 4: read the load-average rows. A local-keystore \`get\` is about 1.4-1.6x.
 What changed, in order (docs/cli.md, "Cold start"; docs/dynamodb.md, "\`get\` without the SDK"):
 
 - **\`get\` without the AWS SDK** when the credentials come from the environment: the Query (or GetItem) and
@@ -258,7 +258,9 @@ What changed, in order (docs/cli.md, "Cold start"; docs/dynamodb.md, "\`get\` wi
 - **Less on the critical path of the two requests**: the KMS connection is opened on the turn after the Query
   was sent (not before it), each answered connection is destroyed a turn after its answer (Node's socket
   teardown creates process.stderr: now while KMS answers, or never), and the process exits as soon as its
-  output is written (no last event-loop turn, and on Node 24 no scheduled scavenge): 1.84-1.96x -> 1.70-1.83x.
+  output is written (no last event-loop turn, and on Node 24 no scheduled scavenge), and bin/credstash takes
+  built-in modules through process.getBuiltinModule: 1.84-1.96x -> 1.79-1.85x on Node 20, 1.69-1.73x on
+  Node 22, 1.73-1.78x on Node 24 (four runs of bench/cli.mjs each, 41 pairs, load average under 1).
 
 Where the rest goes (Node 20, marks in bin/credstash and a non-minified build, ms of one cold DynamoDB
 \`get\` after the bin starts, code cache filled): the cache folder checked 0.3; node:vm loaded 0.4; fast.cjs
@@ -266,7 +268,8 @@ read 0.3; node:crypto loaded and the key hashed 3.0 (Node 24: 5.5; the get needs
 bare \`node -e 0\` loads it too); the entry read and checked 0.6; deserialised 1.2 (Node 24: 1.8); the file's
 top level run 0.6; then \`runFast\` about 10.5: argv, config and the store built 1.7, node:net loaded and the
 first socket made 1.8 (Node's own first-use costs), one scavenge 0.7-1.2 (the young generation passes V8's
-threshold before the first request: Node's bootstrap and node:crypto fill most of it), the two loopback round
+threshold before the first request: Node's bootstrap, node:crypto and node:net fill most of it, and the
+scavenge runs at the first turn of the event loop, before the Query is written), the two loopback round
 trips about 1.5 of server time, signing, parsing and decrypting about 2. What is ours is spread over some 280
 functions, none above 0.3 ms. Measured and not adopted: a DynamoDB-only code cache entry instead of one that
 holds every tier used (-0.2 ms when the local keystore was used first); compiling fast.cjs without Node's
