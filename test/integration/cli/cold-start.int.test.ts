@@ -156,40 +156,40 @@ describe('credstash get on the local keystore', () => {
     expect(code).toContain('NeedsFullCli'); // the stand-ins for what it leaves out are there
   });
 
-  it('bin/credstash reports a failure of its own as one line and exit 1, never a stack trace', async () => {
-    // A copy of the package layout whose fast path fails in a way it does not expect.
+  /** A copy of the package's bin/ with these files as its dist/cli/; removed after `fn`. */
+  async function withFakeBuild(files: Record<string, string>, fn: (pkg: string) => Promise<void>): Promise<void> {
     const pkg = mkdtempSync(join(tmpdir(), 'credstash-bin-'));
     try {
       mkdirSync(join(pkg, 'bin'));
       mkdirSync(join(pkg, 'dist', 'cli'), { recursive: true });
       for (const f of ['bin/credstash', 'bin/package.json', 'package.json']) copyFileSync(join(BUILD, f), join(pkg, f));
-      writeFileSync(join(pkg, 'dist', 'cli', 'fast.cjs'), "exports.runFast = async () => { throw new TypeError('secret-looking detail') };\n");
-      const r = await runCli(['get', 'a'], { cwd: dir, env: cleanEnv(dir), bin: join(pkg, 'bin', 'credstash') });
-      expect(r).toEqual({ code: 1, stdout: '', stderr: 'credstash: internal error (TypeError)\n' });
+      for (const [name, text] of Object.entries(files)) writeFileSync(join(pkg, 'dist', 'cli', name), text);
+      await fn(pkg);
     } finally {
       rmSync(pkg, { recursive: true, force: true });
     }
+  }
+
+  it('bin/credstash reports a failure of its own as one line and exit 1, never a stack trace', async () => {
+    // A fast path that fails in a way it does not expect.
+    await withFakeBuild({ 'fast.cjs': "exports.runFast = async () => { throw new TypeError('secret-looking detail') };\n" }, async (pkg) => {
+      const r = await runCli(['get', 'a'], { cwd: dir, env: cleanEnv(dir), bin: join(pkg, 'bin', 'credstash') });
+      expect(r).toEqual({ code: 1, stdout: '', stderr: 'credstash: internal error (TypeError)\n' });
+    });
   });
 
   it.each([
     ['with the code cache', {}],
     ['without it', { NODE_DISABLE_COMPILE_CACHE: '1' }],
   ] as const)("the fast path's require() gives built-ins by their node: name and resolves any other id from its own folder (%s)", async (_l, extra) => {
-    const pkg = mkdtempSync(join(tmpdir(), 'credstash-bin-'));
-    try {
-      mkdirSync(join(pkg, 'bin'));
-      mkdirSync(join(pkg, 'dist', 'cli'), { recursive: true });
-      for (const f of ['bin/credstash', 'bin/package.json', 'package.json']) copyFileSync(join(BUILD, f), join(pkg, f));
-      writeFileSync(join(pkg, 'dist', 'cli', 'helper.cjs'), "module.exports = 'from the helper';\n");
-      writeFileSync(
-        join(pkg, 'dist', 'cli', 'fast.cjs'),
-        "const helper = require('./helper.cjs');\nexports.runFast = async () => { require('node:fs').writeSync(1, `${helper} ${typeof require('node:crypto').createHash}\\n`); process.exitCode = 0; return 0; };\n",
-      );
+    const files = {
+      'helper.cjs': "module.exports = 'from the helper';\n",
+      'fast.cjs': "const helper = require('./helper.cjs');\nexports.runFast = async () => { require('node:fs').writeSync(1, `${helper} ${typeof require('node:crypto').createHash}\\n`); process.exitCode = 0; return 0; };\n",
+    };
+    await withFakeBuild(files, async (pkg) => {
       const r = await runCli(['get', 'a'], { cwd: dir, env: cleanEnv(dir, { TMPDIR: pkg, ...extra }), bin: join(pkg, 'bin', 'credstash') });
       expect(r).toEqual({ code: 0, stdout: 'from the helper function\n', stderr: '' });
-    } finally {
-      rmSync(pkg, { recursive: true, force: true });
-    }
+    });
   });
 
   it('no chunk of the CLI imports a Node built-in as an ES module (its facade reads every export: node:http loaded undici on Node 22+)', () => {
