@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -190,6 +190,26 @@ describe('credstash get on the local keystore', () => {
       const r = await runCli(['get', 'a'], { cwd: dir, env: cleanEnv(dir, { TMPDIR: pkg, ...extra }), bin: join(pkg, 'bin', 'credstash') });
       expect(r).toEqual({ code: 0, stdout: 'from the helper function\n', stderr: '' });
     });
+  });
+
+  // npm installs the executable as node_modules/.bin/credstash, a symlink; Node runs its real path, unless
+  // told to keep the link's (--preserve-symlinks-main), and both builds must then still be found.
+  it.each([
+    ['', []],
+    [' with --preserve-symlinks-main', ['--preserve-symlinks-main']],
+  ] as const)('run through a symlink like npm\'s node_modules/.bin%s: the fast path and the full build both run', async (_l, nodeArgs) => {
+    const links = mkdtempSync(join(tmpdir(), 'credstash-links-'));
+    try {
+      mkdirSync(join(links, '.bin'));
+      symlinkSync(BIN, join(links, '.bin', 'credstash'));
+      const bin = join(links, '.bin', 'credstash');
+      expect(await runCli(['get', 'a'], { cwd: dir, env: cleanEnv(dir), bin, nodeArgs: [...nodeArgs] })).toEqual({ code: 0, stdout: 'v\n', stderr: '' });
+      const listed = await runCli(['list'], { cwd: dir, env: cleanEnv(dir), bin, nodeArgs: [...nodeArgs] });
+      expect([listed.code, listed.stderr]).toEqual([0, '']);
+      expect(listed.stdout).toMatch(/^a -- version 0+1/);
+    } finally {
+      rmSync(links, { recursive: true, force: true });
+    }
   });
 
   it('no chunk of the CLI imports a Node built-in as an ES module (its facade reads every export: node:http loaded undici on Node 22+)', () => {
