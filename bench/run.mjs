@@ -259,8 +259,9 @@ What changed, in order (docs/cli.md, "Cold start"; docs/dynamodb.md, "\`get\` wi
   was sent (not before it), each answered connection is destroyed a turn after its answer (Node's socket
   teardown creates process.stderr: now while KMS answers, or never), and the process exits as soon as its
   output is written (no last event-loop turn, and on Node 24 no scheduled scavenge), and bin/credstash takes
-  built-in modules through process.getBuiltinModule: 1.84-1.96x -> 1.79-1.85x on Node 20, 1.69-1.73x on
-  Node 22, 1.73-1.78x on Node 24 (four runs of bench/cli.mjs each, 41 pairs, load average under 1).
+  built-in modules through process.getBuiltinModule: 1.84-1.96x -> 1.76-1.85x on Node 20, 1.68-1.73x on
+  Node 22, 1.73-1.78x on Node 24 (four or five runs of bench/cli.mjs each, 41 pairs, load average about 1 or
+  less): Node 20 is at the line, under it in some runs and over it in others.
 
 Where the rest goes (Node 20, marks in bin/credstash and a non-minified build, ms of one cold DynamoDB
 \`get\` after the bin starts, code cache filled): the cache folder checked 0.3; node:vm loaded 0.4; fast.cjs
