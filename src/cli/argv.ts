@@ -251,7 +251,9 @@ export function parseSection(args: readonly string[], table: OptionTable, opts: 
 /** The positionals a yargs command string declares: `put <credential> [value] [context..]`. */
 export function declaredPositionals(command: string): { required: string[]; max: number } {
   const words = command.split(' ').slice(1);
-  const required = words.filter((w) => w.startsWith('<')).map((w) => w.replace(/[<>.]/g, ''));
+  // Without its brackets and dots (`<credential>` -> `credential`), by split/join, not a regular
+  // expression: this runs on every cold `get` (core/chars.ts).
+  const required = words.filter((w) => w.startsWith('<')).map((w) => w.split('<').join('').split('>').join('').split('.').join(''));
   const variadic = words.some((w) => w.endsWith('..]') || w.endsWith('..>'));
   return { required, max: variadic ? Number.POSITIVE_INFINITY : words.length };
 }

@@ -64,8 +64,38 @@ function declarations(build: (y: Argv<GlobalArgs>) => unknown): { positionals: M
 /** A handler's argv, as yargs shapes it. */
 export type DirectArgv = GlobalArgs & { _: Array<string | number>; $0: string } & Record<string, unknown>;
 
-/** yargs' camel-case form of an option name: `allow-env` -> `allowEnv`. */
-const camel = (s: string): string => s.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
+/**
+ * yargs' camel-case form of an option name: `allow-env` -> `allowEnv` (each `-` before a lower-case letter
+ * dropped and the letter upper-cased, as `s.replace(/-([a-z])/g, ...)`). A loop: this runs on every cold
+ * `get`, where a regular expression costs its compilation (core/chars.ts).
+ * @internal exported for its unit tests
+ */
+export function camel(s: string): string {
+  if (!s.includes('-')) return s;
+  let out = '';
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i + 1);
+    if (s[i] === '-' && c >= 97 && c <= 122) {
+      out += String.fromCharCode(c - 32);
+      i++;
+    } else out += s[i];
+  }
+  return out;
+}
+
+/**
+ * A positional of a yargs command string: `<name>` or `[name]`, variadic with `..` before the closing
+ * bracket (`[context..]`); undefined for anything else. As `/^[<[]([^\]>.]+)(\.\.)?[\]>]$/`.
+ * @internal exported for its unit tests
+ */
+export function positionalWord(word: string): { key: string; variadic: boolean } | undefined {
+  if (word.length < 3 || (word[0] !== '<' && word[0] !== '[') || (!word.endsWith(']') && !word.endsWith('>'))) return undefined;
+  const inner = word.slice(1, -1);
+  const variadic = inner.endsWith('..');
+  const key = variadic ? inner.slice(0, -2) : inner;
+  if (key === '' || key.includes(']') || key.includes('>') || key.includes('.')) return undefined;
+  return { key, variadic };
+}
 
 /**
  * The handler argv for `tokens` (global and command options, positionals, as prepareArgs read them), or
@@ -115,10 +145,10 @@ export function directArgs(
   // Positionals in declaration order; a variadic one (`[context..]`) takes the rest, as a list.
   let i = 0;
   for (const word of words.slice(1)) {
-    const m = /^[<[]([^\]>.]+)(\.\.)?[\]>]$/.exec(word);
-    if (m === null) return undefined;
-    const key = m[1] as string;
-    if (m[2] !== undefined) {
+    const m = positionalWord(word);
+    if (m === undefined) return undefined;
+    const key = m.key;
+    if (m.variadic) {
       set(key, positionals.slice(i));
       i = positionals.length;
     } else if (i < positionals.length) {

@@ -1,3 +1,4 @@
+import { hasControlChar } from './chars.js';
 import { ValidationError } from './errors.js';
 
 /** DynamoDB's limit for a partition key; every tier uses the same rule so that ids move between tiers. */
@@ -12,7 +13,7 @@ export function validateId(id: unknown): string {
   if (typeof id !== 'string') throw new ValidationError('credential id must be a string');
   if (id.length === 0) throw new ValidationError('credential id must not be empty');
   if (Buffer.byteLength(id, 'utf8') > MAX_ID_BYTES) throw new ValidationError(`credential id is longer than ${MAX_ID_BYTES} bytes`);
-  if (/[\u0000-\u001f\u007f]/.test(id)) throw new ValidationError('credential id must not contain control characters');
+  if (hasControlChar(id)) throw new ValidationError('credential id must not contain control characters');
   return id;
 }
 

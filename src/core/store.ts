@@ -1,3 +1,4 @@
+import { isDigits } from './chars.js';
 import { canonicalContext } from './context.js';
 import { checkCredentialValue } from './definitions.js';
 import {
@@ -1026,8 +1027,8 @@ export function compareIds(a: string, b: string): number {
 export function compareSummaries(a: CredentialSummary, b: CredentialSummary): number {
   const byId = compareIds(a.id, b.id);
   if (byId !== 0) return byId;
-  const na = /^\d+$/.test(a.version) ? Number(a.version) : Number.NaN;
-  const nb = /^\d+$/.test(b.version) ? Number(b.version) : Number.NaN;
+  const na = isDigits(a.version) ? Number(a.version) : Number.NaN;
+  const nb = isDigits(b.version) ? Number(b.version) : Number.NaN;
   if (!Number.isNaN(na) && !Number.isNaN(nb) && na !== nb) return na - nb;
   const byVersion = compareIds(a.version, b.version);
   if (byVersion !== 0) return byVersion;

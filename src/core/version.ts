@@ -1,3 +1,4 @@
+import { isDigits, stripLeadingZeros } from './chars.js';
 import { ValidationError } from './errors.js';
 
 /** Python credstash's PAD_LEN: "number of digits in sys.maxint" (docs/FORMAT.md §7). */
@@ -27,7 +28,7 @@ export function padVersion(version: string | number): string {
  * ```
  */
 export function displayVersion(stored: string): string {
-  const stripped = stored.replace(/^0+/, '');
+  const stripped = stripLeadingZeros(stored);
   return stripped === '' ? '0' : stripped;
 }
 
@@ -49,7 +50,7 @@ export function storedVersionForms(padded: string): string[] {
 
 /** Integer value of a stored version, or undefined when it is not an integer (legacy `v5`). */
 export function versionNumber(stored: string): number | undefined {
-  if (!/^\d+$/.test(stored)) return undefined;
+  if (!isDigits(stored)) return undefined;
   const n = Number(stored);
   return Number.isSafeInteger(n) ? n : undefined;
 }
@@ -59,7 +60,7 @@ export function versionNumber(stored: string): number | undefined {
  * MAX_VERSION (written by another client: no JS number holds it exactly), undefined for a non-integer.
  */
 export function versionMagnitude(stored: string): number | undefined {
-  if (!/^\d+$/.test(stored)) return undefined;
+  if (!isDigits(stored)) return undefined;
   const n = Number(stored);
   return Number.isSafeInteger(n) ? n : Number.POSITIVE_INFINITY;
 }

@@ -24,6 +24,7 @@
  * the answer's `Date` is 5 minutes or more off the local clock is retried signed with the server's time.
  */
 import type { Socket } from 'node:net';
+import { isDigits } from '../../core/chars.js';
 import { signV4, type SigV4Credentials } from './aws-sigv4.js';
 import { DEFAULT_REQUEST_TIMEOUT_MS } from './aws-transport.js';
 
@@ -271,9 +272,21 @@ interface Target {
 
 function targetOf(endpoint: URL, session: LightAwsSession): Target {
   const secure = endpoint.protocol === 'https:';
-  const host = endpoint.hostname.replace(/^\[|\]$/g, '');
+  const host = unbracket(endpoint.hostname);
   const port = endpoint.port === '' ? (secure ? 443 : 80) : Number(endpoint.port);
   return { secure, host, port, timeoutMs: session.requestTimeoutMs, ...(session.ca === undefined ? {} : { ca: session.ca }) };
+}
+
+/**
+ * An IPv6 literal's host name without its brackets (`[::1]` -> `::1`), as net.connect wants it. String
+ * methods, not a regular expression: the hot path of a cold `get` compiles none it can do without (a first
+ * match compiles the expression, a second one again to machine code). As `hostname.replace(/^\[|\]$/g, '')`.
+ * @internal exported for its unit tests
+ */
+export function unbracket(hostname: string): string {
+  const from = hostname.startsWith('[') ? 1 : 0;
+  const to = hostname.endsWith(']') ? hostname.length - 1 : hostname.length;
+  return from === 0 && to === hostname.length ? hostname : hostname.slice(from, Math.max(from, to));
 }
 
 /** A connection opened ahead of its request, until the request takes it. */
@@ -498,7 +511,9 @@ function release(socket: Socket): void {
 function connect(target: Target): Socket {
   // Taken when used: node:tls is loaded only for an https endpoint (cold start).
   const net = process.getBuiltinModule('node:net');
-  const servername = net.isIP(target.host) === 0 ? target.host : undefined;
+  // SNI names a host, never an address. Asked only for TLS: net.connect asks isIP of the host itself, and
+  // a second first-run of its address expressions would compile them again (a few tenths of a millisecond).
+  const servername = target.secure && net.isIP(target.host) === 0 ? target.host : undefined;
   const socket = target.secure
     ? process.getBuiltinModule('node:tls').connect({
         host: target.host,
@@ -512,8 +527,14 @@ function connect(target: Target): Socket {
   return socket;
 }
 
-/** Incremental HTTP/1.1 response reader (one answer per connection). */
-class ResponseParser {
+/**
+ * Incremental HTTP/1.1 response reader (one answer per connection): status line `HTTP/1.0|1.1 NNN`, 1xx
+ * interim answers skipped, then a chunked body (`chunked` as a word of Transfer-Encoding, any case), a
+ * Content-Length body (digits only), or everything to the end of the connection. Read with string methods
+ * (core/chars.ts).
+ * @internal exported for its unit tests
+ */
+export class ResponseParser {
   #buf: Buffer = Buffer.alloc(0);
   #head?: { status: number; headers: Record<string, string>; bodyStart: number; length?: number; chunked: boolean };
 
@@ -535,9 +556,8 @@ class ResponseParser {
         return undefined;
       }
       const lines = this.#buf.subarray(0, end).toString('latin1').split('\r\n');
-      const m = /^HTTP\/1\.[01] (\d{3})/.exec(lines[0] ?? '');
-      if (m === null) throw malformed('the answer is not HTTP');
-      const status = Number(m[1]);
+      const status = statusOf(lines[0] ?? '');
+      if (status === undefined) throw malformed('the answer is not HTTP');
       const headers: Record<string, string> = {};
       for (const line of lines.slice(1)) {
         const colon = line.indexOf(':');
@@ -550,9 +570,9 @@ class ResponseParser {
         this.#buf = this.#buf.subarray(end + 4);
         continue;
       }
-      const chunked = /\bchunked\b/i.test(headers['transfer-encoding'] ?? '');
+      const chunked = hasWord(headers['transfer-encoding'] ?? '', 'chunked');
       const cl = headers['content-length'];
-      if (!chunked && cl !== undefined && !/^\d+$/.test(cl)) throw malformed('the answer has an invalid content-length');
+      if (!chunked && cl !== undefined && !isDigits(cl)) throw malformed('the answer has an invalid content-length');
       this.#head = { status, headers, bodyStart: end + 4, chunked, ...(chunked || cl === undefined ? {} : { length: Number(cl) }) };
     }
     const head = this.#head;
@@ -570,6 +590,33 @@ class ResponseParser {
     }
     return ended ? { status: head.status, headers: head.headers, body: rest } : undefined;
   }
+}
+
+/**
+ * The status of a status line `HTTP/1.0 NNN ...` or `HTTP/1.1 NNN ...`; undefined for anything else. As
+ * `/^HTTP\/1\.[01] (\d{3})/`.
+ * @internal exported for its unit tests
+ */
+export function statusOf(line: string): number | undefined {
+  if (!line.startsWith('HTTP/1.') || (line[7] !== '0' && line[7] !== '1') || line[8] !== ' ') return undefined;
+  const digits = line.slice(9, 12);
+  return digits.length === 3 && isDigits(digits) ? Number(digits) : undefined;
+}
+
+const isWordChar = (c: number): boolean => (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
+
+/**
+ * Whether `word` (lower case) is in `text` as a whole word (between non-word characters), in any case: as
+ * `/\bword\b/i` for a text of Latin-1 characters (an HTTP header as read here).
+ * @internal exported for its unit tests
+ */
+export function hasWord(text: string, word: string): boolean {
+  const lower = text.toLowerCase();
+  for (let at = lower.indexOf(word); at >= 0; at = lower.indexOf(word, at + 1)) {
+    const end = at + word.length;
+    if ((at === 0 || !isWordChar(lower.charCodeAt(at - 1))) && (end === lower.length || !isWordChar(lower.charCodeAt(end)))) return true;
+  }
+  return false;
 }
 
 /** A complete chunked body, or undefined while more is needed. */

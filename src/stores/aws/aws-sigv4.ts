@@ -56,6 +56,23 @@ export function amzDate(d: Date): string {
   return `${d.getUTCFullYear()}${two(d.getUTCMonth() + 1)}${two(d.getUTCDate())}T${two(d.getUTCHours())}${two(d.getUTCMinutes())}${two(d.getUTCSeconds())}Z`;
 }
 
+/**
+ * A header value as SigV4 signs it: trimmed, each run of white space one space. A value that is already so
+ * (every header a `get` sends) is returned without a regular expression: a first match compiles one, and a
+ * second one compiles it again to machine code, on the cold path of every `get`.
+ * @internal exported for its unit tests
+ */
+export function canonicalValue(value: string): string {
+  const v = value.trim();
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    // Anything \s could match: ASCII controls and space (only a single space passes), and non-ASCII.
+    if (c < 0x21 && !(c === 0x20 && v.charCodeAt(i + 1) > 0x20 && v.charCodeAt(i + 1) < 0x7f)) return v.replace(/\s+/g, ' ');
+    if (c > 0x7e) return v.replace(/\s+/g, ' ');
+  }
+  return v;
+}
+
 /** RFC 3986 encoding, as SigV4 wants it (unreserved: A-Z a-z 0-9 - _ . ~). */
 function uriEncode(s: string): string {
   return encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
@@ -84,7 +101,7 @@ export function signV4(req: SigV4Request): SignedHeaders {
   if (req.credentials.sessionToken !== undefined && req.credentials.sessionToken !== '') headers['x-amz-security-token'] = req.credentials.sessionToken;
   const names = Object.keys(headers).sort();
   const signedNames = names.join(';');
-  const canonicalHeaders = names.map((n) => `${n}:${(headers[n] ?? '').trim().replace(/\s+/g, ' ')}\n`).join('');
+  const canonicalHeaders = names.map((n) => `${n}:${canonicalValue(headers[n] ?? '')}\n`).join('');
   const canonicalRequest = [req.method.toUpperCase(), req.path, canonicalQuery(req.query), canonicalHeaders, signedNames, sha256Hex(req.body)].join('\n');
   const scope = `${day}/${req.region}/${req.service}/aws4_request`;
   const stringToSign = ['AWS4-HMAC-SHA256', stamp, scope, sha256Hex(canonicalRequest)].join('\n');

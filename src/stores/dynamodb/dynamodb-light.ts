@@ -64,13 +64,18 @@ export function lightClients(opts: LightOptions, env: NodeJS.ProcessEnv, fallbac
     },
     async decrypt(input) {
       const out = await call(session, kmsUrl, kmsRegion, 'kms', 'TrentService.Decrypt', {
-        CiphertextBlob: Buffer.from(input.CiphertextBlob).toString('base64'),
+        // A view of the bytes, not a copy (Buffer.from(uint8Array) copies them one by one on a cold start).
+        CiphertextBlob: base64Of(input.CiphertextBlob),
         EncryptionContext: input.EncryptionContext,
       });
       return typeof out.Plaintext === 'string' ? { Plaintext: bytes(out.Plaintext) } : {};
     },
     close: () => connections.close(),
   };
+}
+
+function base64Of(data: Uint8Array): string {
+  return Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('base64');
 }
 
 /** Base64 -> a plain Uint8Array, as the SDK's decoder gives it. */

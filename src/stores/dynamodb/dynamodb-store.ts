@@ -17,6 +17,7 @@ import { randomUUID } from 'node:crypto';
 import type { DynamoDBClient, QueryCommandInput } from '@aws-sdk/client-dynamodb';
 import type { KMSClient } from '@aws-sdk/client-kms';
 import { withAtRest } from '../../core/at-rest.js';
+import { isDigits, isNameChars } from '../../core/chars.js';
 import { AwsConfigError, CredentialNotFoundError, CredstashError, IntegrityError, KmsError, StoreUnavailableError, ValidationError } from '../../core/errors.js';
 import { decodeCompanion, encodeCompanion, osWriterIdentity, withLifecycle, type CompanionDoc, type CompanionLabel, type CompanionRecord, type VersionMeta } from '../../core/lifecycle.js';
 import {
@@ -199,12 +200,12 @@ export class DynamoDBStore extends BaseStore implements SetupCapable {
   constructor(opts: DynamoDBStoreOptions = {}) {
     super();
     this.table = opts.table ?? DEFAULT_TABLE;
-    if (this.table.length < 3 || this.table.length > 255 || !/^[A-Za-z0-9_.-]+$/.test(this.table)) {
+    if (this.table.length < 3 || this.table.length > 255 || !isNameChars(this.table)) {
       throw new ValidationError('dynamodb table name must be 3 to 255 characters of letters, digits, _ . -');
     }
     this.description = `dynamodb table "${this.table}"`;
     this.lifecycleTable = opts.lifecycleTable ?? lifecycleTableName(this.table);
-    if (this.lifecycleTable.length < 3 || this.lifecycleTable.length > 255 || !/^[A-Za-z0-9_.-]+$/.test(this.lifecycleTable) || this.lifecycleTable === this.table) {
+    if (this.lifecycleTable.length < 3 || this.lifecycleTable.length > 255 || !isNameChars(this.lifecycleTable) || this.lifecycleTable === this.table) {
       throw new ValidationError('dynamodb lifecycle table name must be 3 to 255 characters of letters, digits, _ . - and differ from the table');
     }
     this.#kmsKey = opts.kmsKey ?? DEFAULT_KMS_KEY;
@@ -347,7 +348,7 @@ export class DynamoDBStore extends BaseStore implements SetupCapable {
     // An older client's unpadded version sorts after every padded one ("2" > "0000000000000000003"), so a new
     // padded version would never be the newest that `get` (Python's Query) returns: refuse, instead of
     // racing for a number forever or storing a version nobody reads by default.
-    if (/^\d+$/.test(stored) && stored.length < PAD_LEN) {
+    if (isDigits(stored) && stored.length < PAD_LEN) {
       throw new ValidationError(
         `cannot add the next version of credential "${id}": its newest stored version "${stored}" was written unpadded by an older client, ` +
           `and a padded version would sort below it (get would keep returning "${stored}"); store the value under a new name, or delete the unpadded versions first`,

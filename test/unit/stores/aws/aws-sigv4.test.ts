@@ -7,7 +7,7 @@ import { Hash } from '@smithy/core/serde';
 import { SignatureV4 } from '@smithy/signature-v4';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { amzDate, signV4 } from '../../../../src/stores/aws/aws-sigv4.js';
+import { amzDate, canonicalValue, signV4 } from '../../../../src/stores/aws/aws-sigv4.js';
 
 const SUITE = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY' };
 const AT = new Date('2015-08-30T12:36:00Z');
@@ -66,5 +66,14 @@ describe('SigV4: the same signature as the AWS SDK for the JSON posts the light 
     expect(mine.headers['x-amz-security-token']).toBe(c.sessionToken);
     // The secret is key material only: never in a header.
     expect(JSON.stringify(mine.headers)).not.toContain(SUITE.secretAccessKey);
+  });
+});
+
+describe('SigV4: canonical header values', () => {
+  it("are trimmed with each run of white space one space, as value.trim().replace(/\\s+/g, ' ')", () => {
+    const ws = ['a', 'Z', '0', '=', ' ', '  ', '\t', '\n', '\r', '\v', '\f', '\u00a0', '\u1680', '\u2000', '\u2028', '\u3000', '\ufeff', '\u0085', '\u007f', 'é'];
+    const values = fc.oneof(fc.string({ unit: fc.constantFrom(...ws), maxLength: 14 }), fc.string({ unit: 'binary', maxLength: 10 }));
+    fc.assert(fc.property(values, (v) => void expect(canonicalValue(v)).toBe(v.trim().replace(/\s+/g, ' '))), { numRuns: 3000 });
+    expect([canonicalValue('  a   b  '), canonicalValue('application/x-amz-json-1.0'), canonicalValue('a\tb')]).toEqual(['a b', 'application/x-amz-json-1.0', 'a b']);
   });
 });
