@@ -40,3 +40,22 @@ export function stripLeadingZeros(s: string): string {
   while (i < s.length && s.charCodeAt(i) === 48) i++;
   return i === 0 ? s : s.slice(i);
 }
+
+/** `/^[a-z0-9-]{1,63}$/`: 1 to 63 characters, all lower-case ASCII letters, digits or `-` (an AWS region's shape). */
+export function isRegionChars(s: string): boolean {
+  if (s.length === 0 || s.length > 63) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 122) || c === 45)) return false;
+  }
+  return true;
+}
+
+/** `!/[^\x21-\x7e]/.test(s)`: every character visible ASCII (no space, no control, nothing else); true for ''. */
+export function isVisibleAscii(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x21 || c > 0x7e) return false;
+  }
+  return true;
+}

@@ -24,7 +24,7 @@
  * the answer's `Date` is 5 minutes or more off the local clock is retried signed with the server's time.
  */
 import type { Socket } from 'node:net';
-import { isDigits } from '../../core/chars.js';
+import { isDigits, isRegionChars, isVisibleAscii } from '../../core/chars.js';
 import { signV4, type SigV4Credentials } from './aws-sigv4.js';
 import { DEFAULT_REQUEST_TIMEOUT_MS } from './aws-transport.js';
 
@@ -58,8 +58,25 @@ const KNOWN_AWS_ENV = new Set([
 /** Prefixes of variables that set nothing the SDK clients read (Lambda's own, X-Ray, the aws cli's). */
 const IGNORED_AWS_ENV_PREFIXES = ['AWS_LAMBDA_', 'AWS_XRAY_', 'AWS_CLI_'];
 
-/** The SDK's `aws` partition, whose endpoints are `https://<service>.<region>.amazonaws.com`. */
-const AWS_PARTITION_REGION = /^(us|eu|ap|sa|ca|me|af|il|mx)-\w+-\d+$/;
+const AWS_PARTITION_PREFIXES = new Set(['us', 'eu', 'ap', 'sa', 'ca', 'me', 'af', 'il', 'mx']);
+
+/**
+ * A region of the SDK's `aws` partition, whose endpoints are `https://<service>.<region>.amazonaws.com`:
+ * as `/^(us|eu|ap|sa|ca|me|af|il|mx)-\w+-\d+$/` (three parts, as `\w` holds no `-`), without compiling it on
+ * a cold `get` (core/chars.ts).
+ * @internal exported for its unit tests
+ */
+export function isAwsPartitionRegion(region: string): boolean {
+  const parts = region.split('-');
+  if (parts.length !== 3 || !AWS_PARTITION_PREFIXES.has(parts[0] as string) || !isDigits(parts[2] as string)) return false;
+  const word = parts[1] as string;
+  if (word === '') return false;
+  for (let i = 0; i < word.length; i++) {
+    const c = word.charCodeAt(i);
+    if (!((c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95)) return false;
+  }
+  return true;
+}
 
 export interface LightAwsSettings {
   /** The configured region (option, else AWS_DEFAULT_REGION when AWS_REGION is unset: configuredRegion()). */
@@ -120,10 +137,10 @@ export function lightAwsSession(settings: LightAwsSettings, env: NodeJS.ProcessE
   // AWS_REGION set but empty: the SDK's own message ("region not accepted") comes from the SDK.
   if (settings.region === undefined && env.AWS_REGION === '') return undefined;
   const region = settings.region ?? envRegion ?? fallbackRegion;
-  if (region === undefined || !/^[a-z0-9-]{1,63}$/.test(region)) return undefined;
+  if (region === undefined || !isRegionChars(region)) return undefined;
   const sessionToken = nonEmpty(env.AWS_SESSION_TOKEN);
   // Header values are written by hand here: anything a header cannot hold is left to the SDK, which refuses it.
-  if ([accessKeyId, secretAccessKey, sessionToken ?? ''].some((v) => /[^\x21-\x7e]/.test(v))) return undefined;
+  if (![accessKeyId, secretAccessKey, sessionToken ?? ''].every(isVisibleAscii)) return undefined;
   return {
     credentials: { accessKeyId, secretAccessKey, ...(sessionToken === undefined ? {} : { sessionToken }) },
     region,
@@ -151,7 +168,7 @@ export function lightEndpoint(service: 'dynamodb' | 'kms', region: string, confi
   if (url === undefined && env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS !== 'true') {
     url = nonEmpty(env[`AWS_ENDPOINT_URL_${service.toUpperCase()}`]) ?? nonEmpty(env.AWS_ENDPOINT_URL);
   }
-  if (url === undefined) return AWS_PARTITION_REGION.test(region) ? new URL(`https://${service}.${region}.amazonaws.com/`) : undefined;
+  if (url === undefined) return isAwsPartitionRegion(region) ? new URL(`https://${service}.${region}.amazonaws.com/`) : undefined;
   let parsed: URL;
   try {
     parsed = new URL(url);

@@ -1,10 +1,11 @@
 /**
  * The character-class loops of the cold `get` path (src/core/chars.ts) answer exactly as the regular
- * expressions they replace, for any string: digits, control characters, table-name characters, leading zeros.
+ * expressions they replace, for any string: digits, control characters, table-name characters, leading zeros,
+ * region names and header-safe text.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { hasControlChar, isDigits, isNameChars, stripLeadingZeros } from '../../../src/core/chars.js';
+import { hasControlChar, isDigits, isNameChars, isRegionChars, isVisibleAscii, stripLeadingZeros } from '../../../src/core/chars.js';
 
 /** Strings of the characters at the edges of each class, and of any code unit. */
 const EDGES = ['0', '9', '/', ':', 'a', 'z', 'A', 'Z', '@', '[', '`', '{', '_', '.', '-', ' ', '\t', '\n', '\u0000', '\u001f', '\u007f', '\u0080', '\u00a0', '\u0660', '\uff10', 'é'];
@@ -29,5 +30,16 @@ describe('core/chars: the same answers as the regular expressions', () => {
   it("stripLeadingZeros is s.replace(/^0+/, '')", () => {
     fc.assert(fc.property(strings, (s) => void expect(stripLeadingZeros(s)).toBe(s.replace(/^0+/, ''))), { numRuns: 2000 });
     expect([stripLeadingZeros('0000000000000000003'), stripLeadingZeros('000'), stripLeadingZeros('v5'), stripLeadingZeros('10')]).toEqual(['3', '', 'v5', '10']);
+  });
+
+  it('isRegionChars is /^[a-z0-9-]{1,63}$/', () => {
+    const regions = fc.oneof(strings, fc.string({ unit: fc.constantFrom('a', 'z', '0', '-', 'A'), minLength: 60, maxLength: 66 }));
+    fc.assert(fc.property(regions, (s) => void expect(isRegionChars(s)).toBe(/^[a-z0-9-]{1,63}$/.test(s))), { numRuns: 2000 });
+    expect([isRegionChars('us-east-1'), isRegionChars(''), isRegionChars('US-EAST-1'), isRegionChars('a'.repeat(63)), isRegionChars('a'.repeat(64))]).toEqual([true, false, false, true, false]);
+  });
+
+  it('isVisibleAscii is !/[^\\x21-\\x7e]/', () => {
+    fc.assert(fc.property(strings, (s) => void expect(isVisibleAscii(s)).toBe(!/[^\x21-\x7e]/.test(s))), { numRuns: 2000 });
+    expect([isVisibleAscii('AKIAFAKE/+='), isVisibleAscii(''), isVisibleAscii('a b'), isVisibleAscii('~'), isVisibleAscii('\u007f')]).toEqual([true, true, false, true, false]);
   });
 });

@@ -2,11 +2,12 @@
  * The light AWS client's HTTP/1.1 response reader (ResponseParser in aws-json-client.ts): the status line,
  * 1xx interim answers, chunked and Content-Length bodies, a body read to the end of the connection, answers
  * split across reads, and every malformed answer as the SDK names it (SyntaxError, "Deserialization error").
- * Its string-method helpers answer exactly as the regular expressions they replace.
+ * Its string-method helpers (and the `aws` partition's region shape) answer exactly as the regular
+ * expressions they replace.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { hasWord, ResponseParser, statusOf, unbracket } from '../../../../src/stores/aws/aws-json-client.js';
+import { hasWord, isAwsPartitionRegion, ResponseParser, statusOf, unbracket } from '../../../../src/stores/aws/aws-json-client.js';
 
 const b = (s: string): Buffer => Buffer.from(s, 'latin1');
 
@@ -110,5 +111,14 @@ describe('the reader helpers: the same answers as the regular expressions', () =
   it("unbracket is hostname.replace(/^\\[|\\]$/g, '')", () => {
     fc.assert(fc.property(text(['[', ']', ':', '1', 'a', '.']), (h) => void expect(unbracket(h)).toBe(h.replace(/^\[|\]$/g, ''))), { numRuns: 3000 });
     expect([unbracket('[::1]'), unbracket('127.0.0.1'), unbracket('['), unbracket('[]')]).toEqual(['::1', '127.0.0.1', '', '']);
+  });
+
+  it('isAwsPartitionRegion is /^(us|eu|ap|sa|ca|me|af|il|mx)-\\w+-\\d+$/', () => {
+    const regions = fc.oneof(
+      text(['u', 's', 'e', 'a', '-', '1', '_', 'W', 'é']),
+      fc.tuple(fc.constantFrom('us', 'eu', 'ap', 'mx', 'cn', 'us-gov', ''), text(['-', 'e', 'a', 's', 't', '_', '1', 'Z', ' ']), text(['-', '1', '9', 'x', '\u0661'])).map((p) => p.join('-')),
+    );
+    fc.assert(fc.property(regions, (r) => void expect(isAwsPartitionRegion(r)).toBe(/^(us|eu|ap|sa|ca|me|af|il|mx)-\w+-\d+$/.test(r))), { numRuns: 3000 });
+    expect(['us-east-1', 'eu-central-2', 'us-gov-west-1', 'cn-north-1', 'us-east-', 'us--1'].map(isAwsPartitionRegion)).toEqual([true, true, false, false, false, false]);
   });
 });
