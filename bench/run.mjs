@@ -233,8 +233,8 @@ The \`CLI, Node N\` rows compare each command with a bare \`node -e 0\` of the s
 median of the pairs' ratios). The target for a DynamoDB \`get\` is 1.8x: ${cliRuns.map((c) => `${c.get_dynamodb.ratio_to_node_e0}x on Node ${c.node.split('.')[0].slice(1)}`).join(', ')} in this run
 (${cliRuns.every((c) => c.get_dynamodb.ratio_to_node_e0 <= 1.8) ? 'met on every Node' : '**missed** where the row says so'}), down from 5.2-6.3x before any of the changes below. With 41 pairs these
 ratios moved by about ±0.03 from one run of bench/cli.mjs to the next on one 2-core VM (Intel Xeon, \`node -e 0\`
-about 22 ms), and by up to ±0.1 on another of the same size (AMD EPYC, \`node -e 0\` 27-36 ms: six runs of
-the same build gave 1.75-1.95x on Node 20, 1.66-1.71x on Node 22, 1.74-1.87x on Node 24), and by 0.1-0.3 more
+about 22 ms), and by up to ±0.1 on another of the same size (AMD EPYC, \`node -e 0\` 27-36 ms: seven runs of
+the final builds gave 1.75-1.95x on Node 20, 1.64-1.71x on Node 22, 1.74-1.87x on Node 24), and by 0.1-0.3 more
 under a load average of 3 to 4: read the load-average rows. So on a slower VM the DynamoDB \`get\` is at
 the 1.8x line on Node 20 and 24, not under it. A local-keystore \`get\` is about 1.4-1.6x.
 What is left of the gap to \`node -e 0\` is mostly Node's own: loading node:crypto (a bare \`node -e 0\` does not;
