@@ -58,6 +58,9 @@ const KNOWN_AWS_ENV = new Set([
 /** Prefixes of variables that set nothing the SDK clients read (Lambda's own, X-Ray, the aws cli's). */
 const IGNORED_AWS_ENV_PREFIXES = ['AWS_LAMBDA_', 'AWS_XRAY_', 'AWS_CLI_'];
 
+/** `\w` of a non-unicode regular expression: an ASCII letter, digit or `_`. */
+const isWordChar = (c: number): boolean => (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
+
 const AWS_PARTITION_PREFIXES = new Set(['us', 'eu', 'ap', 'sa', 'ca', 'me', 'af', 'il', 'mx']);
 
 /**
@@ -71,10 +74,7 @@ export function isAwsPartitionRegion(region: string): boolean {
   if (parts.length !== 3 || !AWS_PARTITION_PREFIXES.has(parts[0] as string) || !isDigits(parts[2] as string)) return false;
   const word = parts[1] as string;
   if (word === '') return false;
-  for (let i = 0; i < word.length; i++) {
-    const c = word.charCodeAt(i);
-    if (!((c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95)) return false;
-  }
+  for (let i = 0; i < word.length; i++) if (!isWordChar(word.charCodeAt(i))) return false;
   return true;
 }
 
@@ -619,8 +619,6 @@ export function statusOf(line: string): number | undefined {
   const digits = line.slice(9, 12);
   return digits.length === 3 && isDigits(digits) ? Number(digits) : undefined;
 }
-
-const isWordChar = (c: number): boolean => (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
 
 /**
  * Whether `word` (lower case) is in `text` as a whole word (between non-word characters), in any case: as
