@@ -67,7 +67,8 @@ describe('LocalStore files', () => {
       expect(err).toMatchObject({ code: 'ERR_INTEGRITY', message: `credential "${id}" version ${version} failed its integrity check in local keystore "${path}"` });
       expectNoLeak(err, CANARY, KEY);
     }
-    doc.credentials[0] = { ...doc.credentials[0], token: `${one.token.slice(0, 30)}A${one.token.slice(31)}` } as (typeof doc.credentials)[0];
+    // One character changed (never to itself: the 64th token with an 'A' there would be no tampering at all).
+    doc.credentials[0] = { ...doc.credentials[0], token: `${one.token.slice(0, 30)}${one.token[30] === 'A' ? 'B' : 'A'}${one.token.slice(31)}` } as (typeof doc.credentials)[0];
     writeFileSync(path, JSON.stringify(doc));
     const err = await rejectionOf(new LocalStore({ path, fernetKeys: [KEY] }).getCredential('one', { version: 1 }));
     expect(err).toMatchObject({ code: 'ERR_INTEGRITY' });
