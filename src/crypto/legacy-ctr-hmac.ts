@@ -101,7 +101,9 @@ export function openLegacy(input: {
     if (!ok) throw fail();
     try {
       const decipher = createDecipheriv('aes-256-ctr', key, LEGACY_NONCE);
-      return Buffer.concat([decipher.update(input.ciphertext), decipher.final()]);
+      const head = decipher.update(input.ciphertext);
+      const tail = decipher.final(); // empty for a stream mode (GCM, CTR): no copy into a new Buffer
+      return tail.length === 0 ? head : Buffer.concat([head, tail]);
     } catch {
       throw fail();
     }

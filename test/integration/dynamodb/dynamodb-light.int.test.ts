@@ -471,6 +471,31 @@ describe('https endpoints (TLS to the endpoint, AWS_CA_BUNDLE as the trust store
     }
   });
 
+  it('an endpoint that takes the connection and never answers the handshake: the same timeout as the SDK, within its bound', async () => {
+    const taken: Socket[] = [];
+    const silent = createNetServer((socket) => {
+      taken.push(socket);
+      socket.on('error', () => undefined);
+    });
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const url = `https://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+    try {
+      const get = (s: DynamoDBStore) => s.getCredential('l.text');
+      const timed = async (p: Promise<unknown>) => {
+        const started = Date.now();
+        const e = await rejectionOf(p);
+        return { code: e.code, message: e.message, quick: Date.now() - started < 2_000 };
+      };
+      const opts = { endpointUrl: url, maxAttempts: 1, requestTimeoutMs: 300 };
+      const sdk = await timed(onSdk(get, opts));
+      expect(sdk.quick).toBe(true);
+      expect(await timed(onLight(get, opts))).toEqual(sdk);
+    } finally {
+      for (const socket of taken) socket.destroy();
+      await new Promise<void>((r) => silent.close(() => r()));
+    }
+  });
+
   it('without it: the same refusal of the self-signed endpoint', async () => {
     const get = (s: DynamoDBStore) => s.getCredential('l.text', { context: { env: 'prod' } });
     const a = await rejectionOf(onLight(get, tls()));
