@@ -269,11 +269,22 @@ What changed, in order (docs/cli.md, "Cold start"; docs/dynamodb.md, "\`get\` wi
   built-in modules through process.getBuiltinModule: 1.84-1.96x -> 1.76-1.85x on Node 20, 1.68-1.73x on
   Node 22, 1.73-1.78x on Node 24 (four or five runs of bench/cli.mjs each, 41 pairs, load average about 1 or
   less): Node 20 is at the line, under it in some runs and over it in others.
+- **Fewer Node APIs used for the first time** (each built-in function a process calls for the first time is
+  compiled then; on Node 20 a tenth to a quarter of a millisecond for \`setTimeout\`, \`fs.existsSync\`,
+  \`Buffer.concat\` or a first \`readFileSync\` into a Buffer): one socket timer per request for both bounds,
+  one buffer per request, the GCM AAD written into one buffer, no \`existsSync\` or \`Buffer#equals\` in
+  bin/credstash, whose comments, compiled on every start, are short now. Counted as main-thread instructions
+  under \`valgrind --tool=callgrind\` (\`node --random-seed=1\`, ASLR off: the same count to 0.01% run to run,
+  where wall time here moves by 10%): 172.7M -> 170.5M per DynamoDB \`get\` on Node 20, against 94M for
+  \`node -e 0\` and 138M for a hand-written script that sends the same Query and Decrypt with no CLI, config
+  or store (1.47x by instructions, about 1.5x by wall time on Node 20 and 1.53x on Node 24: the floor of
+  this design, since node:crypto, node:net and their first use are most of it). Four runs of bench/cli.mjs
+  after it: 1.68-1.79x on Node 20, 1.63-1.73x on Node 22, 1.73-1.79x on Node 24.
 
 Where the rest goes (Node 20, marks in bin/credstash and a non-minified build, ms of one cold DynamoDB
 \`get\` after the bin starts, code cache filled): the cache folder checked 0.3; node:vm loaded 0.4; fast.cjs
 read 0.3; node:crypto loaded and the key hashed 3.0 (Node 24: 5.5; the get needs node:crypto anyway, and a
-bare \`node -e 0\` loads it too); the entry read and checked 0.6; deserialised 1.2 (Node 24: 1.8); the file's
+bare \`node -e 0\` does not load it); the entry read and checked 0.6; deserialised 1.2 (Node 24: 1.8); the file's
 top level run 0.6; then \`runFast\` about 10.5: argv, config and the store built 1.7, node:net loaded and the
 first socket made 1.8 (Node's own first-use costs), one scavenge 0.7-1.2 (the young generation passes V8's
 threshold before the first request: Node's bootstrap, node:crypto and node:net fill most of it, and the
