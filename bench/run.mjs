@@ -280,6 +280,9 @@ What changed, in order (docs/cli.md, "Cold start"; docs/dynamodb.md, "\`get\` wi
   or store (1.47x by instructions, about 1.5x by wall time on Node 20 and 1.53x on Node 24: the floor of
   this design, since node:crypto, node:net and their first use are most of it). Four runs of bench/cli.mjs
   after it: 1.68-1.79x on Node 20, 1.63-1.73x on Node 22, 1.73-1.79x on Node 24.
+- **A code cache entry per config location**: runs that name a config file, find \`./credstash.toml\` or
+  neither keep separate entries, so a DynamoDB \`get\` after local-keystore ones (as in this bench, which
+  runs both from one temp directory) no longer deserialises the local tier: 172.5M -> 170.7M instructions.
 
 Where the rest goes (Node 20, marks in bin/credstash and a non-minified build, ms of one cold DynamoDB
 \`get\` after the bin starts, code cache filled): the cache folder checked 0.3; node:vm loaded 0.4; fast.cjs
@@ -290,8 +293,7 @@ first socket made 1.8 (Node's own first-use costs), one scavenge 0.7-1.2 (the yo
 threshold before the first request: Node's bootstrap, node:crypto and node:net fill most of it, and the
 scavenge runs at the first turn of the event loop, before the Query is written), the two loopback round
 trips about 1.5 of server time, signing, parsing and decrypting about 2. What is ours is spread over some 280
-functions, none above 0.3 ms. Measured and not adopted: a DynamoDB-only code cache entry instead of one that
-holds every tier used (-0.2 ms when the local keystore was used first); compiling fast.cjs without Node's
+functions, none above 0.3 ms. Measured and not adopted: compiling fast.cjs without Node's
 wrapper string (no difference); one unsplit ES module bundle of the whole CLI (264 KB): 0.86x the CPU time
 of the split bundle on Node 20 and 1.14x on Node 22; a V8 startup snapshot needs \`--snapshot-blob\` on
 Node's command line (a second process, or a shebang with an absolute path).

@@ -180,6 +180,35 @@ describe('the code cache of the fast path', () => {
     expect([after.ino, after.mtimeMs]).toEqual([both.ino, both.mtimeMs]);
   });
 
+  it('a get under ./credstash.toml, one in a folder without it and one naming its config file keep an entry each, holding only what each ran', async () => {
+    const tmp = mkdtempSync(join(dir, 'tmp-'));
+    const cache = join(tmp, `credstash-ts-compile-cache-${uid}`);
+    const elsewhere = mkdtempSync(join(dir, 'no-config-'));
+    const heldBy = (file: string): string[] => {
+      const bytes = readFileSync(file);
+      return bytes.toString('latin1', 34, 34 + bytes.readUInt16BE(32)).split(',');
+    };
+    const added = async (run: () => Promise<{ code: number | null }>): Promise<string[]> => {
+      const before = new Set(existsSync(cache) ? entries(cache) : []);
+      await run();
+      const fresh = entries(cache).filter((n) => !before.has(n));
+      expect(fresh).toHaveLength(1);
+      return heldBy(join(cache, fresh[0] as string));
+    };
+    // ./credstash.toml: the local keystore.
+    expect(await added(() => get(tmp))).toEqual(expect.arrayContaining(['src/stores/local/index.ts']));
+    // No config file here: DynamoDB, failing at once (nothing listens on port 9), its own entry.
+    const aws = { TMPDIR: tmp, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'y', AWS_ENDPOINT_URL_DYNAMODB: 'http://127.0.0.1:9' };
+    const held = await added(() => runCli(['get', 'a'], { cwd: elsewhere, env: cleanEnv(home, aws) }));
+    expect(held).toContain('src/stores/dynamodb/index.ts');
+    expect(held).not.toContain('src/stores/local/index.ts');
+    // The same file named with --config from the other folder: a third entry (the local keystore again).
+    const named = await added(() => runCli(['--config', join(home, 'credstash.toml'), 'get', 'a'], { cwd: elsewhere, env: cleanEnv(home, { TMPDIR: tmp }) }));
+    expect(named).toContain('src/stores/local/index.ts');
+    expect(named).not.toContain('src/stores/dynamodb/index.ts');
+    expect(entries(cache)).toHaveLength(3);
+  });
+
   it('a fast.cjs changed in place (same length, same build line) never reads the entry of the file it was', async () => {
     const pkg = mkdtempSync(join(dir, 'pkg-'));
     mkdirSync(join(pkg, 'bin'));
