@@ -209,6 +209,17 @@ describe('the code cache of the fast path', () => {
     expect(entries(cache)).toHaveLength(3);
   });
 
+  it('a ./credstash.toml that cannot be looked at (a link to itself) picks no entry of its own and fails nothing: the get runs as without it', async () => {
+    const tmp = mkdtempSync(join(dir, 'tmp-'));
+    const loop = mkdtempSync(join(dir, 'loop-'));
+    symlinkSync('credstash.toml', join(loop, 'credstash.toml'));
+    const aws = { TMPDIR: tmp, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'y', AWS_ENDPOINT_URL_DYNAMODB: 'http://127.0.0.1:9' };
+    const r = await runCli(['get', 'a'], { cwd: loop, env: cleanEnv(home, aws) });
+    expect([r.code, r.stdout]).toEqual([1, '']);
+    expect(r.stderr).toMatch(/^credstash: could not reach DynamoDB at http:\/\/127\.0\.0\.1:9 \(ECONNREFUSED\)\n$/);
+    expect(entries(join(tmp, `credstash-ts-compile-cache-${uid}`))).toHaveLength(1);
+  });
+
   it('a fast.cjs changed in place (same length, same build line) never reads the entry of the file it was', async () => {
     const pkg = mkdtempSync(join(dir, 'pkg-'));
     mkdirSync(join(pkg, 'bin'));
