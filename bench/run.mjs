@@ -283,6 +283,10 @@ What changed, in order (docs/cli.md, "Cold start"; docs/dynamodb.md, "\`get\` wi
 - **A code cache entry per config location**: runs that name a config file, find \`./credstash.toml\` or
   neither keep separate entries, so a DynamoDB \`get\` after local-keystore ones (as in this bench, which
   runs both from one temp directory) no longer deserialises the local tier: 172.5M -> 170.7M instructions.
+  Five runs of bench/cli.mjs after both, back to back (load average 0.25 at the first, 1.1-1.4 at the
+  others): 1.74-1.84x on Node 20 (over the line in three of them), 1.63-1.71x on Node 22, 1.73-1.77x on
+  Node 24. Node 20 is the one at the line: every built-in function's first call costs it three to ten
+  times what it costs Node 22 and 24, and its scavenge runs before the Query is written.
 
 Where the rest goes (Node 20, marks in bin/credstash and a non-minified build, ms of one cold DynamoDB
 \`get\` after the bin starts, code cache filled): the cache folder checked 0.3; node:vm loaded 0.4; fast.cjs
