@@ -25,6 +25,7 @@
  */
 import type { Socket } from 'node:net';
 import { isDigits, isRegionChars, isVisibleAscii } from '../../core/chars.js';
+import { quietTimer, type CancelTimer } from '../../core/quiet-timer.js';
 import { signV4, type SigV4Credentials } from './aws-sigv4.js';
 import { DEFAULT_REQUEST_TIMEOUT_MS } from './aws-transport.js';
 
@@ -328,11 +329,12 @@ export class ParkedConnections {
   #closed = false;
 
   /**
-   * open() on the event loop's next turn: after the request just started has connected and been sent (on
-   * loopback, in the same turn), so that connecting here does not delay it. Nothing once close() was called.
+   * open() a millisecond later, on a quiet timer (core/quiet-timer.ts): after the request just started has
+   * connected and been sent (on loopback, in the same turn), so that connecting here does not delay it.
+   * Nothing once close() was called.
    */
   openSoon(endpoint: URL, session: LightAwsSession): void {
-    setImmediate(() => this.open(endpoint, session)).unref();
+    quietTimer(1, () => this.open(endpoint, session));
   }
 
   open(endpoint: URL, session: LightAwsSession): void {
@@ -455,16 +457,18 @@ interface HttpAnswer {
 /**
  * One HTTP/1.1 request on a new connection (`connection: close`) and its answer: Content-Length, chunked,
  * or read to the end; 1xx interim answers skipped. Connection timeout min(timeout, 3 s) until connected;
- * then the socket may be idle at most `timeoutMs`, as the SDK's request timeout.
+ * then the socket may be idle at most `timeoutMs`, as the SDK's request timeout. Both bounds are quiet
+ * timers (core/quiet-timer.ts: Node's timers module is not compiled on a cold start for them).
  */
 function exchange(target: Target, connections: ParkedConnections | undefined, request: Buffer): Promise<HttpAnswer> {
   return new Promise((resolve, reject) => {
     let settled = false;
     const connectMs = Math.min(target.timeoutMs, CONNECT_TIMEOUT_MS);
+    let cancelTimer: CancelTimer = () => {};
     const finish = (err: Error | undefined, answer?: HttpAnswer): void => {
       if (settled) return;
       settled = true;
-      socket.setTimeout(0);
+      cancelTimer();
       if (err === undefined) release(socket);
       else socket.destroy();
       if (err !== undefined) reject(err);
@@ -472,25 +476,22 @@ function exchange(target: Target, connections: ParkedConnections | undefined, re
     };
     const warm = connections?.take(target);
     const socket = warm?.socket ?? connect(target);
-    // One timer for both bounds, the socket's own idle timer (no separate setTimeout: on a cold start each
-    // timer API's first use is compiled then, a few tenths of a millisecond on Node 20): until connected it
-    // is the connection timeout, then the request's idle timeout.
+    // Until connected, the connection timeout; then the request's idle timeout, started again by each chunk.
     let sent = false;
-    socket.on('timeout', () => {
-      finish(
-        !sent
-          ? awsError('TimeoutError', `Socket timed out without establishing a connection within ${connectMs} ms`, {})
-          : awsError('TimeoutError', `Connection timed out after ${target.timeoutMs} ms`, {}, { code: 'ETIMEDOUT' }),
-      );
-    });
+    const arm = (): void => {
+      cancelTimer();
+      cancelTimer = !sent
+        ? quietTimer(connectMs, () => finish(awsError('TimeoutError', `Socket timed out without establishing a connection within ${connectMs} ms`, {})))
+        : quietTimer(target.timeoutMs, () => finish(awsError('TimeoutError', `Connection timed out after ${target.timeoutMs} ms`, {}, { code: 'ETIMEDOUT' })));
+    };
     const send = (): void => {
       sent = true;
-      socket.setTimeout(target.timeoutMs);
+      arm();
       socket.write(request);
     };
     if (warm?.ready === true) send();
     else {
-      socket.setTimeout(connectMs);
+      arm();
       socket.once(target.secure ? 'secureConnect' : 'connect', send);
     }
     socket.on('error', (e: NodeJS.ErrnoException) => {
@@ -506,6 +507,7 @@ function exchange(target: Target, connections: ParkedConnections | undefined, re
       try {
         const answer = parser.push(chunk);
         if (answer !== undefined) finish(undefined, answer);
+        else if (!settled) arm();
       } catch (e) {
         finish(e as Error);
       }
@@ -524,7 +526,7 @@ function exchange(target: Target, connections: ParkedConnections | undefined, re
 
 /**
  * A connection whose answer is complete (the request said `connection: close`): nothing more is read from
- * it and it keeps nothing alive at once; it is destroyed on the event loop's next turn, not inside the
+ * it and it keeps nothing alive at once; it is destroyed a millisecond later (a quiet timer), not inside the
  * answer's callback. Node's socket teardown looks at process.stderr (net's _destroy), which creates that
  * stream: a few tenths of a millisecond for a pipe, more for a terminal (node:tty). Deferred, a cold `get`
  * does it while KMS answers, or not at all when the CLI exits first; a long-lived process still closes it
@@ -535,7 +537,7 @@ function release(socket: Socket): void {
   // off, that end would close the socket inside this turn (Node's auto-destroy), teardown included.
   socket.pause();
   socket.unref();
-  setImmediate(() => socket.destroy()).unref();
+  quietTimer(1, () => socket.destroy());
 }
 
 /** A new connection to `target`, no delay on writes. */

@@ -222,16 +222,20 @@ describe('light get: the KMS connection is made while DynamoDB answers', () => {
     }
   });
 
-  // Node's socket teardown creates process.stderr (net's _destroy compares the socket with it); done a turn
-  // later, a cold `get` does it while KMS answers, or not at all when the CLI exits first.
-  it('each answered connection is destroyed a turn after its answer, not inside it, and none stays open', async () => {
+  // Node's socket teardown creates process.stderr (net's _destroy compares the socket with it); done a
+  // moment later, a cold `get` does it while KMS answers, or not at all when the CLI exits first.
+  it('each answered connection is destroyed a moment after its answer, not inside it, and none stays open', async () => {
     const ports = new Set([Number(new URL(ddb.endpoint).port), Number(new URL(kms.endpoint).port)]);
     let inData = false;
     const destroyed: boolean[] = [];
     const emit = NetSocket.prototype.emit as (this: Socket, event: string | symbol, ...args: unknown[]) => boolean;
     const destroy = NetSocket.prototype.destroy;
+    // The client's sockets, known by the answers they receive (a moment later the peer may be gone, and
+    // with it remotePort).
+    const clients = new WeakSet<Socket>();
     vi.spyOn(NetSocket.prototype, 'emit').mockImplementation(function (this: Socket, event: string | symbol, ...args: unknown[]) {
       if (event !== 'data') return emit.call(this, event, ...args);
+      if (this.remotePort !== undefined && ports.has(this.remotePort)) clients.add(this);
       inData = true;
       try {
         return emit.call(this, event, ...args);
@@ -240,12 +244,12 @@ describe('light get: the KMS connection is made while DynamoDB answers', () => {
       }
     });
     vi.spyOn(NetSocket.prototype, 'destroy').mockImplementation(function (this: Socket, ...args: [Error?]) {
-      if (this.remotePort !== undefined && ports.has(this.remotePort) && !this.destroyed) destroyed.push(inData);
+      if (clients.has(this) && !this.destroyed) destroyed.push(inData);
       return destroy.apply(this, args);
     });
     const got = await onLight((s) => s.getCredential('l.text', { context: { env: 'prod' }, required: true }));
     expect(got?.value).toBe(`${CANARY}-text-2`);
-    await new Promise((r) => setImmediate(r));
+    await expect.poll(() => destroyed.length, { timeout: 2_000, interval: 2 }).toBe(2);
     expect(destroyed).toEqual([false, false]); // the Query's connection and the Decrypt's, each after its answer
   });
 
@@ -261,7 +265,7 @@ describe('light get: the KMS connection is made while DynamoDB answers', () => {
     }
   });
 
-  it('a connection asked for on the next turn is not made once the connections are closed', async () => {
+  it('a connection asked for a moment later is not made once the connections are closed', async () => {
     const relay = await kmsRelay();
     try {
       const session = lightAwsSession({}, { AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE', AWS_SECRET_ACCESS_KEY: 'x', AWS_REGION: 'us-east-1', AWS_CONFIG_FILE: '/nonexistent' }, undefined);
@@ -269,13 +273,12 @@ describe('light get: the KMS connection is made while DynamoDB answers', () => {
       const parked = new ParkedConnections();
       parked.openSoon(new URL(relay.url), session!);
       expect(parked.size).toBe(0); // not yet: after the request that asked has been sent
-      await new Promise((r) => setImmediate(r));
-      expect(parked.size).toBe(1);
+      await expect.poll(() => parked.size, { timeout: 2_000, interval: 1 }).toBe(1);
       parked.close();
       const late = new ParkedConnections();
       late.openSoon(new URL(relay.url), session!);
       late.close();
-      await new Promise((r) => setImmediate(r));
+      await new Promise((r) => setTimeout(r, 50)); // well past the moment it would have been made
       expect(late.size).toBe(0);
       await expect.poll(() => relay.conns.length, { timeout: 1_000 }).toBe(1);
       await expect.poll(() => relay.open(), { timeout: 2_000 }).toBe(0);
