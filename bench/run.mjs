@@ -287,6 +287,12 @@ What changed, in order (docs/cli.md, "Cold start"; docs/dynamodb.md, "\`get\` wi
   others): 1.74-1.84x on Node 20 (over the line in three of them), 1.63-1.71x on Node 22, 1.73-1.77x on
   Node 24. Node 20 is the one at the line: every built-in function's first call costs it three to ten
   times what it costs Node 22 and 24, and its scavenge runs before the Query is written.
+- **No Node timer on a get** (src/core/quiet-timer.ts): the connection and request bounds, the KMS connection
+  made a moment later and each answered connection's teardown are \`Atomics.waitAsync\` timeouts (V8's own
+  delayed tasks, which Node runs on unref'd libuv timers) instead of \`socket.setTimeout\` and
+  \`setImmediate\`, whose first calls compiled Node's timers code: 170.1M -> 167.3M instructions. Interleaved
+  with the build before it (31 pairs, load 0.1): 1.815x -> 1.798x on Node 20; the run below, 1.79x / 1.65x /
+  1.75x. Node 20 stays at the line: under it in this run, not by more than the VM's run-to-run spread.
 
 Where the rest goes (Node 20, marks in bin/credstash and a non-minified build, ms of one cold DynamoDB
 \`get\` after the bin starts, code cache filled): the cache folder checked 0.3; node:vm loaded 0.4; fast.cjs
