@@ -170,7 +170,8 @@ const FAULTS: Case[] = [
  * A TCP relay in front of the KMS fixture that records, per connection, when it was accepted and when its
  * first bytes (the request) arrived, and counts the connections still open.
  */
-async function kmsRelay(): Promise<{ url: string; conns: Array<{ accepted: number; firstByte?: number }>; open: () => number; close: () => Promise<void> }> {
+/** A relay to the KMS fixture; with `trickle`, each answer goes back `bytes` at a time, `gapMs` apart. */
+async function kmsRelay(trickle?: { bytes: number; gapMs: number }): Promise<{ url: string; conns: Array<{ accepted: number; firstByte?: number }>; open: () => number; close: () => Promise<void> }> {
   const target = new URL(kms.endpoint);
   const conns: Array<{ accepted: number; firstByte?: number }> = [];
   const sockets = new Set<Socket>();
@@ -183,8 +184,30 @@ async function kmsRelay(): Promise<{ url: string; conns: Array<{ accepted: numbe
       conn.firstByte ??= Date.now();
       upstream.write(d);
     });
-    upstream.on('data', (d) => client.write(d));
-    upstream.on('end', () => client.end());
+    let pending = Buffer.alloc(0);
+    let ended = false;
+    let dripping = false;
+    const drip = (): void => {
+      if (client.destroyed) return;
+      if (pending.length === 0) {
+        dripping = false;
+        if (ended) client.end();
+        return;
+      }
+      dripping = true;
+      client.write(pending.subarray(0, trickle!.bytes));
+      pending = pending.subarray(trickle!.bytes);
+      setTimeout(drip, trickle!.gapMs);
+    };
+    upstream.on('data', (d: Buffer) => {
+      if (trickle === undefined) return void client.write(d);
+      pending = Buffer.concat([pending, d]);
+      if (!dripping) drip();
+    });
+    upstream.on('end', () => {
+      ended = true;
+      if (!dripping) client.end();
+    });
     client.on('close', () => {
       sockets.delete(client);
       upstream.destroy();
@@ -336,6 +359,27 @@ describe('light get under faults: the same error, message and attempts as the SD
     const sdk = await run(false);
     expect(sdk.quick).toBe(true);
     expect(await run(true)).toEqual(sdk);
+  });
+
+  // The request timeout bounds how long the connection may be idle, as the SDK's socket timeout does: an
+  // answer that keeps arriving is read to its end, one that stops for longer is a timeout.
+  it('an answer that arrives slowly but steadily is read to its end; one that stalls longer than the timeout times out', async () => {
+    const steady = await kmsRelay({ bytes: 40, gapMs: 100 });
+    const stalled = await kmsRelay({ bytes: 40, gapMs: 700 });
+    try {
+      const get = (s: DynamoDBStore) => s.getCredential('l.text', { context: { env: 'prod' }, required: true });
+      const started = Date.now();
+      const got = await onLight(get, { kmsEndpointUrl: steady.url, maxAttempts: 1, requestTimeoutMs: 300 });
+      expect(got.value).toBe(`${CANARY}-text-2`);
+      expect(Date.now() - started).toBeGreaterThan(600); // longer than the timeout in all, never idle that long
+      const stalledAt = Date.now();
+      const err = await rejectionOf(onLight(get, { kmsEndpointUrl: stalled.url, maxAttempts: 1, requestTimeoutMs: 300 }));
+      expect(err.message).toContain('KMS Decrypt for credential "l.text" version 2 timed out');
+      expect(Date.now() - stalledAt).toBeLessThan(690); // at the idle bound, before the stalled relay's next piece
+    } finally {
+      await steady.close();
+      await stalled.close();
+    }
   });
 
   it('nothing listening: the same "could not reach" error', async () => {
